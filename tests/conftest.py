@@ -1,0 +1,56 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from modeling_vaner import VanerConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(**overrides) -> VanerConfig:
+    """A random LLaMA-shaped VANER small enough to run in milliseconds (GQA on, as in SmolLM2 and LLaMA-2-70B)."""
+    fields = dict(
+        vocab_size=128,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=0,
+    )
+    fields.update(overrides)
+    return VanerConfig(**fields)
+
+
+@pytest.fixture
+def config() -> VanerConfig:
+    return tiny_config()
+
+
+def run_python(code: str, env: dict | None = None, timeout: int = 300) -> str:
+    """Run `code` in a fresh interpreter (nothing imported, nothing cached) and return its stdout."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO_ROOT
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"subprocess failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The real SmolLM2 backbone, converted once per machine into the VANER cache (about 25 s the first time)."""
+    from modeling_vaner.backbone import convert_smollm2
+
+    return convert_smollm2()
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    torch.manual_seed(0)

@@ -1,0 +1,178 @@
+"""VanerModel / VanerForTokenClassification on tiny random configs."""
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM, LlamaModel
+
+from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerModel
+from tests.conftest import tiny_config
+
+ATTENTION_IMPLEMENTATIONS = ["sdpa", "eager"]
+
+
+def build(attn_implementation: str = "sdpa", **overrides) -> VanerForTokenClassification:
+    config = tiny_config(**overrides)
+    config._attn_implementation = attn_implementation
+    return VanerForTokenClassification(config).eval()
+
+
+def test_config_defaults_carry_the_vaner_scheme():
+    config = tiny_config()
+    assert config.model_type == "vaner"
+    assert config.id2label == {0: "O", 1: "B", 2: "I"}
+    assert config.label2id == {"O": 0, "B": 1, "I": 2}
+    assert config.entity_types == ["Chemical", "Disease", "Gene", "Species"]
+    assert config.datasets["NCBI-disease"] == "Disease" and config.datasets["s800"] == "Species"
+    assert len(config.datasets) == 8
+    assert config.instruction("Disease", "NCBI-disease") == (
+        "If any Disease entity is mentioned in the NCBI-disease input, extract it. ##input: "
+    )
+    assert config.instruction("Gene") == "If any Gene entity is mentioned in the input, extract it. ##input: "
+
+
+def test_config_round_trips_through_json(tmp_path):
+    config = tiny_config(entity_types=["Chemical", "Cell"], datasets={"MyCorpus": "Cell"}, classifier_dropout=0.2)
+    config.save_pretrained(tmp_path)
+    loaded = VanerConfig.from_pretrained(tmp_path)
+    assert loaded.entity_types == ["Chemical", "Cell"]
+    assert loaded.datasets == {"MyCorpus": "Cell"}
+    assert loaded.classifier_dropout == 0.2
+    assert loaded.id2label == {0: "O", 1: "B", 2: "I"}
+    assert loaded.instruction("Cell", "MyCorpus").startswith("If any Cell entity is mentioned in the MyCorpus input")
+
+
+@pytest.mark.parametrize("entity_type, dataset", [("Protein", None), ("Gene", "GENIA")])
+def test_instruction_rejects_what_the_model_does_not_know(entity_type, dataset):
+    with pytest.raises(ValueError, match="this model knows"):
+        tiny_config().instruction(entity_type, dataset)
+
+
+@pytest.mark.parametrize("attn_implementation", ATTENTION_IMPLEMENTATIONS)
+def test_a_later_token_changes_an_earlier_tokens_logits(attn_implementation):
+    model = build(attn_implementation)
+    input_ids = torch.randint(1, 128, (1, 9))
+    changed = input_ids.clone()
+    changed[0, -1] = changed[0, -1] % 127 + 1
+    with torch.no_grad():
+        before, after = model(input_ids).logits, model(changed).logits
+    assert (before[0, 0] - after[0, 0]).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("attn_implementation", ATTENTION_IMPLEMENTATIONS)
+def test_the_stock_causal_llama_does_not_look_ahead(attn_implementation):
+    # The control for the test above: the same check fails to see any change through a causal mask.
+    config = LlamaConfig(**{k: v for k, v in tiny_config().to_dict().items() if k in LlamaConfig.__dataclass_fields__})
+    config._attn_implementation = attn_implementation
+    model = LlamaModel(config).eval()
+    input_ids = torch.randint(1, 128, (1, 9))
+    changed = input_ids.clone()
+    changed[0, -1] = changed[0, -1] % 127 + 1
+    with torch.no_grad():
+        before, after = model(input_ids).last_hidden_state, model(changed).last_hidden_state
+    assert torch.equal(before[0, :-1], after[0, :-1])
+    assert not torch.equal(before[0, -1], after[0, -1])
+
+
+@pytest.mark.parametrize("attn_implementation", ATTENTION_IMPLEMENTATIONS)
+@pytest.mark.parametrize("padding_side", ["left", "right"])
+def test_padding_does_not_change_the_logits(attn_implementation, padding_side):
+    model = build(attn_implementation)
+    sentence = torch.randint(1, 128, (7,))
+    neighbour = torch.randint(1, 128, (12,))
+    with torch.no_grad():
+        alone = model(sentence[None]).logits[0]
+
+        pad = torch.zeros(5, dtype=torch.long)  # pad id 0, attention 0
+        ones, zeros = torch.ones(7, dtype=torch.long), torch.zeros(5, dtype=torch.long)
+        if padding_side == "left":
+            padded, mask, keep = torch.cat([pad, sentence]), torch.cat([zeros, ones]), slice(5, None)
+        else:
+            padded, mask, keep = torch.cat([sentence, pad]), torch.cat([ones, zeros]), slice(0, 7)
+        batch = torch.stack([padded, neighbour])
+        attention_mask = torch.stack([mask, torch.ones(12, dtype=torch.long)])
+        batched = model(batch, attention_mask=attention_mask).logits
+
+        # The neighbour, unpadded in the batch, matches itself alone too.
+        neighbour_alone = model(neighbour[None]).logits[0]
+    assert (batched[0, keep] - alone).abs().max() < 1e-5
+    assert (batched[1] - neighbour_alone).abs().max() < 1e-5
+
+
+def test_padding_content_is_ignored():
+    # What the paper's code got wrong: with padding attended to, the pad ids leak into real tokens.
+    model = build("sdpa")
+    sentence = torch.randint(1, 128, (1, 6))
+    mask = torch.tensor([[1] * 6 + [0] * 4])
+    with torch.no_grad():
+        a = model(torch.cat([sentence, torch.full((1, 4), 3)], 1), attention_mask=mask).logits[0, :6]
+        b = model(torch.cat([sentence, torch.full((1, 4), 77)], 1), attention_mask=mask).logits[0, :6]
+    assert (a - b).abs().max() < 1e-6
+
+
+def test_sdpa_and_eager_agree():
+    sdpa, eager = build("sdpa"), build("eager")
+    eager.load_state_dict(sdpa.state_dict())
+    input_ids = torch.randint(1, 128, (2, 10))
+    attention_mask = torch.tensor([[1] * 10, [0] * 3 + [1] * 7])
+    with torch.no_grad():
+        a = sdpa(input_ids, attention_mask=attention_mask).logits
+        b = eager(input_ids, attention_mask=attention_mask).logits
+    assert (a[0] - b[0]).abs().max() < 1e-5
+    assert (a[1, 3:] - b[1, 3:]).abs().max() < 1e-5
+
+
+def test_loss_ignores_minus_100_and_matches_cross_entropy():
+    model = build()
+    input_ids = torch.randint(1, 128, (2, 8))
+    labels = torch.randint(0, 3, (2, 8))
+    labels[:, :3] = -100
+    out = model(input_ids, labels=labels)
+    expected = torch.nn.functional.cross_entropy(out.logits[:, 3:].reshape(-1, 3), labels[:, 3:].reshape(-1))
+    assert out.logits.shape == (2, 8, 3)
+    assert torch.allclose(out.loss, expected)
+
+
+def test_hidden_states_are_returned_on_request():
+    model = build()
+    out = model.model(torch.randint(1, 128, (1, 5)), output_hidden_states=True)
+    assert len(out.hidden_states) == model.config.num_hidden_layers + 1
+    assert torch.equal(out.hidden_states[-1], out.last_hidden_state)
+    assert model.model(torch.randint(1, 128, (1, 5))).hidden_states is None
+
+
+def test_from_backbone_reuses_every_llama_weight(tmp_path):
+    llama_config = LlamaConfig(
+        vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, tie_word_embeddings=True,
+    )
+    causal_lm = LlamaForCausalLM(llama_config)
+    causal_lm.save_pretrained(tmp_path)
+
+    model = VanerForTokenClassification.from_backbone(tmp_path, classifier_dropout=0.0, entity_types=["Gene"])
+    assert isinstance(model.model, VanerModel)
+    assert model.config.model_type == "vaner"
+    assert model.config.backbone_name_or_path == str(tmp_path)
+    assert model.config.entity_types == ["Gene"] and model.config.classifier_dropout == 0.0
+    assert model.config.num_labels == 3 and model.score.out_features == 3
+    backbone_state = causal_lm.model.state_dict()
+    for name, tensor in model.model.state_dict().items():
+        assert torch.equal(tensor, backbone_state[name]), name
+
+
+def test_from_backbone_rejects_other_architectures(tmp_path):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    GPT2LMHeadModel(GPT2Config(n_layer=1, n_head=2, n_embd=16, vocab_size=64)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=r"'gpt2' model; VANER builds on LLaMA-architecture"):
+        VanerForTokenClassification.from_backbone(tmp_path)
+
+
+def test_from_backbone_reports_missing_weights(tmp_path):
+    # A LLaMA config beside weights of another shape: nothing must be silently left random.
+    from safetensors.torch import save_file
+
+    LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=4).save_pretrained(tmp_path)
+    save_file({"model.embed_tokens.weight": torch.zeros(128, 32)}, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match="does not hold every backbone weight"):
+        VanerForTokenClassification.from_backbone(tmp_path)
