@@ -1,15 +1,54 @@
 """VANER: a bidirectional LLaMA token classifier for instruction-driven biomedical NER.
 
-`configuration_vaner` and `modeling_vaner` are the remote code uploaded to the Hub beside the weights;
-everything else in this package (backbone conversion, the command line) builds on them, never the reverse.
+`configuration_vaner`, `modeling_vaner` and `pipeline_vaner` are the remote code uploaded to the Hub beside the
+weights; everything else in this package (backbone conversion, file formats, the command line) builds on them,
+never the reverse.
 """
+
+from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_vaner import VanerConfig
 from .modeling_vaner import VanerForTokenClassification, VanerModel, VanerPreTrainedModel
+from .pipeline_vaner import VanerNERPipeline, VanerTagger
 
-# `save_pretrained` writes an `auto_map` so `Auto*.from_pretrained(..., trust_remote_code=True)` finds these classes.
+PIPELINE_TASK = "vaner-ner"
+
+# `save_pretrained` writes an `auto_map` so `Auto*.from_pretrained(..., trust_remote_code=True)` finds these classes,
+# and a saved `VanerNERPipeline` adds `custom_pipelines` so `pipeline("vaner-ner", model=...)` finds the pipeline.
+# Inside this package the Auto classes know `vaner` natively, with no remote code to trust.
+AutoConfig.register(VanerConfig.model_type, VanerConfig)
+AutoModel.register(VanerConfig, VanerModel)
+AutoModelForTokenClassification.register(VanerConfig, VanerForTokenClassification)
 VanerConfig.register_for_auto_class()
 VanerModel.register_for_auto_class("AutoModel")
 VanerForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
+PIPELINE_REGISTRY.register_pipeline(
+    PIPELINE_TASK, pipeline_class=VanerNERPipeline, pt_model=AutoModelForTokenClassification, type="text"
+)
 
-__all__ = ["VanerConfig", "VanerModel", "VanerPreTrainedModel", "VanerForTokenClassification"]
+
+def save_vaner(model, tokenizer, save_directory) -> None:
+    """Save model, tokenizer, the three remote-code files and the `vaner-ner` pipeline entry in one folder."""
+    VanerNERPipeline(model=model, tokenizer=tokenizer).save_pretrained(save_directory)
+
+
+def load_vaner(model_name_or_path, **kwargs):
+    """Model (in eval mode) and tokenizer from a folder or Hub repo saved by `save_vaner`."""
+    from transformers import AutoTokenizer
+
+    model = VanerForTokenClassification.from_pretrained(model_name_or_path, **kwargs).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, **{k: v for k, v in kwargs.items() if k == "revision"})
+    return model, tokenizer
+
+
+__all__ = [
+    "VanerConfig",
+    "VanerModel",
+    "VanerPreTrainedModel",
+    "VanerForTokenClassification",
+    "VanerTagger",
+    "VanerNERPipeline",
+    "save_vaner",
+    "load_vaner",
+]

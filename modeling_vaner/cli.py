@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+OUTPUT_FORMATS = ("json", "pubtator", "conll")  # as in `formats`, kept here so `vaner --help` needs no torch
+
 
 def _backbone(args: argparse.Namespace) -> int:
     from .backbone import BackboneNotInstalledError, convert_smollm2
@@ -22,6 +24,16 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.text, seed=args.seed)
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from .predict import run_predict
+
+    try:
+        return run_predict(args)
+    except ValueError as error:  # unknown entity type or dataset, bad format
+        print(f"vaner predict: {error}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaner",
@@ -38,6 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
     backbone.add_argument("--output", help="folder to write instead of the cache")
     backbone.add_argument("--force", action="store_true", help="convert again even if the folder exists")
     backbone.set_defaults(handler=_backbone)
+
+    predict = commands.add_parser(
+        "predict",
+        help="tag entities in a text or a file of documents",
+        description="Tag biomedical entities (type, character offsets, score) in TEXT or in --input FILE "
+        "(plain text, one document per line; or PubTator). Long documents are split into sentences and windows: "
+        "every word is tagged, none dropped.",
+    )
+    predict.add_argument("text", nargs="?", help="the text to tag")
+    predict.add_argument("--input", help="a file of documents: plain text (one per line) or PubTator")
+    predict.add_argument("--input-format", choices=("auto", "text", "pubtator"), default="auto")
+    predict.add_argument("--output", help="write here instead of standard output")
+    predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
+    predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
+    predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
+    predict.add_argument("--format", choices=OUTPUT_FORMATS, default="json", help="json: one object per document")
+    predict.add_argument("--batch-size", type=int, default=16, help="model inputs per forward pass")
+    predict.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                         help="weights dtype; bfloat16 is about twice as fast on CPUs with AVX512-BF16")
+    predict.add_argument("--max-length", type=int, default=512, help="tokens per model input, instruction included")
+    predict.set_defaults(handler=_predict)
 
     demo = commands.add_parser(
         "demo",

@@ -54,3 +54,31 @@ def smollm2_dir() -> Path:
 @pytest.fixture(autouse=True)
 def _deterministic():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer(smollm2_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smollm2_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_vaner(smollm2_tokenizer):
+    """A random tiny VANER with the real SmolLM2 tokenizer, its head biased so that it tags plenty of mentions."""
+    from modeling_vaner import VanerForTokenClassification
+
+    torch.manual_seed(0)
+    model = VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2)).eval()
+    with torch.no_grad():
+        model.score.bias.copy_(torch.tensor([0.0, 0.2, 0.1]))
+    return model, smollm2_tokenizer
+
+
+@pytest.fixture(scope="session")
+def tiny_vaner_dir(tiny_vaner, tmp_path_factory) -> Path:
+    from modeling_vaner import save_vaner
+
+    directory = tmp_path_factory.mktemp("tiny_vaner")
+    save_vaner(*tiny_vaner, directory)
+    return directory

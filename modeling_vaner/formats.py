@@ -1,0 +1,170 @@
+"""Documents in and entities out: plain text, PubTator, JSON Lines and CoNLL.
+
+Reading streams one document at a time, so a file of any size never sits in memory whole. Every error names the file
+and line.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from .pipeline_vaner import split_sentences, split_words
+
+OUTPUT_FORMATS = ("json", "pubtator", "conll")
+
+
+class InputError(ValueError):
+    """A problem with an input file, with the file and line it was found at."""
+
+
+@dataclass
+class Document:
+    id: str
+    text: str
+    # PubTator keeps title and abstract apart; offsets run over `title + " " + abstract`, which is `text`.
+    title_length: int | None = None
+    entities: list[dict] = field(default_factory=list)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """`(line number, line without its newline)`, decoding UTF-8 strictly, one line at a time."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise InputError(
+                    f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1}); "
+                    "convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8"
+                ) from None
+            yield number, line.rstrip("\r\n")
+
+
+def sniff_format(path: Path) -> str:
+    """`pubtator` if the first non-blank line looks like `ID|t|title`, else `text`."""
+    for _, line in _lines(path):
+        if line.strip():
+            parts = line.split("|", 2)
+            return "pubtator" if len(parts) == 3 and parts[1] in ("t", "a") and parts[0].strip() else "text"
+    return "text"
+
+
+def read_documents(path: str | Path, input_format: str = "auto") -> Iterator[Document]:
+    """Stream the documents of a file: plain text (one document per line; blank lines skipped) or PubTator."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if input_format == "auto":
+        input_format = sniff_format(path)
+    if input_format == "text":
+        for number, line in _lines(path):
+            if line.strip():
+                yield Document(id=str(number), text=line)
+    elif input_format == "pubtator":
+        yield from _read_pubtator(path)
+    else:
+        raise ValueError(f"Unknown input format {input_format!r}; use auto, text or pubtator.")
+
+
+def _read_pubtator(path: Path) -> Iterator[Document]:
+    current: dict | None = None
+
+    def finish():
+        title, abstract = current.get("t", ""), current.get("a")
+        text = title if abstract is None else f"{title} {abstract}"
+        return Document(id=current["id"], text=text, title_length=len(title), entities=current["entities"])
+
+    for number, line in _lines(path):
+        if not line.strip():
+            if current is not None:
+                yield finish()
+                current = None
+            continue
+        pipe_parts = line.split("|", 2)
+        if len(pipe_parts) == 3 and pipe_parts[1] in ("t", "a") and "\t" not in pipe_parts[0]:
+            doc_id, kind, content = pipe_parts
+            if current is not None and current["id"] != doc_id:
+                yield finish()
+                current = None
+            if current is None:
+                current = {"id": doc_id, "entities": []}
+            if kind in current:
+                raise InputError(f"{path}:{number}: document {doc_id} has a second |{kind}| line")
+            current[kind] = content
+            continue
+        fields = line.split("\t")
+        if current is None or len(fields) < 5:
+            raise InputError(
+                f"{path}:{number}: expected 'ID|t|title', 'ID|a|abstract' or an annotation "
+                "'ID<TAB>start<TAB>end<TAB>mention<TAB>type', got: {line[:80]!r}"
+            )
+        try:
+            start, end = int(fields[1]), int(fields[2])
+        except ValueError:
+            raise InputError(f"{path}:{number}: start and end must be integers, got {fields[1]!r}, {fields[2]!r}")
+        entity = {"start": start, "end": end, "text": fields[3], "type": fields[4]}
+        if len(fields) > 5 and fields[5]:
+            entity["id"] = fields[5]
+        current["entities"].append(entity)
+    if current is not None:
+        yield finish()
+
+
+def write_document(document: Document, output_format: str, out: TextIO, entity_types: list[str] | None = None) -> None:
+    """Write one document and its `entities` in `json` (one object per line), `pubtator` or `conll` (one column
+    per entity type in `entity_types`)."""
+    if output_format == "json":
+        record = {"id": document.id, "text": document.text, "entities": document.entities}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif output_format == "pubtator":
+        out.write(pubtator_block(document))
+    elif output_format == "conll":
+        out.write(conll_block(document, entity_types))
+    else:
+        raise ValueError(f"Unknown output format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}.")
+
+
+def pubtator_block(document: Document) -> str:
+    """PubTator: `ID|t|title`, `ID|a|abstract`, one `ID start end mention type [score]` line per entity, a blank
+    line. Offsets run over `title + " " + abstract`. A text without a title/abstract split goes in the title."""
+    if document.title_length is not None and document.title_length < len(document.text):
+        title, abstract = document.text[: document.title_length], document.text[document.title_length + 1 :]
+    else:
+        title, abstract = document.text, ""
+    if "\n" in title or "\n" in abstract:
+        raise ValueError(f"Document {document.id}: PubTator cannot hold line breaks inside a title or abstract.")
+    lines = [f"{document.id}|t|{title}", f"{document.id}|a|{abstract}"]
+    for entity in document.entities:
+        columns = [document.id, str(entity["start"]), str(entity["end"]), entity["text"], entity["type"]]
+        if "score" in entity:
+            columns.append(f"score={entity['score']:.4f}")
+        lines.append("\t".join(columns))
+    return "\n".join(lines) + "\n\n"
+
+
+def conll_block(document: Document, entity_types: list[str] | None = None) -> str:
+    """CoNLL: `-DOCSTART- ID`, then one word per line with an IOB2 column per entity type (mentions of different
+    types may overlap), a blank line after each sentence. Columns follow `entity_types` (default: the types present)."""
+    types = entity_types or sorted({entity["type"] for entity in document.entities})
+    words = split_words(document.text)
+    index_of_start = {start: i for i, (start, _) in enumerate(words)}
+    index_of_end = {end: i for i, (_, end) in enumerate(words)}
+    tags = {entity_type: ["O"] * len(words) for entity_type in types}
+    for entity in document.entities:
+        first, last = index_of_start.get(entity["start"]), index_of_end.get(entity["end"])
+        if first is None or last is None or entity["type"] not in tags:
+            raise ValueError(f"Document {document.id}: entity {entity} does not fall on word boundaries.")
+        column = tags[entity["type"]]
+        column[first] = "B-" + entity["type"]
+        for i in range(first + 1, last + 1):
+            column[i] = "I-" + entity["type"]
+    blocks = [f"-DOCSTART- {document.id}" + "".join(f"\t{t}" for t in types)]
+    for first, end in split_sentences(document.text, words):
+        blocks.append(
+            "\n".join(
+                document.text[start:stop] + "".join("\t" + tags[t][i] for t in types)
+                for i, (start, stop) in enumerate(words[first:end], start=first)
+            )
+        )
+    return "\n\n".join(blocks) + "\n\n"

@@ -1,0 +1,79 @@
+"""`vaner predict`: tag a text or a file of documents, streaming, with a progress bar for files."""
+
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .formats import Document, InputError, read_documents, sniff_format, write_document
+
+
+def count_documents(path: Path, input_format: str) -> int:
+    """How many documents a file holds, from one cheap pass over its bytes (for the progress bar)."""
+    with open(path, "rb") as handle:
+        if input_format == "pubtator":
+            return sum(1 for line in handle if b"|t|" in line[:64])
+        return sum(1 for line in handle if line.strip())
+
+
+def tag_documents(tagger, documents: Iterable[Document], entity_types, dataset, batch_size: int,
+                  chunk_size: int = 64) -> Iterator[Document]:
+    """Tag documents `chunk_size` at a time (batched across documents, types and windows), yielding each in order."""
+    iterator = iter(documents)
+    while chunk := list(itertools.islice(iterator, chunk_size)):
+        for document, entities in zip(chunk, tagger([d.text for d in chunk], entity_types, dataset, batch_size)):
+            document.entities = entities
+            yield document
+
+
+def run_predict(args) -> int:
+    from tqdm.auto import tqdm
+
+    from . import VanerTagger, load_vaner
+
+    if args.text is None and args.input is None:
+        print("vaner predict: give a TEXT or --input FILE", file=sys.stderr)
+        return 2
+    if args.model is None:
+        print("vaner predict: no default model is shipped yet; pass --model DIR_OR_REPO "
+              "(`vaner demo` shows the road with an untrained head)", file=sys.stderr)
+        return 2
+    import torch
+
+    model, tokenizer = load_vaner(args.model, dtype=getattr(torch, args.dtype))
+    tagger = VanerTagger(model, tokenizer, max_length=args.max_length)
+    entity_types = args.types.split(",") if args.types else None
+    tagger.instructions(entity_types, args.dataset)  # unknown types or datasets fail here, before any work
+
+    if args.input is None:
+        documents, total = [Document(id="1", text=args.text)], None
+    else:
+        path = Path(args.input)
+        if not path.is_file():
+            print(f"vaner predict: {path}: no such file", file=sys.stderr)
+            return 2
+        input_format = sniff_format(path) if args.input_format == "auto" else args.input_format
+        documents, total = read_documents(path, input_format), count_documents(path, input_format)
+        if args.output and Path(args.output).resolve() == path.resolve():
+            print("vaner predict: --output is the input file; refusing to overwrite it", file=sys.stderr)
+            return 2
+
+    # Write beside the destination and rename at the end, so a failure never leaves a truncated result file
+    # in place of a previous one.
+    partial = f"{args.output}.partial" if args.output else None
+    out = open(partial, "w", encoding="utf-8") if partial else sys.stdout
+    try:
+        tagged = tag_documents(tagger, documents, entity_types, args.dataset, args.batch_size)
+        progress = tqdm(tagged, total=total, unit="doc", disable=args.input is None, file=sys.stderr)
+        for document in progress:
+            write_document(document, args.format, out, entity_types or list(model.config.entity_types))
+    except InputError as error:
+        print(f"vaner predict: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if partial:
+            out.close()
+    if partial:
+        os.replace(partial, args.output)
+    return 0

@@ -1,0 +1,172 @@
+"""The inference road: words, sentences, windows, multi-type batching, spans with offsets."""
+
+import json
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modeling_vaner import VanerTagger
+from modeling_vaner.pipeline_vaner import (
+    core_budget,
+    decode_spans,
+    plan_windows,
+    repair_bio,
+    split_sentences,
+    split_words,
+)
+from tests.conftest import REPO_ROOT, run_python
+
+BIOMEDICAL_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("()[]{}-–—/+,;:.%'\"αβγμ±×→·")),
+        st.characters(blacklist_categories=("Cs",)),
+        st.sampled_from([" ", " ", "\t", "\n", "\u00a0"]),
+    ),
+    max_size=300,
+)
+
+
+def test_words_follow_the_corpora_convention():
+    text = "IL-2 (alpha) and 3beta-HSD, e.g. Na+/K+-ATPase; 12.5% p<0.05."
+    words = [text[s:e] for s, e in split_words(text)]
+    assert words == ["IL", "-", "2", "(", "alpha", ")", "and", "3beta", "-", "HSD", ",", "e", ".", "g", ".", "Na",
+                     "+", "/", "K", "+", "-", "ATPase", ";", "12", ".", "5", "%", "p", "<", "0", ".", "05", "."]
+
+
+@given(BIOMEDICAL_TEXT)
+def test_words_cover_every_visible_character_once(text):
+    spans = split_words(text)
+    covered = "".join(text[s:e] for s, e in spans)
+    assert covered == "".join(text.split())
+    assert all(s < e and not text[s:e].isspace() for s, e in spans)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_sentences_split_at_full_stops_but_not_abbreviations():
+    text = "BRCA1 was mutated (Smith et al. 2001). Patients, e.g. carriers, were seen. Dr. Jones agreed! 5 died."
+    words = split_words(text)
+    sentences = [" ".join(text[s:e] for s, e in words[a:b]) for a, b in split_sentences(text, words)]
+    assert sentences == [
+        "BRCA1 was mutated ( Smith et al . 2001 ) .",
+        "Patients , e . g . carriers , were seen .",
+        "Dr . Jones agreed !",
+        "5 died .",
+    ]
+
+
+@given(st.lists(st.integers(0, 40), max_size=200), st.integers(1, 120), st.one_of(st.none(), st.integers(0, 40)))
+def test_windows_label_every_word_exactly_once_within_budget(piece_counts, budget, context):
+    windows = plan_windows(piece_counts, budget, context)
+    cores = [i for w in windows for i in range(w.core_start, w.core_end)]
+    assert cores == list(range(len(piece_counts)))
+    longest = core_budget(budget, context)
+    for w in windows:
+        assert w.start <= w.core_start < w.core_end <= w.end
+        assert sum(min(max(c, 1), longest) for c in piece_counts[w.start : w.end]) <= budget
+
+
+def test_windows_keep_context_on_both_sides():
+    windows = plan_windows([1] * 100, budget=40, context=10)
+    middle = windows[len(windows) // 2]
+    assert middle.core_start - middle.start == 10 and middle.end - middle.core_end == 10
+
+
+def test_bio_repair_and_span_decoding():
+    assert repair_bio(["I", "I", "O", "I", "B", "I"]) == ["B", "I", "O", "B", "B", "I"]
+    assert decode_spans(["B", "I", "O", "B", "B"], [0.9, 0.7, 0.1, 0.6, 0.5]) == [
+        (0, 2, pytest.approx(0.8)), (3, 4, 0.6), (4, 5, 0.5)
+    ]
+
+
+def test_empty_and_blank_text_give_no_entities(tiny_vaner):
+    tagger = VanerTagger(*tiny_vaner)
+    assert tagger(["", "   \n\t "]) == [[], []]
+
+
+def test_unknown_type_and_dataset_are_clear_errors(tiny_vaner):
+    tagger = VanerTagger(*tiny_vaner)
+    with pytest.raises(ValueError, match="Unknown entity type 'Protein'.*Chemical, Disease, Gene, Species"):
+        tagger("text", entity_types=["Protein"])
+    with pytest.raises(ValueError, match="Unknown dataset 'GENIA'"):
+        tagger("text", dataset="GENIA")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=BIOMEDICAL_TEXT, max_length=st.sampled_from([24, 40, 512]))
+def test_spans_are_exact_and_disjoint_per_type(tiny_vaner, text, max_length):
+    tagger = VanerTagger(*tiny_vaner, max_length=max_length)
+    [entities] = tagger(text)
+    word_starts = {s for s, _ in split_words(text)}
+    word_ends = {e for _, e in split_words(text)}
+    for entity in entities:
+        assert entity["text"] == text[entity["start"] : entity["end"]]
+        assert entity["start"] in word_starts and entity["end"] in word_ends
+        assert 0.0 < entity["score"] <= 1.0
+    for entity_type in {e["type"] for e in entities}:
+        spans = sorted((e["start"], e["end"]) for e in entities if e["type"] == entity_type)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_every_word_of_a_long_sentence_is_labelled_once(tiny_vaner):
+    words = [f"w{i}" for i in range(600)]
+    tagger = VanerTagger(*tiny_vaner, max_length=64)
+    [(tags, scores)] = tagger.tag_words([(words, tagger.config.instruction("Gene"))])
+    assert len(tags) == len(scores) == 600
+    assert set(tags) <= {"B", "I", "O"} and tags[0] != "I"
+    assert all(0 < s <= 1 for s in scores)
+
+
+def test_a_10000_word_document_is_tagged_without_dropping_words(tiny_vaner):
+    text = " ".join(f"gene{i % 97}" + (" ." if i % 25 == 24 else "") for i in range(10_000))
+    tagger = VanerTagger(*tiny_vaner, max_length=128)
+    calls = []
+    original = tagger._forward
+    tagger._forward = lambda sequences, positions: calls.append(sum(map(len, positions))) or original(
+        sequences, positions
+    )
+    [entities] = tagger(text, entity_types=["Gene"], batch_size=64)
+    assert sum(calls) == len(split_words(text))  # each word's label position is read exactly once
+    assert all(e["text"] == text[e["start"] : e["end"]] for e in entities)
+
+
+def test_several_types_in_one_batch_equal_one_type_at_a_time(tiny_vaner):
+    tagger = VanerTagger(*tiny_vaner)
+    texts = [
+        "Aspirin lowered the risk of breast cancer in BRCA1 carriers. Escherichia coli was absent.",
+        "Cisplatin-induced nephrotoxicity in mice.",
+    ]
+    together = tagger(texts, dataset="NCBI-disease", batch_size=5)
+    separate = [[] for _ in texts]
+    for entity_type in tagger.config.entity_types:
+        for i, entities in enumerate(tagger(texts, entity_types=[entity_type], dataset="NCBI-disease")):
+            separate[i].extend(entities)
+    for a, b in zip(together, separate):
+        b.sort(key=lambda e: (e["start"], e["end"], e["type"]))
+        assert [(e["start"], e["end"], e["type"]) for e in a] == [(e["start"], e["end"], e["type"]) for e in b]
+        assert all(abs(x["score"] - y["score"]) < 1e-5 for x, y in zip(a, b))
+    assert sum(map(len, together)) > 0
+
+
+def test_hub_pipeline_in_a_fresh_process_matches_the_python_api(tiny_vaner, tiny_vaner_dir, tmp_path):
+    text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers."
+    expected = VanerTagger(*tiny_vaner)([text], entity_types=["Chemical", "Disease"])[0]
+    code = f"""
+import json, os, sys
+os.chdir({str(tmp_path)!r})
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+from transformers import pipeline
+ner = pipeline("vaner-ner", model={str(tiny_vaner_dir)!r}, trust_remote_code=True)
+assert 'modeling_vaner' not in {{m.split('.')[0] for m in sys.modules}}
+print(json.dumps({{"one": ner({text!r}, entity_types=["Chemical", "Disease"]),
+                  "many": ner([{text!r}, ""], entity_types="Chemical")}}))
+"""
+    out = json.loads(run_python(code, env={"HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}))
+    assert [(e["start"], e["end"], e["type"]) for e in out["one"]] == [
+        (e["start"], e["end"], e["type"]) for e in expected
+    ]
+    assert all(abs(a["score"] - b["score"]) < 1e-6 for a, b in zip(out["one"], expected))
+    chemicals = [e for e in out["one"] if e["type"] == "Chemical"]
+    assert [(e["start"], e["end"]) for e in out["many"][0]] == [(e["start"], e["end"]) for e in chemicals]
+    assert out["many"][1] == []

@@ -1,0 +1,104 @@
+"""`vaner predict` and its file formats."""
+
+import json
+
+import pytest
+
+from modeling_vaner.cli import main
+from modeling_vaner.formats import Document, InputError, pubtator_block, read_documents
+
+ABSTRACT = Document(
+    id="12345",
+    text="Cisplatin nephrotoxicity in rats. Cisplatin (CDDP) caused acute renal failure in 5 of 8 rats.",
+    title_length=len("Cisplatin nephrotoxicity in rats."),
+    entities=[
+        {"start": 0, "end": 9, "text": "Cisplatin", "type": "Chemical", "score": 0.97},
+        {"start": 10, "end": 24, "text": "nephrotoxicity", "type": "Disease", "score": 0.91},
+        {"start": 58, "end": 77, "text": "acute renal failure", "type": "Disease", "score": 0.88},
+    ],
+)
+
+
+def test_pubtator_round_trips(tmp_path):
+    path = tmp_path / "docs.pubtator"
+    path.write_text(pubtator_block(ABSTRACT) + pubtator_block(Document(id="2", text="No abstract here.")))
+    first, second = list(read_documents(path))
+    assert (first.id, first.text, first.title_length) == (ABSTRACT.id, ABSTRACT.text, ABSTRACT.title_length)
+    assert [(e["start"], e["end"], e["text"], e["type"]) for e in first.entities] == [
+        (e["start"], e["end"], e["text"], e["type"]) for e in ABSTRACT.entities
+    ]
+    assert all(first.text[e["start"] : e["end"]] == e["text"] for e in first.entities)
+    assert (second.id, second.text, second.entities) == ("2", "No abstract here. ", [])
+
+
+def test_non_utf8_input_names_file_and_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("first line\nsecond line\nna\u00efve caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin1.txt:3: not UTF-8 \(byte 0xef at column 3\)"):
+        list(read_documents(path))
+
+
+def test_malformed_pubtator_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.pubtator"
+    path.write_text("1|t|Title\n1|a|Abstract\n1\t0\tfive\tTitle\tDisease\n")
+    with pytest.raises(InputError, match=r"bad.pubtator:3: start and end must be integers"):
+        list(read_documents(path))
+
+
+def test_predict_a_text_prints_json(tiny_vaner_dir, capsys):
+    text = "Aspirin lowered the risk of breast cancer."
+    assert main(["predict", text, "--model", str(tiny_vaner_dir), "--types", "Chemical,Disease"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["text"] == text and record["entities"]
+    assert {e["type"] for e in record["entities"]} <= {"Chemical", "Disease"}
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in record["entities"])
+
+
+def test_predict_a_file_in_every_format(tiny_vaner_dir, tmp_path):
+    source = tmp_path / "abstracts.txt"
+    source.write_text("Aspirin lowered the risk of breast cancer.\n\nBRCA1 mutations. Escherichia coli grew.\n")
+    outputs = {}
+    for output_format in ("json", "pubtator", "conll"):
+        target = tmp_path / f"out.{output_format}"
+        args = ["predict", "--input", str(source), "--model", str(tiny_vaner_dir), "--format", output_format]
+        assert main(args + ["--output", str(target), "--batch-size", "3"]) == 0
+        assert not (tmp_path / f"out.{output_format}.partial").exists()
+        outputs[output_format] = target.read_text()
+
+    records = [json.loads(line) for line in outputs["json"].splitlines()]
+    assert [r["id"] for r in records] == ["1", "3"]  # documents keep their line numbers; blank lines skipped
+    reread = list(read_documents(tmp_path / "out.pubtator"))
+    assert [(d.id, d.text.rstrip()) for d in reread] == [(r["id"], r["text"]) for r in records]
+    for document, record in zip(reread, records):
+        assert [(e["start"], e["end"], e["type"]) for e in document.entities] == [
+            (e["start"], e["end"], e["type"]) for e in record["entities"]
+        ]
+    conll = outputs["conll"].split("\n\n")
+    assert conll[0] == "-DOCSTART- 1\tChemical\tDisease\tGene\tSpecies"
+    first_sentence = [line.split("\t") for line in conll[1].splitlines()]
+    assert [row[0] for row in first_sentence] == "Aspirin lowered the risk of breast cancer .".split()
+    assert all(len(row) == 5 and all(tag[0] in "BIO" for tag in row[1:]) for row in first_sentence)
+    for column, entity_type in enumerate(["Chemical", "Disease", "Gene", "Species"], start=1):
+        opened = sum(row[column] == "B-" + entity_type for row in first_sentence)
+        assert opened == sum(e["type"] == entity_type and e["start"] < 42 for e in records[0]["entities"])
+
+
+def test_predict_reads_pubtator_and_keeps_the_title_split(tiny_vaner_dir, tmp_path, capsys):
+    source = tmp_path / "in.pubtator"
+    source.write_text(pubtator_block(ABSTRACT))
+    assert main(["predict", "--input", str(source), "--model", str(tiny_vaner_dir), "--format", "pubtator"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "12345|t|Cisplatin nephrotoxicity in rats."
+    assert lines[1].startswith("12345|a|Cisplatin (CDDP)")
+
+
+def test_predict_errors_are_clear(tiny_vaner_dir, tmp_path, capsys):
+    assert main(["predict", "text", "--model", str(tiny_vaner_dir), "--types", "Protein"]) == 2
+    assert "Unknown entity type 'Protein'" in capsys.readouterr().err
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\n\xff\xfe\n")
+    assert main(["predict", "--input", str(bad), "--model", str(tiny_vaner_dir)]) == 1
+    assert "bad.txt:2: not UTF-8" in capsys.readouterr().err
+    assert main(["predict", "--input", str(bad), "--model", str(tiny_vaner_dir), "--output", str(bad)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert bad.read_bytes() == b"ok\n\xff\xfe\n"
