@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .configuration_vaner import DEFAULT_DATASETS
+
 TAGS = ("O", "B", "I")
 SPLITS = ("train", "devel", "test")
 
@@ -40,18 +42,9 @@ def data_root() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "data" / "bioner"
 
 
-# The paper's eight corpora (train and evaluate), and CRAFT's single-type views (evaluate only: the paper's test of
-# adaptation to a corpus never trained on).
-CORE_CORPORA = {
-    "BC4CHEMD": "Chemical",
-    "BC5CDR-chem": "Chemical",
-    "BC5CDR-disease": "Disease",
-    "NCBI-disease": "Disease",
-    "BC2GM": "Gene",
-    "JNLPBA": "Gene",
-    "linnaeus": "Species",
-    "s800": "Species",
-}
+# The paper's eight corpora (train and evaluate) with their VANER types, as the model's config knows them; and
+# CRAFT's single-type views (evaluate only: the paper's test of adaptation to a corpus never trained on).
+CORE_CORPORA = DEFAULT_DATASETS
 UNSEEN_CORPORA = {"CRAFT-chem": "Chemical", "CRAFT-ggp": "Gene", "CRAFT-species": "Species"}
 
 _registry: dict[str, Corpus] = {}

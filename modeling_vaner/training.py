@@ -171,8 +171,7 @@ def load_backbone(config: TrainConfig):
     from .modeling_vaner import VanerForTokenClassification
 
     path = convert_smollm2() if config.backbone == "smollm2" else config.backbone
-    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path)
-                                                      if Path(str(path)).is_dir() else None)
+    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path))
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
         tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token

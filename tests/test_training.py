@@ -129,3 +129,10 @@ def test_lora_run_saves_adapter_and_head(tmp_path, tiny_model, smollm2_tokenizer
     adapter = json.loads((final / "adapter_config.json").read_text())
     assert adapter["r"] == 12 and adapter["lora_alpha"] == 32 and "score" in adapter["modules_to_save"]
     assert summary["dbr_dictionary_names"] == 0  # the switch turns DBR off
+
+
+def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path, tiny_model, smollm2_tokenizer):
+    summary = train(tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, time_budget_minutes=1e-5),
+                    model=tiny_model, tokenizer=smollm2_tokenizer)
+    assert summary["global_step"] == 1  # the budget ran out during the first step
+    assert (tmp_path / "run" / "checkpoint-1").is_dir() and (tmp_path / "run" / "final").is_dir()
