@@ -49,6 +49,24 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from harness.leaderboard import render_markdown
+    from harness.runner import ALL_DATASETS, HarnessError, run_eval
+    from modeling_vaner.corpora import CorpusError
+
+    datasets = ALL_DATASETS if args.datasets == "all" else args.datasets.split(",")
+    try:
+        report = run_eval(args.model, datasets, split=args.split, output=args.output, limit=args.limit,
+                          predictions_dir=args.predictions, revision=args.revision, batch_size=args.batch_size,
+                          dtype=args.dtype, model_name=args.name)
+    except (CorpusError, HarnessError) as error:
+        print(f"vaner eval: {error}", file=sys.stderr)
+        return 2
+    print(render_markdown([report]))
+    print(f"Results: {args.output} (leaderboard beside it: {args.output.rsplit('.', 1)[0]}.md)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaner",
@@ -96,6 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--config", help="a YAML recipe")
     train.set_defaults(handler=_train, takes_overrides=True)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="score a model on BioNER corpora and print a leaderboard",
+        description="Entity-level P/R/F1 (strict IOB2 and conlleval-style) of a VANER model or any token "
+        "classifier, per corpus; results JSON (harness/results.schema.json) and a markdown leaderboard beside it, "
+        "rewritten after each corpus.",
+    )
+    evaluate.add_argument("--model", required=True, help="a model folder or Hub repo id")
+    evaluate.add_argument("--name", help="the model's name on the leaderboard (default: --model)")
+    evaluate.add_argument("--revision", help="Hub revision (branch, tag or commit)")
+    evaluate.add_argument("--datasets", default="all", help="all (the eight core corpora) or NAME,NAME,...")
+    evaluate.add_argument("--split", default="test", choices=("train", "devel", "test"))
+    evaluate.add_argument("--output", default="results.json")
+    evaluate.add_argument("--limit", type=int, help="score only the first N sentences of each split")
+    evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
+    evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    evaluate.set_defaults(handler=_eval)
 
     demo = commands.add_parser(
         "demo",

@@ -16,6 +16,7 @@ from typing import Iterable
 
 import torch
 from transformers import Pipeline, PreTrainedTokenizerBase
+from transformers.utils import logging
 
 # The biomedical corpora's convention (BioBERT's re-split of BC4CHEMD is `[0-9a-zA-Z]+|[^0-9a-zA-Z]`): runs of
 # letters and digits stay whole, every other visible character (punctuation, hyphens, brackets) is a word of its own.
@@ -224,7 +225,7 @@ class VanerTagger:
             entities.sort(key=lambda entity: (entity["start"], entity["end"], entity["type"]))
         return results
 
-    def tag_words(self, requests: list[tuple[list[str], str]], batch_size: int = 16
+    def tag_words(self, requests: list[tuple[list[str], str]], batch_size: int = 16, progress: bool = False
                   ) -> list[tuple[list[str], list[float]]]:
         """Label pre-split words: for each `(words, instruction)` request, valid IOB2 tags (`B`/`I`/`O`, one per
         word) and the probability of each word's most likely label. Long requests go through windows; all rows are length-sorted and batched
@@ -250,7 +251,8 @@ class VanerTagger:
 
         probabilities = [[None] * len(words) for words, _ in requests]
         rows.sort(key=lambda row: len(row[0]))
-        for batch_start in range(0, len(rows), batch_size):
+        starts = range(0, len(rows), batch_size)
+        for batch_start in logging.tqdm(starts, desc="tagging", unit="batch") if progress else starts:
             batch = rows[batch_start : batch_start + batch_size]
             word_probabilities = self._forward([row[0] for row in batch], [row[3] for row in batch])
             for (_, request_index, first_word, _), probs in zip(batch, word_probabilities):

@@ -1,0 +1,233 @@
+"""Score any model on any registered BioNER corpus and split: VANER models through their instructions, ordinary
+transformers token classifiers (baselines) through the same word-level path.
+
+Predictions are mapped back to the corpus's words (each word's first sub-token); long sentences go through windows,
+so every word is scored. Results are written after each dataset, so a partial run keeps what it computed.
+"""
+
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+import evaluate
+
+from modeling_vaner.corpora import CORE_CORPORA, TAGS, get_corpus, load_corpus
+from modeling_vaner.pipeline_vaner import plan_windows
+
+METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
+SCHEMA_VERSION = 1
+ALL_DATASETS = [*CORE_CORPORA]
+
+
+class HarnessError(ValueError):
+    pass
+
+
+def typed(tags: list[str], entity_type: str) -> list[str]:
+    """Type-free `B`/`I`/`O` as `B-<type>`/`I-<type>`/`O`, for per-type scores."""
+    return [tag if tag == "O" else f"{tag}-{entity_type}" for tag in tags]
+
+
+class VanerPredictor:
+    """Word-level tags from a VANER model: one instruction per corpus (its guidelines if the model knows the corpus,
+    else the adaptive instruction)."""
+
+    kind = "vaner"
+
+    def __init__(self, model, tokenizer, batch_size: int = 16, max_length: int = 512):
+        from modeling_vaner import VanerTagger
+
+        if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(TAGS):
+            raise HarnessError(f"A VANER model must label O, B, I; this one has {model.config.id2label}.")
+        self.tagger = VanerTagger(model, tokenizer, max_length=max_length)
+        self.config = model.config
+        self.batch_size = batch_size
+
+    def instruction(self, dataset: str, entity_type: str) -> str:
+        known = dataset in self.config.datasets
+        return self.config.instruction(entity_type, dataset if known else None)
+
+    def predict(self, sentences: list[list[str]], dataset: str, entity_type: str) -> list[list[str]]:
+        if entity_type not in self.config.entity_types:
+            raise HarnessError(f"The model does not know entity type {entity_type!r} (corpus {dataset}); "
+                               f"it knows {', '.join(self.config.entity_types)}.")
+        instruction = self.instruction(dataset, entity_type)
+        outputs = self.tagger.tag_words([(words, instruction) for words in sentences], self.batch_size, progress=True)
+        return [tags for tags, _ in outputs]
+
+
+class TokenClassifierPredictor:
+    """Word-level tags from an ordinary token classifier whose labels are IOB2 (`B-X`/`I-X`/`O`, or untyped
+    `B`/`I`/`O`). With typed labels, only the corpus's entity type counts; other types become `O`."""
+
+    kind = "token-classification"
+
+    def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int | None = None):
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        bad = [label for label in labels if not (label == "O" or label[:2] in ("B-", "I-") or label in ("B", "I"))]
+        if bad or "O" not in labels:
+            raise HarnessError(f"The model's labels are not IOB2 (O, B-X, I-X): {labels}.")
+        self.model, self.tokenizer, self.labels, self.batch_size = model.eval(), tokenizer, labels, batch_size
+        limit = max_length or min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
+        self.specials = tokenizer.num_special_tokens_to_add(pair=False)
+        self.budget = limit - self.specials
+
+    def _tag(self, label: str, entity_type: str) -> str:
+        prefix, _, kind = label.partition("-")
+        return prefix if prefix != "O" and (not kind or kind == entity_type) else "O"
+
+    def predict(self, sentences: list[list[str]], dataset: str, entity_type: str) -> list[list[str]]:
+        import torch
+        from transformers.utils import logging
+
+        from modeling_vaner.pipeline_vaner import repair_bio
+
+        rows = []  # (encoding of a window's words, sentence, first word labelled, last word labelled)
+        for index, words in enumerate(sentences):
+            word_ids = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False).word_ids()
+            counts = [0] * len(words)
+            for word in word_ids:
+                counts[word] += 1
+            for window in plan_windows(counts, self.budget):
+                encoding = self.tokenizer(words[window.start : window.end], is_split_into_words=True,
+                                          truncation=True, max_length=self.budget + self.specials)
+                rows.append((encoding, index, window))
+        tags = [["O"] * len(words) for words in sentences]
+        rows.sort(key=lambda row: len(row[0]["input_ids"]))
+        for start in logging.tqdm(range(0, len(rows), self.batch_size), desc="tagging", unit="batch"):
+            batch = rows[start : start + self.batch_size]
+            padded = self.tokenizer.pad([{"input_ids": row[0]["input_ids"]} for row in batch], return_tensors="pt")
+            with torch.inference_mode():
+                best = self.model(**padded).logits.argmax(-1)
+            for r, (encoding, index, window) in enumerate(batch):
+                seen = set()
+                for position, word in enumerate(encoding.word_ids()):
+                    # The first sub-token of each core word carries its label; a word cut off by truncation stays O.
+                    if word is None or word in seen or not window.core_start <= window.start + word < window.core_end:
+                        continue
+                    seen.add(word)
+                    tags[index][window.start + word] = self._tag(self.labels[int(best[r, position])], entity_type)
+        return [repair_bio(sentence_tags) for sentence_tags in tags]
+
+
+def load_predictor(model_name_or_path: str, revision: str | None = None, batch_size: int = 16, dtype: str = "float32"):
+    """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint."""
+    import torch
+    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+
+    import modeling_vaner  # noqa: F401  (registers `vaner` with the Auto classes)
+
+    try:
+        config = AutoConfig.from_pretrained(model_name_or_path, revision=revision)
+    except (OSError, ValueError) as error:
+        raise HarnessError(f"Cannot load a model config from {model_name_or_path!r}: {error}") from None
+    model = AutoModelForTokenClassification.from_pretrained(model_name_or_path, revision=revision,
+                                                            dtype=getattr(torch, dtype)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, revision=revision)
+    if config.model_type == "vaner":
+        return VanerPredictor(model, tokenizer, batch_size=batch_size)
+    return TokenClassifierPredictor(model, tokenizer, batch_size=batch_size)
+
+
+def evaluate_dataset(predictor, dataset: str, split: str = "test", limit: int | None = None,
+                     predictions_dir: str | Path | None = None) -> dict:
+    """Score `predictor` on one corpus split; optionally write `word gold predicted` CoNLL for error analysis."""
+    corpus = get_corpus(dataset)
+    data = load_corpus(dataset, split)
+    if limit is not None:
+        data = data.select(range(min(limit, len(data))))
+    sentences = data["tokens"]
+    gold = [typed([TAGS[t] for t in tags], corpus.entity_type) for tags in data["ner_tags"]]
+    start = time.perf_counter()
+    predicted = [typed(tags, corpus.entity_type) for tags in predictor.predict(sentences, dataset, corpus.entity_type)]
+    seconds = time.perf_counter() - start
+    scores = evaluate.load(str(METRIC_PATH)).compute(predictions=predicted, references=gold)
+    words = sum(map(len, sentences))
+    if predictions_dir is not None:
+        write_predictions(Path(predictions_dir) / f"{dataset}.{split}.conll", sentences, gold, predicted)
+    return {
+        "dataset": dataset,
+        "split": split,
+        "entity_type": corpus.entity_type,
+        "instruction": predictor.instruction(dataset, corpus.entity_type) if predictor.kind == "vaner" else None,
+        "sentences": len(sentences),
+        "words": words,
+        "limit": limit,
+        "strict": {k: scores[k] for k in ("precision", "recall", "f1")},
+        "default": {k: scores[f"default_{k}"] for k in ("precision", "recall", "f1")},
+        "per_type": scores["per_type"],
+        "gold_entities": scores["gold_entities"],
+        "predicted_entities": scores["predicted_entities"],
+        "seconds": round(seconds, 2),
+        "words_per_second": round(words / seconds, 1) if seconds else None,
+    }
+
+
+def write_predictions(path: Path, sentences, gold, predicted) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        for words, gold_tags, predicted_tags in zip(sentences, gold, predicted):
+            out.writelines(f"{w}\t{g}\t{p}\n" for w, g, p in zip(words, gold_tags, predicted_tags))
+            out.write("\n")
+
+
+def read_predictions(path: str | Path) -> tuple[list[list[str]], list[list[str]]]:
+    """`(gold, predicted)` tag sequences of a predictions file."""
+    gold, predicted, g, p = [], [], [], []
+    for line in Path(path).read_text(encoding="utf-8").splitlines() + [""]:
+        if line:
+            _, gold_tag, predicted_tag = line.split("\t")
+            g.append(gold_tag)
+            p.append(predicted_tag)
+        elif g:
+            gold.append(g)
+            predicted.append(p)
+            g, p = [], []
+    return gold, predicted
+
+
+def package_versions() -> dict:
+    names = ["vaner", "torch", "transformers", "peft", "evaluate", "seqeval", "datasets"]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except Exception:  # noqa: BLE001 - a missing package is recorded, not fatal
+            versions[name] = None
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def run_eval(model: str, datasets: list[str], split: str = "test", output: str | Path = "results.json",
+             limit: int | None = None, predictions_dir: str | None = None, revision: str | None = None,
+             batch_size: int = 16, dtype: str = "float32", model_name: str | None = None) -> dict:
+    """Evaluate `model` on each dataset, rewriting `output` (JSON) and its markdown leaderboard after each one."""
+    from .leaderboard import write_leaderboard
+
+    for name in datasets:
+        get_corpus(name)  # unknown names fail before any model is loaded
+    predictor = load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype)
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "model": model_name or str(model),
+        "model_path": str(model),
+        "revision": revision,
+        "kind": predictor.kind,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "package_versions": package_versions(),
+        "dtype": dtype,
+        "results": [],
+    }
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for name in datasets:
+        report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
+        partial = output.with_name(output.name + ".partial")
+        partial.write_text(json.dumps(report, indent=2) + "\n")
+        os.replace(partial, output)
+        write_leaderboard([report], output.with_suffix(".md"))
+    return report

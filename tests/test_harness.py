@@ -1,0 +1,164 @@
+"""The evaluation harness: the metric by hand, and end-to-end runs on tiny models and real slices."""
+
+import json
+from pathlib import Path
+
+import evaluate
+import jsonschema
+import pytest
+import torch
+
+from harness.leaderboard import render_markdown
+from harness.runner import (METRIC_PATH, HarnessError, TokenClassifierPredictor, VanerPredictor, read_predictions,
+                            run_eval)
+from modeling_vaner.cli import main
+from modeling_vaner.corpora import CorpusError, register_corpus
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "harness" / "results.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def metric():
+    return evaluate.load(str(METRIC_PATH))
+
+
+@pytest.mark.parametrize(
+    "predicted, strict, default",
+    [
+        # exact match
+        (["B-D", "I-D", "O", "B-D"], (1.0, 1.0), (1.0, 1.0)),
+        # boundary error: the second mention is one word too long
+        (["B-D", "I-D", "O", "B-D", "I-D"], (0.5, 0.5), (0.5, 0.5)),
+        # type error: right span, wrong type
+        (["B-C", "I-C", "O", "B-D", "O"], (0.5, 0.5), (0.5, 0.5)),
+        # I- without B-: no entity in strict mode, an entity in conlleval's reading
+        (["I-D", "I-D", "O", "B-D", "O"], (1.0, 0.5), (1.0, 1.0)),
+        # empty predictions
+        (["O", "O", "O", "O", "O"], (0.0, 0.0), (0.0, 0.0)),
+    ],
+)
+def test_metric_by_hand(metric, predicted, strict, default):
+    gold = ["B-D", "I-D", "O", "B-D", "O"]
+    predicted = (predicted + ["O"] * 5)[:5]
+    scores = metric.compute(predictions=[predicted], references=[gold])
+    assert (scores["precision"], scores["recall"]) == pytest.approx(strict)
+    assert (scores["default_precision"], scores["default_recall"]) == pytest.approx(default)
+    p, r = strict
+    assert scores["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
+    assert scores["gold_entities"] == 2
+
+
+def test_metric_per_type_and_counts(metric):
+    scores = metric.compute(
+        predictions=[["B-Chemical", "O", "B-Disease"], ["B-Disease", "I-Disease"]],
+        references=[["B-Chemical", "O", "B-Chemical"], ["B-Disease", "I-Disease"]],
+    )
+    assert scores["per_type"]["Chemical"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
+                                              "gold": 2, "predicted": 1}
+    assert scores["per_type"]["Disease"]["precision"] == 0.5
+    assert (scores["gold_entities"], scores["predicted_entities"]) == (3, 3)
+    with pytest.raises(ValueError, match="Sentence 0: 1 predicted tags for 2 gold ones"):
+        metric.compute(predictions=[["O"]], references=[["O", "O"]])
+
+
+def test_end_to_end_on_real_slices(tiny_vaner_dir, tmp_path):
+    output = tmp_path / "results.json"
+    report = run_eval(str(tiny_vaner_dir), ["NCBI-disease", "s800"], split="test", output=output, limit=20,
+                      predictions_dir=tmp_path / "predictions", batch_size=8, model_name="tiny")
+    saved = json.loads(output.read_text())
+    jsonschema.validate(saved, SCHEMA)
+    assert saved == json.loads(json.dumps(report))
+    assert [r["dataset"] for r in saved["results"]] == ["NCBI-disease", "s800"]
+    assert saved["results"][0]["instruction"].startswith("If any Disease entity is mentioned in the NCBI-disease")
+    assert saved["results"][0]["sentences"] == 20 and saved["kind"] == "vaner"
+
+    metric = evaluate.load(str(METRIC_PATH))
+    for result in saved["results"]:
+        gold, predicted = read_predictions(tmp_path / "predictions" / f"{result['dataset']}.test.conll")
+        assert len(gold) == 20 and sum(map(len, gold)) == result["words"]
+        recomputed = metric.compute(predictions=predicted, references=gold)
+        assert recomputed["f1"] == result["strict"]["f1"]
+        assert recomputed["default_f1"] == result["default"]["f1"]
+        assert recomputed["gold_entities"] == result["gold_entities"] > 0
+
+    board = (tmp_path / "results.md").read_text()
+    assert "| tiny | measured (vaner) |" in board and "| BioBERT v1.1 | *reported* |" in board
+    assert "89.71" in board and "scored on the first N sentences" in board
+
+
+def test_a_600_word_sentence_is_scored_on_every_word(tiny_vaner, tmp_path):
+    words = [f"gene{i}" for i in range(600)]
+    tags = ["B-Gene" if i % 50 == 0 else "O" for i in range(600)]
+    for split in ("train", "devel", "test"):
+        (tmp_path / f"{split}.tsv").write_text("".join(f"{w}\t{t}\n" for w, t in zip(words, tags)) + "\n")
+    register_corpus("long-sentence", tmp_path, "Gene")
+    predictor = VanerPredictor(*tiny_vaner)
+    predictor.tagger.max_length = 96  # force many windows
+    [predicted] = predictor.predict([words], "long-sentence", "Gene")
+    assert len(predicted) == 600 and set(predicted) <= {"B", "I", "O"}
+    from harness.runner import evaluate_dataset
+
+    result = evaluate_dataset(predictor, "long-sentence", "test", predictions_dir=tmp_path / "p")
+    gold, pred = read_predictions(tmp_path / "p" / "long-sentence.test.conll")
+    assert result["words"] == 600 and len(pred[0]) == 600 and result["gold_entities"] == 12
+
+
+def tiny_bert(tmp_path, labels):
+    from transformers import BertConfig, BertForTokenClassification, BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopqrstuvwxyz0123456789-().,")
+    vocab += ["##" + c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), model_max_length=64)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64,
+                        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    model = BertForTokenClassification(config)
+    model.save_pretrained(tmp_path / "bert")
+    tokenizer.save_pretrained(tmp_path / "bert")
+    return model, tokenizer
+
+
+def test_an_ordinary_token_classifier_goes_through_the_same_path(tmp_path):
+    labels = ["O", "B-Disease", "I-Disease", "B-Chemical", "I-Chemical"]
+    model, tokenizer = tiny_bert(tmp_path, labels)
+    predictor = TokenClassifierPredictor(model, tokenizer, batch_size=4)
+    sentence = [f"word{i}" for i in range(150)]  # far beyond 64 positions: windows
+    [tags] = predictor.predict([sentence], "NCBI-disease", "Disease")
+    assert len(tags) == 150 and set(tags) <= {"B", "I", "O"}
+    assert predictor._tag("B-Chemical", "Disease") == "O" and predictor._tag("I-Disease", "Disease") == "I"
+    # Through the CLI too, on a real slice.
+    output = tmp_path / "bert.json"
+    assert main(["eval", "--model", str(tmp_path / "bert"), "--datasets", "NCBI-disease", "--limit", "5",
+                 "--output", str(output)]) == 0
+    saved = json.loads(output.read_text())
+    jsonschema.validate(saved, SCHEMA)
+    assert saved["kind"] == "token-classification" and saved["results"][0]["sentences"] == 5
+
+
+def test_labels_that_do_not_fit_are_refused(tmp_path):
+    model, tokenizer = tiny_bert(tmp_path, ["NEG", "POS"])
+    with pytest.raises(HarnessError, match="labels are not IOB2"):
+        TokenClassifierPredictor(model, tokenizer)
+
+
+def test_unknown_dataset_fails_before_loading_and_partial_runs_keep_results(tiny_vaner_dir, tmp_path, capsys):
+    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "NCBI-disease,GENIA"]) == 2
+    assert "Unknown corpus 'GENIA'" in capsys.readouterr().err
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "test.tsv").write_text("word\tB-Disease\nnext\tI-Chemical\n\n")
+    register_corpus("broken", broken, "Disease")
+    output = tmp_path / "partial.json"
+    with pytest.raises(CorpusError, match="broken/test.tsv:2: I-Chemical follows B-Disease"):
+        run_eval(str(tiny_vaner_dir), ["s800", "broken"], output=output, limit=3)
+    saved = json.loads(output.read_text())
+    assert [r["dataset"] for r in saved["results"]] == ["s800"]
+
+
+def test_leaderboard_keeps_reported_rows_apart():
+    text = render_markdown([])
+    assert "*reported*" in text and "measured" not in text.split("\n", 3)[3]
+    assert "BioBERT v1.1 | *reported* | " in text and "85.90" in text  # mean over the eight, as published
