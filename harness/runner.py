@@ -119,17 +119,20 @@ def load_predictor(model_name_or_path: str, revision: str | None = None, batch_s
     import torch
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
-    import modeling_vaner  # noqa: F401  (registers `vaner` with the Auto classes)
+    from modeling_vaner import load_vaner
 
+    if (Path(model_name_or_path) / "adapter_config.json").is_file():  # a LoRA training output
+        return VanerPredictor(*load_vaner(model_name_or_path, dtype=getattr(torch, dtype)), batch_size=batch_size)
     try:
         config = AutoConfig.from_pretrained(model_name_or_path, revision=revision)
     except (OSError, ValueError) as error:
         raise HarnessError(f"Cannot load a model config from {model_name_or_path!r}: {error}") from None
+    if config.model_type == "vaner":
+        model, tokenizer = load_vaner(model_name_or_path, dtype=getattr(torch, dtype), revision=revision)
+        return VanerPredictor(model, tokenizer, batch_size=batch_size)
     model = AutoModelForTokenClassification.from_pretrained(model_name_or_path, revision=revision,
                                                             dtype=getattr(torch, dtype)).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, revision=revision)
-    if config.model_type == "vaner":
-        return VanerPredictor(model, tokenizer, batch_size=batch_size)
     return TokenClassifierPredictor(model, tokenizer, batch_size=batch_size)
 
 

@@ -28,19 +28,7 @@ PIPELINE_REGISTRY.register_pipeline(
 )
 
 
-def save_vaner(model, tokenizer, save_directory) -> None:
-    """Save model, tokenizer, the three remote-code files and the `vaner-ner` pipeline entry in one folder."""
-    VanerNERPipeline(model=model, tokenizer=tokenizer).save_pretrained(save_directory)
-
-
-def load_vaner(model_name_or_path, **kwargs):
-    """Model (in eval mode) and tokenizer from a folder or Hub repo saved by `save_vaner`."""
-    from transformers import AutoTokenizer
-
-    model = VanerForTokenClassification.from_pretrained(model_name_or_path, **kwargs).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, **{k: v for k, v in kwargs.items() if k == "revision"})
-    return model, tokenizer
-
+from .loading import DEFAULT_MODEL_DIR, load_vaner, save_vaner  # noqa: E402  (needs the registrations above)
 
 __all__ = [
     "VanerConfig",
@@ -51,4 +39,5 @@ __all__ = [
     "VanerNERPipeline",
     "save_vaner",
     "load_vaner",
+    "DEFAULT_MODEL_DIR",
 ]

@@ -30,12 +30,12 @@ def tag_documents(tagger, documents: Iterable[Document], entity_types, dataset, 
 def run_predict(args) -> int:
     from tqdm.auto import tqdm
 
-    from . import VanerTagger, load_vaner
+    from . import DEFAULT_MODEL_DIR, VanerTagger, load_vaner
 
     if args.text is None and args.input is None:
         print("vaner predict: give a TEXT or --input FILE", file=sys.stderr)
         return 2
-    if args.model is None:
+    if args.model is None and not (DEFAULT_MODEL_DIR / "adapter_config.json").is_file():
         print("vaner predict: no default model is shipped yet; pass --model DIR_OR_REPO "
               "(`vaner demo` shows the road with an untrained head)", file=sys.stderr)
         return 2

@@ -275,6 +275,8 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     final_dir = output_dir / "final"
     trainer.save_model(str(final_dir))
     tokenizer.save_pretrained(str(final_dir))
+    if config.lora:  # the VANER config beside the adapter names the backbone to rebuild it on (see `load_vaner`)
+        trainer.model.get_base_model().config.save_pretrained(str(final_dir))
     train_tokens = sum(len(row["input_ids"]) for row in train_rows)
     train_words = sum(label != -100 for row in train_rows for label in row["labels"])
     samples_per_second = result.metrics.get("train_samples_per_second", 0.0)

@@ -1,0 +1,48 @@
+"""LoRA training outputs load back for inference: backbone rebuilt, adapter and head applied, checksum checked."""
+
+import json
+
+import pytest
+import torch
+from peft import PeftModel
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from modeling_vaner import VanerForTokenClassification, load_vaner
+from modeling_vaner.backbone import SMOLLM2_NAME
+from modeling_vaner.loading import BackboneMismatchError, resolve_backbone
+from modeling_vaner.training import TrainConfig, train
+
+
+@pytest.fixture
+def tiny_backbone_dir(tmp_path, smollm2_tokenizer):
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "backbone")
+    smollm2_tokenizer.save_pretrained(tmp_path / "backbone")
+    return tmp_path / "backbone"
+
+
+def test_a_lora_run_loads_back_merged_with_the_same_logits(tmp_path, tiny_backbone_dir):
+    config = TrainConfig(
+        output_dir=str(tmp_path / "run"), backbone=str(tiny_backbone_dir), corpora=["s800"], max_train_sentences=24,
+        max_eval_sentences=4, dbr_probability=0.0, max_length=48, per_device_batch_size=4, max_steps=4,
+        save_steps=100, learning_rate=1e-2, bf16=False)
+    train(config)
+    final = tmp_path / "run" / "final"
+    assert (final / "adapter_config.json").is_file() and (final / "config.json").is_file()
+
+    model, tokenizer = load_vaner(final)
+    assert type(model) is VanerForTokenClassification
+    reference = PeftModel.from_pretrained(VanerForTokenClassification.from_backbone(tiny_backbone_dir), final).eval()
+    input_ids = torch.tensor([tokenizer("Escherichia coli grew .")["input_ids"]])
+    with torch.no_grad():
+        assert (model(input_ids).logits - reference(input_ids=input_ids).logits).abs().max() < 1e-5
+    fresh = VanerForTokenClassification.from_backbone(tiny_backbone_dir)
+    assert not torch.equal(model.score.weight, fresh.score.weight)  # the trained head came with the adapter
+
+
+def test_a_smollm2_adapter_refuses_another_gguf(smollm2_dir):
+    assert resolve_backbone(None, {"name": SMOLLM2_NAME}) == str(smollm2_dir)
+    with pytest.raises(BackboneMismatchError, match="trained on a SmolLM2 GGUF with SHA-256 0000"):
+        resolve_backbone(str(smollm2_dir), {"name": SMOLLM2_NAME, "gguf_sha256": "0000"})
