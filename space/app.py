@@ -1,0 +1,145 @@
+"""VANER Space: paste biomedical text, tick entity types, see the entities highlighted.
+
+The model comes from `VANER_MODEL` (a local folder, a LoRA training output, or a Hub repo id), defaulting to the
+default model embedded in the `vaner` package. On the Hub, where only this folder is deployed, a repo id is loaded
+through the model's own remote code (`pipeline("vaner-ner", trust_remote_code=True)`), so the Space needs no more
+than torch, transformers and gradio.
+"""
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+ENTITY_TYPES = ["Chemical", "Disease", "Gene", "Species"]
+COLORS = {"Chemical": "#8dd3c7", "Disease": "#fb8072", "Gene": "#80b1d3", "Species": "#fdb462"}
+ADAPTIVE = "adaptive (no dataset guidelines)"
+MAX_CHARACTERS = 20_000  # about 3,000 words: a long abstract or a short paper section
+EMPTY_MESSAGE = "Paste some biomedical text first: the box is empty."
+TOO_LONG_MESSAGE = (f"This text is longer than {MAX_CHARACTERS:,} characters. Please split it; for whole documents "
+                    "use the command line (`vaner predict --input FILE`), which has no length limit.")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bioner"
+FALLBACK_EXAMPLE = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection."
+
+
+def load_tagger(model: str | None):
+    """`tag(text, entity_types, dataset) -> entities`, and the model's config."""
+    try:
+        from modeling_vaner import VanerTagger, load_vaner
+    except ImportError:  # deployed on the Hub: only the model's remote code is available
+        from transformers import pipeline
+
+        ner = pipeline("vaner-ner", model=model, trust_remote_code=True)
+        return (lambda text, types, dataset: ner(text, entity_types=types, dataset=dataset)), ner.model.config
+    model_obj, tokenizer = load_vaner(model)
+    tagger = VanerTagger(model_obj, tokenizer)
+    return (lambda text, types, dataset: tagger([text], types, dataset)[0]), model_obj.config
+
+
+def real_examples(limit_per_corpus: int = 1) -> list[str]:
+    """A few real test sentences from the BioNER corpora, when the shared data is beside this checkout."""
+    examples = []
+    for corpus in ("NCBI-disease", "BC5CDR-chem", "BC2GM", "s800"):
+        path = SHARED_DATA / corpus / "test.tsv"
+        if not path.is_file():
+            continue
+        words, found = [], 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                words.append(line.split("\t")[0])
+            elif words:
+                if 15 <= len(words) <= 40:
+                    examples.append(_detokenize(words))
+                    found += 1
+                    if found == limit_per_corpus:
+                        break
+                words = []
+    return examples or [FALLBACK_EXAMPLE]
+
+
+def _detokenize(words: list[str]) -> str:
+    text = " ".join(words)
+    for before, after in ((" ,", ","), (" .", "."), (" ;", ";"), (" :", ":"), ("( ", "("), (" )", ")"), (" - ", "-")):
+        text = text.replace(before, after)
+    return text
+
+
+def non_overlapping(entities: list[dict]) -> list[dict]:
+    """The mentions to highlight: highlighted text cannot show two types on one span, so where mentions of
+    different types overlap the most confident one is shown (the table lists them all)."""
+    kept = []
+    for entity in sorted(entities, key=lambda e: -e["score"]):
+        if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: e["start"])
+
+
+def model_note(config, results_path: str | None) -> str:
+    lines = [f"**Model**: `{os.environ.get('VANER_MODEL') or 'the vaner default model'}`, built on "
+             f"`{getattr(config, 'backbone_name_or_path', None) or 'a LLaMA-architecture backbone'}`."]
+    if results_path and Path(results_path).is_file():
+        report = json.loads(Path(results_path).read_text())
+        scores = ", ".join(f"{r['dataset']} {100 * r['strict']['f1']:.1f}" for r in report["results"])
+        lines.append(f"Measured strict entity F1: {scores}.")
+    return " ".join(lines)
+
+
+def build_app(model: str | None = None, results_path: str | None = None) -> gr.Blocks:
+    tag, config = load_tagger(model)
+    guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
+
+    def run(text: str, types: list[str], guideline: str):
+        if not text or not text.strip():
+            return {"text": "", "entities": []}, [], None, EMPTY_MESSAGE
+        if len(text) > MAX_CHARACTERS:
+            return {"text": "", "entities": []}, [], None, TOO_LONG_MESSAGE
+        if not types:
+            return {"text": text, "entities": []}, [], None, "Tick at least one entity type."
+        start = time.perf_counter()
+        entities = tag(text, list(types), None if guideline == ADAPTIVE else guideline)
+        seconds = time.perf_counter() - start
+        shown = non_overlapping(entities)
+        highlighted = {"text": text, "entities": [
+            {"entity": e["type"], "start": e["start"], "end": e["end"]} for e in shown]}
+        table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3)] for e in entities]
+        download = Path(tempfile.mkdtemp(prefix="vaner-")) / "entities.json"
+        download.write_text(json.dumps({"text": text, "entities": entities}, ensure_ascii=False, indent=2))
+        hidden = len(entities) - len(shown)
+        overlap = f" {hidden} overlapping with a more confident one are in the table only." if hidden else ""
+        status = f"{len(entities)} entities, {len(types)} types, {seconds:.2f} s.{overlap}"
+        return highlighted, table, str(download), status
+
+    with gr.Blocks(title="VANER: biomedical named entity recognition") as app:
+        gr.Markdown("# VANER: biomedical named entity recognition\n"
+                    "Paste biomedical text, choose the entity types, and see every mention highlighted. "
+                    "One instruction-tuned model finds Chemicals, Diseases, Genes and Species.")
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(label="Text", lines=8, max_length=MAX_CHARACTERS * 2, elem_id="vaner-text",
+                                  placeholder="Paste an abstract or a sentence")
+                types = gr.CheckboxGroup(ENTITY_TYPES, value=ENTITY_TYPES, label="Entity types")
+                guideline = gr.Dropdown(guidelines, value=ADAPTIVE, label="Annotation guidelines of")
+                submit = gr.Button("Find entities", variant="primary", elem_id="vaner-submit")
+            with gr.Column():
+                status = gr.Markdown(elem_id="vaner-status")
+                highlighted = gr.HighlightedText(label="Entities", color_map=COLORS, show_legend=True,
+                                                 elem_id="vaner-highlighted")
+                table = gr.Dataframe(headers=["text", "type", "start", "end", "score"], label="Entity table",
+                                     interactive=False)
+                download = gr.File(label="Download (JSON)")
+        gr.Examples(real_examples(), inputs=[text], label="Examples (test sentences of the BioNER corpora)")
+        gr.Markdown(model_note(config, results_path))
+        submit.click(run, [text, types, guideline], [highlighted, table, download, status], api_name="tag")
+    return app.queue(default_concurrency_limit=2)
+
+
+def main(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, results: str | None = None) -> None:
+    build_app(model or os.environ.get("VANER_MODEL"), results or os.environ.get("VANER_RESULTS")).launch(
+        server_name=host, server_port=port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""The Gradio Space, launched on 127.0.0.1: through gradio_client, and in a real browser (Debian's Chromium)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ABSTRACT = (
+    "Cisplatin is widely used against solid tumours, but nephrotoxicity limits its dose. We studied 40 rats "
+    "given cisplatin with or without aspirin. Acute renal failure developed in 12 animals, and expression of "
+    "the BRCA1 and TP53 genes in kidney tissue rose. Escherichia coli infection was excluded in all animals. "
+) * 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def space_url(tiny_vaner_dir, tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("space") / "space.log"
+    env = {**os.environ, "VANER_MODEL": str(tiny_vaner_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "serve", "--port", str(port)],
+                                   cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"vaner serve exited:\n{log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise AssertionError(f"vaner serve did not start:\n{log.read_text()[-3000:]}")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(space_url):
+    from gradio_client import Client
+
+    return Client(space_url, verbose=False)
+
+
+def test_a_sentence_returns_entities_with_matching_offsets(client):
+    text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers."
+    highlighted, table, download, status = client.predict(text, ["Chemical", "Disease"], "NCBI-disease",
+                                                          api_name="/tag")
+    assert table["data"], status
+    for entity_text, entity_type, start, end, score in table["data"]:
+        assert text[start:end] == entity_text and entity_type in ("Chemical", "Disease") and 0 < score <= 1
+    # The highlighted text is the input, once, whatever overlaps between types; every mark is a table row.
+    assert "".join(piece["token"] for piece in highlighted) == text
+    rows = {(row[0], row[1]) for row in table["data"]}
+    marks = [(piece["token"], piece["class_or_confidence"]) for piece in highlighted if piece["class_or_confidence"]]
+    assert marks and set(marks) <= rows
+    assert Path(download).read_text().count('"start"') == len(table["data"])
+
+
+def test_empty_and_oversized_inputs_get_friendly_messages(client):
+    from space.app import EMPTY_MESSAGE, MAX_CHARACTERS, TOO_LONG_MESSAGE
+
+    assert client.predict("   ", ["Gene"], "adaptive (no dataset guidelines)", api_name="/tag")[3] == EMPTY_MESSAGE
+    long_text = "BRCA1 " * (MAX_CHARACTERS // 6 + 10)
+    assert client.predict(long_text, ["Gene"], "adaptive (no dataset guidelines)", api_name="/tag")[3] == \
+        TOO_LONG_MESSAGE
+
+
+def test_four_concurrent_requests_all_succeed(client, space_url):
+    from gradio_client import Client
+
+    texts = [f"Patient {i} received cisplatin and developed nephrotoxicity." for i in range(4)]
+
+    def ask(text):
+        return Client(space_url, verbose=False).predict(text, ["Chemical", "Disease"], "adaptive (no dataset "
+                                                        "guidelines)", api_name="/tag")
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(ask, texts))
+    for text, (highlighted, table, _, status) in zip(texts, results):
+        assert "".join(piece["token"] for piece in highlighted) == text and " entities, 2 types" in status
+        assert all(text[row[2] : row[3]] == row[0] for row in table["data"])
+
+
+def test_a_browser_types_an_abstract_and_sees_highlighted_entities(space_url, tmp_path):
+    assert Path(CHROMIUM).is_file(), "Debian's chromium is needed: apt-get install chromium (make test does it)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(space_url)
+        page.locator("#vaner-text textarea").fill(ABSTRACT)
+        started = time.perf_counter()
+        page.locator("#vaner-submit").click()
+        page.locator("#vaner-status").get_by_text("entities,").wait_for(timeout=120_000)
+        seconds = time.perf_counter() - started
+        marks = page.locator("#vaner-highlighted .token.highlighted")
+        assert marks.count() > 0
+        legend = page.locator("#vaner-highlighted .legend-item")
+        assert [legend.nth(i).inner_text() for i in range(legend.count())] == ["Chemical", "Disease", "Gene",
+                                                                                 "Species"]
+        legend_colours = {legend.nth(i).evaluate("e => getComputedStyle(e).backgroundColor")
+                          for i in range(legend.count())}
+        for i in range(min(marks.count(), 20)):
+            mark = marks.nth(i)
+            assert mark.inner_text().strip() in ABSTRACT
+            assert mark.evaluate("e => getComputedStyle(e).backgroundColor") in legend_colours
+        screenshot = Path(os.environ.get("VANER_SCREENSHOT_DIR", tmp_path)) / "space.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    assert screenshot.stat().st_size > 10_000
+    print(f"submit -> highlighted: {seconds:.2f} s for {len(ABSTRACT.split())} words; screenshot {screenshot}")
