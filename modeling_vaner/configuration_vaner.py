@@ -50,9 +50,15 @@ class VanerConfig(LlamaConfig):
             Dropout applied to the hidden states before the classification head.
         backbone_name_or_path (`str`, *optional*):
             The causal LM checkpoint the model was built from.
+        backbone_revision (`str`, *optional*):
+            The Hub revision (a commit) of `backbone_name_or_path` to load, so an adapter always meets the exact
+            weights it was trained on.
         backbone_provenance (`dict`, *optional*):
             Where the backbone weights came from exactly (source file, checksum), so adapters can be matched to the
             weights they were trained on.
+        adapter_subfolder (`str`, *optional*):
+            Set when the folder or repo holds a LoRA adapter (PEFT format, in this subfolder) instead of full
+            weights: loading builds the backbone, then merges the adapter and its head into it.
 
     Example:
 
@@ -73,7 +79,9 @@ class VanerConfig(LlamaConfig):
     adaptive_instruction_template: str = DEFAULT_ADAPTIVE_INSTRUCTION_TEMPLATE
     classifier_dropout: float = 0.1
     backbone_name_or_path: str | None = None
+    backbone_revision: str | None = None
     backbone_provenance: dict | None = None
+    adapter_subfolder: str | None = None
     # The whole point of VANER: no causal mask. Kept in the config so every attention backend can read it.
     is_causal: bool = False
 

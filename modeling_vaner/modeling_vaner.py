@@ -13,16 +13,25 @@ Remote code: uploaded to the Hub beside the weights, so it imports only `torch`,
 `configuration_vaner`.
 """
 
+import json
+import math
+
 import torch
 from torch import nn
 from transformers import AutoConfig, LlamaConfig, LlamaModel, LlamaPreTrainedModel
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.modeling_outputs import BaseModelOutput, TokenClassifierOutput
+from transformers.modeling_utils import load_state_dict
+from transformers.utils import cached_file
 
 from .configuration_vaner import VanerConfig
 
 # Backbones whose weights map one to one onto VanerModel (LLaMA, LLaMA-2/3, SmolLM2, TinyLlama, ...).
 SUPPORTED_BACKBONE_TYPES = ("llama",)
+# Keyword arguments of `from_pretrained` that say where and how to fetch files, passed on to `cached_file`.
+HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_download", "proxies")
+# PEFT prefixes every key of a saved adapter with this.
+PEFT_PREFIX = "base_model.model."
 # This file's name as `auto_map` spells it, also when it runs as remote code (`transformers_modules.<hash>.<name>`).
 _REMOTE_MODULE = __name__.rsplit(".", 1)[-1]
 
@@ -188,6 +197,74 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, backbone: str | None = None, **kwargs):
+        """As [`PreTrainedModel.from_pretrained`], and also for adapter folders/repos (`config.adapter_subfolder`):
+        the backbone named in the config (or `backbone`, a local copy of it) is loaded at its pinned revision, then
+        the LoRA adapter and the trained head are merged into it. No `peft` is needed to load."""
+        config = kwargs.get("config")
+        if not isinstance(config, VanerConfig):
+            hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
+            config = VanerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        if not config.adapter_subfolder:
+            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
+
+        hub_kwargs = {key: kwargs.pop(key) for key in HUB_KWARGS if key in kwargs}
+        for handled in ("config", "trust_remote_code", "output_loading_info"):
+            kwargs.pop(handled, None)
+        source = backbone or config.backbone_name_or_path
+        if not source:
+            raise ValueError(f"{pretrained_model_name_or_path} holds an adapter but its config names no backbone.")
+        base_kwargs = {key: value for key, value in hub_kwargs.items() if key != "revision"}
+        if backbone is None and config.backbone_revision:
+            base_kwargs["revision"] = config.backbone_revision
+        model, info = super().from_pretrained(source, *model_args, config=config, output_loading_info=True,
+                                              **base_kwargs, **kwargs)
+        missing = [key for key in info["missing_keys"] if not key.startswith("score.")]
+        if missing:
+            raise ValueError(f"The backbone {source} lacks weights this adapter needs: {', '.join(missing[:5])}")
+
+        def fetch(name):
+            path = cached_file(pretrained_model_name_or_path, f"{config.adapter_subfolder}/{name}", **hub_kwargs)
+            if path is None:
+                raise OSError(f"{pretrained_model_name_or_path} has no {config.adapter_subfolder}/{name}")
+            return path
+
+        with open(fetch("adapter_config.json")) as handle:
+            adapter_config = json.load(handle)
+        model.merge_lora_adapter(adapter_config, load_state_dict(fetch("adapter_model.safetensors")))
+        return model
+
+    @torch.no_grad()
+    def merge_lora_adapter(self, adapter_config: dict, state_dict: dict[str, torch.Tensor]) -> None:
+        """Merge a PEFT LoRA adapter into the weights, W += (alpha / r) B A, and load the modules it saved in full
+        (the `score` head). Plain PyTorch, so the Hub load path needs no `peft`.
+
+        Args:
+            adapter_config: the adapter's `adapter_config.json`.
+            state_dict: its `adapter_model.safetensors`, keys as PEFT writes them (`base_model.model.<module>...`).
+        """
+        unsupported = [key for key in ("use_dora", "fan_in_fan_out", "rank_pattern", "alpha_pattern")
+                       if adapter_config.get(key)]
+        if adapter_config.get("peft_type", "LORA") != "LORA" or unsupported:
+            raise ValueError(f"Only plain LoRA adapters merge here; this one uses {unsupported or 'another type'}.")
+        rank = adapter_config["r"]
+        scale = adapter_config["lora_alpha"] / (math.sqrt(rank) if adapter_config.get("use_rslora") else rank)
+        parameters = dict(self.named_parameters())
+        for key, tensor in state_dict.items():
+            name = key.removeprefix(PEFT_PREFIX)
+            if name.endswith(".lora_A.weight"):
+                module = self.get_submodule(name.removesuffix(".lora_A.weight"))
+                lora_b = state_dict[key.replace(".lora_A.", ".lora_B.")].float()
+                delta = scale * (lora_b @ tensor.float())
+                module.weight.add_(delta.to(module.weight.dtype))
+            elif name.endswith(".lora_B.weight"):
+                continue
+            elif name in parameters:
+                parameters[name].copy_(tensor.to(parameters[name].dtype))
+            else:
+                raise ValueError(f"Adapter weight {key} matches nothing in this model.")
+
+    @classmethod
     def from_backbone(
         cls,
         pretrained_model_name_or_path: str,
@@ -221,7 +298,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         config = VanerConfig(
             **{**backbone_fields, "backbone_name_or_path": str(pretrained_model_name_or_path), **config_kwargs}
         )
-        model, loading_info = cls.from_pretrained(
+        model, loading_info = super().from_pretrained(
             pretrained_model_name_or_path,
             config=config,
             dtype=dtype,

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .corpora import CORE_CORPORA, TAGS, data_root, get_corpus, load_corpus
+from .loading import save_adapter_layout, save_vaner
 from .pipeline_vaner import core_budget, instruction_ids, plan_windows, word_pieces
 
 LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
@@ -273,10 +274,11 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     result = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - start
     final_dir = output_dir / "final"
-    trainer.save_model(str(final_dir))
-    tokenizer.save_pretrained(str(final_dir))
-    if config.lora:  # the VANER config beside the adapter names the backbone to rebuild it on (see `load_vaner`)
-        trainer.model.get_base_model().config.save_pretrained(str(final_dir))
+    if trainer.is_world_process_zero():
+        if config.lora:  # config + code + tokenizer at the root, adapter and head in adapter/ (see `load_vaner`)
+            save_adapter_layout(trainer.model, tokenizer, final_dir)
+        else:
+            save_vaner(trainer.model, tokenizer, final_dir)
     train_tokens = sum(len(row["input_ids"]) for row in train_rows)
     train_words = sum(label != -100 for row in train_rows for label in row["labels"])
     samples_per_second = result.metrics.get("train_samples_per_second", 0.0)

@@ -11,6 +11,7 @@ from modeling_vaner import VanerForTokenClassification, load_vaner
 from modeling_vaner.backbone import SMOLLM2_NAME
 from modeling_vaner.loading import BackboneMismatchError, resolve_backbone
 from modeling_vaner.training import TrainConfig, train
+from tests.conftest import REPO_ROOT, run_python
 
 
 @pytest.fixture
@@ -30,16 +31,34 @@ def test_a_lora_run_loads_back_merged_with_the_same_logits(tmp_path, tiny_backbo
         save_steps=100, learning_rate=1e-2, bf16=False)
     train(config)
     final = tmp_path / "run" / "final"
-    assert (final / "adapter_config.json").is_file() and (final / "config.json").is_file()
+    # The Hub layout: no root adapter_config.json (it would send transformers through PEFT), adapter/ in PEFT format.
+    assert not (final / "adapter_config.json").exists() and (final / "adapter" / "adapter_config.json").is_file()
+    assert json.loads((final / "config.json").read_text())["adapter_subfolder"] == "adapter"
 
     model, tokenizer = load_vaner(final)
     assert type(model) is VanerForTokenClassification
-    reference = PeftModel.from_pretrained(VanerForTokenClassification.from_backbone(tiny_backbone_dir), final).eval()
+    reference = PeftModel.from_pretrained(VanerForTokenClassification.from_backbone(tiny_backbone_dir),
+                                          final / "adapter").eval()
     input_ids = torch.tensor([tokenizer("Escherichia coli grew .")["input_ids"]])
     with torch.no_grad():
         assert (model(input_ids).logits - reference(input_ids=input_ids).logits).abs().max() < 1e-5
     fresh = VanerForTokenClassification.from_backbone(tiny_backbone_dir)
     assert not torch.equal(model.score.weight, fresh.score.weight)  # the trained head came with the adapter
+
+    # A Hub user: the Auto class and the pipeline, through remote code only, in a fresh process, no peft import.
+    code = f"""
+import json, sys
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+import torch
+from transformers import AutoModelForTokenClassification, pipeline
+model = AutoModelForTokenClassification.from_pretrained({str(final)!r}, trust_remote_code=True).eval()
+assert 'peft' not in sys.modules and 'modeling_vaner' not in {{m.split('.')[0] for m in sys.modules}}
+with torch.no_grad():
+    print(json.dumps(model(torch.tensor({input_ids.tolist()!r})).logits.tolist()))
+"""
+    logits = torch.tensor(json.loads(run_python(code, env={"HF_MODULES_CACHE": str(tmp_path / "modules")})))
+    with torch.no_grad():
+        assert (logits - model(input_ids).logits).abs().max() < 1e-5
 
 
 def test_a_smollm2_adapter_refuses_another_gguf(smollm2_dir):

@@ -126,7 +126,7 @@ def test_lora_run_saves_adapter_and_head(tmp_path, tiny_model, smollm2_tokenizer
     summary = train(tiny_run_config(tmp_path, max_steps=10, dbr_probability=0.0), model=tiny_model,
                     tokenizer=smollm2_tokenizer)
     final = tmp_path / "run" / "final"
-    adapter = json.loads((final / "adapter_config.json").read_text())
+    adapter = json.loads((final / "adapter" / "adapter_config.json").read_text())
     assert adapter["r"] == 12 and adapter["lora_alpha"] == 32 and "score" in adapter["modules_to_save"]
     assert summary["dbr_dictionary_names"] == 0  # the switch turns DBR off
 

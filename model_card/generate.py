@@ -1,0 +1,65 @@
+"""Write a VANER model card (the Hub repo's README.md) from `vaner eval` results JSON.
+
+Imports neither `modeling_vaner` nor `harness`: it reads their files. The metadata (`model-index` with every scored
+dataset's F1) goes through `huggingface_hub`'s `ModelCardData`, so the Hub reads it as it reads any card.
+"""
+
+import json
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+TEMPLATE = Path(__file__).resolve().parent / "template.md"
+CITATION = """\
+@article{bian2024vaner,
+  title   = {VANER: Leveraging Large Language Model for Versatile and Adaptive Biomedical Named Entity Recognition},
+  author  = {Bian, Junyi and Zhai, Weiqi and Huang, Xiaodi and Zheng, Jiaxuan and Zhu, Shanfeng},
+  journal = {arXiv preprint arXiv:2404.17835},
+  year    = {2024}
+}"""
+
+
+def eval_results(report: dict) -> list[EvalResult]:
+    """One `model-index` entry per scored dataset: strict entity-level F1 (and precision, recall), in percent."""
+    results = []
+    for result in report["results"]:
+        for metric in ("f1", "precision", "recall"):
+            results.append(EvalResult(
+                task_type="token-classification", task_name="Named Entity Recognition",
+                dataset_type=result["dataset"], dataset_name=result["dataset"], dataset_split=result["split"],
+                metric_type=metric, metric_name=f"strict entity {metric}",
+                metric_value=round(100 * result["strict"][metric], 2),
+            ))
+    return results
+
+
+def leaderboard_table(report: dict) -> str:
+    lines = ["| dataset | split | sentences | strict P | strict R | strict F1 | conlleval F1 | words/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in report["results"]:
+        lines.append(f"| {r['dataset']} | {r['split']} | {r['sentences']} | {100 * r['strict']['precision']:.2f} | "
+                     f"{100 * r['strict']['recall']:.2f} | {100 * r['strict']['f1']:.2f} | "
+                     f"{100 * r['default']['f1']:.2f} | {r['words_per_second']} |")
+    return "\n".join(lines)
+
+
+def render_card(results_path: str | Path, repo_id: str, base_model: str, training: str = "", limitations: str = "",
+                license: str = "apache-2.0") -> ModelCard:
+    report = json.loads(Path(results_path).read_text())
+    data = ModelCardData(
+        model_name=repo_id.split("/")[-1], base_model=base_model, license=license, library_name="transformers",
+        pipeline_tag="token-classification", language=["en"], datasets=[r["dataset"] for r in report["results"]],
+        tags=["biomedical", "named-entity-recognition", "bioner", "vaner", "lora", "custom_code"],
+        metrics=["f1", "precision", "recall"], eval_results=eval_results(report),
+    )
+    return ModelCard.from_template(
+        data, template_path=str(TEMPLATE), repo_id=repo_id, base_model=base_model, results_table=leaderboard_table(report),
+        evaluated=report["date"], training=training or "See the training recipe in the VANER repository.",
+        limitations=limitations, citation=CITATION,
+    )
+
+
+def write_card(results_path, output_path, **kwargs) -> ModelCard:
+    card = render_card(results_path, **kwargs)
+    Path(output_path).write_text(str(card), encoding="utf-8")
+    return card

@@ -1,0 +1,37 @@
+"""The model card: valid Hub metadata whose model-index equals the results JSON."""
+
+import json
+
+from huggingface_hub import ModelCard
+from huggingface_hub.repocard import metadata_load
+
+from model_card.generate import write_card
+
+REPORT = {
+    "schema_version": 1, "model": "vaner-tiny", "revision": None, "kind": "vaner", "date": "2026-11-25T00:00:00+00:00",
+    "package_versions": {}, "results": [
+        {"dataset": name, "split": "test", "entity_type": kind, "sentences": 200, "words": 5000,
+         "strict": {"precision": p, "recall": r, "f1": f}, "default": {"precision": p, "recall": r, "f1": f},
+         "per_type": {}, "gold_entities": 10, "predicted_entities": 10, "seconds": 10.0, "words_per_second": 500.0}
+        for name, kind, p, r, f in [("NCBI-disease", "Disease", 0.8, 0.7, 0.74667), ("s800", "Species", 0.6, 0.5, 0.54545)]
+    ],
+}
+
+
+def test_card_metadata_parses_and_model_index_matches_results(tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(REPORT))
+    write_card(results, tmp_path / "README.md", repo_id="vaner/vaner-tiny", base_model="vaner/smollm2-135m-q4_1")
+
+    card = ModelCard.load(tmp_path / "README.md")
+    metadata = metadata_load(tmp_path / "README.md")
+    assert metadata["pipeline_tag"] == "token-classification" and metadata["library_name"] == "transformers"
+    assert metadata["license"] == "apache-2.0" and metadata["base_model"] == "vaner/smollm2-135m-q4_1"
+    assert set(metadata["datasets"]) == {"NCBI-disease", "s800"}
+    [index] = metadata["model-index"]
+    f1 = {r["dataset"]["name"]: m["value"] for r in index["results"] for m in r["metrics"] if m["type"] == "f1"}
+    assert f1 == {r["dataset"]: round(100 * r["strict"]["f1"], 2) for r in REPORT["results"]}
+    assert card.data.eval_results[0].metric_value == 74.67
+    text = card.text
+    assert 'AutoModelForTokenClassification.from_pretrained("vaner/vaner-tiny", trust_remote_code=True)' in text
+    assert "| NCBI-disease | test | 200 | 80.00 | 70.00 | 74.67 |" in text and "@article{bian2024vaner" in text
