@@ -74,6 +74,39 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _push(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .hub import HubError, push_dataset, push_model, push_space
+
+    if not (args.model or args.dataset_repo or args.space_repo):
+        print("vaner push: nothing to push; give --model DIR --repo ORG/NAME, --dataset-repo or --space-repo",
+              file=sys.stderr)
+        return 2
+    if args.model and not args.repo:
+        print("vaner push: --model needs --repo ORG/NAME", file=sys.stderr)
+        return 2
+    try:
+        if args.model:
+            commit = push_model(args.model, args.repo, revision=args.revision, private=args.private,
+                                merge=args.merge, backbone_repo=args.backbone_repo, results=args.results)
+            print(f"{args.repo}@{args.revision or 'main'}: {commit}")
+        if args.dataset_repo:
+            corpora = args.corpora.split(",") if args.corpora else None
+            from .corpora import CORE_CORPORA, UNSEEN_CORPORA
+
+            commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA],
+                                  private=args.private)
+            print(f"datasets/{args.dataset_repo}: {commit}")
+        if args.space_repo:
+            space_dir = Path(__file__).resolve().parents[1] / "space"
+            print(f"spaces/{args.space_repo}: {push_space(args.space_repo, space_dir, private=args.private)}")
+    except HubError as error:
+        print(f"vaner push: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaner",
@@ -140,6 +173,25 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     evaluate.set_defaults(handler=_eval)
+
+    push = commands.add_parser(
+        "push",
+        help="push a model (LoRA adapter + remote code + card), the corpora or the Space to the Hub",
+        description="Create or update Hub repos with huggingface_hub. A LoRA model needs the repo of its backbone "
+        "(--backbone-repo; our SmolLM2 is a dequantized Q4_1 copy, pushed there once) unless --merge pushes full "
+        "weights. Uploads are staged and sent as one commit: a failed push can simply be run again.",
+    )
+    push.add_argument("--model", help="a saved VANER folder (full weights or a LoRA training output)")
+    push.add_argument("--repo", help="the model repo, ORG/NAME")
+    push.add_argument("--revision", help="a branch to push to (created if missing)")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--merge", action="store_true", help="push merged full weights instead of the adapter")
+    push.add_argument("--backbone-repo", help="repo for the exact backbone weights a LoRA adapter was trained on")
+    push.add_argument("--results", help="a `vaner eval` results JSON for the model card")
+    push.add_argument("--dataset-repo", help="also push the BioNER corpora as this dataset repo (parquet + card)")
+    push.add_argument("--corpora", help="corpora for --dataset-repo (default: the core eight and CRAFT's views)")
+    push.add_argument("--space-repo", help="also push space/ as this Space repo")
+    push.set_defaults(handler=_push)
 
     serve = commands.add_parser("serve", help="start the Gradio app (the Space) locally")
     serve.add_argument("--model", help="a model folder or Hub repo id (default: $VANER_MODEL, else the default model)")

@@ -209,7 +209,8 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             return super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
 
         hub_kwargs = {key: kwargs.pop(key) for key in HUB_KWARGS if key in kwargs}
-        for handled in ("config", "trust_remote_code", "output_loading_info"):
+        # The Auto classes pass the model repo's revision along in `adapter_kwargs`; it means nothing for the backbone.
+        for handled in ("config", "trust_remote_code", "output_loading_info", "adapter_kwargs", "code_revision"):
             kwargs.pop(handled, None)
         source = backbone or config.backbone_name_or_path
         if not source:

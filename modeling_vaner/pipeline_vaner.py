@@ -293,6 +293,8 @@ class VanerNERPipeline(Pipeline):
     corpus's guidelines; default: the adaptive instruction), `batch_size`. A list is batched across texts.
     """
 
+    _load_tokenizer = True  # never guessed: the road needs it, and a loading failure must surface
+
     def _sanitize_parameters(self, entity_types=None, dataset=None, batch_size=None, max_length=None, **kwargs):
         forward = {}
         if entity_types is not None:

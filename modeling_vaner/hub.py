@@ -1,0 +1,174 @@
+"""`vaner push`: a VANER model, its backbone, the BioNER corpora and the Space, as Hugging Face Hub repos.
+
+A LoRA model goes up in the layout `save_adapter_layout` writes: config (naming the backbone repo and the exact
+commit its weights are at), remote code, tokenizer, model card at the root, and the adapter with its head in PEFT
+format in `adapter/`. Our SmolLM2 backbone is a dequantized Q4_1 copy, not the Hub's bf16 original, so it is pushed
+as its own repo and the adapter points at that commit; `--merge` pushes full merged weights instead.
+
+Every upload is staged in a temporary folder and sent as one commit: the user's folders are never modified, and a
+failed push leaves nothing behind and can be run again.
+"""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from .backbone import PROVENANCE_FILE, read_provenance
+
+CARD_FALLBACK = """---
+library_name: transformers
+pipeline_tag: token-classification
+tags: [biomedical, named-entity-recognition, vaner, custom_code]
+---
+# {repo_id}
+
+A VANER model for biomedical named entity recognition. No evaluation results were given to `vaner push`
+(`--results results.json` adds them).
+"""
+
+
+class HubError(RuntimeError):
+    pass
+
+
+def _api(token: str | None):
+    from huggingface_hub import HfApi, get_token
+
+    token = token or get_token()
+    if not token:
+        raise HubError("No Hugging Face token: log in with `hf auth login` or set HF_TOKEN. Nothing was uploaded.")
+    return HfApi(token=token)
+
+
+def _upload(api, folder: Path, repo_id: str, repo_type: str, revision: str | None, private: bool, message: str,
+            **create_kwargs) -> str:
+    """Create the repo (and branch) if needed, upload `folder` as one commit; returns the commit id."""
+    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **create_kwargs)
+    if revision and revision != "main":
+        api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
+    commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type,
+                               revision=revision or "main", commit_message=message)
+    return commit.oid
+
+
+def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = None, private: bool = False) -> str:
+    """Upload a backbone folder (weights, tokenizer, provenance) unless the repo already holds the same weights
+    (same provenance record); returns the commit its weights are at."""
+    api = _api(token)
+    provenance = read_provenance(backbone_dir)
+    if api.repo_exists(repo_id) and provenance is not None:
+        from huggingface_hub import hf_hub_download
+
+        info = api.repo_info(repo_id, revision="main")
+        try:
+            remote = json.loads(Path(hf_hub_download(repo_id, PROVENANCE_FILE, revision=info.sha, token=api.token))
+                                .read_text())
+        except Exception:  # noqa: BLE001 - no record there: upload ours
+            remote = None
+        if remote == provenance:
+            return info.sha
+    return _upload(api, Path(backbone_dir), repo_id, "model", None, private,
+                   f"Backbone weights ({(provenance or {}).get('source', Path(backbone_dir).name)})")
+
+
+def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None, private: bool = False,
+               merge: bool = False, backbone_repo: str | None = None, results: str | Path | None = None,
+               token: str | None = None) -> str:
+    """Push a VANER folder (full weights, or a LoRA output) to `repo_id`; returns the commit id."""
+    from .configuration_vaner import VanerConfig
+
+    api = _api(token)
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise HubError(f"{model_dir} has no config.json: not a saved VANER model.")
+    config = VanerConfig.from_pretrained(model_dir)
+    staging = Path(tempfile.mkdtemp(prefix="vaner-push-"))
+    try:
+        if config.adapter_subfolder and merge:
+            from .loading import load_vaner, save_vaner
+
+            save_vaner(*load_vaner(model_dir), staging)
+            config = VanerConfig.from_pretrained(staging)
+        else:
+            shutil.copytree(model_dir, staging, dirs_exist_ok=True)
+        if config.adapter_subfolder:
+            if backbone_repo is None:
+                raise HubError("This model is a LoRA adapter: name the repo of its backbone with --backbone-repo "
+                               "ORG/NAME (it is pushed there once), or push merged weights with --merge.")
+            from .loading import resolve_backbone
+
+            backbone_dir = resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
+            config.backbone_name_or_path = backbone_repo
+            config.backbone_revision = push_backbone(backbone_dir, backbone_repo, token=api.token, private=private)
+            config.save_pretrained(staging)
+        _write_card(staging, repo_id, config, results)
+        for leftover in ("training_args.bin",):
+            (staging / leftover).unlink(missing_ok=True)
+        return _upload(api, staging, repo_id, "model", revision, private, f"Upload VANER model from {model_dir.name}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_card(folder: Path, repo_id: str, config, results) -> None:
+    if results is None:
+        (folder / "README.md").write_text(CARD_FALLBACK.format(repo_id=repo_id))
+        return
+    from model_card.generate import write_card
+
+    base = config.backbone_name_or_path or "unknown"
+    write_card(results, folder / "README.md", repo_id=repo_id, base_model=base)
+
+
+def push_dataset(repo_id: str, corpora: list[str], token: str | None = None, private: bool = False) -> str:
+    """The BioNER corpora as parquet (`<corpus>/<split>.parquet`) with a dataset card naming sources and licences."""
+    from .corpora import SPLITS, data_root, load_corpus
+
+    api = _api(token)
+    staging = Path(tempfile.mkdtemp(prefix="vaner-dataset-"))
+    try:
+        configs = []
+        for name in corpora:
+            for split in SPLITS:
+                load_corpus(name, split).to_parquet(str(staging / name / f"{split}.parquet"))
+            configs.append({"config_name": name, "data_files": [
+                {"split": split, "path": f"{name}/{split}.parquet"} for split in SPLITS]})
+        card = DATASET_CARD.format(configs=json.dumps(configs), corpora="\n".join(f"- {c}" for c in corpora),
+                                   readme=(data_root().parent / "README.md").read_text(encoding="utf-8"))
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        return _upload(api, staging, repo_id, "dataset", None, private, "BioNER corpora (CoNLL IOB2 as parquet)")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def push_space(repo_id: str, space_dir: str | Path, token: str | None = None, private: bool = False) -> str:
+    api = _api(token)
+    staging = Path(tempfile.mkdtemp(prefix="vaner-space-"))
+    try:
+        shutil.copytree(space_dir, staging, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        return _upload(api, staging, repo_id, "space", None, private, "VANER Space", space_sdk="gradio")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+DATASET_CARD = """---
+configs: {configs}
+task_categories: [token-classification]
+language: [en]
+tags: [biomedical, named-entity-recognition, bioner]
+---
+# BioNER corpora (VANER)
+
+The corpora VANER trains and evaluates on, in CoNLL IOB2 read into columns `tokens`, `ner_tags` (O, B, I),
+`dataset` and `entity_type`. Each corpus is a config with train, devel and test splits:
+
+{corpora}
+
+## Sources, conversions and licences
+
+The text below is the data README these files were built from; it lists every source repository and commit, the
+conversions, the counts and the licence of each corpus.
+
+{readme}
+"""

@@ -1,0 +1,234 @@
+"""Hub-native packaging against a real local Hub: olah (read-only, real) behind tests/hub_front.py (the write API).
+
+Every load runs in a fresh subprocess with an empty HF_HOME, as a Hub user would.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from tests.conftest import REPO_ROOT, run_python
+
+ORG = "vaner-test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, process, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited:\n{log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def local_hub(tmp_path_factory):
+    """olah on one port, the write front on another; yields the endpoint clients use."""
+    root = tmp_path_factory.mktemp("hub")
+    (root / "mirrors").mkdir()
+    olah_port, front_port = free_port(), free_port()
+    (root / "olah.toml").write_text(
+        f'[basic]\nhost = "127.0.0.1"\nport = {olah_port}\nrepos-path = "{root / "repos"}"\n'
+        f'mirror-netloc = "127.0.0.1:{olah_port}"\nmirror-lfs-netloc = "127.0.0.1:{olah_port}"\n'
+        f'mirrors-path = ["{root / "mirrors"}"]\n\n[accessibility]\noffline = true\n'
+    )
+    olah_cli = Path(sys.executable).parent / "olah-cli"
+    processes = []
+    with open(root / "olah.log", "w") as log:
+        processes.append(subprocess.Popen([str(olah_cli), "-c", str(root / "olah.toml")], cwd=root, stdout=log,
+                                          stderr=subprocess.STDOUT))
+    wait_for(olah_port, processes[0], root / "olah.log")
+    with open(root / "front.log", "w") as log:
+        processes.append(subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "tests" / "hub_front.py"), "--port", str(front_port), "--olah",
+             f"http://127.0.0.1:{olah_port}", "--mirrors", str(root / "mirrors")], stdout=log, stderr=subprocess.STDOUT))
+    wait_for(front_port, processes[1], root / "front.log")
+    yield f"http://127.0.0.1:{front_port}"
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def hub_env(endpoint: str, home: Path, **extra) -> dict:
+    # huggingface_hub reads these at import: a subprocess per client is the only clean way to set them.
+    return {"HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "dummy-token", "HF_HOME": str(home),
+            "HF_MODULES_CACHE": str(home / "modules"), **extra}
+
+
+def vaner(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "modeling_vaner.cli", *args], capture_output=True, text=True,
+                          cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def lora_model(tmp_path_factory, smollm2_tokenizer):
+    """A tiny LoRA VANER trained a few steps on a tiny LLaMA backbone, in the Hub layout."""
+    from modeling_vaner.training import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("lora")
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(root / "backbone")
+    smollm2_tokenizer.save_pretrained(root / "backbone")
+    train(TrainConfig(output_dir=str(root / "run"), backbone=str(root / "backbone"), corpora=["s800"],
+                      max_train_sentences=24, max_eval_sentences=4, dbr_probability=0.0, max_length=48,
+                      per_device_batch_size=4, max_steps=4, save_steps=100, learning_rate=1e-2, bf16=False))
+    return root / "run" / "final"
+
+
+LOAD_BY_REPO = """
+import json, sys, torch
+sys.path = [p for p in sys.path if p not in ('', {root!r})]
+from transformers import AutoModelForTokenClassification, pipeline
+kwargs = {{"revision": {revision!r}}}
+model = AutoModelForTokenClassification.from_pretrained({repo!r}, trust_remote_code=True, **kwargs).eval()
+with torch.no_grad():
+    logits = model(torch.tensor({ids!r})).logits.tolist()
+ner = pipeline("vaner-ner", model={repo!r}, trust_remote_code=True, revision={revision!r})
+print(json.dumps({{"logits": logits, "entities": ner({text!r}, entity_types=["Species"])}}))
+"""
+TEXT = "Escherichia coli and Mus musculus were studied."
+
+
+def load_by_repo(endpoint, home, repo, revision, ids, **env):
+    code = LOAD_BY_REPO.format(root=str(REPO_ROOT), repo=repo, revision=revision, ids=ids, text=TEXT)
+    return json.loads(run_python(code, env=hub_env(endpoint, home, **env)))
+
+
+def local_outputs(model_dir):
+    from modeling_vaner import VanerTagger, load_vaner
+
+    model, tokenizer = load_vaner(model_dir)
+    ids = [tokenizer(TEXT)["input_ids"]]
+    with torch.no_grad():
+        logits = model(torch.tensor(ids)).logits
+    return ids, logits, VanerTagger(model, tokenizer)(TEXT, entity_types=["Species"])[0]
+
+
+def test_push_then_load_by_repo_id_branches_and_offline(local_hub, lora_model, tmp_path):
+    env = hub_env(local_hub, tmp_path / "pusher")
+    repo, backbone_repo = f"{ORG}/vaner-tiny", f"{ORG}/tiny-backbone"
+    before = {p: p.read_bytes() for p in sorted(lora_model.rglob("*")) if p.is_file()}
+    result = vaner(["push", "--model", str(lora_model), "--repo", repo, "--backbone-repo", backbone_repo], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {p: p.read_bytes() for p in sorted(lora_model.rglob("*")) if p.is_file()} == before  # left untouched
+    ids, expected_logits, expected_entities = local_outputs(lora_model)
+
+    # A Hub user, by repo id, with nothing cached.
+    out = load_by_repo(local_hub, tmp_path / "user", repo, "main", ids)
+    assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-5
+    assert [(e["start"], e["end"]) for e in out["entities"]] == [(e["start"], e["end"]) for e in expected_entities]
+
+    # A second push, of another head, to a branch: each revision loads its own weights.
+    other = tmp_path / "other"
+    shutil.copytree(lora_model, other)
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(other / "adapter" / "adapter_model.safetensors")
+    weights["base_model.model.score.bias"] = weights["base_model.model.score.bias"] + torch.tensor([3.0, 0.0, 0.0])
+    save_file(weights, other / "adapter" / "adapter_model.safetensors")
+    result = vaner(["push", "--model", str(other), "--repo", repo, "--backbone-repo", backbone_repo,
+                    "--revision", "v2"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    on_branch = load_by_repo(local_hub, tmp_path / "user2", repo, "v2", ids)
+    on_main = load_by_repo(local_hub, tmp_path / "user2", repo, "main", ids)
+    assert (torch.tensor(on_main["logits"]) - expected_logits).abs().max() < 1e-5
+    shifted = expected_logits + torch.tensor([3.0, 0.0, 0.0])
+    assert (torch.tensor(on_branch["logits"]) - shifted).abs().max() < 1e-4
+
+    # The same repo from the cache that user2 filled, with the Hub switched off.
+    offline = load_by_repo("http://127.0.0.1:9", tmp_path / "user2", repo, "main", ids, HF_HUB_OFFLINE="1")
+    assert offline["logits"] == on_main["logits"]
+
+
+def test_card_dataset_and_space_land(local_hub, lora_model, tmp_path):
+    results = tmp_path / "results.json"
+    report = {"schema_version": 1, "model": "vaner-tiny", "revision": None, "kind": "vaner",
+              "date": "2026-11-25T00:00:00+00:00", "package_versions": {}, "results": [
+                  {"dataset": "s800", "split": "test", "entity_type": "Species", "sentences": 10, "words": 200,
+                   "strict": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3},
+                   "default": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3}, "per_type": {}, "gold_entities": 4,
+                   "predicted_entities": 2, "seconds": 1.0, "words_per_second": 200.0}]}
+    results.write_text(json.dumps(report))
+    env = hub_env(local_hub, tmp_path / "pusher")
+    result = vaner(["push", "--model", str(lora_model), "--repo", f"{ORG}/vaner-card", "--backbone-repo",
+                    f"{ORG}/tiny-backbone", "--results", str(results), "--dataset-repo", f"{ORG}/bioner",
+                    "--corpora", "s800,NCBI-disease", "--space-repo", f"{ORG}/vaner-space"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    code = f"""
+import json
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.repocard import metadata_load
+api = HfApi()
+card = hf_hub_download({f"{ORG}/vaner-card"!r}, "README.md", revision="main")
+print(json.dumps({{
+    "index": metadata_load(card)["model-index"],
+    "model_files": sorted(api.list_repo_files({f"{ORG}/vaner-card"!r}, revision="main")),
+    "dataset_files": sorted(api.list_repo_files({f"{ORG}/bioner"!r}, repo_type="dataset", revision="main")),
+    "space_files": sorted(api.list_repo_files({f"{ORG}/vaner-space"!r}, repo_type="space", revision="main")),
+}}))
+"""
+    out = json.loads(run_python(code, env=hub_env(local_hub, tmp_path / "reader")))
+    [entry] = out["index"]
+    f1 = {r["dataset"]["name"]: m["value"] for r in entry["results"] for m in r["metrics"] if m["type"] == "f1"}
+    assert f1 == {"s800": round(100 / 3, 2)}
+    assert "adapter_config.json" not in out["model_files"]  # a root adapter config would route loads through PEFT
+    assert {"config.json", "modeling_vaner.py", "configuration_vaner.py", "pipeline_vaner.py", "README.md",
+            "adapter/adapter_config.json", "adapter/adapter_model.safetensors"} <= set(out["model_files"])
+    assert {"s800/train.parquet", "NCBI-disease/test.parquet", "README.md"} <= set(out["dataset_files"])
+    assert {"app.py", "README.md", "requirements.txt"} <= set(out["space_files"])
+
+
+def test_push_without_a_token_fails_before_any_work(lora_model, tmp_path):
+    env = {"HF_HOME": str(tmp_path / "empty"), "HF_TOKEN": "", "HF_ENDPOINT": "http://127.0.0.1:9",
+           "HF_HUB_DISABLE_XET": "1"}
+    result = vaner(["push", "--model", str(lora_model), "--repo", f"{ORG}/x", "--backbone-repo", f"{ORG}/y"], env)
+    assert result.returncode == 2 and "No Hugging Face token" in result.stderr
+
+
+def test_loading_a_repo_without_weights_is_a_clear_error(local_hub, tmp_path):
+    env = hub_env(local_hub, tmp_path / "pusher")
+    code = f"""
+from huggingface_hub import HfApi
+from modeling_vaner import VanerConfig, VanerForTokenClassification
+api = HfApi()
+api.create_repo({f"{ORG}/empty"!r}, exist_ok=True)
+import tempfile, pathlib
+folder = pathlib.Path(tempfile.mkdtemp())
+config = VanerConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4)
+VanerForTokenClassification(config).save_pretrained(folder)
+(folder / "model.safetensors").unlink()  # code and config, but no weights
+api.upload_folder(folder_path=str(folder), repo_id={f"{ORG}/empty"!r})
+"""
+    run_python(code, env=env)
+    load = f"""
+import sys
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+from transformers import AutoModelForTokenClassification
+try:
+    AutoModelForTokenClassification.from_pretrained({f"{ORG}/empty"!r}, trust_remote_code=True, revision="main")
+except Exception as error:
+    print(type(error).__name__, error)
+"""
+    out = run_python(load, env=hub_env(local_hub, tmp_path / "user"))
+    assert "OSError" in out and "model.safetensors" in out
