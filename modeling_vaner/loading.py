@@ -77,9 +77,13 @@ def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None)
     source = str(model_name_or_path) if model_name_or_path is not None else str(DEFAULT_MODEL_DIR)
     config = VanerConfig.from_pretrained(source, revision=revision)
     kwargs = {"dtype": dtype or torch.float32, "revision": revision}
+    tokenizer_source = source
     if config.adapter_subfolder:
         backbone = resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
         if backbone != config.backbone_name_or_path:  # rebuilt here (SmolLM2); otherwise keep the pinned revision
             kwargs["backbone"] = backbone
+        if Path(source).is_dir() and not (Path(source) / "tokenizer_config.json").is_file():
+            tokenizer_source = backbone  # the embedded default model ships no copy of the backbone's tokenizer
     model = VanerForTokenClassification.from_pretrained(source, **kwargs).eval()
-    return model, AutoTokenizer.from_pretrained(source, revision=revision)
+    return model, AutoTokenizer.from_pretrained(tokenizer_source, revision=revision if tokenizer_source == source
+                                                else None)

@@ -137,6 +137,22 @@ def plan_windows(piece_counts: list[int], budget: int, context: int | None = Non
     return windows
 
 
+def window_inputs(prompt: list[int], pieces: list[list[int]], budget: int, context: int | None = None,
+                  pad_token_id: int = 0) -> list[tuple[list[int], int, list[int]]]:
+    """Model inputs for one sentence behind its instruction: per window, `(input_ids, first core word, positions of
+    the core words' first sub-tokens)`. Inference reads labels at those positions; training puts them there."""
+    longest = core_budget(budget, context)
+    inputs = []
+    for window in plan_windows([len(p) for p in pieces], budget, context):
+        input_ids, positions = list(prompt), []
+        for index in range(window.start, window.end):
+            if window.core_start <= index < window.core_end:
+                positions.append(len(input_ids))
+            input_ids.extend(pieces[index][:longest] or [pad_token_id])
+        inputs.append((input_ids, window.core_start, positions))
+    return inputs
+
+
 def repair_bio(tags: list[str]) -> list[str]:
     """Make a tag sequence valid IOB2: an `I` that follows `O` (or starts the sentence) opens a mention, `B`."""
     repaired, previous = [], "O"
@@ -203,7 +219,7 @@ class VanerTagger:
         if isinstance(texts, str):
             texts = [texts]
         typed_instructions = self.instructions(entity_types, dataset)
-        requests, owners = [], []  # owners[r] = (text index, entity type, word offset, word spans)
+        requests, owners = [], []  # owners[r] = (text index, entity type, the sentence's word spans)
         for text_index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"Text {text_index} is a {type(text).__name__}, not a str.")
@@ -228,8 +244,8 @@ class VanerTagger:
     def tag_words(self, requests: list[tuple[list[str], str]], batch_size: int = 16, progress: bool = False
                   ) -> list[tuple[list[str], list[float]]]:
         """Label pre-split words: for each `(words, instruction)` request, valid IOB2 tags (`B`/`I`/`O`, one per
-        word) and the probability of each word's most likely label. Long requests go through windows; all rows are length-sorted and batched
-        together, whatever their instruction."""
+        word) and the probability of each word's most likely label. Long requests go through windows; all rows are
+        length-sorted and batched together, whatever their instruction."""
         rows = []  # (input_ids, request index, first word labelled, label positions)
         pieces_of = {}  # the same sentence comes once per entity type: tokenize it once
         for request_index, (words, instruction) in enumerate(requests):
@@ -237,17 +253,10 @@ class VanerTagger:
             key = tuple(words)
             if key not in pieces_of:
                 pieces_of[key] = word_pieces(self.tokenizer, words)
-            pieces = pieces_of[key]
             budget = self.max_length - len(prompt)
-            longest = core_budget(budget, self.context)
-            for window in plan_windows([len(p) for p in pieces], budget, self.context):
-                input_ids, positions = list(prompt), []
-                for index in range(window.start, window.end):
-                    word_ids = pieces[index][:longest] or [self.pad_token_id]
-                    if window.core_start <= index < window.core_end:
-                        positions.append(len(input_ids))  # the first sub-token carries the word's label
-                    input_ids.extend(word_ids)
-                rows.append((input_ids, request_index, window.core_start, positions))
+            for input_ids, first_word, positions in window_inputs(prompt, pieces_of[key], budget, self.context,
+                                                                  self.pad_token_id):
+                rows.append((input_ids, request_index, first_word, positions))
 
         probabilities = [[None] * len(words) for words, _ in requests]
         rows.sort(key=lambda row: len(row[0]))

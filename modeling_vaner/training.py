@@ -16,7 +16,7 @@ import yaml
 
 from .corpora import CORE_CORPORA, TAGS, data_root, get_corpus, load_corpus
 from .loading import save_adapter_layout, save_vaner
-from .pipeline_vaner import core_budget, instruction_ids, plan_windows, word_pieces
+from .pipeline_vaner import instruction_ids, window_inputs, word_pieces
 
 LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
 
@@ -86,18 +86,13 @@ def encode_labelled(tokenizer, instruction: str, words: list[str], tags: list[st
     """Model inputs with labels for one sentence: one row per window. Each word is labelled exactly once, on its
     first sub-token, in the window whose core holds it; instruction, other sub-tokens and context get -100."""
     prompt = instruction_ids(tokenizer, instruction)
-    pieces = word_pieces(tokenizer, words)
     budget = max_length - len(prompt)
-    longest = core_budget(budget, context)
     rows = []
-    for window in plan_windows([len(p) for p in pieces], budget, context):
-        input_ids, labels = list(prompt), [-100] * len(prompt)
-        for index in range(window.start, window.end):
-            word_ids = pieces[index][:longest] or [tokenizer.pad_token_id]
-            input_ids.extend(word_ids)
-            labels.extend([-100] * len(word_ids))
-            if window.core_start <= index < window.core_end:
-                labels[len(input_ids) - len(word_ids)] = LABEL_IDS[tags[index]]
+    for input_ids, first_word, positions in window_inputs(prompt, word_pieces(tokenizer, words), budget, context,
+                                                          tokenizer.pad_token_id):
+        labels = [-100] * len(input_ids)
+        for offset, position in enumerate(positions):
+            labels[position] = LABEL_IDS[tags[first_word + offset]]
         rows.append({"input_ids": input_ids, "labels": labels, "length": len(input_ids)})
     return rows
 

