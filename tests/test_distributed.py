@@ -1,19 +1,13 @@
 """The same training code, data-parallel: 2 CPU processes over gloo under torchrun."""
 
 import os
-import socket
 import subprocess
 import sys
 
 import torch
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, free_port
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_two_ranks_finish_with_identical_weights(tmp_path, smollm2_dir):

@@ -16,15 +16,10 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from tests.conftest import REPO_ROOT, run_python
+from tests.conftest import REPO_ROOT, free_port, run_python
 
 ORG = "vaner-test"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(port: int, process, log: Path) -> None:
