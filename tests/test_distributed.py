@@ -6,7 +6,8 @@ import sys
 
 import torch
 
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT
+from tests.local_hub import free_port
 
 
 

@@ -6,67 +6,24 @@ Every load runs in a fresh subprocess with an empty HF_HOME, as a Hub user would
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from tests.conftest import REPO_ROOT, free_port, run_python
+from tests.conftest import REPO_ROOT, run_python
+from tests.local_hub import hub_env, running_hub
 
 ORG = "vaner-test"
 
 
 
-def wait_for(port: int, process, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def local_hub(tmp_path_factory):
-    """olah on one port, the write front on another; yields the endpoint clients use."""
-    root = tmp_path_factory.mktemp("hub")
-    (root / "mirrors").mkdir()
-    olah_port, front_port = free_port(), free_port()
-    (root / "olah.toml").write_text(
-        f'[basic]\nhost = "127.0.0.1"\nport = {olah_port}\nrepos-path = "{root / "repos"}"\n'
-        f'mirror-netloc = "127.0.0.1:{olah_port}"\nmirror-lfs-netloc = "127.0.0.1:{olah_port}"\n'
-        f'mirrors-path = ["{root / "mirrors"}"]\n\n[accessibility]\noffline = true\n'
-    )
-    olah_cli = Path(sys.executable).parent / "olah-cli"
-    processes = []
-    with open(root / "olah.log", "w") as log:
-        processes.append(subprocess.Popen([str(olah_cli), "-c", str(root / "olah.toml")], cwd=root, stdout=log,
-                                          stderr=subprocess.STDOUT))
-    wait_for(olah_port, processes[0], root / "olah.log")
-    with open(root / "front.log", "w") as log:
-        processes.append(subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "tests" / "hub_front.py"), "--port", str(front_port), "--olah",
-             f"http://127.0.0.1:{olah_port}", "--mirrors", str(root / "mirrors")], stdout=log, stderr=subprocess.STDOUT))
-    wait_for(front_port, processes[1], root / "front.log")
-    yield f"http://127.0.0.1:{front_port}"
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def hub_env(endpoint: str, home: Path, **extra) -> dict:
-    # huggingface_hub reads these at import: a subprocess per client is the only clean way to set them.
-    return {"HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "dummy-token", "HF_HOME": str(home),
-            "HF_MODULES_CACHE": str(home / "modules"), **extra}
+    with running_hub(tmp_path_factory.mktemp("hub")) as endpoint:
+        yield endpoint
 
 
 def vaner(args: list[str], env: dict) -> subprocess.CompletedProcess:

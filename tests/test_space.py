@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT
+from tests.local_hub import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ABSTRACT = (
