@@ -238,6 +238,8 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     set_seed(config.seed)
     if config.architecture not in ("vaner", "encoder"):
         raise ValueError(f"Unknown architecture {config.architecture!r}; use vaner or encoder.")
+    if config.instruction not in ("dataset", "adaptive"):
+        raise ValueError(f"Unknown instruction {config.instruction!r}; use dataset (VANER) or adaptive (VANER_adapt).")
     train_sets = {}
     for name in config.corpora:
         dataset = load_corpus(name, "train")

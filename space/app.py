@@ -83,7 +83,8 @@ def model_note(config, results_path: str | None) -> str:
     if results_path and Path(results_path).is_file():
         report = json.loads(Path(results_path).read_text())
         scores = ", ".join(f"{r['dataset']} {100 * r['strict']['f1']:.1f}" for r in report["results"])
-        lines.append(f"Measured strict entity F1: {scores}.")
+        limited = " (on the first sentences of each test set)" if any(r.get("limit") for r in report["results"]) else ""
+        lines.append(f"Measured strict entity F1{limited}: {scores}.")
     return " ".join(lines)
 
 
@@ -136,9 +137,21 @@ def build_app(model: str | None = None, results_path: str | None = None) -> gr.B
     return app.queue(default_concurrency_limit=2)
 
 
+def default_results(model: str | None) -> str | None:
+    """The embedded default model ships its measured scores beside it."""
+    if model:
+        return None
+    try:
+        from modeling_vaner import DEFAULT_MODEL_DIR
+    except ImportError:
+        return None
+    return str(DEFAULT_MODEL_DIR / "results.json")
+
+
 def main(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, results: str | None = None) -> None:
-    build_app(model or os.environ.get("VANER_MODEL"), results or os.environ.get("VANER_RESULTS")).launch(
-        server_name=host, server_port=port)
+    model = model or os.environ.get("VANER_MODEL")
+    results = results or os.environ.get("VANER_RESULTS") or default_results(model)
+    build_app(model, results).launch(server_name=host, server_port=port)
 
 
 if __name__ == "__main__":
