@@ -36,20 +36,31 @@ def run(args, env, **kwargs):
     return result.stdout
 
 
+def repo_listing(git_dir: Path) -> str:
+    """Files and sizes of a pushed repo, read from the local Hub's git repository (LFS files by their pointer)."""
+    rows, total = [], 0
+    tree = subprocess.run(["git", "ls-tree", "-r", "-l", "main"], cwd=git_dir, capture_output=True, text=True).stdout
+    for line in tree.splitlines():
+        meta, path = line.split("\t", 1)
+        blob, size = meta.split()[2], int(meta.split()[3])
+        if size < 400:
+            content = subprocess.run(["git", "cat-file", "-p", blob], cwd=git_dir, capture_output=True,
+                                     text=True).stdout
+            if content.startswith("version https://git-lfs"):
+                size = int(content.split("size ")[1].split()[0])
+        total += size
+        rows.append(f"  {path:45} {size / 2**10:12.1f} KiB")
+    return f"{git_dir.parent.name}/{git_dir.name}: {len(rows)} files, {total / 2**20:.1f} MiB\n" + "\n".join(rows)
+
+
 def main() -> None:
     model_dir = sys.argv[1] if len(sys.argv) > 1 else str(REPO_ROOT / "modeling_vaner" / "default_model")
     with tempfile.TemporaryDirectory() as scratch, running_hub(Path(scratch) / "hub") as endpoint:
         pusher = hub_env(endpoint, Path(scratch) / "pusher")
         print(run([sys.executable, "-m", "modeling_vaner.cli", "push", "--model", model_dir, "--repo",
                    "vaner/vaner-smollm2", "--backbone-repo", "vaner/smollm2-135m-instruct-q4_1"], pusher).strip())
-        listing = run([sys.executable, "-c", (
-            "from huggingface_hub import HfApi\napi = HfApi()\n"
-            "for repo in ('vaner/vaner-smollm2', 'vaner/smollm2-135m-instruct-q4_1'):\n"
-            "    info = api.model_info(repo, revision='main', files_metadata=True)\n"
-            "    total = sum(s.size or 0 for s in info.siblings)\n"
-            "    print(f'{repo}: {len(info.siblings)} files, {total / 2**20:.1f} MiB')\n"
-            "    for s in info.siblings: print(f'  {s.rfilename:45} {(s.size or 0) / 2**10:10.1f} KiB')\n")], pusher)
-        print(listing)
+        for repo in ("vaner/vaner-smollm2", "vaner/smollm2-135m-instruct-q4_1"):
+            print(repo_listing(Path(scratch) / "hub" / "mirrors" / "models" / repo))
         home = Path(scratch) / "user"
         code = FIRST_PREDICTION.format(root=str(REPO_ROOT), repo="vaner/vaner-smollm2")
         for label in ("cold (empty cache, downloads included)", "warm (cache filled)"):

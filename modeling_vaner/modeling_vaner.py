@@ -22,7 +22,7 @@ from transformers import AutoConfig, LlamaConfig, LlamaModel, LlamaPreTrainedMod
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.modeling_outputs import BaseModelOutput, TokenClassifierOutput
 from transformers.modeling_utils import load_state_dict
-from transformers.utils import cached_file
+from transformers.utils import cached_file, logging
 
 from .configuration_vaner import VanerConfig
 
@@ -218,8 +218,14 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         base_kwargs = {key: value for key, value in hub_kwargs.items() if key != "revision"}
         if backbone is None and config.backbone_revision:
             base_kwargs["revision"] = config.backbone_revision
-        model, info = super().from_pretrained(source, *model_args, config=config, output_loading_info=True,
-                                              **base_kwargs, **kwargs)
+        # The head comes from the adapter below: the load report's "score newly initialized" would mislead.
+        verbosity = logging.get_verbosity()
+        logging.set_verbosity_error()
+        try:
+            model, info = super().from_pretrained(source, *model_args, config=config, output_loading_info=True,
+                                                  **base_kwargs, **kwargs)
+        finally:
+            logging.set_verbosity(verbosity)
         missing = [key for key in info["missing_keys"] if not key.startswith("score.")]
         if missing:
             raise ValueError(f"The backbone {source} lacks weights this adapter needs: {', '.join(missing[:5])}")

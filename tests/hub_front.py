@@ -22,7 +22,8 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 LFS_ATTRIBUTES = "*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n" \
@@ -207,12 +208,13 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
             return not_found("RepoNotFound", "Repository not found")
         url = httpx.URL(path="/" + path, query=request.url.query.encode())
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        upstream = await client.request(request.method, url, headers=headers, content=await request.body())
-        drop = {"content-encoding", "transfer-encoding", "connection", "date", "server"}
-        if request.method != "HEAD":  # a HEAD answer keeps the size of the body it does not send
-            drop.add("content-length")
-        return Response(upstream.content, status_code=upstream.status_code,
-                        headers={k: v for k, v in upstream.headers.items() if k.lower() not in drop})
+        upstream = await client.send(client.build_request(request.method, url, headers=headers,
+                                                          content=await request.body()), stream=True)
+        # Streamed through as olah sends it (weights can be hundreds of MB), headers and encoding untouched.
+        drop = {"transfer-encoding", "connection", "date", "server"}
+        return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
+                                 headers={k: v for k, v in upstream.headers.items() if k.lower() not in drop},
+                                 background=BackgroundTask(upstream.aclose))
 
     return Starlette(routes=[
         Route("/api/repos/create", create_repo, methods=["POST"]),
