@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.local_hub import free_port
+from tests.local_hub import free_port, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ABSTRACT = (
@@ -31,22 +30,12 @@ def space_url(tiny_vaner_dir, tmp_path_factory):
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "serve", "--port", str(port)],
                                    cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"vaner serve exited:\n{log.read_text()[-3000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise AssertionError(f"vaner serve did not start:\n{log.read_text()[-3000:]}")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        wait_for(port, process, log, seconds=120)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
