@@ -50,6 +50,10 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
         except RuntimeError:
             return None
 
+    def has_path(repo: Path, commit_id: str, path: str) -> bool:
+        return subprocess.run(["git", "cat-file", "-e", f"{commit_id}:{path}"], cwd=repo,
+                              capture_output=True).returncode == 0
+
     def not_found(code: str, message: str) -> Response:
         return JSONResponse({"error": message}, status_code=404, headers={"X-Error-Code": code,
                                                                            "X-Error-Message": message})
@@ -190,8 +194,7 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
                 repo = repo_dir(repo_type, "/".join(parts[:2]))
                 commit_id = resolve(repo, parts[3]) if repo.exists() else None
                 folder = "/".join(parts[4:])
-                if commit_id and subprocess.run(["git", "cat-file", "-e", f"{commit_id}:{folder}"], cwd=repo,
-                                                capture_output=True).returncode:
+                if commit_id and not has_path(repo, commit_id, folder):
                     return not_found("EntryNotFound", f"{folder} does not exist at {parts[3]}")
         # olah answers 401 for a missing file at a branch name: the Hub's answer is 404 EntryNotFound.
         repo_type, repo_id, rest = split_repo_path(path)
@@ -201,8 +204,7 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
             commit_id = resolve(repo, revision)
             if commit_id is None:
                 return not_found("RevisionNotFound", f"Invalid rev id: {revision}")
-            if subprocess.run(["git", "cat-file", "-e", f"{commit_id}:{filename}"], cwd=repo,
-                              capture_output=True).returncode:
+            if not has_path(repo, commit_id, filename):
                 return not_found("EntryNotFound", f"{filename} does not exist at {revision}")
         elif rest.startswith("resolve/"):
             return not_found("RepoNotFound", "Repository not found")
