@@ -28,14 +28,14 @@ def load_reports(paths) -> list[dict]:
 
 
 def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str:
-    """One row per measured model (strict F1 per corpus, the mean over the eight core corpora, words/s) and per
-    reported system."""
+    """One row per measured model (strict F1 per corpus, the mean over the eight core corpora, training time when
+    `vaner train` recorded it, eval words/s) and per reported system."""
     present = {r["dataset"] for report in reports for r in report["results"]}
     columns = [name for name in COLUMN_ORDER if name in present] + sorted(present - set(COLUMN_ORDER))
     columns = columns or list(CORE_CORPORA)
-    header = "| model | kind | " + " | ".join(columns) + " | core mean | words/s |"
+    header = "| model | kind | " + " | ".join(columns) + " | core mean | train time | words/s |"
     lines = ["Entity-level F1 (strict IOB2; conlleval-style in brackets). *Reported* rows are the authors' "
-             "published figures, not measured here.", "", header, "|" + "---|" * (len(columns) + 4)]
+             "published figures, not measured here.", "", header, "|" + "---|" * (len(columns) + 5)]
     for report in reports:
         by_name = {r["dataset"]: r for r in report["results"]}
         cells, f1s, words, seconds = [], [], 0, 0.0
@@ -54,13 +54,15 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
         if f1s and len(f1s) < len(CORE_CORPORA):
             mean += f" (of {len(f1s)})"
         speed = f"{words / seconds:.0f}" if seconds else ""
+        trained = report.get("training") or {}
+        train_time = f"{trained['seconds'] / 60:.0f} min" if trained.get("summaries") else ""
         lines.append(f"| {report['model']} | measured ({report['kind']}) | " + " | ".join(cells) +
-                     f" | {mean} | {speed} |")
+                     f" | {mean} | {train_time} | {speed} |")
     for row in reported:
         cells = [f"{row['f1'][name]:.2f}" if name in row["f1"] else "" for name in columns]
         values = [row["f1"][name] for name in CORE_CORPORA if name in row["f1"]]
         mean = f"{sum(values) / len(values):.2f}" if len(values) == len(CORE_CORPORA) else ""
-        lines.append(f"| {row['model']} | *reported* | " + " | ".join(cells) + f" | {mean} | |")
+        lines.append(f"| {row['model']} | *reported* | " + " | ".join(cells) + f" | {mean} | | |")
     lines.append("")
     if any(r.get("limit") for report in reports for r in report["results"]):
         lines.append("\\* scored on the first N sentences of the split only (`--limit`).")

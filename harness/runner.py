@@ -192,29 +192,54 @@ def package_versions() -> dict:
     return versions
 
 
+def training_summary(model_path: str) -> Path | None:
+    """The `training_summary.json` that `vaner train` wrote for a local model (in its folder or the run folder
+    above it, e.g. `runs/x/final`), or None for Hub ids and models trained elsewhere."""
+    folder = Path(model_path)
+    for candidate in (folder / "training_summary.json", folder.parent / "training_summary.json"):
+        if folder.is_dir() and candidate.is_file():
+            return candidate
+    return None
+
+
 def run_eval(model: str, datasets: list[str], split: str = "test", output: str | Path = "results.json",
              limit: int | None = None, predictions_dir: str | None = None, revision: str | None = None,
              batch_size: int = 16, dtype: str = "float32", model_name: str | None = None) -> dict:
-    """Evaluate `model` on each dataset, rewriting `output` (JSON) and its markdown leaderboard after each one."""
+    """Evaluate `model` on each dataset, rewriting `output` (JSON) and its markdown leaderboard after each one.
+
+    A `{dataset}` in `model` names one model per corpus (the classic setup: `runs/minilm/{dataset}/final`); they
+    make one leaderboard row, whose training time is the sum of theirs."""
     from .leaderboard import write_leaderboard
 
     for name in datasets:
         get_corpus(name)  # unknown names fail before any model is loaded
-    predictor = load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype)
+    per_dataset = "{dataset}" in model
+    paths = {name: model.replace("{dataset}", name) for name in datasets}
+    predictor = None if per_dataset else load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype)
     report = {
         "schema_version": SCHEMA_VERSION,
         "model": model_name or str(model),
         "model_path": str(model),
         "revision": revision,
-        "kind": predictor.kind,
+        "kind": None,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_versions": package_versions(),
         "dtype": dtype,
+        "training": {"seconds": 0.0, "summaries": []},
         "results": [],
     }
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     for name in datasets:
+        if per_dataset:
+            if not Path(paths[name]).exists():
+                raise HarnessError(f"No model for {name}: {paths[name]} does not exist (from --model {model}).")
+            predictor = load_predictor(paths[name], revision=revision, batch_size=batch_size, dtype=dtype)
+        report["kind"] = report["kind"] or predictor.kind
+        summary = training_summary(paths[name])
+        if summary is not None and str(summary) not in report["training"]["summaries"]:
+            report["training"]["summaries"].append(str(summary))
+            report["training"]["seconds"] += json.loads(summary.read_text())["seconds"]
         report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
         partial = output.with_name(output.name + ".partial")
         partial.write_text(json.dumps(report, indent=2) + "\n")

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 OUTPUT_FORMATS = ("json", "pubtator", "conll")  # as in `formats`, kept here so `vaner --help` needs no torch
 
@@ -67,6 +68,25 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _leaderboard(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.leaderboard import render_markdown
+
+    reports = []
+    for path in args.results:
+        try:
+            reports.append(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as error:
+            print(f"vaner leaderboard: cannot read results {path}: {error}", file=sys.stderr)
+            return 2
+    text = render_markdown(reports)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from space.app import main as serve
 
@@ -75,8 +95,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .hub import HubError, push_dataset, push_model, push_space
 
     if not (args.model or args.dataset_repo or args.space_repo):
@@ -162,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         "classifier, per corpus; results JSON (harness/results.schema.json) and a markdown leaderboard beside it, "
         "rewritten after each corpus.",
     )
-    evaluate.add_argument("--model", required=True, help="a model folder or Hub repo id")
+    evaluate.add_argument("--model", required=True,
+                          help="a model folder or Hub repo id; {dataset} in a path names one model per corpus")
     evaluate.add_argument("--name", help="the model's name on the leaderboard (default: --model)")
     evaluate.add_argument("--revision", help="Hub revision (branch, tag or commit)")
     evaluate.add_argument("--datasets", default="all", help="all (the eight core corpora) or NAME,NAME,...")
@@ -173,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     evaluate.set_defaults(handler=_eval)
+
+    leaderboard = commands.add_parser(
+        "leaderboard", help="one markdown leaderboard from several `vaner eval` results files",
+        description="Measured rows (one per results JSON, in the order given) and the reported rows, apart.")
+    leaderboard.add_argument("results", nargs="+", help="`vaner eval` results JSON files")
+    leaderboard.add_argument("--output", help="also write the markdown here")
+    leaderboard.set_defaults(handler=_leaderboard)
 
     push = commands.add_parser(
         "push",

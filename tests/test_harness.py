@@ -162,3 +162,35 @@ def test_leaderboard_keeps_reported_rows_apart():
     text = render_markdown([])
     assert "*reported*" in text and "measured" not in text.split("\n", 3)[3]
     assert "BioBERT v1.1 | *reported* | " in text and "85.90" in text  # mean over the eight, as published
+
+
+def test_one_model_per_corpus_makes_one_row_with_its_summed_training_time(tmp_path, capsys):
+    for corpus, seconds in (("NCBI-disease", 150.0), ("s800", 90.0)):
+        (tmp_path / corpus).mkdir()
+        tiny_bert(tmp_path / corpus, ["O", "B", "I"])
+        (tmp_path / corpus / "bert").rename(tmp_path / corpus / "final")
+        (tmp_path / corpus / "training_summary.json").write_text(json.dumps({"seconds": seconds}))
+    template = str(tmp_path / "{dataset}" / "final")
+    report = run_eval(template, ["NCBI-disease", "s800"], output=tmp_path / "per-corpus.json", limit=4,
+                      model_name="tiny per corpus")
+    jsonschema.validate(report, SCHEMA)
+    assert [r["dataset"] for r in report["results"]] == ["NCBI-disease", "s800"]
+    assert report["kind"] == "token-classification" and report["training"]["seconds"] == 240.0
+    assert len(report["training"]["summaries"]) == 2
+
+    # A corpus without its model is named with the path that was looked for.
+    with pytest.raises(HarnessError, match=r"No model for BC2GM: .*BC2GM/final does not exist"):
+        run_eval(template, ["BC2GM"], output=tmp_path / "missing.json")
+
+    # `vaner leaderboard` puts several results files in one table: measured rows first, in order, then reported.
+    single = run_eval(str(tmp_path / "s800" / "final"), ["s800"], output=tmp_path / "single.json", limit=4,
+                      model_name="tiny s800 only")
+    assert single["training"]["seconds"] == 90.0
+    assert main(["leaderboard", str(tmp_path / "per-corpus.json"), str(tmp_path / "single.json"),
+                 "--output", str(tmp_path / "board.md")]) == 0
+    rows = [line for line in (tmp_path / "board.md").read_text().splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == ["| tiny per corpus", "| tiny s800 only", "| BioBERT v1.1",
+                                                          "| PubMedBERT"]
+    assert " | 4 min | " in rows[1] and " | 2 min | " in rows[2]
+    assert main(["leaderboard", str(tmp_path / "nothing.json")]) == 2
+    assert "cannot read results" in capsys.readouterr().err
