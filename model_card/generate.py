@@ -44,7 +44,10 @@ def leaderboard_table(report: dict) -> str:
 
 
 def render_card(results_path: str | Path, repo_id: str, base_model: str, training: str = "", limitations: str = "",
-                license: str = "apache-2.0") -> ModelCard:
+                license: str = "apache-2.0", leaderboard_path: str | Path | None = None) -> ModelCard:
+    """The card; `leaderboard_path` is a markdown leaderboard (`vaner leaderboard --output`) comparing this model
+    with baselines and reported systems, quoted as it is."""
+    comparison = Path(leaderboard_path).read_text(encoding="utf-8").strip() if leaderboard_path else ""
     report = json.loads(Path(results_path).read_text())
     data = ModelCardData(
         model_name=repo_id.split("/")[-1], base_model=base_model, license=license, library_name="transformers",
@@ -55,7 +58,7 @@ def render_card(results_path: str | Path, repo_id: str, base_model: str, trainin
     return ModelCard.from_template(
         data, template_path=str(TEMPLATE), repo_id=repo_id, base_model=base_model, results_table=leaderboard_table(report),
         evaluated=report["date"], training=training or "See the training recipe in the VANER repository.",
-        limitations=limitations, citation=CITATION,
+        limitations=limitations, citation=CITATION, comparison=comparison,
     )
 
 

@@ -107,7 +107,8 @@ def _push(args: argparse.Namespace) -> int:
     try:
         if args.model:
             commit = push_model(args.model, args.repo, revision=args.revision, private=args.private,
-                                merge=args.merge, backbone_repo=args.backbone_repo, results=args.results)
+                                merge=args.merge, backbone_repo=args.backbone_repo, results=args.results,
+                                leaderboard=args.leaderboard)
             print(f"{args.repo}@{args.revision or 'main'}: {commit}")
         if args.dataset_repo:
             corpora = args.corpora.split(",") if args.corpora else None
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--merge", action="store_true", help="push merged full weights instead of the adapter")
     push.add_argument("--backbone-repo", help="repo for the exact backbone weights a LoRA adapter was trained on")
     push.add_argument("--results", help="a `vaner eval` results JSON for the model card")
+    push.add_argument("--leaderboard", help="a markdown leaderboard (`vaner leaderboard --output`) for the card")
     push.add_argument("--dataset-repo", help="also push the BioNER corpora as this dataset repo (parquet + card)")
     push.add_argument("--corpora", help="corpora for --dataset-repo (default: the core eight and CRAFT's views)")
     push.add_argument("--space-repo", help="also push space/ as this Space repo")

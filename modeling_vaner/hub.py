@@ -74,8 +74,9 @@ def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = No
 
 def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None, private: bool = False,
                merge: bool = False, backbone_repo: str | None = None, results: str | Path | None = None,
-               token: str | None = None) -> str:
-    """Push a VANER folder (full weights, or a LoRA output) to `repo_id`; returns the commit id."""
+               token: str | None = None, leaderboard: str | Path | None = None) -> str:
+    """Push a VANER folder (full weights, or a LoRA output) to `repo_id`; returns the commit id. The card quotes
+    `results` (a `vaner eval` JSON) and, if given, a markdown `leaderboard` beside baselines."""
     from .configuration_vaner import VanerConfig
 
     api = _api(token)
@@ -103,7 +104,7 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
             config.backbone_name_or_path = backbone_repo
             config.backbone_revision = push_backbone(backbone_dir, backbone_repo, token=api.token, private=private)
             config.save_pretrained(staging)
-        _write_card(staging, repo_id, config, results)
+        _write_card(staging, repo_id, config, results, leaderboard)
         for leftover in ("training_args.bin",):
             (staging / leftover).unlink(missing_ok=True)
         return _upload(api, staging, repo_id, "model", revision, private, f"Upload VANER model from {model_dir.name}")
@@ -126,14 +127,14 @@ def _complete(folder: Path, config) -> None:
                                       ).save_pretrained(folder)
 
 
-def _write_card(folder: Path, repo_id: str, config, results) -> None:
+def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -> None:
     if results is None:
         (folder / "README.md").write_text(CARD_FALLBACK.format(repo_id=repo_id))
         return
     from model_card.generate import write_card
 
     base = config.backbone_name_or_path or "unknown"
-    write_card(results, folder / "README.md", repo_id=repo_id, base_model=base)
+    write_card(results, folder / "README.md", repo_id=repo_id, base_model=base, leaderboard_path=leaderboard)
 
 
 def push_dataset(repo_id: str, corpora: list[str], token: str | None = None, private: bool = False) -> str:

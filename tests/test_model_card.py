@@ -35,3 +35,22 @@ def test_card_metadata_parses_and_model_index_matches_results(tmp_path):
     text = card.text
     assert 'AutoModelForTokenClassification.from_pretrained("vaner/vaner-tiny", trust_remote_code=True)' in text
     assert "| NCBI-disease | test | 200 | 80.00 | 70.00 | 74.67 |" in text and "@article{bian2024vaner" in text
+
+
+def test_card_quotes_a_leaderboard_beside_baselines(tmp_path):
+    from harness.leaderboard import render_markdown
+
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(REPORT))
+    baseline = {**REPORT, "model": "MiniLM per corpus", "kind": "token-classification",
+                "training": {"seconds": 600.0, "summaries": ["runs/x/training_summary.json"]}}
+    board = tmp_path / "leaderboard.md"
+    board.write_text(render_markdown([REPORT, baseline]))
+    write_card(results, tmp_path / "README.md", repo_id="vaner/vaner-tiny", base_model="b", leaderboard_path=board)
+    text = ModelCard.load(tmp_path / "README.md").text
+    assert "### Compared with other systems" in text
+    assert "| MiniLM per corpus | measured (token-classification) |" in text and " | 10 min | " in text
+    assert "| BioBERT v1.1 | *reported* |" in text
+    # Without a leaderboard the section is left out.
+    write_card(results, tmp_path / "plain.md", repo_id="vaner/vaner-tiny", base_model="b")
+    assert "Compared with other systems" not in ModelCard.load(tmp_path / "plain.md").text
