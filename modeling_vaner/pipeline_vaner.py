@@ -246,7 +246,20 @@ class VanerTagger:
         """Label pre-split words: for each `(words, instruction)` request, valid IOB2 tags (`B`/`I`/`O`, one per
         word) and the probability of each word's most likely label. Long requests go through windows; all rows are
         length-sorted and batched together, whatever their instruction."""
-        rows = []  # (input_ids, request index, first word labelled, label positions)
+        rows = sorted(self.encode_requests(requests), key=lambda row: len(row[0]))
+        probabilities = [[None] * len(words) for words, _ in requests]
+        starts = range(0, len(rows), batch_size)
+        for batch_start in logging.tqdm(starts, desc="tagging", unit="batch") if progress else starts:
+            batch = rows[batch_start : batch_start + batch_size]
+            word_probabilities = self._forward([row[0] for row in batch], [row[3] for row in batch])
+            for (_, request_index, first_word, _), probs in zip(batch, word_probabilities):
+                probabilities[request_index][first_word : first_word + len(probs)] = probs
+        return self.decode(probabilities)
+
+    def encode_requests(self, requests: list[tuple[list[str], str]]) -> list[tuple[list[int], int, int, list[int]]]:
+        """Model inputs for `(words, instruction)` requests, in request order: one row per window,
+        `(input_ids, request index, first word labelled, positions of the labelled words' first sub-tokens)`."""
+        rows = []
         pieces_of = {}  # the same sentence comes once per entity type: tokenize it once
         for request_index, (words, instruction) in enumerate(requests):
             prompt = self._instruction_ids(instruction)
@@ -257,16 +270,10 @@ class VanerTagger:
             for input_ids, first_word, positions in window_inputs(prompt, pieces_of[key], budget, self.context,
                                                                   self.pad_token_id):
                 rows.append((input_ids, request_index, first_word, positions))
+        return rows
 
-        probabilities = [[None] * len(words) for words, _ in requests]
-        rows.sort(key=lambda row: len(row[0]))
-        starts = range(0, len(rows), batch_size)
-        for batch_start in logging.tqdm(starts, desc="tagging", unit="batch") if progress else starts:
-            batch = rows[batch_start : batch_start + batch_size]
-            word_probabilities = self._forward([row[0] for row in batch], [row[3] for row in batch])
-            for (_, request_index, first_word, _), probs in zip(batch, word_probabilities):
-                probabilities[request_index][first_word : first_word + len(probs)] = probs
-
+    def decode(self, probabilities: list[list[list[float]]]) -> list[tuple[list[str], list[float]]]:
+        """Per request, from each word's label probabilities `[word][label]`: repaired IOB2 tags and scores."""
         id2label = self.config.id2label
         outputs = []
         for probs in probabilities:
