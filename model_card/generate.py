@@ -66,3 +66,25 @@ def write_card(results_path, output_path, **kwargs) -> ModelCard:
     card = render_card(results_path, **kwargs)
     Path(output_path).write_text(str(card), encoding="utf-8")
     return card
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m model_card.generate --results R.json [--leaderboard L.md] --repo-id ORG/NAME --base-model B
+    --output README.md`: the card `vaner push` would upload, written locally (e.g. for the default model)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--results", required=True, help="a `vaner eval` results JSON")
+    parser.add_argument("--leaderboard", help="a markdown leaderboard (`vaner leaderboard --output`)")
+    parser.add_argument("--repo-id", required=True)
+    parser.add_argument("--base-model", required=True)
+    parser.add_argument("--training", default="", help="a paragraph on how the model was trained")
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args(argv)
+    write_card(args.results, args.output, repo_id=args.repo_id, base_model=args.base_model, training=args.training,
+               leaderboard_path=args.leaderboard)
+    print(f"Model card written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

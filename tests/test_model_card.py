@@ -54,3 +54,15 @@ def test_card_quotes_a_leaderboard_beside_baselines(tmp_path):
     # Without a leaderboard the section is left out.
     write_card(results, tmp_path / "plain.md", repo_id="vaner/vaner-tiny", base_model="b")
     assert "Compared with other systems" not in ModelCard.load(tmp_path / "plain.md").text
+
+
+def test_the_card_is_written_from_the_command_line(tmp_path, capsys):
+    from model_card.generate import main
+
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(REPORT))
+    main(["--results", str(results), "--repo-id", "vaner/vaner-tiny", "--base-model", "b",
+          "--training", "Trained for 85 minutes on 2 CPU cores.", "--output", str(tmp_path / "card.md")])
+    text = (tmp_path / "card.md").read_text()
+    assert "Trained for 85 minutes on 2 CPU cores." in text and "| s800 | test | 200 | 60.00 | 50.00 | 54.55 |" in text
+    assert "Model card written to" in capsys.readouterr().out
