@@ -108,8 +108,11 @@ def load_predictor(model_name_or_path: str, revision: str | None = None, batch_s
 
     from modeling_vaner import load_vaner
 
-    if (Path(model_name_or_path) / "adapter_config.json").is_file():  # a LoRA training output
-        return VanerPredictor(*load_vaner(model_name_or_path, dtype=getattr(torch, dtype)), batch_size=batch_size)
+    folder = Path(model_name_or_path)
+    if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+        from modeling_vaner.training import load_run_checkpoint  # runs/x/checkpoint-N of a LoRA run
+
+        return VanerPredictor(*load_run_checkpoint(folder, dtype=getattr(torch, dtype)), batch_size=batch_size)
     try:
         config = AutoConfig.from_pretrained(model_name_or_path, revision=revision)
     except (OSError, ValueError) as error:
@@ -194,8 +197,11 @@ def package_versions() -> dict:
 
 def training_summary(model_path: str) -> Path | None:
     """The `training_summary.json` that `vaner train` wrote for a local model (in its folder or the run folder
-    above it, e.g. `runs/x/final`), or None for Hub ids and models trained elsewhere."""
+    above it, e.g. `runs/x/final`), or None for Hub ids, models trained elsewhere and intermediate checkpoints
+    (the run's summary is not theirs)."""
     folder = Path(model_path)
+    if (folder / "trainer_state.json").is_file():
+        return None
     for candidate in (folder / "training_summary.json", folder.parent / "training_summary.json"):
         if folder.is_dir() and candidate.is_file():
             return candidate
@@ -204,18 +210,22 @@ def training_summary(model_path: str) -> Path | None:
 
 def run_eval(model: str, datasets: list[str], split: str = "test", output: str | Path = "results.json",
              limit: int | None = None, predictions_dir: str | None = None, revision: str | None = None,
-             batch_size: int = 16, dtype: str = "float32", model_name: str | None = None) -> dict:
+             batch_size: int = 16, dtype: str = "float32", model_name: str | None = None,
+             resume: bool = False) -> dict:
     """Evaluate `model` on each dataset, rewriting `output` (JSON) and its markdown leaderboard after each one.
 
     A `{dataset}` in `model` names one model per corpus (the classic setup: `runs/minilm/{dataset}/final`); they
-    make one leaderboard row, whose training time is the sum of theirs."""
+    make one leaderboard row, whose training time is the sum of theirs. With `resume`, datasets that `output`
+    already scored for the same model and settings are kept, not run again (a long run stopped half way)."""
     from .leaderboard import write_leaderboard
 
     for name in datasets:
         get_corpus(name)  # unknown names fail before any model is loaded
     per_dataset = "{dataset}" in model
     paths = {name: model.replace("{dataset}", name) for name in datasets}
-    predictor = None if per_dataset else load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype)
+    output = Path(output)
+    done = finished_results(output, model, split, limit, revision, dtype) if resume else {}
+    predictor = None
     report = {
         "schema_version": SCHEMA_VERSION,
         "model": model_name or str(model),
@@ -228,21 +238,50 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         "training": {"seconds": 0.0, "summaries": []},
         "results": [],
     }
-    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     for name in datasets:
-        if per_dataset:
-            if not Path(paths[name]).exists():
-                raise HarnessError(f"No model for {name}: {paths[name]} does not exist (from --model {model}).")
-            predictor = load_predictor(paths[name], revision=revision, batch_size=batch_size, dtype=dtype)
-        report["kind"] = report["kind"] or predictor.kind
         summary = training_summary(paths[name])
         if summary is not None and str(summary) not in report["training"]["summaries"]:
             report["training"]["summaries"].append(str(summary))
             report["training"]["seconds"] += json.loads(summary.read_text())["seconds"]
+        if name in done:
+            report["kind"] = report["kind"] or done[name]["kind"]
+            report["results"].append(done[name]["result"])
+            continue
+        if per_dataset:
+            if not Path(paths[name]).exists():
+                raise HarnessError(f"No model for {name}: {paths[name]} does not exist (from --model {model}).")
+            predictor = load_predictor(paths[name], revision=revision, batch_size=batch_size, dtype=dtype)
+        elif predictor is None:
+            predictor = load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype)
+        report["kind"] = report["kind"] or predictor.kind
         report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
         partial = output.with_name(output.name + ".partial")
         partial.write_text(json.dumps(report, indent=2) + "\n")
         os.replace(partial, output)
         write_leaderboard([report], output.with_suffix(".md"))
     return report
+
+
+def finished_results(output: Path, model: str, split: str, limit: int | None, revision: str | None,
+                     dtype: str) -> dict:
+    """The results `output` already holds for this exact model and settings, by dataset (for `resume`)."""
+    if not output.is_file():
+        return {}
+    try:
+        saved = json.loads(output.read_text())
+        settings = {"model": saved["model_path"], "revision": saved["revision"], "dtype": saved["dtype"]}
+        results = saved["results"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise HarnessError(f"Cannot resume from {output}: not a `vaner eval` results file ({error}).") from None
+    wanted = {"model": str(model), "revision": revision, "dtype": dtype}
+    if settings != wanted:
+        raise HarnessError(f"Cannot resume from {output}: it scored {settings}, not {wanted}; "
+                           "write to another --output.")
+    kept = {}
+    for result in results:
+        if (result["split"], result["limit"]) != (split, limit):
+            raise HarnessError(f"Cannot resume from {output}: its {result['dataset']} row is split "
+                               f"{result['split']!r}, limit {result['limit']}; this run asks {split!r}, limit {limit}.")
+        kept[result["dataset"]] = {"kind": saved.get("kind"), "result": result}
+    return kept

@@ -59,7 +59,7 @@ def _eval(args: argparse.Namespace) -> int:
     try:
         report = run_eval(args.model, datasets, split=args.split, output=args.output, limit=args.limit,
                           predictions_dir=args.predictions, revision=args.revision, batch_size=args.batch_size,
-                          dtype=args.dtype, model_name=args.name)
+                          dtype=args.dtype, model_name=args.name, resume=args.resume)
     except (CorpusError, HarnessError) as error:
         print(f"vaner eval: {error}", file=sys.stderr)
         return 2
@@ -192,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    evaluate.add_argument("--resume", action="store_true",
+                          help="keep the corpora --output already scored for this model and settings; run the rest")
     evaluate.set_defaults(handler=_eval)
 
     leaderboard = commands.add_parser(

@@ -59,6 +59,9 @@ class VanerConfig(LlamaConfig):
         adapter_subfolder (`str`, *optional*):
             Set when the folder or repo holds a LoRA adapter (PEFT format, in this subfolder) instead of full
             weights: loading builds the backbone, then merges the adapter and its head into it.
+        is_causal (`bool`, *optional*, defaults to `False`):
+            Keep the decoder's causal mask. Only for the paper's control experiment (how much the bidirectional
+            change buys); a VANER model leaves it `False`.
 
     Example:
 
@@ -82,7 +85,7 @@ class VanerConfig(LlamaConfig):
     backbone_revision: str | None = None
     backbone_provenance: dict | None = None
     adapter_subfolder: str | None = None
-    # The whole point of VANER: no causal mask. Kept in the config so every attention backend can read it.
+    # The whole point of VANER: no causal mask. In the config so every attention backend reads it.
     is_causal: bool = False
 
     def __post_init__(self, **kwargs):

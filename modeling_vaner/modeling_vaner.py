@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 from transformers import AutoConfig, LlamaConfig, LlamaModel, LlamaPreTrainedModel
-from transformers.masking_utils import create_bidirectional_mask
+from transformers.masking_utils import create_bidirectional_mask, create_causal_mask
 from transformers.modeling_outputs import BaseModelOutput, TokenClassifierOutput
 from transformers.modeling_utils import load_state_dict
 from transformers.utils import cached_file, logging
@@ -66,9 +66,11 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
     def __init__(self, config: VanerConfig):
         super().__init__(config)
         # SDPA and flash attention read `is_causal` from each attention module when no mask is materialised
-        # (no padding); `config.is_causal` alone does not reach them.
+        # (no padding); `config.is_causal` alone does not reach them. `is_causal=True` is the paper's control
+        # (the same labeller with the decoder's mask kept), not a way to use VANER.
+        self.is_causal = getattr(config, "is_causal", False)  # a plain LlamaConfig builds the bidirectional model
         for layer in self.layers:
-            layer.self_attn.is_causal = False
+            layer.self_attn.is_causal = self.is_causal
 
     def forward(
         self,
@@ -112,9 +114,14 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
                 position_ids = torch.arange(seq_len, device=inputs_embeds.device).expand(batch_size, -1)
 
         # Padding-only mask in the form the configured attention backend wants (None when nothing is padded).
-        bidirectional_mask = create_bidirectional_mask(
-            config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask
-        )
+        if self.is_causal:
+            attention_mask = create_causal_mask(
+                config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask, cache=None
+            )
+        else:
+            attention_mask = create_bidirectional_mask(
+                config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask
+            )
 
         hidden_states = inputs_embeds
         position_embeddings = self.rotary_emb(hidden_states, position_ids=position_ids)
@@ -122,7 +129,7 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
         for decoder_layer in self.layers[: self.config.num_hidden_layers]:
             hidden_states = decoder_layer(
                 hidden_states,
-                attention_mask=bidirectional_mask,
+                attention_mask=attention_mask,
                 position_embeddings=position_embeddings,
                 position_ids=position_ids,
                 **kwargs,

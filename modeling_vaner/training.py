@@ -53,11 +53,13 @@ class TrainConfig:
     num_train_epochs: float = 1.0
     max_steps: int = -1
     time_budget_minutes: float | None = None  # stop cleanly, with a checkpoint, after this long
+    stop_after_steps: int | None = None  # stop there on max_steps' schedule (ablations of a run's first steps)
     save_steps: int = 500
     eval_steps: int | None = None  # default: save_steps
     save_total_limit: int = 3
     logging_steps: int = 25
     bf16: bool = True  # autocast; on CPU it needs AVX512-BF16 or AMX to pay off
+    causal: bool = False  # keep the decoder's causal mask: the paper's control experiment, not a VANER model
     seed: int = 42
 
     @classmethod
@@ -210,12 +212,37 @@ def load_backbone(config: TrainConfig):
     from .modeling_vaner import VanerForTokenClassification
 
     path = convert_smollm2() if config.backbone == "smollm2" else config.backbone
-    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path))
+    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path),
+                                                      is_causal=config.causal)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
         tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def name_known_guidelines(model_config, config: TrainConfig) -> None:
+    """The model names only the guidelines it learned: none for VANER_adapt, so inference asks it adaptively."""
+    model_config.datasets = ({} if config.instruction == "adaptive"
+                             else {name: get_corpus(name).entity_type for name in config.corpora})
+
+
+def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
+    """A LoRA run's Trainer checkpoint (`runs/x/checkpoint-N`) as a model ready to tag, and its tokenizer: the
+    backbone rebuilt from the run's `train_config.yaml`, the checkpoint's adapter and head merged in. For scoring
+    the checkpoints a run chose between, or a run's early steps. (Full fine-tuning checkpoints load as they are.)"""
+    from transformers.modeling_utils import load_state_dict
+
+    checkpoint = Path(checkpoint_dir)
+    recipe = checkpoint.parent / "train_config.yaml"
+    if not recipe.is_file():
+        raise FileNotFoundError(f"{checkpoint} is not a checkpoint of a `vaner train` run: {recipe} is missing.")
+    config = TrainConfig.from_yaml(recipe)
+    model, tokenizer = load_backbone(config)
+    name_known_guidelines(model.config, config)
+    adapter_config = json.loads((checkpoint / "adapter_config.json").read_text())
+    model.merge_lora_adapter(adapter_config, load_state_dict(str(checkpoint / "adapter_model.safetensors")))
+    return model.to(dtype or model.dtype).eval(), tokenizer
 
 
 def wrap_lora(model, config: TrainConfig):
@@ -252,6 +279,7 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     else:
         if model is None:
             model, tokenizer = load_backbone(config)
+        name_known_guidelines(model.config, config)
         dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
         train_rows = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
         eval_rows = build_eval_rows(config, tokenizer, model.config)
@@ -262,14 +290,17 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "train_config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
 
-    class TimeBudget(TrainerCallback):
-        """Stop cleanly, saving a checkpoint, once the budget is spent (counted from this run's start)."""
+    class Budget(TrainerCallback):
+        """Stop cleanly, saving and evaluating a checkpoint, once the time budget is spent (counted from this
+        run's start) or `stop_after_steps` is reached; the learning-rate schedule stays that of `max_steps`."""
 
-        def __init__(self, minutes):
+        def __init__(self, minutes, steps):
             self.deadline = time.monotonic() + minutes * 60 if minutes else None
+            self.steps = steps
 
         def on_step_end(self, args, state, control, **kwargs):
-            if self.deadline is not None and time.monotonic() > self.deadline:
+            if ((self.deadline is not None and time.monotonic() > self.deadline)
+                    or (self.steps is not None and state.global_step >= self.steps)):
                 control.should_training_stop = True
                 control.should_save = True
                 control.should_evaluate = True
@@ -315,7 +346,7 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         eval_dataset=datasets.Dataset.from_list(eval_rows),
         # `length` feeds the length-grouped sampler only; the model never sees it.
         data_collator=lambda features: collate([{k: v for k, v in f.items() if k != "length"} for f in features]),
-        callbacks=[TimeBudget(config.time_budget_minutes)],
+        callbacks=[Budget(config.time_budget_minutes, config.stop_after_steps)],
     )
     last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     start = time.perf_counter()

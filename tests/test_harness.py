@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 import torch
 
+from harness import runner
 from harness.leaderboard import render_markdown
 from harness.runner import (METRIC_PATH, HarnessError, TokenClassifierPredictor, VanerPredictor, read_predictions,
                             run_eval)
@@ -156,6 +157,26 @@ def test_unknown_dataset_fails_before_loading_and_partial_runs_keep_results(tiny
         run_eval(str(tiny_vaner_dir), ["s800", "broken"], output=output, limit=3)
     saved = json.loads(output.read_text())
     assert [r["dataset"] for r in saved["results"]] == ["s800"]
+
+
+def test_resume_keeps_finished_corpora_and_refuses_other_settings(tiny_vaner_dir, tmp_path, monkeypatch):
+    output = tmp_path / "results.json"
+    first = run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=3)
+
+    scored = []
+    real = runner.evaluate_dataset
+    monkeypatch.setattr(runner, "evaluate_dataset", lambda p, name, *a: scored.append(name) or real(p, name, *a))
+    resumed = run_eval(str(tiny_vaner_dir), ["s800", "NCBI-disease"], output=output, limit=3, resume=True)
+    assert scored == ["NCBI-disease"]
+    assert resumed["results"][0] == first["results"][0]  # kept as it was, timing included
+    assert [r["dataset"] for r in json.loads(output.read_text())["results"]] == ["s800", "NCBI-disease"]
+    jsonschema.validate(resumed, SCHEMA)
+
+    with pytest.raises(HarnessError, match="limit 3; this run asks 'test', limit 5"):
+        run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=5, resume=True)
+    with pytest.raises(HarnessError, match="write to another --output"):
+        run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=3, dtype="bfloat16", resume=True)
+    assert scored == ["NCBI-disease"]  # refused before scoring anything
 
 
 def test_leaderboard_keeps_reported_rows_apart():

@@ -75,6 +75,38 @@ def test_the_stock_causal_llama_does_not_look_ahead(attn_implementation):
 
 @pytest.mark.parametrize("attn_implementation", ATTENTION_IMPLEMENTATIONS)
 @pytest.mark.parametrize("padding_side", ["left", "right"])
+def test_is_causal_keeps_the_decoder_mask_for_the_control_experiment(attn_implementation, padding_side):
+    # The paper's control: the same labeller with the causal mask kept. Earlier tokens never see later ones,
+    # padded or not, and its hidden states are the stock causal LLaMA's with the same weights.
+    bidirectional = build(attn_implementation)
+    causal = build(attn_implementation, is_causal=True)
+    causal.load_state_dict(bidirectional.state_dict())
+    config = LlamaConfig(**{k: v for k, v in tiny_config().to_dict().items() if k in LlamaConfig.__dataclass_fields__})
+    config._attn_implementation = attn_implementation
+    llama = LlamaModel(config).eval()
+    llama.load_state_dict(causal.model.state_dict())
+    input_ids = torch.randint(1, 128, (1, 9))
+    changed = input_ids.clone()
+    changed[0, -1] = changed[0, -1] % 127 + 1
+    pad, ones = torch.zeros(1, 4, dtype=torch.long), torch.ones(1, 9, dtype=torch.long)
+    if padding_side == "left":
+        padded, mask, keep = torch.cat([pad, input_ids], 1), torch.cat([pad, ones], 1), slice(4, None)
+    else:
+        padded, mask, keep = torch.cat([input_ids, pad], 1), torch.cat([ones, pad], 1), slice(0, 9)
+    with torch.no_grad():
+        before, after = causal(input_ids).logits, causal(changed).logits
+        batched = causal(torch.cat([padded, padded]), attention_mask=torch.cat([mask, mask])).logits
+        full = bidirectional(input_ids).logits
+        hidden, stock = causal.model(input_ids).last_hidden_state, llama(input_ids).last_hidden_state
+    assert torch.allclose(before[0, :-1], after[0, :-1], atol=1e-6)
+    assert not torch.allclose(before[0, -1], after[0, -1])
+    assert (batched[0, keep] - before[0]).abs().max() < 1e-5
+    assert (hidden - stock).abs().max() < 1e-5
+    assert not torch.allclose(before[0, 0], full[0, 0], atol=1e-4)  # the first token sees only itself
+
+
+@pytest.mark.parametrize("attn_implementation", ATTENTION_IMPLEMENTATIONS)
+@pytest.mark.parametrize("padding_side", ["left", "right"])
 def test_padding_does_not_change_the_logits(attn_implementation, padding_side):
     model = build(attn_implementation)
     sentence = torch.randint(1, 128, (7,))

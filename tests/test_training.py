@@ -138,6 +138,77 @@ def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path, tiny_model, smoll
     assert (tmp_path / "run" / "checkpoint-1").is_dir() and (tmp_path / "run" / "final").is_dir()
 
 
+@pytest.mark.parametrize("instruction, known", [("dataset", {"NCBI-disease": "Disease", "s800": "Species"}),
+                                                 ("adaptive", {})])
+def test_the_saved_model_names_only_the_guidelines_it_learned(tmp_path, tiny_model, smollm2_tokenizer,
+                                                              instruction, known):
+    from modeling_vaner import VanerConfig
+
+    train(tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, max_steps=2, instruction=instruction),
+          model=tiny_model, tokenizer=smollm2_tokenizer)
+    config = VanerConfig.from_pretrained(tmp_path / "run" / "final")
+    assert config.datasets == known
+    # so inference (the harness, the pipeline) asks a VANER_adapt model without a dataset name
+    with pytest.raises(ValueError, match="Unknown dataset"):
+        config.instruction("Disease", "BC5CDR-disease")
+
+
+def test_stop_after_steps_truncates_the_run_on_its_full_schedule(tmp_path, tiny_model, smollm2_tokenizer):
+    # Ablations stop where a reference run's checkpoint was taken; the learning rate must be that run's, not a
+    # schedule squeezed into the shorter run.
+    summary = train(tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, stop_after_steps=10),
+                    model=tiny_model, tokenizer=smollm2_tokenizer)
+    assert summary["global_step"] == 10
+    assert (tmp_path / "run" / "checkpoint-10").is_dir() and (tmp_path / "run" / "final").is_dir()
+    rates = {e["step"]: e["learning_rate"] for e in summary["log_history"] if "learning_rate" in e}
+    assert rates[10] == pytest.approx(5e-3 * (20 - 9) / 20)  # linear decay over max_steps=20, not 10
+
+
+@pytest.fixture
+def tiny_llama_dir(tmp_path, smollm2_tokenizer):
+    """A random LLaMA causal LM saved like a downloaded backbone (with the SmolLM2 tokenizer)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tests.conftest import tiny_config
+
+    torch.manual_seed(0)
+    fields = tiny_config(vocab_size=len(smollm2_tokenizer)).to_dict()
+    LlamaForCausalLM(LlamaConfig(**{k: v for k, v in fields.items() if k in LlamaConfig.__dataclass_fields__})
+                     ).save_pretrained(tmp_path / "llama")
+    smollm2_tokenizer.save_pretrained(tmp_path / "llama")
+    return tmp_path / "llama"
+
+
+def test_the_causal_control_builds_a_causal_model(tmp_path, tiny_llama_dir):
+    from modeling_vaner.training import load_backbone
+
+    for causal in (False, True):
+        model, _ = load_backbone(tiny_run_config(tmp_path, backbone=str(tiny_llama_dir), causal=causal))
+        assert model.config.is_causal is causal
+        assert all(layer.self_attn.is_causal is causal for layer in model.model.layers)
+
+
+def test_a_lora_checkpoint_loads_as_the_model_it_was(tmp_path, tiny_llama_dir, smollm2_tokenizer):
+    from harness.runner import load_predictor
+    from modeling_vaner import load_vaner
+
+    train(tiny_run_config(tmp_path, backbone=str(tiny_llama_dir), max_steps=10, dbr_probability=0.0,
+                          instruction="adaptive"))
+    final, _ = load_vaner(tmp_path / "run" / "final")  # the best (here the only) checkpoint, saved for the Hub
+    predictor = load_predictor(str(tmp_path / "run" / "checkpoint-10"))
+    checkpoint = predictor.tagger.model
+    inputs = smollm2_tokenizer(["If any Disease entity is mentioned in the input, extract it. ##input:  fever"],
+                               return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(checkpoint(**inputs).logits, final(**inputs).logits, atol=1e-5)
+    assert checkpoint.config.datasets == {}  # the run's recipe (VANER_adapt) came with it
+    assert predictor.instruction("NCBI-disease", "Disease").startswith("If any Disease entity is mentioned in the input")
+
+    (tmp_path / "run" / "train_config.yaml").unlink()
+    with pytest.raises(FileNotFoundError, match="train_config.yaml is missing"):
+        load_predictor(str(tmp_path / "run" / "checkpoint-10"))
+
+
 @pytest.fixture(scope="module")
 def minilm_dir():
     from modeling_vaner.encoders import resolve_encoder
