@@ -7,12 +7,12 @@ One run on one machine, every figure beside the others:
   ceiling = GFLOP/s / (2 x non-embedding parameters) for inference, / (6 x ...) for training;
 - inference on a fixed slice (the first N/2 test sentences of NCBI-disease, then of BC2GM, each tagged for its corpus's
   entity type with its corpus's instruction, bf16 weights), three ways on the same model inputs:
-  (a) our runner (`VanerTagger`: length-sorted batches, no padding waste, SDPA),
+  (a) our runner (`VanerTagger`: length-sorted batches, no padding waste), with SDPA and with eager attention,
   (b) the paper-style loop: transformers `Trainer.predict` (the loop of `Trainer.evaluate`), batch 4, dataset order,
       padding to the longest in each batch, with the gold labels so the loss is computed as in evaluation,
   (c) one model call per sentence and entity type, unbatched;
-  words/s, tokens/s (instruction and sentence tokens, padding not counted), the fraction of the bf16 ceiling, and
-  whether the word-level predictions are identical to (a)'s;
+  words/s, tokens/s (instruction and sentence tokens, padding not counted), the fraction of the bf16 ceiling,
+  whether the word-level predictions are identical to (a)'s, and the strict entity F1 of each against the gold tags;
 - training: tokens/s of a LoRA step (the default recipe) and of a full fine-tuning step (bf16 autocast, AdamW);
 - peak RSS of each part: every part runs in its own process.
 """
@@ -31,7 +31,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ("NCBI-disease", "BC2GM")
-PARTS = ("ceiling", "runner", "paper", "unbatched", "train-lora", "train-full")
+PARTS = ("ceiling", "runner", "runner-eager", "paper", "unbatched", "train-lora", "train-full")
+INFERENCE = ("runner", "runner-eager", "paper", "unbatched")
 
 
 def fixed_slice(sentences: int) -> list[tuple[str, list[str], list[str]]]:
@@ -96,9 +97,10 @@ def part_ceiling(args) -> dict:
             "best_gflops": {dtype: max(figures.values()) for dtype, figures in gemm.items()}}
 
 
-def run_inference(args, forward) -> dict:
+def run_inference(args, forward, attention: str = "sdpa") -> dict:
     """Time `forward(tagger, rows) -> probabilities` on the slice; tags decoded the same way for every loop."""
     tagger, _ = load_default(torch.bfloat16)
+    tagger.model.set_attn_implementation(attention)
     requests, gold, words = requests_for(tagger, args.sentences)
     rows = tagger.encode_requests(requests)
     start = time.perf_counter()
@@ -114,7 +116,7 @@ def scatter(probabilities, row, word_probabilities):
     probabilities[request_index][first_word : first_word + len(word_probabilities)] = word_probabilities
 
 
-def part_runner(args) -> dict:
+def part_runner(args, attention: str = "sdpa") -> dict:
     def forward(tagger, rows, requests, gold):
         # What VanerTagger.tag_words does, on the rows already encoded: length-sorted batches.
         probabilities = [[None] * len(words) for words, _ in requests]
@@ -125,7 +127,7 @@ def part_runner(args) -> dict:
                 scatter(probabilities, row, word_probabilities)
         return probabilities
 
-    return run_inference(args, forward)
+    return run_inference(args, forward, attention)
 
 
 def part_unbatched(args) -> dict:
@@ -214,6 +216,21 @@ def compare(tags, reference) -> dict:
     return {"identical": tags == reference, "differing_words": differing, "words": words}
 
 
+def strict_f1(tags, sentences: int) -> float:
+    """Strict entity F1 (the harness's metric) of word-level tags on the slice, both corpora together."""
+    import evaluate
+
+    from harness.runner import METRIC_PATH, typed
+    from modeling_vaner.corpora import get_corpus
+
+    items = fixed_slice(sentences)
+    types = [get_corpus(name).entity_type for name, _, _ in items]
+    scores = evaluate.load(str(METRIC_PATH)).compute(
+        predictions=[typed(t, kind) for t, kind in zip(tags, types)],
+        references=[typed(gold, kind) for (_, _, gold), kind in zip(items, types)])
+    return scores["f1"]
+
+
 def report(args, results: dict) -> dict:
     ceiling = results["ceiling"]
     parameters = ceiling["non_embedding_parameters"]
@@ -229,24 +246,27 @@ def report(args, results: dict) -> dict:
           f"fp32 {ceiling['best_gflops']['float32']:.0f}; non-embedding parameters {parameters / 1e6:.1f} M -> "
           f"inference ceiling bf16 {inference_ceiling['bfloat16']:.0f} tokens/s, fp32 "
           f"{inference_ceiling['float32']:.0f}\n")
-    print("| inference (bf16) | words/s | tokens/s | of bf16 ceiling | vs paper loop | predictions vs runner | peak RSS |")
-    print("|---|---|---|---|---|---|---|")
-    labels = {"runner": "(a) our runner, batch %d" % args.batch_size,
+    print("| inference (bf16) | words/s | tokens/s | of bf16 ceiling | vs paper loop | predictions vs runner | strict F1 "
+          "| peak RSS |")
+    print("|---|---|---|---|---|---|---|---|")
+    labels = {"runner": "(a) our runner, batch %d, SDPA" % args.batch_size,
+              "runner-eager": "(a) our runner, batch %d, eager attention" % args.batch_size,
               "paper": "(b) paper-style Trainer.predict, batch 4", "unbatched": "(c) unbatched, one call per row"}
-    for part in ("runner", "paper", "unbatched"):
+    for part in INFERENCE:
         result = results[part]
         words_per_second, tokens_per_second = result["words"] / result["seconds"], result["tokens"] / result["seconds"]
         agreement = compare(result["tags"], reference)
+        f1 = strict_f1(result["tags"], args.sentences)
         summary["inference"][part] = {
             "seconds": result["seconds"], "words": result["words"], "tokens": result["tokens"], "rows": result["rows"],
             "words_per_second": words_per_second, "tokens_per_second": tokens_per_second,
             "fraction_of_bf16_ceiling": tokens_per_second / inference_ceiling["bfloat16"],
-            "speedup_vs_paper_loop": words_per_second / paper_words_per_second, **agreement,
+            "speedup_vs_paper_loop": words_per_second / paper_words_per_second, **agreement, "strict_f1": f1,
             "peak_rss_mib": result["peak_rss_mib"]}
         same = "identical" if agreement["identical"] else f"{agreement['differing_words']} of {agreement['words']} words differ"
         print(f"| {labels[part]} | {words_per_second:.0f} | {tokens_per_second:.0f} | "
               f"{tokens_per_second / inference_ceiling['bfloat16']:.0%} | {words_per_second / paper_words_per_second:.2f}x "
-              f"| {same} | {result['peak_rss_mib']:.0f} MiB |")
+              f"| {same} | {100 * f1:.2f} | {result['peak_rss_mib']:.0f} MiB |")
     print(f"\n| training step (bf16 autocast, {args.train_batch} x {args.train_length} tokens) | tokens/s | "
           "of bf16 training ceiling | trainable parameters | peak RSS |")
     print("|---|---|---|---|---|")
@@ -275,7 +295,8 @@ def main() -> None:
 
     if args.part:
         os.environ.setdefault("TQDM_DISABLE", "1")
-        run = {"ceiling": part_ceiling, "runner": part_runner, "paper": part_paper, "unbatched": part_unbatched,
+        run = {"ceiling": part_ceiling, "runner": part_runner, "runner-eager": lambda a: part_runner(a, "eager"),
+               "paper": part_paper, "unbatched": part_unbatched,
                "train-lora": lambda a: part_train(a, lora=True), "train-full": lambda a: part_train(a, lora=False)}
         result = run[args.part](args)
         result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
