@@ -3,17 +3,19 @@
 # and write one leaderboard:
 #   scripts/eval_leaderboard.sh            full test sets  -> results/leaderboard/
 #   LIMIT=200 scripts/eval_leaderboard.sh  first 200 test sentences of each corpus -> results/leaderboard-first200/
-# Every results JSON is rewritten after each corpus, so an interrupted run keeps what it finished.
+# Every results JSON is rewritten after each corpus, so an interrupted run keeps what it finished;
+#   RESUME=1 scripts/eval_leaderboard.sh   then scores only the corpora still missing (vaner eval --resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VANER=${VANER:-.venv/bin/vaner}
 CORE=NCBI-disease,s800,BC5CDR-chem,BC5CDR-disease,JNLPBA,BC2GM,linnaeus,BC4CHEMD  # smallest first
 UNSEEN=CRAFT-chem,CRAFT-ggp,CRAFT-species
 if [ -n "${LIMIT:-}" ]; then
-  OUT=results/leaderboard-first${LIMIT}; LIMIT_ARGS=(--limit "$LIMIT")
+  OUT=results/leaderboard-first${LIMIT}; EVAL_ARGS=(--limit "$LIMIT")
 else
-  OUT=results/leaderboard; LIMIT_ARGS=()
+  OUT=results/leaderboard; EVAL_ARGS=()
 fi
+[ -n "${RESUME:-}" ] && EVAL_ARGS+=(--resume)
 mkdir -p "$OUT"
 WHICH=${WHICH:-minilm-per-corpus minilm-mixed vaner-default}
 
@@ -21,14 +23,14 @@ for row in $WHICH; do
   case $row in
     minilm-per-corpus)  # one encoder per corpus; CRAFT has no model of its own in this setup
       "$VANER" eval --model 'runs/minilm-per-corpus/{dataset}/final' --name "MiniLM-L6 fine-tuned per corpus" \
-        --datasets "$CORE" --dtype bfloat16 --batch-size 32 --output "$OUT/minilm-per-corpus.json" "${LIMIT_ARGS[@]}" ;;
+        --datasets "$CORE" --dtype bfloat16 --batch-size 32 --output "$OUT/minilm-per-corpus.json" "${EVAL_ARGS[@]}" ;;
     minilm-mixed)
       "$VANER" eval --model runs/minilm-mixed/final --name "MiniLM-L6 fine-tuned on the mix, typed labels" \
         --datasets "$CORE,$UNSEEN" --dtype bfloat16 --batch-size 32 --output "$OUT/minilm-mixed.json" \
-        "${LIMIT_ARGS[@]}" ;;
+        "${EVAL_ARGS[@]}" ;;
     vaner-default)
       "$VANER" eval --model modeling_vaner/default_model --name "VANER SmolLM2-135M LoRA (default model)" \
-        --datasets "$CORE,$UNSEEN" --dtype bfloat16 --output "$OUT/vaner-default.json" "${LIMIT_ARGS[@]}" ;;
+        --datasets "$CORE,$UNSEEN" --dtype bfloat16 --output "$OUT/vaner-default.json" "${EVAL_ARGS[@]}" ;;
   esac
 done
 reports=()
