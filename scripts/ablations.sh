@@ -7,7 +7,7 @@
 #   adaptive  VANER_adapt: no dataset name         --instruction adaptive
 #   causal    the decoder's causal mask kept       --causal true   (the control for the bidirectional change)
 # Every model is scored on the first 200 test sentences of the eight core corpora and of CRAFT (never trained on).
-#   scripts/ablations.sh                   train what is missing, then score -> results/ablations/
+#   scripts/ablations.sh                   train what is missing, score what is missing -> results/ablations/
 #   VARIANTS="causal" scripts/ablations.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +19,10 @@ mkdir -p "$OUT"
 REFERENCE=runs/default-smollm2/checkpoint-$STEPS
 [ -d "$REFERENCE" ] || { echo "The reference $REFERENCE is missing: run vaner train --config configs/default_smollm2.yaml" >&2; exit 1; }
 
+"$VANER" eval --model "$REFERENCE" --name "VANER $STEPS steps (the default recipe)" \
+  --datasets "$DATASETS" --limit 200 --dtype bfloat16 --output "$OUT/reference.json" --resume
 declare -A OPTIONS=([dbr-off]="--dbr-probability 0" [adaptive]="--instruction adaptive" [causal]="--causal true")
-for variant in ${VARIANTS:-dbr-off adaptive causal}; do
+for variant in ${VARIANTS:-causal adaptive dbr-off}; do
   run=runs/ablation-$variant
   if [ ! -d "$run/final" ]; then  # resumes from its last checkpoint if interrupted
     # shellcheck disable=SC2086
@@ -28,10 +30,10 @@ for variant in ${VARIANTS:-dbr-off adaptive causal}; do
       --save-steps "$STEPS" ${OPTIONS[$variant]}
   fi
   "$VANER" eval --model "$run/checkpoint-$STEPS" --name "VANER $STEPS steps, $variant" --datasets "$DATASETS" \
-    --limit 200 --dtype bfloat16 --output "$OUT/$variant.json"
+    --limit 200 --dtype bfloat16 --output "$OUT/$variant.json" --resume
 done
-[ -f "$OUT/reference.json" ] || "$VANER" eval --model "$REFERENCE" --name "VANER $STEPS steps (the default recipe)" \
-  --datasets "$DATASETS" --limit 200 --dtype bfloat16 --output "$OUT/reference.json"
 reports=("$OUT/reference.json")
-for variant in dbr-off adaptive causal; do [ -f "$OUT/$variant.json" ] && reports+=("$OUT/$variant.json"); done
+for variant in dbr-off adaptive causal; do
+  if [ -f "$OUT/$variant.json" ]; then reports+=("$OUT/$variant.json"); fi
+done
 "$VANER" leaderboard "${reports[@]}" --output "$OUT/README.md"
