@@ -71,6 +71,14 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"Unknown training option(s) {', '.join(unknown)} in {path or 'overrides'}; "
                              f"known: {', '.join(known)}")
+        for name, value in values.items():
+            # YAML reads `1e-4` (no dot) as a string: a float option takes it as the number it means.
+            if "float" in str(known[name].type) and isinstance(value, (str, int)) and not isinstance(value, bool):
+                try:
+                    values[name] = float(value)
+                except ValueError:
+                    raise ValueError(f"Training option {name} in {path or 'overrides'} must be a number, "
+                                     f"got {value!r}") from None
         return cls(**values)
 
 

@@ -84,6 +84,18 @@ def test_overrides_are_read_as_yaml_and_unknown_options_fail():
         TrainConfig.from_yaml(None, {"learnin_rate": 1})
 
 
+def test_a_learning_rate_written_without_a_dot_is_a_number(tmp_path):
+    # YAML 1.1 reads `1e-4` as a string; AdamW then failed deep inside Trainer with a TypeError.
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("learning_rate: 2e-4\nwarmup_steps: 10\n")
+    config = TrainConfig.from_yaml(recipe, parse_overrides(["--time-budget-minutes", "30"]))
+    assert config.learning_rate == 2e-4 and isinstance(config.learning_rate, float)
+    assert config.time_budget_minutes == 30.0 and config.warmup_steps == 10
+    assert TrainConfig.from_yaml(None, parse_overrides(["--learning-rate", "1e-4"])).learning_rate == 1e-4
+    with pytest.raises(ValueError, match=f"learning_rate in {recipe} must be a number, got 'fast'"):
+        TrainConfig.from_yaml(recipe, {"learning_rate": "fast"})
+
+
 def tiny_run_config(tmp_path, **overrides):
     fields = dict(
         output_dir=str(tmp_path / "run"), corpora=["NCBI-disease", "s800"], max_train_sentences=40,
