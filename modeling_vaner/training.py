@@ -350,6 +350,7 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     trainer = Trainer(
         model=model,
         args=arguments,
+        processing_class=tokenizer,  # every checkpoint carries its tokenizer, so `vaner eval` can score it
         train_dataset=datasets.Dataset.from_list(train_rows),
         eval_dataset=datasets.Dataset.from_list(eval_rows),
         # `length` feeds the length-grouped sampler only; the model never sees it.

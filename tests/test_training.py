@@ -172,6 +172,11 @@ def test_stop_after_steps_truncates_the_run_on_its_full_schedule(tmp_path, tiny_
                     model=tiny_model, tokenizer=smollm2_tokenizer)
     assert summary["global_step"] == 10
     assert (tmp_path / "run" / "checkpoint-10").is_dir() and (tmp_path / "run" / "final").is_dir()
+    # A full fine-tuning checkpoint is a whole model with its tokenizer: `vaner eval` scores it as it is.
+    from harness.runner import load_predictor
+
+    predictor = load_predictor(str(tmp_path / "run" / "checkpoint-10"))
+    assert predictor.tagger.tokenizer.pad_token_id is not None and predictor.config.datasets["s800"] == "Species"
     rates = {e["step"]: e["learning_rate"] for e in summary["log_history"] if "learning_rate" in e}
     assert rates[10] == pytest.approx(5e-3 * (20 - 9) / 20)  # linear decay over max_steps=20, not 10
 
