@@ -216,8 +216,8 @@ def compare(tags, reference) -> dict:
     return {"identical": tags == reference, "differing_words": differing, "words": words}
 
 
-def strict_f1(tags, sentences: int) -> float:
-    """Strict entity F1 (the harness's metric) of word-level tags on the slice, both corpora together."""
+def strict_f1_scorer(sentences: int):
+    """`score(tags) -> strict entity F1` (the harness's metric) on the slice, both corpora together."""
     import evaluate
 
     from harness.runner import METRIC_PATH, typed
@@ -225,10 +225,14 @@ def strict_f1(tags, sentences: int) -> float:
 
     items = fixed_slice(sentences)
     types = [get_corpus(name).entity_type for name, _, _ in items]
-    scores = evaluate.load(str(METRIC_PATH)).compute(
-        predictions=[typed(t, kind) for t, kind in zip(tags, types)],
-        references=[typed(gold, kind) for (_, _, gold), kind in zip(items, types)])
-    return scores["f1"]
+    references = [typed(gold, kind) for (_, _, gold), kind in zip(items, types)]
+    metric = evaluate.load(str(METRIC_PATH))
+
+    def score(tags) -> float:
+        predictions = [typed(t, kind) for t, kind in zip(tags, types)]
+        return metric.compute(predictions=predictions, references=references)["f1"]
+
+    return score
 
 
 def report(args, results: dict) -> dict:
@@ -252,11 +256,12 @@ def report(args, results: dict) -> dict:
     labels = {"runner": "(a) our runner, batch %d, SDPA" % args.batch_size,
               "runner-eager": "(a) our runner, batch %d, eager attention" % args.batch_size,
               "paper": "(b) paper-style Trainer.predict, batch 4", "unbatched": "(c) unbatched, one call per row"}
+    strict_f1 = strict_f1_scorer(args.sentences)
     for part in INFERENCE:
         result = results[part]
         words_per_second, tokens_per_second = result["words"] / result["seconds"], result["tokens"] / result["seconds"]
         agreement = compare(result["tags"], reference)
-        f1 = strict_f1(result["tags"], args.sentences)
+        f1 = strict_f1(result["tags"])
         summary["inference"][part] = {
             "seconds": result["seconds"], "words": result["words"], "tokens": result["tokens"], "rows": result["rows"],
             "words_per_second": words_per_second, "tokens_per_second": tokens_per_second,

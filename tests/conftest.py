@@ -27,6 +27,14 @@ def tiny_config(**overrides) -> VanerConfig:
     return VanerConfig(**fields)
 
 
+def tiny_llama_config(**overrides):
+    """The stock `LlamaConfig` of the same shape as `tiny_config` (the causal decoder VANER is built from)."""
+    from transformers import LlamaConfig
+
+    fields = tiny_config(**overrides).to_dict()
+    return LlamaConfig(**{k: v for k, v in fields.items() if k in LlamaConfig.__dataclass_fields__})
+
+
 @pytest.fixture
 def config() -> VanerConfig:
     return tiny_config()

@@ -5,7 +5,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM, LlamaModel
 
 from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerModel
-from tests.conftest import tiny_config
+from tests.conftest import tiny_config, tiny_llama_config
 
 ATTENTION_IMPLEMENTATIONS = ["sdpa", "eager"]
 
@@ -61,7 +61,7 @@ def test_a_later_token_changes_an_earlier_tokens_logits(attn_implementation):
 @pytest.mark.parametrize("attn_implementation", ATTENTION_IMPLEMENTATIONS)
 def test_the_stock_causal_llama_does_not_look_ahead(attn_implementation):
     # The control for the test above: the same check fails to see any change through a causal mask.
-    config = LlamaConfig(**{k: v for k, v in tiny_config().to_dict().items() if k in LlamaConfig.__dataclass_fields__})
+    config = tiny_llama_config()
     config._attn_implementation = attn_implementation
     model = LlamaModel(config).eval()
     input_ids = torch.randint(1, 128, (1, 9))
@@ -81,7 +81,7 @@ def test_is_causal_keeps_the_decoder_mask_for_the_control_experiment(attn_implem
     bidirectional = build(attn_implementation)
     causal = build(attn_implementation, is_causal=True)
     causal.load_state_dict(bidirectional.state_dict())
-    config = LlamaConfig(**{k: v for k, v in tiny_config().to_dict().items() if k in LlamaConfig.__dataclass_fields__})
+    config = tiny_llama_config()
     config._attn_implementation = attn_implementation
     llama = LlamaModel(config).eval()
     llama.load_state_dict(causal.model.state_dict())

@@ -184,14 +184,12 @@ def test_stop_after_steps_truncates_the_run_on_its_full_schedule(tmp_path, tiny_
 @pytest.fixture
 def tiny_llama_dir(tmp_path, smollm2_tokenizer):
     """A random LLaMA causal LM saved like a downloaded backbone (with the SmolLM2 tokenizer)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
-    from tests.conftest import tiny_config
+    from tests.conftest import tiny_llama_config
 
     torch.manual_seed(0)
-    fields = tiny_config(vocab_size=len(smollm2_tokenizer)).to_dict()
-    LlamaForCausalLM(LlamaConfig(**{k: v for k, v in fields.items() if k in LlamaConfig.__dataclass_fields__})
-                     ).save_pretrained(tmp_path / "llama")
+    LlamaForCausalLM(tiny_llama_config(vocab_size=len(smollm2_tokenizer))).save_pretrained(tmp_path / "llama")
     smollm2_tokenizer.save_pretrained(tmp_path / "llama")
     return tmp_path / "llama"
 
