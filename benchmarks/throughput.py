@@ -29,6 +29,8 @@ from pathlib import Path
 
 import torch
 
+from modeling_vaner.pipeline_vaner import row_positions, scatter_row
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ("NCBI-disease", "BC2GM")
 PARTS = ("ceiling", "runner", "runner-eager", "paper", "unbatched", "train-lora", "train-full")
@@ -58,11 +60,12 @@ def requests_for(tagger, sentences: int):
     return requests, [gold for _, _, gold in items], sum(len(words) for _, words, _ in items)
 
 
-def load_default(dtype):
+def load_default(dtype, model_path=None, pack_tokens=None):
+    """A tagger on the default model (or `model_path`), asked as it was trained unless `pack_tokens` says."""
     from modeling_vaner import VanerTagger, load_vaner
 
-    model, tokenizer = load_vaner(dtype=dtype)
-    return VanerTagger(model.eval(), tokenizer), tokenizer
+    model, tokenizer = load_vaner(model_path, dtype=dtype)
+    return VanerTagger(model.eval(), tokenizer, pack_tokens=pack_tokens), tokenizer
 
 
 def gemm_gflops(dtype, repeats: int = 5) -> dict:
@@ -111,11 +114,6 @@ def run_inference(args, forward, attention: str = "sdpa") -> dict:
             "tokens": sum(len(row[0]) for row in rows), "tags": tags}
 
 
-def scatter(probabilities, row, word_probabilities):
-    _, request_index, first_word, _ = row
-    probabilities[request_index][first_word : first_word + len(word_probabilities)] = word_probabilities
-
-
 def part_runner(args, attention: str = "sdpa") -> dict:
     def forward(tagger, rows, requests, gold):
         # What VanerTagger.tag_words does, on the rows already encoded: length-sorted batches.
@@ -123,8 +121,9 @@ def part_runner(args, attention: str = "sdpa") -> dict:
         ordered = sorted(rows, key=lambda row: len(row[0]))
         for start in range(0, len(ordered), args.batch_size):
             batch = ordered[start : start + args.batch_size]
-            for row, word_probabilities in zip(batch, tagger._forward([r[0] for r in batch], [r[3] for r in batch])):
-                scatter(probabilities, row, word_probabilities)
+            for row, word_probabilities in zip(batch, tagger._forward([r[0] for r in batch],
+                                                                      [row_positions(r) for r in batch])):
+                scatter_row(probabilities, row, word_probabilities)
         return probabilities
 
     return run_inference(args, forward, attention)
@@ -134,7 +133,7 @@ def part_unbatched(args) -> dict:
     def forward(tagger, rows, requests, gold):
         probabilities = [[None] * len(words) for words, _ in requests]
         for row in rows:
-            scatter(probabilities, row, tagger._forward([row[0]], [row[3]])[0])
+            scatter_row(probabilities, row, tagger._forward([row[0]], [row_positions(row)])[0])
         return probabilities
 
     return run_inference(args, forward)
@@ -148,10 +147,11 @@ def part_paper(args) -> dict:
 
     def forward(tagger, rows, requests, gold):
         features = []
-        for input_ids, request_index, first_word, positions in rows:  # dataset order, as the paper's code
+        for input_ids, segments in rows:  # dataset order, as the paper's code
             labels = [-100] * len(input_ids)
-            for offset, position in enumerate(positions):
-                labels[position] = LABEL_IDS[gold[request_index][first_word + offset]]
+            for request_index, first_word, positions in segments:
+                for offset, position in enumerate(positions):
+                    labels[position] = LABEL_IDS[gold[request_index][first_word + offset]]
             features.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels})
         with tempfile.TemporaryDirectory() as output_dir:
             trainer = Trainer(
@@ -163,8 +163,8 @@ def part_paper(args) -> dict:
             logits = trainer.predict(Dataset.from_list(features)).predictions  # [rows, longest, labels], -100 pads
         probabilities = [[None] * len(words) for words, _ in requests]
         for row, row_logits in zip(rows, logits):
-            scores = torch.from_numpy(row_logits[row[3]]).float().softmax(-1)
-            scatter(probabilities, row, scores.tolist())
+            scores = torch.from_numpy(row_logits[row_positions(row)]).float().softmax(-1)
+            scatter_row(probabilities, row, scores.tolist())
         return probabilities
 
     return run_inference(args, forward)

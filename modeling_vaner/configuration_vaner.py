@@ -62,6 +62,10 @@ class VanerConfig(LlamaConfig):
         is_causal (`bool`, *optional*, defaults to `False`):
             Keep the decoder's causal mask. Only for the paper's control experiment (how much the bidirectional
             change buys); a VANER model leaves it `False`.
+        pack_tokens (`int`, *optional*, defaults to 0):
+            The model was trained on packed inputs (consecutive sentences behind one instruction) of at most this
+            many tokens, and the tagger packs a text's sentences the same way. 0: one sentence per input (the
+            paper).
 
     Example:
 
@@ -87,6 +91,7 @@ class VanerConfig(LlamaConfig):
     adapter_subfolder: str | None = None
     # The whole point of VANER: no causal mask. In the config so every attention backend reads it.
     is_causal: bool = False
+    pack_tokens: int = 0
 
     def __post_init__(self, **kwargs):
         if self.entity_types is None:

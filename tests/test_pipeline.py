@@ -10,6 +10,7 @@ from modeling_vaner import VanerTagger
 from modeling_vaner.pipeline_vaner import (
     core_budget,
     decode_spans,
+    packed_inputs,
     plan_windows,
     repair_bio,
     split_sentences,
@@ -70,6 +71,59 @@ def test_windows_keep_context_on_both_sides():
     windows = plan_windows([1] * 100, budget=40, context=10)
     middle = windows[len(windows) // 2]
     assert middle.core_start - middle.start == 10 and middle.end - middle.core_end == 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 6), min_size=1, max_size=30), min_size=1, max_size=12),
+       st.integers(10, 80))
+def test_packing_keeps_sentences_whole_in_order_and_within_budget(piece_counts, pack_tokens):
+    prompt = [7, 7, 7]
+    sentences = [[[100 + s] * count for count in counts] for s, counts in enumerate(piece_counts)]
+    inputs = packed_inputs(prompt, sentences, pack_tokens, budget=60, pad_token_id=0)
+    labelled = []  # (sentence, word) in the order the inputs hold them
+    for input_ids, segments in inputs:
+        assert input_ids[: len(prompt)] == prompt
+        for sentence, first, positions in segments:
+            for offset, position in enumerate(positions):
+                labelled.append((sentence, first + offset))
+                assert input_ids[position] == 100 + sentence  # each word's first sub-token
+    # every word exactly once, sentences in order
+    assert labelled == [(s, w) for s, counts in enumerate(piece_counts) for w in range(len(counts))]
+    fits = [len(prompt) + sum(counts) <= pack_tokens for counts in piece_counts]
+    for (input_ids, segments), (next_ids, next_segments) in zip(inputs, inputs[1:] + [([], [(None, 0, [])])]):
+        indices = [sentence for sentence, _, _ in segments]
+        assert indices == list(range(indices[0], indices[0] + len(indices)))
+        if fits[indices[0]]:
+            assert len(input_ids) <= pack_tokens
+            following = next_segments[0][0]
+            if following is not None and following != indices[0] and fits[following]:  # greedy: it did not fit
+                assert len(input_ids) + sum(piece_counts[following]) > pack_tokens
+        else:  # a sentence that does not fit alone is windowed, never packed with another
+            assert len(set(indices)) == 1
+
+
+def test_packed_tagging_reads_each_sentence_where_it_sits(tiny_vaner):
+    # A stand-in forward whose label is a function of the token at the position read: packed and unpacked inputs
+    # must then give the same tags, word for word, wherever a sentence lands in a packed input.
+    texts = ["Aspirin lowered the risk. Cancer was rare in BRCA1 carriers. Mice were fine. " * 3,
+             "Cisplatin-induced nephrotoxicity in mice. It was mild."]
+
+    def by_token(tagger):
+        def forward(sequences, positions):
+            table = [[0.7, 0.2, 0.1], [0.1, 0.7, 0.2], [0.2, 0.1, 0.7]]
+            return [[table[sequence[p] % 3] for p in row] for sequence, row in zip(sequences, positions)]
+        tagger._forward = forward
+        return tagger
+
+    unpacked = by_token(VanerTagger(*tiny_vaner, pack_tokens=0))
+    packed = by_token(VanerTagger(*tiny_vaner, pack_tokens=48))
+    assert packed(texts) == unpacked(texts) and sum(map(len, unpacked(texts))) > 0
+    requests = [(["Aspirin", "lowered", "it", "."], packed.config.instruction("Chemical"))] * 6
+    rows = packed.encode_requests(requests, documents=[0, 0, 0, 1, 1, 1])
+    assert [[index for index, _, _ in segments] for _, segments in rows] == [[0, 1, 2], [3, 4, 5]]  # texts apart
+    assert len(unpacked.encode_requests(requests)) == 6
+    with pytest.raises(ValueError, match="pack_tokens .600. exceeds max_length .512."):
+        VanerTagger(*tiny_vaner, pack_tokens=600)
 
 
 def test_bio_repair_and_span_decoding():

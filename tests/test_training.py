@@ -266,3 +266,45 @@ def test_an_encoder_baseline_trains_saves_plainly_and_is_scored(tmp_path, minilm
     assert model.config.id2label == {0: "O", 1: "B-Disease", 2: "I-Disease", 3: "B-Chemical", 4: "I-Chemical"}
     report = run_eval(str(final), ["NCBI-disease"], output=tmp_path / "enc.json", limit=10)
     assert report["kind"] == "token-classification" and report["results"][0]["sentences"] == 10
+
+
+def test_packed_training_inputs_are_the_inputs_the_tagger_packs(tiny_model, smollm2_tokenizer):
+    from modeling_vaner import VanerTagger
+    from modeling_vaner.corpora import TAGS, load_corpus
+    from modeling_vaner.training import LABEL_IDS, encode_packed
+
+    data = load_corpus("NCBI-disease", "devel").select(range(30))
+    sentences = [(words, [TAGS[t] for t in tags]) for words, tags in zip(data["tokens"], data["ner_tags"])]
+    instruction = tiny_model.config.instruction("Disease", "NCBI-disease")
+    rows = encode_packed(smollm2_tokenizer, instruction, sentences, pack_tokens=128, max_length=128)
+    tagger = VanerTagger(tiny_model, smollm2_tokenizer, max_length=128, pack_tokens=128)
+    asked = tagger.encode_requests([(words, instruction) for words, _ in sentences])
+    assert [row["input_ids"] for row in rows] == [input_ids for input_ids, _ in asked]
+    assert sum(row["sentences"] for row in rows) == 30 and len(rows) < 15  # packed, several sentences per input
+    for row, (_, segments) in zip(rows, asked):  # labels sit exactly where inference reads, each word's gold tag
+        read = {position: LABEL_IDS[sentences[index][1][first + offset]]
+                for index, first, positions in segments for offset, position in enumerate(positions)}
+        assert {p: label for p, label in enumerate(row["labels"]) if label != -100} == read
+
+
+def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llama_dir, smollm2_tokenizer):
+    from modeling_vaner import VanerConfig, load_vaner
+    from modeling_vaner.training import load_run_checkpoint
+
+    train(tiny_run_config(tmp_path, output_dir=str(tmp_path / "first"), backbone=str(tiny_llama_dir), max_steps=6,
+                          dbr_probability=0.0))
+    summary = train(tiny_run_config(tmp_path, init_from=str(tmp_path / "first" / "final"), pack_tokens=64,
+                                    max_steps=4, save_steps=4))
+    # 40 sentences per corpus, counted in whole packs
+    assert all(40 <= kept < 60 for kept in summary["corpora"].values()), summary["corpora"]
+    saved = VanerConfig.from_pretrained(tmp_path / "run" / "final")
+    # the LoRA of a continued run sits on a tuned model, not on the backbone: saved merged, as a full model
+    assert saved.pack_tokens == 64 and saved.adapter_subfolder is None
+    continued, _ = load_vaner(tmp_path / "run" / "final")
+    checkpoint, _ = load_run_checkpoint(tmp_path / "run" / "checkpoint-4")
+    start, _ = load_vaner(tmp_path / "first" / "final")
+    inputs = smollm2_tokenizer(["If any Disease entity is mentioned in the NCBI-disease input, extract it. ##input:"
+                                " fever"], return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(checkpoint(**inputs).logits, continued(**inputs).logits, atol=1e-5)
+        assert not torch.allclose(start(**inputs).logits, continued(**inputs).logits, atol=1e-3)
