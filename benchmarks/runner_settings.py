@@ -1,6 +1,6 @@
-"""Which runner settings pay on this CPU: batch size, attention kernel, torch.compile (default model, bf16).
+"""Which runner settings pay on this CPU: batch size, attention kernel, threads, torch.compile (default model, bf16).
 
-    .venv/bin/python benchmarks/runner_settings.py [--sentences 500] [--compile]
+    .venv/bin/python benchmarks/runner_settings.py [--sentences 500] [--threads] [--compile]
 
 Times `VanerTagger` on the benchmark slice (benchmarks/throughput.py) under each setting, one warm-up pass first,
 and checks that the word-level predictions equal those of the default settings (batch 16, SDPA).
@@ -23,6 +23,8 @@ def timed(tagger, requests, batch_size: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=500)
+    parser.add_argument("--threads", action="store_true",
+                        help="also time each intra-op thread count from 1 to the default")
     parser.add_argument("--compile", action="store_true", help="also try torch.compile(dynamic=True)")
     args = parser.parse_args()
 
@@ -39,6 +41,14 @@ def main() -> None:
         seconds, tags = timed(tagger, requests, batch_size)
         print(f"| {label} | {words / seconds:.0f} | {'identical' if tags == reference else 'differ'} |", flush=True)
     tagger.model.set_attn_implementation("sdpa")
+    if args.threads:
+        default_threads = torch.get_num_threads()
+        for threads in range(1, default_threads + 1):
+            torch.set_num_threads(threads)
+            seconds, tags = timed(tagger, requests, 16)
+            print(f"| sdpa, batch 16, {threads} thread(s) | {words / seconds:.0f} "
+                  f"| {'identical' if tags == reference else 'differ'} |", flush=True)
+        torch.set_num_threads(default_threads)
     if args.compile:
         model = tagger.model
         tagger.model = torch.compile(model, dynamic=True)

@@ -1,0 +1,115 @@
+"""ONNX Runtime against our PyTorch runner on this CPU (default model, the fixed benchmark slice).
+
+    .venv/bin/python benchmarks/onnx_runtime.py [--sentences 2000] [--int8]
+
+Exports the merged default model with `torch.onnx.export` (dynamo, batch and length dynamic; the bidirectional
+padding mask goes into the graph), then tags the slice through `VanerTagger` with only its forward swapped: the
+same length-sorted batches of 16, the same positions read. Compared with the PyTorch runner in fp32 and bf16
+autocast: words/s, words whose tag differs from PyTorch fp32, strict F1. `--int8` adds ONNX Runtime's dynamic int8
+quantization of the exported graph (weights int8, activations quantized per batch).
+Needs `pip install -e ".[onnx]"` (onnxruntime, onnx, onnxscript; not needed by the package itself).
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import evaluate
+import numpy as np
+import torch
+
+from harness.runner import METRIC_PATH, typed
+from modeling_vaner.corpora import get_corpus
+
+from throughput import fixed_slice, load_default
+
+
+def export(model, path: Path) -> None:
+    ids = torch.randint(100, 4000, (2, 40))
+    mask = torch.ones_like(ids)
+    mask[1, 30:] = 0  # padded row: the exported graph must keep the padding mask
+    dynamic = {0: "batch", 1: "length"}
+    torch.onnx.export(model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
+                      output_names=["logits"], dynamic_shapes={"input_ids": dynamic, "attention_mask": dynamic},
+                      dynamo=True)
+
+
+def onnx_forward(session, pad_token_id: int):
+    """`VanerTagger._forward` on an ONNX Runtime session."""
+    def forward(sequences, positions):
+        length = max(map(len, sequences))
+        input_ids = np.full((len(sequences), length), pad_token_id, dtype=np.int64)
+        attention_mask = np.zeros((len(sequences), length), dtype=np.int64)
+        for row, sequence in enumerate(sequences):
+            input_ids[row, : len(sequence)] = sequence
+            attention_mask[row, : len(sequence)] = 1
+        logits = torch.from_numpy(session.run(["logits"], {"input_ids": input_ids,
+                                                           "attention_mask": attention_mask})[0])
+        probs = logits.float().softmax(-1)
+        return [probs[row, row_positions].tolist() for row, row_positions in enumerate(positions)]
+
+    return forward
+
+
+def main() -> None:
+    import onnxruntime
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--int8", action="store_true", help="also time ONNX Runtime's dynamic int8 quantization")
+    args = parser.parse_args()
+
+    items = fixed_slice(args.sentences)
+    words = sum(len(words) for _, words, _ in items)
+    metric = evaluate.load(str(METRIC_PATH))
+
+    def strict_f1(tags):
+        kinds = [get_corpus(name).entity_type for name, _, _ in items]
+        result = metric.compute(predictions=[typed(t, k) for t, k in zip(tags, kinds)],
+                                references=[typed(gold, k) for (_, _, gold), k in zip(items, kinds)])
+        return 100 * result["f1"]
+
+    def run(tagger):
+        requests = [(w, tagger.config.instruction(get_corpus(name).entity_type, name)) for name, w, _ in items]
+        tagger.tag_words(requests[:64], args.batch_size)  # warm-up
+        start = time.perf_counter()
+        tags = [tags for tags, _ in tagger.tag_words(requests, args.batch_size)]
+        return words / (time.perf_counter() - start), tags
+
+    results = {}
+    fp32, _ = load_default(torch.float32)
+    results["PyTorch fp32 (SDPA)"] = run(fp32)
+    bf16, _ = load_default(torch.bfloat16)
+    results["PyTorch bf16 (SDPA), the runner"] = run(bf16)
+    del bf16
+    with tempfile.TemporaryDirectory() as folder:
+        graph = Path(folder) / "vaner.onnx"
+        start = time.perf_counter()
+        export(fp32.model, graph)
+        print(f"export: {time.perf_counter() - start:.0f} s")
+        graphs = {"ONNX Runtime fp32": graph}
+        if args.int8:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            graphs["ONNX Runtime int8 (dynamic)"] = Path(folder) / "vaner-int8.onnx"
+            quantize_dynamic(str(graph), str(graphs["ONNX Runtime int8 (dynamic)"]), weight_type=QuantType.QInt8)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        for label, path in graphs.items():
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            fp32._forward = onnx_forward(session, fp32.pad_token_id)
+            results[label] = run(fp32)
+    reference = results["PyTorch fp32 (SDPA)"][1]
+    print(f"{len(items)} sentences, {words} words, {torch.get_num_threads()} threads, onnxruntime "
+          f"{onnxruntime.__version__}")
+    print("| forward | words/s | words differing from PyTorch fp32 | strict F1 |")
+    print("|---|---|---|---|")
+    for label, (rate, tags) in results.items():
+        differ = sum(a != b for mine, theirs in zip(tags, reference) for a, b in zip(mine, theirs))
+        print(f"| {label} | {rate:.0f} | {differ} of {words} | {strict_f1(tags):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
