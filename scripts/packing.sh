@@ -7,25 +7,28 @@
 #   packed    inputs of up to 256 tokens                --pack-tokens 256 --per-device-batch-size 8 (similar tokens/step)
 # Each is scored (with the shipped model) on the fixed 2,000-sentence NCBI-disease + BC2GM test slice, asked one
 # sentence per input and packed, by benchmarks/packing.py -> results/packing/.
-#   scripts/packing.sh        (MINUTES=22 per arm; trains what is missing, resumes an interrupted arm)
+#   scripts/packing.sh          (MINUTES=22 per arm; trains what is missing, resumes an interrupted arm)
+#   SEED=44 scripts/packing.sh  another seed of both arms (runs/packing-*-seed44, results/packing/*-seed44.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VANER=${VANER:-.venv/bin/vaner}
 MINUTES=${MINUTES:-22}
+SEED=${SEED:-43}
+SUFFIX=$([ "$SEED" = 43 ] || echo "-seed$SEED")
 OUT=results/packing
 mkdir -p "$OUT"
 declare -A OPTIONS=([unpacked]="--pack-tokens 0 --max-length 192 --per-device-batch-size 16"
                     [packed]="--pack-tokens 256 --max-length 256 --per-device-batch-size 8")
 for arm in packed unpacked; do
-  run=runs/packing-$arm
+  run=runs/packing-$arm$SUFFIX
   if [ ! -d "$run/final" ]; then
     # shellcheck disable=SC2086
     "$VANER" train --config configs/default_smollm2.yaml --output-dir "$run" \
       --init-from modeling_vaner/default_model --learning-rate 1e-4 --warmup-steps 10 --max-steps 5000 \
-      --time-budget-minutes "$MINUTES" --save-steps 50 --save-total-limit 2 --seed 43 ${OPTIONS[$arm]}
+      --time-budget-minutes "$MINUTES" --save-steps 50 --save-total-limit 2 --seed "$SEED" ${OPTIONS[$arm]}
   fi
 done
-for model in default packing-unpacked packing-packed; do
+for model in default "packing-unpacked$SUFFIX" "packing-packed$SUFFIX"; do
   [ -f "$OUT/$model.md" ] && continue
   path=runs/$model/final
   [ "$model" = default ] && path=modeling_vaner/default_model
