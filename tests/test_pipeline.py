@@ -90,7 +90,7 @@ def test_packing_keeps_sentences_whole_in_order_and_within_budget(piece_counts, 
     # every word exactly once, sentences in order
     assert labelled == [(s, w) for s, counts in enumerate(piece_counts) for w in range(len(counts))]
     fits = [len(prompt) + sum(counts) <= pack_tokens for counts in piece_counts]
-    for (input_ids, segments), (next_ids, next_segments) in zip(inputs, inputs[1:] + [([], [(None, 0, [])])]):
+    for (input_ids, segments), (_, next_segments) in zip(inputs, inputs[1:] + [([], [(None, 0, [])])]):
         indices = [sentence for sentence, _, _ in segments]
         assert indices == list(range(indices[0], indices[0] + len(indices)))
         if fits[indices[0]]:
