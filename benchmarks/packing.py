@@ -36,9 +36,10 @@ def main() -> None:
     print(f"model: {args.model or 'default'}")
     print("| budget | tokens run | words/s | " + " | ".join(f"{name} F1" for name in corpora) + " |")
     print("|---|---|---|" + "---|" * len(corpora))
+    tagger, _ = load_default(torch.bfloat16, args.model)
+    requests = [(words, tagger.config.instruction(get_corpus(name).entity_type, name)) for name, words, _ in items]
     for budget in map(int, args.budgets.split(",")):
-        tagger, _ = load_default(torch.bfloat16, args.model, pack_tokens=budget)
-        requests = [(words, tagger.config.instruction(get_corpus(name).entity_type, name)) for name, words, _ in items]
+        tagger.pack_tokens = budget
         tokens = sum(len(row[0]) for row in tagger.encode_requests(requests))
         start = time.perf_counter()
         tags = [tags for tags, _ in tagger.tag_words(requests, args.batch_size)]

@@ -311,7 +311,9 @@ def load_backbone(config: TrainConfig):
         from .loading import load_vaner
 
         model, tokenizer = load_vaner(config.init_from)
-        model.config.is_causal = model.model.is_causal = config.causal
+        if model.config.is_causal != config.causal:
+            raise ValueError(f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
+                             f"on from it cannot switch the mask (causal: {config.causal}).")
         model.config.pack_tokens = config.pack_tokens
         model.config.adapter_subfolder = None  # its adapter is merged: what this run saves is a full model
         return model.train(), tokenizer

@@ -308,3 +308,6 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
     with torch.no_grad():
         assert torch.allclose(checkpoint(**inputs).logits, continued(**inputs).logits, atol=1e-5)
         assert not torch.allclose(start(**inputs).logits, continued(**inputs).logits, atol=1e-3)
+    with pytest.raises(ValueError, match="cannot switch the mask"):  # the mask is the model's, not the run's
+        train(tiny_run_config(tmp_path, output_dir=str(tmp_path / "causal"),
+                              init_from=str(tmp_path / "first" / "final"), causal=True, max_steps=1))
