@@ -93,7 +93,7 @@ class TokenClassifierPredictor:
             batch = rows[start : start + self.batch_size]
             padded = self.tokenizer.pad([{"input_ids": row[0]["input_ids"]} for row in batch], return_tensors="pt")
             with torch.inference_mode():
-                best = self.model(**padded).logits.argmax(-1)
+                best = self.model(**padded.to(self.model.device)).logits.argmax(-1).cpu()
             for r, (encoding, index, window) in enumerate(batch):
                 # A core word's first sub-token carries its label; a word cut off by truncation stays O.
                 for position, word in first_subtokens(encoding, window):
@@ -101,27 +101,35 @@ class TokenClassifierPredictor:
         return [repair_bio(sentence_tags) for sentence_tags in tags]
 
 
-def load_predictor(model_name_or_path: str, revision: str | None = None, batch_size: int = 16, dtype: str = "float32"):
-    """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint."""
-    import torch
+def load_predictor(model_name_or_path: str, revision: str | None = None, batch_size: int = 16,
+                   dtype: str | None = None, device: str | None = "auto"):
+    """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint, on `device`
+    (auto: CUDA when present) in `dtype` (default: bfloat16 on CUDA, float32 on the CPU)."""
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     from modeling_vaner import load_vaner
+    from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
 
+    try:
+        target = resolve_device(device)
+    except DeviceError as error:
+        raise HarnessError(f"--device: {error}") from None
+    weights_dtype = resolve_dtype(dtype, target)
     folder = Path(model_name_or_path)
     if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
         from modeling_vaner.training import load_run_checkpoint  # runs/x/checkpoint-N of a LoRA run
 
-        return VanerPredictor(*load_run_checkpoint(folder, dtype=getattr(torch, dtype)), batch_size=batch_size)
+        model, tokenizer = load_run_checkpoint(folder, dtype=weights_dtype)
+        return VanerPredictor(model.to(target), tokenizer, batch_size=batch_size)
     try:
         config = AutoConfig.from_pretrained(model_name_or_path, revision=revision)
     except (OSError, ValueError) as error:
         raise HarnessError(f"Cannot load a model config from {model_name_or_path!r}: {error}") from None
     if config.model_type == "vaner":
-        model, tokenizer = load_vaner(model_name_or_path, dtype=getattr(torch, dtype), revision=revision)
+        model, tokenizer = load_vaner(model_name_or_path, dtype=weights_dtype, revision=revision, device=target)
         return VanerPredictor(model, tokenizer, batch_size=batch_size)
     model = AutoModelForTokenClassification.from_pretrained(model_name_or_path, revision=revision,
-                                                            dtype=getattr(torch, dtype)).eval()
+                                                            dtype=weights_dtype).to(target).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, revision=revision)
     return TokenClassifierPredictor(model, tokenizer, batch_size=batch_size)
 
@@ -195,6 +203,21 @@ def package_versions() -> dict:
     return versions
 
 
+def describe_device(device) -> dict:
+    """What ran the model: `{type, name, threads}` (the GPU's name, or the CPU model from /proc/cpuinfo)."""
+    import torch
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+            name = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name"))
+        except (OSError, StopIteration):
+            name = platform.processor() or platform.machine()
+    return {"type": device.type, "name": name, "threads": torch.get_num_threads()}
+
+
 def training_summary(model_path: str) -> Path | None:
     """The `training_summary.json` that `vaner train` wrote for a local model (in its folder or the run folder
     above it, e.g. `runs/x/final`), or None for Hub ids, models trained elsewhere and intermediate checkpoints
@@ -210,14 +233,23 @@ def training_summary(model_path: str) -> Path | None:
 
 def run_eval(model: str, datasets: list[str], split: str = "test", output: str | Path = "results.json",
              limit: int | None = None, predictions_dir: str | None = None, revision: str | None = None,
-             batch_size: int = 16, dtype: str = "float32", model_name: str | None = None,
-             resume: bool = False) -> dict:
+             batch_size: int = 16, dtype: str | None = None, model_name: str | None = None,
+             resume: bool = False, device: str | None = "auto") -> dict:
     """Evaluate `model` on each dataset, rewriting `output` (JSON) and its markdown leaderboard after each one.
 
     A `{dataset}` in `model` names one model per corpus (the classic setup: `runs/minilm/{dataset}/final`); they
     make one leaderboard row, whose training time is the sum of theirs. With `resume`, datasets that `output`
-    already scored for the same model and settings are kept, not run again (a long run stopped half way)."""
-    from .leaderboard import write_leaderboard
+    already scored for the same model and settings are kept, not run again (a long run stopped half way).
+    `device` and `dtype` as in `load_predictor`; the file records both (the dtype by name, as resolved)."""
+    import torch
+
+    from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
+
+    try:
+        target = resolve_device(device)
+    except DeviceError as error:
+        raise HarnessError(f"--device: {error}") from None
+    dtype = str(resolve_dtype(dtype, target)).removeprefix("torch.")
 
     for name in datasets:
         get_corpus(name)  # unknown names fail before any model is loaded
@@ -235,6 +267,7 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_versions": package_versions(),
         "dtype": dtype,
+        "device": describe_device(target),
         "training": {"seconds": 0.0, "summaries": []},
         "results": [],
     }
@@ -251,16 +284,25 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         if per_dataset:
             if not Path(paths[name]).exists():
                 raise HarnessError(f"No model for {name}: {paths[name]} does not exist (from --model {model}).")
-            predictor = load_predictor(paths[name], revision=revision, batch_size=batch_size, dtype=dtype)
+            predictor = load_predictor(paths[name], revision=revision, batch_size=batch_size, dtype=dtype,
+                                       device=target)
         elif predictor is None:
-            predictor = load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype)
+            predictor = load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype, device=target)
         report["kind"] = report["kind"] or predictor.kind
         report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
-        partial = output.with_name(output.name + ".partial")
-        partial.write_text(json.dumps(report, indent=2) + "\n")
-        os.replace(partial, output)
-        write_leaderboard([report], output.with_suffix(".md"))
+        write_report(report, output)
+    write_report(report, output)  # also when every dataset was already done (resume): the file takes this run's record
     return report
+
+
+def write_report(report: dict, output: Path) -> None:
+    """Replace `output` (and its markdown leaderboard) atomically: a reader never sees half a file."""
+    from .leaderboard import write_leaderboard
+
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(partial, output)
+    write_leaderboard([report], output.with_suffix(".md"))
 
 
 def finished_results(output: Path, model: str, split: str, limit: int | None, revision: str | None,

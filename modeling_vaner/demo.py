@@ -13,26 +13,28 @@ SAMPLE_TEXTS = [
 ]
 
 
-def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False) -> int:
+def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, device: str = "auto") -> int:
     from transformers import AutoTokenizer, set_seed
 
     from .backbone import convert_smollm2, read_provenance
-    from .loading import DEFAULT_MODEL_DIR, load_vaner
+    from .loading import DEFAULT_MODEL_DIR, has_default_model, load_vaner, resolve_device
     from .modeling_vaner import VanerForTokenClassification
     from .pipeline_vaner import VanerTagger
 
     texts = [text] if text else SAMPLE_TEXTS
+    target = resolve_device(device)
     start = time.perf_counter()
-    if untrained or not (DEFAULT_MODEL_DIR / "config.json").is_file():
+    if untrained or not has_default_model():
         backbone_dir = convert_smollm2()
         set_seed(seed)
         model = VanerForTokenClassification.from_backbone(backbone_dir,
                                                           backbone_provenance=read_provenance(backbone_dir))
-        tagger = VanerTagger(model.eval(), AutoTokenizer.from_pretrained(backbone_dir))
+        tagger = VanerTagger(model.to(target).eval(), AutoTokenizer.from_pretrained(backbone_dir))
         print(f"UNTRAINED head (random weights, seed {seed}): the entities below are not predictions.")
     else:
-        tagger = VanerTagger(*load_vaner())
-        print(f"Default model: {DEFAULT_MODEL_DIR} (LoRA on {tagger.config.backbone_provenance['name']})")
+        tagger = VanerTagger(*load_vaner(device=target))
+        print(f"Default model: {DEFAULT_MODEL_DIR} (LoRA on {tagger.config.backbone_provenance['name']}, "
+              f"{target.type})")
     print(f"Loaded in {time.perf_counter() - start:.1f} s.")
 
     start = time.perf_counter()

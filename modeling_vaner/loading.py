@@ -17,8 +17,47 @@ from .pipeline_vaner import VanerNERPipeline
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 
 
+DEVICES = ("auto", "cpu", "cuda")  # what `--device` takes; "cuda:N" names one GPU
+
+
 class BackboneMismatchError(ValueError):
     pass
+
+
+class DeviceError(ValueError):
+    pass
+
+
+def has_default_model() -> bool:
+    """Whether the package carries its embedded default model (config and LoRA adapter), the one every command
+    uses when no model is named."""
+    return (DEFAULT_MODEL_DIR / "config.json").is_file() and \
+        (DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json").is_file()
+
+
+def resolve_device(device: str | None = "auto"):
+    """`torch.device` for a `--device` value: `auto` (or None) takes CUDA when present, else the CPU; `cuda` (or
+    `cuda:N`) without CUDA is an error, never a silent fall-back."""
+    import torch
+
+    name = "auto" if device is None else str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise DeviceError(f"Unknown device {name!r}; use auto, cpu, cuda or cuda:N.")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError(f"Device {name!r} asked for, but this machine has no CUDA GPU (torch "
+                          f"{torch.__version__}); use --device cpu or auto.")
+    return torch.device(name)
+
+
+def resolve_dtype(dtype, device):
+    """Weights dtype: as asked (a `torch.dtype`, or its name), else bfloat16 on CUDA and float32 on the CPU."""
+    import torch
+
+    if dtype is None or dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
 def save_vaner(model, tokenizer, save_directory) -> None:
@@ -66,16 +105,19 @@ def save_adapter_layout(peft_model, tokenizer, save_directory, adapter_subfolder
     peft_model.save_pretrained(save_directory / adapter_subfolder)
 
 
-def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None):
-    """Model (eval mode) and tokenizer from a folder saved by `save_vaner` or `save_adapter_layout` (a LoRA
-    training output), or a Hub repo. Without a path, the embedded default model. A SmolLM2 backbone is rebuilt here
-    from its GGUF and checked against the checksum the adapter was trained with."""
-    import torch
+def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None, device: str | None = "auto"):
+    """Model (eval mode, on `device`) and tokenizer from a folder saved by `save_vaner` or `save_adapter_layout` (a
+    LoRA training output), or a Hub repo. Without a path, the embedded default model. A SmolLM2 backbone is rebuilt
+    here from its GGUF and checked against the checksum the adapter was trained with.
+
+    `device`: auto (CUDA when present, else CPU), cpu, cuda or cuda:N. `dtype` (a `torch.dtype` or its name):
+    default bfloat16 on CUDA, float32 on the CPU."""
     from transformers import AutoTokenizer
 
+    target = resolve_device(device)  # a bad device fails before anything loads
     source = str(model_name_or_path) if model_name_or_path is not None else str(DEFAULT_MODEL_DIR)
     config = VanerConfig.from_pretrained(source, revision=revision)
-    kwargs = {"dtype": dtype or torch.float32, "revision": revision}
+    kwargs = {"dtype": resolve_dtype(dtype, target), "revision": revision}
     tokenizer_source = source
     if config.adapter_subfolder:
         backbone = resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
@@ -83,6 +125,6 @@ def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None)
             kwargs["backbone"] = backbone
         if Path(source).is_dir() and not (Path(source) / "tokenizer_config.json").is_file():
             tokenizer_source = backbone  # the embedded default model ships no copy of the backbone's tokenizer
-    model = VanerForTokenClassification.from_pretrained(source, **kwargs).eval()
+    model = VanerForTokenClassification.from_pretrained(source, **kwargs).to(target).eval()
     return model, AutoTokenizer.from_pretrained(tokenizer_source, revision=revision if tokenizer_source == source
                                                 else None)

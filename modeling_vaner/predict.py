@@ -30,18 +30,17 @@ def tag_documents(tagger, documents: Iterable[Document], entity_types, dataset, 
 def run_predict(args) -> int:
     from tqdm.auto import tqdm
 
-    from . import DEFAULT_MODEL_DIR, VanerTagger, load_vaner
+    from . import VanerTagger, load_vaner
+    from .loading import has_default_model
 
     if args.text is None and args.input is None:
         print("vaner predict: give a TEXT or --input FILE", file=sys.stderr)
         return 2
-    if args.model is None and not (DEFAULT_MODEL_DIR / "adapter_config.json").is_file():
+    if args.model is None and not has_default_model():
         print("vaner predict: no default model is shipped yet; pass --model DIR_OR_REPO "
               "(`vaner demo` shows the road with an untrained head)", file=sys.stderr)
         return 2
-    import torch
-
-    model, tokenizer = load_vaner(args.model, dtype=getattr(torch, args.dtype))
+    model, tokenizer = load_vaner(args.model, dtype=args.dtype, device=args.device)
     tagger = VanerTagger(model, tokenizer, max_length=args.max_length)
     entity_types = args.types.split(",") if args.types else None
     tagger.instructions(entity_types, args.dataset)  # unknown types or datasets fail here, before any work

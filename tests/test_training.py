@@ -115,7 +115,9 @@ def tiny_model(smollm2_tokenizer):
     return VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2))
 
 
-def test_twenty_steps_lower_the_loss_and_resume_continues_the_count(tmp_path, tiny_model, smollm2_tokenizer):
+def test_twenty_steps_lower_the_loss_and_a_finished_run_is_left_alone(tmp_path, tiny_model, smollm2_tokenizer):
+    from modeling_vaner.training import RunFinishedError
+
     config = tiny_run_config(tmp_path, lora=False)
     summary = train(config, model=tiny_model, tokenizer=smollm2_tokenizer)
     losses = [entry["loss"] for entry in summary["log_history"] if "loss" in entry]
@@ -126,12 +128,140 @@ def test_twenty_steps_lower_the_loss_and_resume_continues_the_count(tmp_path, ti
     saved = json.loads((tmp_path / "run" / "training_summary.json").read_text())
     assert saved["global_step"] == 20
 
-    # Interrupted after 20 of 30 steps: the same command picks up at step 20, not from zero.
-    resumed = train(tiny_run_config(tmp_path, lora=False, max_steps=30), model=tiny_model,
-                    tokenizer=smollm2_tokenizer)
-    assert resumed["resumed_from"].endswith("checkpoint-20")
-    assert resumed["global_step"] == 30
-    assert [e["step"] for e in resumed["log_history"] if "loss" in e][-2:] == [25, 30]
+    # Run again, even asking for more steps: it says the run is finished and changes nothing.
+    before = {path: path.stat().st_mtime_ns for path in (tmp_path / "run").rglob("*")}
+    with pytest.raises(RunFinishedError, match="finished run"):
+        train(tiny_run_config(tmp_path, lora=False, max_steps=30), model=tiny_model, tokenizer=smollm2_tokenizer)
+    assert {path: path.stat().st_mtime_ns for path in (tmp_path / "run").rglob("*")} == before
+
+
+class Interrupted(Exception):
+    pass
+
+
+class StepClock:
+    """Fake time for the run's clock: one second per training forward of `model` (evaluation does not count), so
+    schedules that follow the clock are exact. Raises `Interrupted` when read at or past `interrupt_at`."""
+
+    def __init__(self, model, interrupt_at: float | None = None):
+        self.now, self.interrupt_at = 0.0, interrupt_at
+        model.register_forward_hook(self._tick)
+
+    def _tick(self, module, args, output):
+        self.now += 1.0 if module.training else 0.0
+
+    def __call__(self) -> float:
+        if self.interrupt_at is not None and self.now >= self.interrupt_at:
+            raise Interrupted(f"fake interruption at {self.now} s")
+        return self.now
+
+
+def fresh_tiny_model(tokenizer):
+    from modeling_vaner import VanerForTokenClassification
+    from tests.conftest import tiny_config
+
+    torch.manual_seed(0)
+    return VanerForTokenClassification(tiny_config(vocab_size=len(tokenizer), pad_token_id=2))
+
+
+def budget_config(tmp_path, **overrides):
+    # 100 fake seconds = 100 steps; max_steps far beyond, so the budget decides.
+    return tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, max_steps=1000, lr_schedule="budget",
+                           time_budget_minutes=100 / 60, warmup_steps=10, save_steps=20, logging_steps=1,
+                           select_best=False, **overrides)
+
+
+def logged_rates(summary):
+    return {entry["step"]: entry["learning_rate"] for entry in summary["log_history"] if "learning_rate" in entry}
+
+
+def test_the_budget_fitted_schedule_reaches_zero_at_the_deadline(tmp_path, smollm2_tokenizer):
+    model = fresh_tiny_model(smollm2_tokenizer)
+    summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
+    assert summary["global_step"] == 100  # the step that reached the 100 s deadline, no later
+    assert summary["seconds"] == 100.0 and summary["lr_schedule"] == "budget"
+    rates = logged_rates(summary)  # the rate step k trained with, set after step k - 1 (k - 1 fake seconds)
+    peak = 5e-3
+    assert rates[4] == pytest.approx(peak * 3 / 10 * (1 - 3 / 100))  # warming up over 10 steps
+    assert rates[51] == pytest.approx(peak * (1 - 50 / 100))  # linear in elapsed time
+    assert 0 < rates[100] <= 0.02 * peak  # the last step trains within 2% of 0
+    assert (tmp_path / "run" / "final").is_dir() and (tmp_path / "run" / "checkpoint-100").is_dir()
+
+
+def test_a_resumed_budget_run_counts_its_time_across_sittings(tmp_path, smollm2_tokenizer):
+    # Interrupted at 45 s: checkpoint-40 holds 40 s of training; the 5 s after it are lost with their steps.
+    model = fresh_tiny_model(smollm2_tokenizer)
+    with pytest.raises(Interrupted):
+        train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer,
+              time_source=StepClock(model, interrupt_at=45))
+    assert not (tmp_path / "run" / "final").exists()
+    model = fresh_tiny_model(smollm2_tokenizer)  # a new process would build a fresh model too
+    summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
+    assert summary["resumed_from"].endswith("checkpoint-40")
+    assert summary["global_step"] == 100 and summary["seconds"] == 100.0 and summary["sitting_seconds"] > 0
+    rates = logged_rates(summary)
+    assert sorted(rates) == list(range(1, 101))  # the history goes on from checkpoint-40's; steps 41-45 once
+    assert rates[61] == pytest.approx(5e-3 * (1 - 60 / 100))  # the same schedule goes on
+
+
+def test_an_interrupted_checkpoint_save_is_skipped_on_resume(tmp_path, smollm2_tokenizer):
+    model = fresh_tiny_model(smollm2_tokenizer)
+    with pytest.raises(Interrupted):
+        train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer,
+              time_source=StepClock(model, interrupt_at=45))
+    (tmp_path / "run" / "checkpoint-60").mkdir()  # what SIGINT during a save leaves: the folder, nothing in it
+    model = fresh_tiny_model(smollm2_tokenizer)
+    summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
+    assert summary["resumed_from"].endswith("checkpoint-40") and summary["global_step"] == 100
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, smollm2_tokenizer, lora):
+    """Fresh model objects each sitting: the weights, optimizer and data order come from the checkpoint, so the
+    interrupted-and-resumed run trains the same model as the uninterrupted one (same seed)."""
+    from safetensors.torch import load_file
+
+    def run(folder, interrupt_at=None):
+        model = fresh_tiny_model(smollm2_tokenizer)
+        config = tiny_run_config(tmp_path, output_dir=str(tmp_path / folder), lora=lora, dbr_probability=0.0,
+                                 max_steps=30, time_budget_minutes=1e6, select_best=False)
+        return train(config, model=model, tokenizer=smollm2_tokenizer,
+                     time_source=StepClock(model, interrupt_at=interrupt_at))
+
+    straight = run("straight")
+    with pytest.raises(Interrupted):
+        run("resumed", interrupt_at=25)  # after checkpoint-20
+    resumed = run("resumed")
+    assert resumed["resumed_from"].endswith("checkpoint-20") and resumed["global_step"] == 30
+    weights = "adapter/adapter_model.safetensors" if lora else "model.safetensors"
+    a, b = (load_file(tmp_path / name / "final" / weights) for name in ("straight", "resumed"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
+    # The ten steps after the checkpoint moved the weights, so the equality above is not the checkpoint's own.
+    checkpoint = load_file(tmp_path / "resumed" / "checkpoint-20" / weights.split("/")[-1])
+    assert any(not torch.allclose(checkpoint[key], b[key], atol=1e-4) for key in b if key in checkpoint)
+    assert straight["global_step"] == 30
+
+
+def test_a_recipe_that_cannot_run_is_refused_before_anything_loads(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    cases = {
+        "- a\n- list\n": "must be a mapping of option: value, not a list",
+        "max_steps: four\n": "max_steps .* must be a whole number, got 'four'",
+        "learning_rate: -1.0e-4\n": "learning_rate .* must be above 0",
+        "corpora: NCBI-disease, nosuch\n": "Unknown corpus 'nosuch'",
+        "lr_schedule: budget\n": "time_budget_minutes .* must be set when lr_schedule is budget",
+        "per_device_batch_size: 0\n": "per_device_batch_size .* must be at least 1",
+    }
+    for text, message in cases.items():
+        recipe.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            TrainConfig.from_yaml(recipe)
+    recipe.write_text("corpora: NCBI-disease\n")  # a string is one corpus, not its letters
+    assert TrainConfig.from_yaml(recipe).corpora == ["NCBI-disease"]
+    with pytest.raises(ValueError, match="no such file"):
+        TrainConfig.from_yaml(tmp_path / "missing.yaml")
 
 
 def test_lora_run_saves_adapter_and_head(tmp_path, tiny_model, smollm2_tokenizer):
