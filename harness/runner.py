@@ -316,14 +316,36 @@ def finished_results(output: Path, model: str, split: str, limit: int | None, re
         results = saved["results"]
     except (ValueError, KeyError, TypeError) as error:
         raise HarnessError(f"Cannot resume from {output}: not a `vaner eval` results file ({error}).") from None
+    if not isinstance(results, list):
+        raise HarnessError(f"Cannot resume from {output}: its results are not a list.")
     wanted = {"model": str(model), "revision": revision, "dtype": dtype}
     if settings != wanted:
         raise HarnessError(f"Cannot resume from {output}: it scored {settings}, not {wanted}; "
                            "write to another --output.")
     kept = {}
-    for result in results:
+    for number, result in enumerate(results):
+        bad = broken_result(result)
+        if bad:
+            raise HarnessError(f"Cannot resume from {output}: its results[{number}] row {bad}; score that corpus "
+                               "again into another --output, or remove the row.")
         if (result["split"], result["limit"]) != (split, limit):
             raise HarnessError(f"Cannot resume from {output}: its {result['dataset']} row is split "
                                f"{result['split']!r}, limit {result['limit']}; this run asks {split!r}, limit {limit}.")
         kept[result["dataset"]] = {"kind": saved.get("kind"), "result": result}
     return kept
+
+
+def broken_result(result) -> str | None:
+    """What makes a saved results row unusable (a missing key, scores that are not numbers), or None."""
+    if not isinstance(result, dict):
+        return f"is a {type(result).__name__}, not an object"
+    for key in ("dataset", "split", "limit", "entity_type", "sentences", "words", "strict", "default"):
+        if key not in result:
+            return f"has no {key!r}"
+    for reading in ("strict", "default"):
+        scores = result[reading]
+        if not isinstance(scores, dict) or not all(isinstance(scores.get(k), (int, float)) and
+                                                   not isinstance(scores.get(k), bool)
+                                                   for k in ("precision", "recall", "f1")):
+            return f"({result.get('dataset')}) holds {reading} = {scores!r}, not precision/recall/f1 numbers"
+    return None

@@ -10,6 +10,17 @@ DTYPE_HELP = "weights dtype; auto: bfloat16 on CUDA, float32 on the CPU (bfloat1
              "with AVX512-BF16)"
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_device_options(parser: argparse.ArgumentParser, dtype: bool = True) -> None:
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     if dtype:
@@ -74,11 +85,18 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from harness.leaderboard import render_markdown
     from harness.runner import ALL_DATASETS, HarnessError, run_eval
-    from modeling_vaner.corpora import CorpusError
+    from modeling_vaner.corpora import CorpusError, corpus_from_spec
 
-    datasets = ALL_DATASETS if args.datasets == "all" else args.datasets.split(",")
+    from .loading import DEFAULT_MODEL_DIR, has_default_model
+
+    if args.model is None and not has_default_model():
+        print("vaner eval: no default model in this installation; pass --model DIR_OR_REPO", file=sys.stderr)
+        return 2
+    model = args.model or str(DEFAULT_MODEL_DIR)
     try:
-        report = run_eval(args.model, datasets, split=args.split, output=args.output, limit=args.limit,
+        datasets = ALL_DATASETS if args.datasets == "all" else [corpus_from_spec(spec.strip())
+                                                                 for spec in args.datasets.split(",") if spec.strip()]
+        report = run_eval(model, datasets, split=args.split, output=args.output, limit=args.limit,
                           predictions_dir=args.predictions, revision=args.revision, batch_size=args.batch_size,
                           dtype=args.dtype, model_name=args.name, resume=args.resume, device=args.device)
     except (CorpusError, HarnessError) as error:
@@ -178,16 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
         "every word is tagged, none dropped.",
     )
     predict.add_argument("text", nargs="?", help="the text to tag")
-    predict.add_argument("--input", help="a file of documents: plain text (one per line) or PubTator")
+    predict.add_argument("--input", help="a file of documents: plain text (one per line) or PubTator (its annotation "
+                         "lines are read, then replaced by the model's predictions in the output)")
     predict.add_argument("--input-format", choices=("auto", "text", "pubtator"), default="auto")
     predict.add_argument("--output", help="write here instead of standard output")
     predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
     predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
     predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
     predict.add_argument("--format", choices=OUTPUT_FORMATS, default="json", help="json: one object per document")
-    predict.add_argument("--batch-size", type=int, default=16, help="model inputs per forward pass")
+    predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
     add_device_options(predict)
-    predict.add_argument("--max-length", type=int, default=512, help="tokens per model input, instruction included")
+    predict.add_argument("--max-length", type=positive_int, default=512,
+                         help="tokens per model input, instruction included")
     predict.set_defaults(handler=_predict)
 
     train = commands.add_parser(
@@ -207,16 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
         "classifier, per corpus; results JSON (harness/results.schema.json) and a markdown leaderboard beside it, "
         "rewritten after each corpus.",
     )
-    evaluate.add_argument("--model", required=True,
-                          help="a model folder or Hub repo id; {dataset} in a path names one model per corpus")
+    evaluate.add_argument("--model", help="a model folder or Hub repo id (default: the default model); {dataset} "
+                          "in a path names one model per corpus")
     evaluate.add_argument("--name", help="the model's name on the leaderboard (default: --model)")
     evaluate.add_argument("--revision", help="Hub revision (branch, tag or commit)")
-    evaluate.add_argument("--datasets", default="all", help="all (the eight core corpora) or NAME,NAME,...")
+    evaluate.add_argument("--datasets", default="all",
+                          help="all (the eight core corpora) or NAME,NAME,...; a NAME may be FOLDER:TYPE, your own "
+                          "corpus: a folder of train/devel/test.tsv in CoNLL IOB2 annotated for TYPE")
     evaluate.add_argument("--split", default="test", choices=("train", "devel", "test"))
     evaluate.add_argument("--output", default="results.json")
-    evaluate.add_argument("--limit", type=int, help="score only the first N sentences of each split")
+    evaluate.add_argument("--limit", type=positive_int, help="score only the first N sentences of each split")
     evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
-    evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--batch-size", type=positive_int, default=16)
     add_device_options(evaluate)
     evaluate.add_argument("--resume", action="store_true",
                           help="keep the corpora --output already scored for this model and settings; run the rest")

@@ -58,6 +58,22 @@ def register_corpus(name: str, path: str | os.PathLike, entity_type: str, labels
     return corpus
 
 
+def corpus_from_spec(spec: str) -> str:
+    """The corpus name for a `--datasets` entry: a known name as it is, or `FOLDER:TYPE`, a user's folder of
+    `{train,devel,test}.tsv` in CoNLL IOB2 annotated for TYPE, registered under the folder's name."""
+    if spec in _registry or spec in CORE_CORPORA or spec in UNSEEN_CORPORA or ":" not in spec:
+        return spec
+    folder, _, entity_type = spec.rpartition(":")
+    if not Path(folder).is_dir():
+        raise CorpusError(f"--datasets {spec}: {folder} is not a folder (expected FOLDER:TYPE, the folder holding "
+                          "train.tsv, devel.tsv and/or test.tsv)")
+    if not entity_type:
+        raise CorpusError(f"--datasets {spec}: name the entity type after the colon, e.g. {folder}:Disease")
+    name = Path(folder).resolve().name
+    register_corpus(name, folder, entity_type)
+    return name
+
+
 def get_corpus(name: str) -> Corpus:
     if name not in _registry and name in {**CORE_CORPORA, **UNSEEN_CORPORA}:
         register_corpus(name, data_root() / name, {**CORE_CORPORA, **UNSEEN_CORPORA}[name])
@@ -79,9 +95,13 @@ def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
     if not path.is_file():
         raise CorpusError(f"{path}: no such file")
     sentences, words, tags, previous = [], [], [], "O"
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise CorpusError(f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column "
+                                  f"{error.start + 1}); convert the file to UTF-8 first") from None
             if not line.strip():
                 if words:
                     sentences.append((words, tags))

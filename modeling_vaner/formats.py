@@ -97,12 +97,13 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
         if current is None or len(fields) < 5:
             raise InputError(
                 f"{path}:{number}: expected 'ID|t|title', 'ID|a|abstract' or an annotation "
-                "'ID<TAB>start<TAB>end<TAB>mention<TAB>type', got: {line[:80]!r}"
+                f"'ID<TAB>start<TAB>end<TAB>mention<TAB>type', got: {line[:80]!r}"
             )
         try:
             start, end = int(fields[1]), int(fields[2])
         except ValueError:
-            raise InputError(f"{path}:{number}: start and end must be integers, got {fields[1]!r}, {fields[2]!r}")
+            raise InputError(f"{path}:{number}: start and end must be integers, got {fields[1]!r}, "
+                             f"{fields[2]!r}") from None
         entity = {"start": start, "end": end, "text": fields[3], "type": fields[4]}
         if len(fields) > 5 and fields[5]:
             entity["id"] = fields[5]

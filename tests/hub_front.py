@@ -218,7 +218,11 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
                                  headers={k: v for k, v in upstream.headers.items() if k.lower() not in drop},
                                  background=BackgroundTask(upstream.aclose))
 
+    async def health(request: Request):
+        return JSONResponse({"front": True})
+
     return Starlette(routes=[
+        Route("/_front/health", health, methods=["GET"]),
         Route("/api/repos/create", create_repo, methods=["POST"]),
         Route("/api/validate-yaml", validate_yaml, methods=["POST"]),
         Route("/api/{type}/{repo:path}/branch/{branch}", create_branch, methods=["POST"]),

@@ -31,7 +31,7 @@ def space_url(tiny_vaner_dir, tmp_path_factory):
         process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "serve", "--port", str(port)],
                                    cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(port, process, log, seconds=120)
+        wait_for(port, process, log, seconds=120, health="/")
         yield f"http://127.0.0.1:{port}/"
     finally:
         process.terminate()
