@@ -29,12 +29,13 @@ for row in $WHICH; do
         --datasets "$CORE,$UNSEEN" --dtype bfloat16 --batch-size 32 --output "$OUT/minilm-mixed.json" \
         "${EVAL_ARGS[@]}" ;;
     vaner-default)
-      "$VANER" eval --model modeling_vaner/default_model --name "VANER SmolLM2-135M LoRA (default model)" \
+      "$VANER" eval --model modeling_vaner/default_model --name "VANER SmolLM2-135M LoRA r=32, GPU 353 s (default model)" \
         --datasets "$CORE,$UNSEEN" --dtype bfloat16 --output "$OUT/vaner-default.json" "${EVAL_ARGS[@]}" ;;
   esac
 done
 reports=()
-for row in vaner-default minilm-mixed minilm-per-corpus; do
+# vaner-cpu-0.14epoch: the previous default (LoRA r=16, 85 min on 2 CPU cores), scored before it was replaced.
+for row in vaner-default vaner-cpu-0.14epoch minilm-mixed minilm-per-corpus; do
   [ -f "$OUT/$row.json" ] && reports+=("$OUT/$row.json")
 done
 "$VANER" leaderboard "${reports[@]}" --output "$OUT/README.md"
