@@ -231,7 +231,12 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, smollm2_to
     straight = run("straight")
     with pytest.raises(Interrupted):
         run("resumed", interrupt_at=25)  # after checkpoint-20
-    resumed = run("resumed")
+    model = fresh_tiny_model(smollm2_tokenizer)
+    forwards = StepClock(model)
+    config = tiny_run_config(tmp_path, output_dir=str(tmp_path / "resumed"), lora=lora, dbr_probability=0.0,
+                             max_steps=30, time_budget_minutes=1e6, select_best=False)
+    resumed = train(config, model=model, tokenizer=smollm2_tokenizer, time_source=forwards)
+    assert forwards.now == 10  # this sitting trained steps 21-30 only: it went on from the checkpoint
     assert resumed["resumed_from"].endswith("checkpoint-20") and resumed["global_step"] == 30
     weights = "adapter/adapter_model.safetensors" if lora else "model.safetensors"
     a, b = (load_file(tmp_path / name / "final" / weights) for name in ("straight", "resumed"))
@@ -441,3 +446,55 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
     with pytest.raises(ValueError, match="cannot switch the mask"):  # the mask is the model's, not the run's
         train(tiny_run_config(tmp_path, output_dir=str(tmp_path / "causal"),
                               init_from=str(tmp_path / "first" / "final"), causal=True, max_steps=1))
+
+
+def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
+    """Through `vaner train` in fresh processes (LoRA): a run cut after checkpoint-10 and run again ends where the
+    uninterrupted run does; and it goes on from that checkpoint's weights (a run that ignored it would not carry a
+    change made to them)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file, save_file
+
+    from tests.conftest import REPO_ROOT
+
+    def vaner_train(folder):
+        args = ["--backbone", str(tiny_llama_dir), "--output_dir", str(tmp_path / folder), "--corpora", "[s800]",
+                "--max_train_sentences", "40", "--max_eval_sentences", "8", "--dbr_probability", "0",
+                "--max_length", "64", "--per_device_batch_size", "4", "--max_steps", "20", "--save_steps", "10",
+                "--learning_rate", "5e-3", "--bf16", "false", "--select_best", "false"]
+        result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "train", *args], capture_output=True,
+                                text=True, cwd=REPO_ROOT, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    def head_bias(path):
+        weights = load_file(path)
+        [key] = [key for key in weights if key.endswith("score.bias") or key.endswith("score.modules_to_save.default.bias")]
+        return weights, key
+
+    vaner_train("straight")
+    vaner_train("cut")
+    for finished in ("final", "checkpoint-20"):  # what an interruption after checkpoint-10 leaves
+        shutil.rmtree(tmp_path / "cut" / finished)
+    (tmp_path / "cut" / "training_summary.json").unlink()
+    shutil.copytree(tmp_path / "cut", tmp_path / "changed")
+    weights, key = head_bias(tmp_path / "changed" / "checkpoint-10" / "adapter_model.safetensors")
+    weights[key] = weights[key] + torch.tensor([5.0, 0.0, 0.0])
+    save_file(weights, tmp_path / "changed" / "checkpoint-10" / "adapter_model.safetensors", metadata={"format": "pt"})
+
+    vaner_train("cut")
+    vaner_train("changed")
+    assert "checkpoint-10" in json.loads((tmp_path / "cut" / "training_summary.json").read_text())["resumed_from"]
+    final = {name: load_file(tmp_path / name / "final" / "adapter" / "adapter_model.safetensors")
+             for name in ("straight", "cut", "changed")}
+    for key in final["straight"]:
+        torch.testing.assert_close(final["cut"][key], final["straight"][key], rtol=1e-4, atol=1e-5, msg=key)
+    _, key = head_bias(tmp_path / "straight" / "final" / "adapter" / "adapter_model.safetensors")
+    assert final["changed"][key][0] - final["straight"][key][0] > 4.0
+    # Run again once finished: it says so and changes nothing.
+    before = (tmp_path / "cut" / "training_summary.json").read_bytes()
+    assert "finished run" in vaner_train("cut").stderr
+    assert (tmp_path / "cut" / "training_summary.json").read_bytes() == before
