@@ -272,6 +272,8 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         "results": [],
     }
     output.parent.mkdir(parents=True, exist_ok=True)
+    if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
+        Path(predictions_dir).mkdir(parents=True, exist_ok=True)
     for name in datasets:
         summary = training_summary(paths[name])
         if summary is not None and str(summary) not in report["training"]["summaries"]:

@@ -21,6 +21,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port, 1 to 65535, got {value}")
+    return value
+
+
 def add_device_options(parser: argparse.ArgumentParser, dtype: bool = True) -> None:
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     if dtype:
@@ -35,6 +42,9 @@ def _backbone(args: argparse.Namespace) -> int:
     except BackboneNotInstalledError as error:
         print(f"vaner backbone: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        print(f"vaner backbone: cannot write {args.output or 'the cache'}: {error}", file=sys.stderr)
+        return 2
     print(path)
     return 0
 
@@ -68,6 +78,10 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     from .corpora import CorpusError
     from .training import RunFinishedError, TrainConfig, parse_overrides, train
 
+    if args.config is None and not overrides:
+        print("vaner train: give a recipe, --config RECIPE.yaml (configs/ holds ours: gpu_smollm2.yaml is the "
+              "default model's), and any --option value to override it", file=sys.stderr)
+        return 2
     try:
         config = TrainConfig.from_yaml(args.config, parse_overrides(overrides))
         summary = train(config)
@@ -96,11 +110,16 @@ def _eval(args: argparse.Namespace) -> int:
     try:
         datasets = ALL_DATASETS if args.datasets == "all" else [corpus_from_spec(spec.strip())
                                                                  for spec in args.datasets.split(",") if spec.strip()]
+        if not datasets:
+            raise CorpusError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
         report = run_eval(model, datasets, split=args.split, output=args.output, limit=args.limit,
                           predictions_dir=args.predictions, revision=args.revision, batch_size=args.batch_size,
                           dtype=args.dtype, model_name=args.name, resume=args.resume, device=args.device)
     except (CorpusError, HarnessError) as error:
         print(f"vaner eval: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # --output or --predictions cannot be written
+        print(f"vaner eval: cannot write {error.filename or args.output}: {error.strerror or error}", file=sys.stderr)
         return 2
     print(render_markdown([report]))
     print(f"Results: {args.output} (leaderboard beside it: {args.output.rsplit('.', 1)[0]}.md)")
@@ -274,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the Gradio app (the Space) locally")
     serve.add_argument("--model", help="a model folder or Hub repo id (default: $VANER_MODEL, else the default model)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--port", type=port_number, default=7860)
     serve.add_argument("--results", help="a `vaner eval` results JSON to quote on the page")
     serve.add_argument("--device", help=DEVICE_HELP + " (default: $VANER_DEVICE, else auto)")
     serve.set_defaults(handler=_serve)

@@ -85,7 +85,8 @@ def test_predict_refuses_bad_options_before_loading_a_model(tiny_vaner_dir, tmp_
         (["--output", str(tmp_path / "no" / "such" / "r.json"), "text"], "--output .* does not exist"),
         (["--output", str(tmp_path), "text"], "is a folder"),
         (["--model", str(tmp_path / "nonexistent"), "text"], "--model .*: no such folder"),
-        (["--model", "/nonexistent", "text"], "--model /nonexistent: no such folder"),
+        (["--model", str(tmp_path / "gone"), "text"], "--model /.*/gone: no such folder"),
+        (["--model", str(tmp_path), "text"], "--model .*: cannot load a model"),  # a folder without one
         (["--input", str(tmp_path / "missing.txt")], "--input .*: no such file"),
     ]
     for argv, message in cases:
@@ -101,13 +102,29 @@ def test_predict_refuses_bad_options_before_loading_a_model(tiny_vaner_dir, tmp_
                                           (["predict", "--batch-size", "0", "x"], "--batch-size"),
                                           (["eval", "--limit", "0"], "--limit"),
                                           (["eval", "--limit", "-5"], "--limit"),
-                                          (["eval", "--batch-size", "two"], "--batch-size")])
+                                          (["eval", "--batch-size", "two"], "--batch-size"),
+                                          (["serve", "--port", "99999"], "--port")])
 def test_numbers_below_one_name_their_option(argv, option, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert f"argument {option}" in error and "Traceback" not in error
+
+
+def test_commands_at_their_edges_say_what_is_wrong(tiny_vaner_dir, tmp_path, capsys):
+    cases = [
+        (["train"], "give a recipe, --config RECIPE.yaml"),  # never hours of training on hidden defaults
+        (["eval", "--model", str(tiny_vaner_dir), "--datasets", ",,"], "names no corpus"),
+        (["eval", "--model", str(tiny_vaner_dir), "--datasets", "s800", "--limit", "1", "--output",
+          str(tmp_path / "r.json"), "--predictions", "/proc/no/such"], "cannot write /proc/no"),
+        (["backbone", "--output", "/proc/no/such"], "vaner backbone: cannot write /proc/no/such"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        error = capsys.readouterr().err
+        assert message in error and "Traceback" not in error, (argv, error)
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_a_corpus_file_with_a_bad_byte_names_file_and_line(tmp_path):
