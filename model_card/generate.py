@@ -44,10 +44,15 @@ def leaderboard_table(report: dict) -> str:
 
 
 def render_card(results_path: str | Path, repo_id: str, base_model: str, training: str = "", limitations: str = "",
-                license: str = "apache-2.0", leaderboard_path: str | Path | None = None) -> ModelCard:
+                license: str = "apache-2.0", leaderboard_path: str | Path | None = None,
+                ablations_path: str | Path | None = None, ablations_note: str = "") -> ModelCard:
     """The card; `leaderboard_path` is a markdown leaderboard (`vaner leaderboard --output`) comparing this model
-    with baselines and reported systems, quoted as it is."""
+    with baselines and reported systems, quoted as it is; `ablations_path` another one, of its ablations, with
+    `ablations_note` saying how they were run."""
     comparison = Path(leaderboard_path).read_text(encoding="utf-8").strip() if leaderboard_path else ""
+    ablations = Path(ablations_path).read_text(encoding="utf-8").strip() if ablations_path else ""
+    if ablations and ablations_note:
+        ablations = f"{ablations_note}\n\n{ablations}"
     report = json.loads(Path(results_path).read_text())
     data = ModelCardData(
         model_name=repo_id.split("/")[-1], base_model=base_model, license=license, library_name="transformers",
@@ -58,7 +63,7 @@ def render_card(results_path: str | Path, repo_id: str, base_model: str, trainin
     return ModelCard.from_template(
         data, template_path=str(TEMPLATE), repo_id=repo_id, base_model=base_model, results_table=leaderboard_table(report),
         evaluated=report["date"], training=training or "See the training recipe in the VANER repository.",
-        limitations=limitations, citation=CITATION, comparison=comparison,
+        limitations=limitations, citation=CITATION, comparison=comparison, ablations=ablations,
     )
 
 
@@ -79,10 +84,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repo-id", required=True)
     parser.add_argument("--base-model", required=True)
     parser.add_argument("--training", default="", help="a paragraph on how the model was trained")
+    parser.add_argument("--ablations", help="a markdown leaderboard of the model's ablations")
+    parser.add_argument("--ablations-note", default="", help="how the ablations were run")
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     write_card(args.results, args.output, repo_id=args.repo_id, base_model=args.base_model, training=args.training,
-               leaderboard_path=args.leaderboard)
+               leaderboard_path=args.leaderboard, ablations_path=args.ablations, ablations_note=args.ablations_note)
     print(f"Model card written to {args.output}")
 
 

@@ -61,8 +61,13 @@ def test_the_card_is_written_from_the_command_line(tmp_path, capsys):
 
     results = tmp_path / "results.json"
     results.write_text(json.dumps(REPORT))
+    ablations = tmp_path / "ablations.md"
+    ablations.write_text("| model | core mean |\n|---|---|\n| causal control | 63.21 |\n")
     main(["--results", str(results), "--repo-id", "vaner/vaner-tiny", "--base-model", "b",
-          "--training", "Trained for 85 minutes on 2 CPU cores.", "--output", str(tmp_path / "card.md")])
+          "--training", "Trained for 85 minutes on 2 CPU cores.", "--ablations", str(ablations),
+          "--ablations-note", "One run each on one GPU.", "--output", str(tmp_path / "card.md")])
     text = (tmp_path / "card.md").read_text()
+    assert "### Ablations\n\nOne run each on one GPU.\n\n| model | core mean |" in text
+    assert "| causal control | 63.21 |" in text
     assert "Trained for 85 minutes on 2 CPU cores." in text and "| s800 | test | 200 | 60.00 | 50.00 | 54.55 |" in text
     assert "Model card written to" in capsys.readouterr().out
