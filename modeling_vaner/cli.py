@@ -97,6 +97,8 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.linking:
+        return _eval_linking(args)
     from harness.leaderboard import render_markdown
     from harness.runner import ALL_DATASETS, HarnessError, run_eval
     from modeling_vaner.corpora import CorpusError, corpus_from_spec
@@ -123,6 +125,39 @@ def _eval(args: argparse.Namespace) -> int:
         return 2
     print(render_markdown([report]))
     print(f"Results: {args.output} (leaderboard beside it: {args.output.rsplit('.', 1)[0]}.md)")
+    return 0
+
+
+def _link_index(args: argparse.Namespace) -> int:
+    from .corpora import data_root
+    from .linking import INDEX_DIR, VocabularyError
+    from .linking.build import build_index
+
+    root = Path(args.data) if args.data else data_root().parent
+    try:
+        build_index(root, Path(args.output) if args.output else INDEX_DIR)
+    except VocabularyError as error:
+        print(f"vaner link-index: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _eval_linking(args: argparse.Namespace) -> int:
+    from harness.linking import render_linking_markdown, run_linking_eval
+
+    from .linking import Linker, VocabularyError
+
+    try:
+        linker = Linker.load(args.index, fuzzy=not args.exact_only)
+        name = args.name or ("exact match (normalised names, abbreviations)" if args.exact_only
+                             else "exact match, abbreviations, then char 3-gram TF-IDF")
+        report = run_linking_eval(linker, name, args.output, split=args.split)
+    except (FileNotFoundError, VocabularyError) as error:
+        print(f"vaner eval: {error}", file=sys.stderr)
+        return 2
+    text = render_linking_markdown([report])
+    Path(args.output).with_suffix(".md").write_text(text, encoding="utf-8")
+    print(text)
     return 0
 
 
@@ -225,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--format", choices=OUTPUT_FORMATS, default="json", help="json: one object per document")
     predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
     add_device_options(predict)
+    predict.add_argument("--link", action="store_true",
+                         help="add each entity's knowledge-base id, the concept's preferred name and the link score "
+                         "(MeSH/OMIM for diseases, MeSH/ChEBI chemicals, HGNC human genes, NCBI Taxonomy species)")
     predict.add_argument("--max-length", type=positive_int, default=512,
                          help="tokens per model input, instruction included")
     predict.set_defaults(handler=_predict)
@@ -259,9 +297,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
     evaluate.add_argument("--batch-size", type=positive_int, default=16)
     add_device_options(evaluate)
+    evaluate.add_argument("--linking", action="store_true",
+                          help="score entity linking instead: accuracy@1 given the gold mentions of NCBI-disease, "
+                          "BC5CDR, LINNAEUS and S800 (--split, --output, --name apply)")
+    evaluate.add_argument("--exact-only", action="store_true", help="with --linking: no TF-IDF (the baseline)")
+    evaluate.add_argument("--index", help="with --linking: a linking index folder (default: the shipped one)")
     evaluate.add_argument("--resume", action="store_true",
                           help="keep the corpora --output already scored for this model and settings; run the rest")
     evaluate.set_defaults(handler=_eval)
+
+    link_index = commands.add_parser(
+        "link-index", help="build the entity-linking index from the vocabularies and gold-linked corpora",
+        description="Read CTD MEDIC, MeSH 2024, HGNC, ChEBI and the NCBI Taxonomy subset (../shared/data or --data) "
+        "plus the training and devel mentions of NCBI-disease, BC5CDR, LINNAEUS and S800; choose each type's TF-IDF "
+        "threshold on devel; write one compact index per entity type.")
+    link_index.add_argument("--data", help="the folder holding kb/ and linking/ (default: ../shared/data)")
+    link_index.add_argument("--output", help="where to write (default: the package's linking_index/)")
+    link_index.set_defaults(handler=_link_index)
 
     leaderboard = commands.add_parser(
         "leaderboard", help="one markdown leaderboard from several `vaner eval` results files",

@@ -94,6 +94,8 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
             current[kind] = content
             continue
         fields = line.split("\t")
+        if current is not None and len(fields) == 4 and not fields[1].isdigit():
+            continue  # a relation line, `ID<TAB>CID<TAB>chemical<TAB>disease` (BC5CDR): not a mention
         if current is None or len(fields) < 5:
             raise InputError(
                 f"{path}:{number}: expected 'ID|t|title', 'ID|a|abstract' or an annotation "
@@ -127,7 +129,7 @@ def write_document(document: Document, output_format: str, out: TextIO, entity_t
 
 
 def pubtator_block(document: Document) -> str:
-    """PubTator: `ID|t|title`, `ID|a|abstract`, one `ID start end mention type [score]` line per entity, a blank
+    """PubTator: `ID|t|title`, `ID|a|abstract`, one `ID start end mention type [id] [score]` line per entity, a blank
     line. Offsets run over `title + " " + abstract`. A text without a title/abstract split goes in the title."""
     if document.title_length is not None and document.title_length < len(document.text):
         title, abstract = document.text[: document.title_length], document.text[document.title_length + 1 :]
@@ -138,6 +140,8 @@ def pubtator_block(document: Document) -> str:
     lines = [f"{document.id}|t|{title}", f"{document.id}|a|{abstract}"]
     for entity in document.entities:
         columns = [document.id, str(entity["start"]), str(entity["end"]), entity["text"], entity["type"]]
+        if "ids" in entity:  # linked (`vaner predict --link`): PubTator's id column, -1 when unlinked
+            columns.append(entity["id"] or "-1")
         if "score" in entity:
             columns.append(f"score={entity['score']:.4f}")
         lines.append("\t".join(columns))

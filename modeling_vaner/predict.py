@@ -64,6 +64,11 @@ def run_predict(args) -> int:
         print(f"vaner predict: --model {args.model}: cannot load a model: {error}", file=sys.stderr)
         return 2
     tagger = VanerTagger(model, tokenizer, max_length=args.max_length)
+    linker = None
+    if getattr(args, "link", False):
+        from .linking import Linker
+
+        linker = Linker.load()
     entity_types = args.types.split(",") if args.types else None
     tagger.instructions(entity_types, args.dataset)  # unknown types or datasets fail here, before any work
 
@@ -86,6 +91,8 @@ def run_predict(args) -> int:
         tagged = tag_documents(tagger, documents, entity_types, args.dataset, args.batch_size, replaced=replaced)
         progress = tqdm(tagged, total=total, unit="doc", disable=args.input is None, file=sys.stderr)
         for document in progress:
+            if linker is not None:
+                linker.link(document.text, document.entities)
             write_document(document, args.format, out, entity_types or list(model.config.entity_types))
         finished = True
     except InputError as error:

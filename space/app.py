@@ -93,8 +93,20 @@ def model_note(config, results_path: str | None) -> str:
     return " ".join(lines)
 
 
+def load_linker():
+    """The package's entity linker (knowledge-base ids), or None where it is not installed (the Hub Space runs the
+    model's remote code only)."""
+    try:
+        from modeling_vaner.linking import Linker
+
+        return Linker.load()
+    except (ImportError, FileNotFoundError):
+        return None
+
+
 def build_app(model: str | None = None, results_path: str | None = None, device: str = "auto") -> gr.Blocks:
     tag, config = load_tagger(model, device)
+    linker = load_linker()
     guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
 
     def run(text: str, types: list[str], guideline: str):
@@ -106,11 +118,14 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
             return {"text": text, "entities": []}, [], None, "Tick at least one entity type."
         start = time.perf_counter()
         entities = tag(text, list(types), None if guideline == ADAPTIVE else guideline)
+        if linker is not None:
+            linker.link(text, entities)
         seconds = time.perf_counter() - start
         shown = non_overlapping(entities)
         highlighted = {"text": text, "entities": [
             {"entity": e["type"], "start": e["start"], "end": e["end"]} for e in shown]}
-        table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3)] for e in entities]
+        table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3), e.get("id") or "",
+                  e.get("name") or ""] for e in entities]
         download = Path(tempfile.mkdtemp(prefix="vaner-")) / "entities.json"
         download.write_text(json.dumps({"text": text, "entities": entities}, ensure_ascii=False, indent=2))
         hidden = len(entities) - len(shown)
@@ -133,7 +148,8 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
                 status = gr.Markdown(elem_id="vaner-status")
                 highlighted = gr.HighlightedText(label="Entities", color_map=COLORS, show_legend=True,
                                                  elem_id="vaner-highlighted")
-                table = gr.Dataframe(headers=["text", "type", "start", "end", "score"], label="Entity table",
+                table = gr.Dataframe(headers=["text", "type", "start", "end", "score", "id", "concept"],
+                                     label="Entity table (ids: MeSH/OMIM, ChEBI, HGNC, NCBI Taxonomy)",
                                      interactive=False)
                 download = gr.File(label="Download (JSON)")
         gr.Examples(real_examples(), inputs=[text], label="Examples (test sentences of the BioNER corpora)")

@@ -66,6 +66,8 @@ def test_serve_without_a_model_starts_the_space_on_the_default_model(tmp_path):
         _, table, _, status = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
             FIXED, ["Chemical", "Disease", "Gene", "Species"], "adaptive (no dataset guidelines)", api_name="/tag")
         assert {(row[2], row[3], row[1]) for row in table["data"]} >= {(0, 7, "Chemical"), (45, 50, "Gene")}, status
+        ids = {row[0]: row[5] for row in table["data"]}
+        assert ids["Aspirin"] == "MESH:D001241" and ids["BRCA1"] == "HGNC:1100"  # the entity table links
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -50,7 +50,8 @@ def test_a_sentence_returns_entities_with_matching_offsets(client):
     highlighted, table, download, status = client.predict(text, ["Chemical", "Disease"], "NCBI-disease",
                                                           api_name="/tag")
     assert table["data"], status
-    for entity_text, entity_type, start, end, score in table["data"]:
+    for entity_text, entity_type, start, end, score, concept_id, concept in table["data"]:
+        assert concept_id == "" or (":" in concept_id and concept)  # linked: an id with its concept's name
         assert text[start:end] == entity_text and entity_type in ("Chemical", "Disease") and 0 < score <= 1
     # The highlighted text is the input, once, whatever overlaps between types; every mark is a table row.
     assert "".join(piece["token"] for piece in highlighted) == text
