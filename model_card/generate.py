@@ -45,12 +45,14 @@ def leaderboard_table(report: dict) -> str:
 
 def render_card(results_path: str | Path, repo_id: str, base_model: str, training: str = "", limitations: str = "",
                 license: str = "apache-2.0", leaderboard_path: str | Path | None = None,
-                ablations_path: str | Path | None = None, ablations_note: str = "") -> ModelCard:
+                ablations_path: str | Path | None = None, ablations_note: str = "",
+                linking_path: str | Path | None = None) -> ModelCard:
     """The card; `leaderboard_path` is a markdown leaderboard (`vaner leaderboard --output`) comparing this model
     with baselines and reported systems, quoted as it is; `ablations_path` another one, of its ablations, with
     `ablations_note` saying how they were run."""
     comparison = Path(leaderboard_path).read_text(encoding="utf-8").strip() if leaderboard_path else ""
     ablations = Path(ablations_path).read_text(encoding="utf-8").strip() if ablations_path else ""
+    linking = Path(linking_path).read_text(encoding="utf-8").strip() if linking_path else ""
     if ablations and ablations_note:
         ablations = f"{ablations_note}\n\n{ablations}"
     report = json.loads(Path(results_path).read_text())
@@ -64,6 +66,7 @@ def render_card(results_path: str | Path, repo_id: str, base_model: str, trainin
         data, template_path=str(TEMPLATE), repo_id=repo_id, base_model=base_model, results_table=leaderboard_table(report),
         evaluated=report["date"], training=training or "See the training recipe in the VANER repository.",
         limitations=limitations, citation=CITATION, comparison=comparison, ablations=ablations,
+        linking=linking,
     )
 
 
@@ -86,10 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training", default="", help="a paragraph on how the model was trained")
     parser.add_argument("--ablations", help="a markdown leaderboard of the model's ablations")
     parser.add_argument("--ablations-note", default="", help="how the ablations were run")
+    parser.add_argument("--linking", help="a markdown section on entity linking (docs/linking.md)")
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     write_card(args.results, args.output, repo_id=args.repo_id, base_model=args.base_model, training=args.training,
-               leaderboard_path=args.leaderboard, ablations_path=args.ablations, ablations_note=args.ablations_note)
+               leaderboard_path=args.leaderboard, ablations_path=args.ablations, ablations_note=args.ablations_note,
+               linking_path=args.linking)
     print(f"Model card written to {args.output}")
 
 

@@ -151,6 +151,20 @@ def _eval_linking(args: argparse.Namespace) -> int:
         linker = Linker.load(args.index, fuzzy=not args.exact_only)
         name = args.name or ("exact match (normalised names, abbreviations)" if args.exact_only
                              else "exact match, abbreviations, then char 3-gram TF-IDF")
+        if args.end_to_end:  # the NER model (default: the default model) then the linker, BC5CDR documents
+            import json
+
+            from harness.linking import end_to_end
+
+            from . import VanerTagger, load_vaner
+
+            result = end_to_end(VanerTagger(*load_vaner(args.model, dtype=args.dtype, device=args.device)), linker,
+                                split=args.split, batch_size=args.batch_size)
+            result.update(model=args.model or "the default model", linker=name)
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+            print(json.dumps(result, indent=2))
+            return 0
         report = run_linking_eval(linker, name, args.output, split=args.split)
     except (FileNotFoundError, VocabularyError) as error:
         print(f"vaner eval: {error}", file=sys.stderr)
@@ -301,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="score entity linking instead: accuracy@1 given the gold mentions of NCBI-disease, "
                           "BC5CDR, LINNAEUS and S800 (--split, --output, --name apply)")
     evaluate.add_argument("--exact-only", action="store_true", help="with --linking: no TF-IDF (the baseline)")
+    evaluate.add_argument("--end-to-end", action="store_true",
+                          help="with --linking: tag BC5CDR's documents with --model (default: the default model), "
+                          "link, and score mention + id precision/recall/F1 (strict offsets)")
     evaluate.add_argument("--index", help="with --linking: a linking index folder (default: the shipped one)")
     evaluate.add_argument("--resume", action="store_true",
                           help="keep the corpora --output already scored for this model and settings; run the rest")

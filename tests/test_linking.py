@@ -137,3 +137,26 @@ def test_predict_link_gives_mesh_ids_for_the_fixed_sentence():
     entities = {e["text"]: e for e in json.loads(result.stdout)["entities"]}
     assert entities["Aspirin"]["id"] == "MESH:D001241" and entities["breast cancer"]["id"] == "MESH:D001943"
     assert entities["breast cancer"]["name"] == "Breast Neoplasms" and entities["Aspirin"]["link_score"] == 1.0
+
+
+def test_end_to_end_mention_and_id_scores_by_hand(tmp_path, monkeypatch):
+    from harness.linking import end_to_end
+
+    (tmp_path / "linking" / "bc5cdr").mkdir(parents=True)
+    (tmp_path / "linking" / "bc5cdr" / "CDR_TestSet.PubTator.txt").write_text(
+        "7|t|Breast cancer and diabetes.\n7|a|Kidney disease.\n"
+        "7\t0\t13\tBreast cancer\tDisease\tD001943\n7\t18\t26\tdiabetes\tDisease\tD003920\n"
+        "7\t28\t42\tKidney disease\tDisease\tD007674\n7\tCID\tD000000\tD001943\n\n")
+    monkeypatch.setenv("VANER_DATA", str(tmp_path / "bioner"))
+
+    def tagger(texts, types, dataset, batch_size):  # finds breast cancer, diabetes (one word short) and "and"
+        if types == ["Chemical"]:
+            return [[] for _ in texts]
+        return [[{"start": 0, "end": 13, "text": "Breast cancer", "type": "Disease"},
+                 {"start": 18, "end": 25, "text": "diabete", "type": "Disease"},
+                 {"start": 14, "end": 17, "text": "and", "type": "Disease"}] for _ in texts]
+
+    result = end_to_end(tagger, Linker({"Disease": tiny_index()}), split="test")
+    # gold 3; predicted 3; right: breast cancer only (diabetes has the wrong span, "and" is no mention) -> 1/3, 1/3
+    assert (result["gold"], result["predicted"], result["correct"]) == (3, 3, 1)
+    assert result["precision"] == pytest.approx(1 / 3) and result["recall"] == pytest.approx(1 / 3)
