@@ -9,6 +9,7 @@ PYTHON=${PYTHON:-.venv/bin/python}
   --results results/leaderboard/vaner-default.json \
   --leaderboard results/leaderboard/README.md \
   --ablations results/gpu-ablations/README.md \
+  --linking docs/linking.md \
   --ablations-note "The paper's ablations, one run each on one NVIDIA H200 that the three training runs shared: same \
 rows, same loop, same 353 s of training, scored by the same harness on the full test sets (bf16). Bidirectional \
 attention is worth 17.7 points of core mean over the causal control; full fine-tuning is 0.55 above LoRA. One run \
