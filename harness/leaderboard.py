@@ -1,6 +1,5 @@
 """The leaderboard: measured results (from `vaner eval` JSON) beside published ones, clearly apart, in markdown."""
 
-import json
 from pathlib import Path
 
 from modeling_vaner.corpora import CORE_CORPORA, UNSEEN_CORPORA
@@ -21,10 +20,6 @@ REPORTED = [
     },
 ]
 COLUMN_ORDER = [*CORE_CORPORA, *UNSEEN_CORPORA]
-
-
-def load_reports(paths) -> list[dict]:
-    return [json.loads(Path(path).read_text()) for path in paths]
 
 
 def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str:
