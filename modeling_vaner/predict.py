@@ -65,7 +65,7 @@ def run_predict(args) -> int:
         return 2
     tagger = VanerTagger(model, tokenizer, max_length=args.max_length)
     linker = None
-    if getattr(args, "link", False):
+    if args.link:
         from .linking import Linker
 
         linker = Linker.load()

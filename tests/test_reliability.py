@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import evaluate
 import pytest
@@ -73,9 +74,21 @@ def test_serve_without_a_model_starts_the_space_on_the_default_model(tmp_path):
         process.wait(timeout=30)
 
 
+@pytest.mark.backbone
+def test_demo_backbone_and_leaderboard_run_on_their_defaults(tmp_path):
+    demo = vaner("demo")  # what `make run` runs
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "Default model:" in demo.stdout and "   0-7    Chemical" in demo.stdout
+    backbone = vaner("backbone")
+    assert backbone.returncode == 0 and (Path(backbone.stdout.strip()) / "config.json").is_file()
+    board = vaner("leaderboard", str(REPO_ROOT / "results" / "leaderboard" / "vaner-default.json"), "--output",
+                  str(tmp_path / "board.md"), timeout=120)
+    assert board.returncode == 0 and "| VANER SmolLM2-135M LoRA r=32" in (tmp_path / "board.md").read_text()
+
+
 def test_help_answers_for_every_subcommand():
     for command in ([], ["predict"], ["eval"], ["train"], ["serve"], ["demo"], ["push"], ["leaderboard"],
-                    ["backbone"]):
+                    ["backbone"], ["link-index"]):
         result = vaner(*command, "--help", timeout=120)
         assert result.returncode == 0 and "usage: vaner" in result.stdout, (command, result.stderr[-1000:])
 
