@@ -1,43 +1,67 @@
 """VANER: a bidirectional LLaMA token classifier for instruction-driven biomedical NER.
 
 `configuration_vaner`, `modeling_vaner` and `pipeline_vaner` are the remote code uploaded to the Hub beside the
-weights; everything else in this package (backbone conversion, file formats, the command line) builds on them,
-never the reverse.
+weights; everything else in this package (backbone conversion, file formats, linking, the command line) builds on
+them, never the reverse.
+
+Importing the package is light (the command line answers `vaner --help` without torch): the classes load, and the
+Auto classes and the `vaner-ner` pipeline are registered, on first use of any name below (or of `loading`).
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
-from transformers.pipelines import PIPELINE_REGISTRY
-
-from .configuration_vaner import VanerConfig
-from .modeling_vaner import VanerForTokenClassification, VanerModel, VanerPreTrainedModel
-from .pipeline_vaner import VanerNERPipeline, VanerTagger
+import importlib
 
 PIPELINE_TASK = "vaner-ner"
 
-# `save_pretrained` writes an `auto_map` so `Auto*.from_pretrained(..., trust_remote_code=True)` finds these classes,
-# and a saved `VanerNERPipeline` adds `custom_pipelines` so `pipeline("vaner-ner", model=...)` finds the pipeline.
-# Inside this package the Auto classes know `vaner` natively, with no remote code to trust.
-AutoConfig.register(VanerConfig.model_type, VanerConfig)
-AutoModel.register(VanerConfig, VanerModel)
-AutoModelForTokenClassification.register(VanerConfig, VanerForTokenClassification)
-VanerConfig.register_for_auto_class()
-VanerModel.register_for_auto_class("AutoModel")
-VanerForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
-PIPELINE_REGISTRY.register_pipeline(
-    PIPELINE_TASK, pipeline_class=VanerNERPipeline, pt_model=AutoModelForTokenClassification, type="text"
-)
+_EXPORTS = {
+    "VanerConfig": "configuration_vaner",
+    "VanerModel": "modeling_vaner",
+    "VanerPreTrainedModel": "modeling_vaner",
+    "VanerForTokenClassification": "modeling_vaner",
+    "VanerTagger": "pipeline_vaner",
+    "VanerNERPipeline": "pipeline_vaner",
+    "save_vaner": "loading",
+    "load_vaner": "loading",
+    "DEFAULT_MODEL_DIR": "loading",
+}
+__all__ = list(_EXPORTS)
+_registered = False
 
 
-from .loading import DEFAULT_MODEL_DIR, load_vaner, save_vaner  # noqa: E402  (needs the registrations above)
+def register() -> None:
+    """Teach transformers about VANER, once: `AutoConfig` / `AutoModel*` know the `vaner` model type natively (no
+    remote code to trust inside this package), `save_pretrained` writes an `auto_map` so that
+    `Auto*.from_pretrained(..., trust_remote_code=True)` finds the classes elsewhere, and `pipeline("vaner-ner")`
+    finds the pipeline."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
+    from transformers.pipelines import PIPELINE_REGISTRY
 
-__all__ = [
-    "VanerConfig",
-    "VanerModel",
-    "VanerPreTrainedModel",
-    "VanerForTokenClassification",
-    "VanerTagger",
-    "VanerNERPipeline",
-    "save_vaner",
-    "load_vaner",
-    "DEFAULT_MODEL_DIR",
-]
+    from .configuration_vaner import VanerConfig
+    from .modeling_vaner import VanerForTokenClassification, VanerModel
+    from .pipeline_vaner import VanerNERPipeline
+
+    AutoConfig.register(VanerConfig.model_type, VanerConfig)
+    AutoModel.register(VanerConfig, VanerModel)
+    AutoModelForTokenClassification.register(VanerConfig, VanerForTokenClassification)
+    VanerConfig.register_for_auto_class()
+    VanerModel.register_for_auto_class("AutoModel")
+    VanerForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
+    PIPELINE_REGISTRY.register_pipeline(
+        PIPELINE_TASK, pipeline_class=VanerNERPipeline, pt_model=AutoModelForTokenClassification, type="text"
+    )
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    register()
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -8,10 +8,13 @@ on) and merges the adapter into it.
 
 from pathlib import Path
 
+from . import register
 from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
 from .configuration_vaner import VanerConfig
 from .modeling_vaner import VanerForTokenClassification
 from .pipeline_vaner import VanerNERPipeline
+
+register()  # every road to a model goes through here: the Auto classes must know `vaner` first
 
 # The model `vaner predict`, `make run` and the Space use when no other is named.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"

@@ -86,6 +86,13 @@ def test_demo_backbone_and_leaderboard_run_on_their_defaults(tmp_path):
     assert board.returncode == 0 and "| VANER SmolLM2-135M LoRA r=32" in (tmp_path / "board.md").read_text()
 
 
+def test_the_command_line_answers_help_without_importing_torch():
+    code = ("import sys; from modeling_vaner.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-1000:] or result.stdout
+
+
 def test_help_answers_for_every_subcommand():
     for command in ([], ["predict"], ["eval"], ["train"], ["serve"], ["demo"], ["push"], ["leaderboard"],
                     ["backbone"], ["link-index"]):
