@@ -114,8 +114,10 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
 
 def _complete(folder: Path, config) -> None:
     """Add what a Hub user needs and a lean local folder may lack: the remote code and the tokenizer."""
+    from .loading import REMOTE_CODE_FILES
+
     package = Path(__file__).resolve().parent
-    for module in ("configuration_vaner.py", "modeling_vaner.py", "pipeline_vaner.py"):
+    for module in REMOTE_CODE_FILES:
         if not (folder / module).is_file():
             shutil.copyfile(package / module, folder / module)
     if not (folder / "tokenizer_config.json").is_file():

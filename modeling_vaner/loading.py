@@ -8,13 +8,16 @@ on) and merges the adapter into it.
 
 from pathlib import Path
 
-from . import register
+from . import PIPELINE_TASK, register
 from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
 from .configuration_vaner import VanerConfig
 from .modeling_vaner import VanerForTokenClassification
 from .pipeline_vaner import VanerNERPipeline
 
 register()  # every road to a model goes through here: the Auto classes must know `vaner` first
+
+# The remote code: uploaded beside the weights, what `trust_remote_code=True` runs on the Hub.
+REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "pipeline_vaner.py")
 
 # The model `vaner predict`, `make run` and the Space use when no other is named.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
@@ -99,10 +102,10 @@ def save_adapter_layout(peft_model, tokenizer, save_directory, adapter_subfolder
     config.architectures = [type(base).__name__]
     config.auto_map = {**(base.config.auto_map or {}),
                        "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification"}
-    config.custom_pipelines = {"vaner-ner": {"impl": "pipeline_vaner.VanerNERPipeline",
+    config.custom_pipelines = {PIPELINE_TASK: {"impl": "pipeline_vaner.VanerNERPipeline",
                                              "pt": ["AutoModelForTokenClassification"], "type": "text"}}
-    config.save_pretrained(save_directory)  # also copies configuration_vaner.py
-    for module in ("modeling_vaner.py", "pipeline_vaner.py"):
+    config.save_pretrained(save_directory)
+    for module in REMOTE_CODE_FILES:
         shutil.copyfile(Path(__file__).resolve().parent / module, save_directory / module)
     tokenizer.save_pretrained(save_directory)
     peft_model.save_pretrained(save_directory / adapter_subfolder)
