@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .configuration_vaner import DEFAULT_DATASETS
+from .configuration_vaner import DEFAULT_DATASETS, VANER_LABELS
 
-TAGS = ("O", "B", "I")
+TAGS = VANER_LABELS  # type-free IOB2, in the model's label order (one definition: the config's)
 SPLITS = ("train", "devel", "test")
 
 

@@ -8,6 +8,7 @@ and the harness see every word once.
 import importlib.util
 from pathlib import Path
 
+from .configuration_vaner import VANER_LABELS
 from .pipeline_vaner import Window, plan_windows
 
 
@@ -26,7 +27,7 @@ def resolve_encoder(name_or_path: str) -> str:
 def label_names(entity_types: list[str], typed: bool) -> list[str]:
     """`O, B, I`, or `O, B-<type>, I-<type>, ...` for each type in order."""
     if not typed:
-        return ["O", "B", "I"]
+        return list(VANER_LABELS)
     return ["O"] + [f"{prefix}-{entity_type}" for entity_type in entity_types for prefix in ("B", "I")]
 
 
