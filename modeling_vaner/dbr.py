@@ -10,7 +10,7 @@ import csv
 import random
 from pathlib import Path
 
-from .pipeline_vaner import split_words
+from .pipeline_vaner import decode_spans, split_words
 
 # The knowledge base's type names, as VANER names them.
 KB_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "Gene/Protein": "Gene", "Species": "Species"}
@@ -46,13 +46,9 @@ class EntityDictionary:
                     self.add([row[0][s:e] for s, e in split_words(row[0])], KB_TYPES[row[1]])
 
     def add_gold_mentions(self, words: list[str], tags: list[str], entity_type: str) -> None:
-        start = None
-        for index, tag in enumerate(tags + ["O"]):
-            if start is not None and tag != "I":
-                self.add(words[start:index], entity_type)
-                start = None
-            if tag == "B":
-                start = index
+        """The mentions of a gold B/I/O sentence, as names of `entity_type` (the tagger's own span decoder)."""
+        for first, end, _ in decode_spans(tags, [0.0] * len(tags)):
+            self.add(words[first:end], entity_type)
 
     def __len__(self) -> int:
         return len(self.types_of)
