@@ -113,7 +113,7 @@ def load_predictor(model_name_or_path: str, revision: str | None = None, batch_s
     try:
         target = resolve_device(device)
     except DeviceError as error:
-        raise HarnessError(f"--device: {error}") from None
+        raise HarnessError(str(error)) from None
     weights_dtype = resolve_dtype(dtype, target)
     folder = Path(model_name_or_path)
     if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
@@ -248,7 +248,7 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     try:
         target = resolve_device(device)
     except DeviceError as error:
-        raise HarnessError(f"--device: {error}") from None
+        raise HarnessError(str(error)) from None
     dtype = str(resolve_dtype(dtype, target)).removeprefix("torch.")
 
     for name in datasets:

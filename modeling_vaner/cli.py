@@ -51,25 +51,16 @@ def _backbone(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
-    from .loading import DeviceError
 
-    try:
-        return run_demo(args.text, seed=args.seed, untrained=args.untrained, device=args.device)
-    except DeviceError as error:
-        print(f"vaner demo: --device: {error}", file=sys.stderr)
-        return 2
+    return run_demo(args.text, seed=args.seed, untrained=args.untrained, device=args.device)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .loading import DeviceError
     from .predict import run_predict
 
     try:
         return run_predict(args)
-    except DeviceError as error:
-        print(f"vaner predict: --device: {error}", file=sys.stderr)
-        return 2
-    except ValueError as error:  # unknown entity type or dataset, bad format
+    except ValueError as error:  # unknown entity type or dataset, bad format, a device not here
         print(f"vaner predict: {error}", file=sys.stderr)
         return 2
 
@@ -197,13 +188,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from space.app import main as serve
 
-    from .loading import DeviceError
-
-    try:
-        serve(args.model, host=args.host, port=args.port, results=args.results, device=args.device)
-    except DeviceError as error:
-        print(f"vaner serve: --device: {error}", file=sys.stderr)
-        return 2
+    serve(args.model, host=args.host, port=args.port, results=args.results, device=args.device)
     return 0
 
 
@@ -386,11 +371,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if getattr(args, "takes_overrides", False):
-        return args.handler(args, extra)
-    if extra:
+    if extra and not getattr(args, "takes_overrides", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return args.handler(args)
+    try:
+        return args.handler(args, extra) if getattr(args, "takes_overrides", False) else args.handler(args)
+    except ValueError as error:  # a --device this machine lacks, from any command that runs a model
+        from .loading import DeviceError
+
+        if not isinstance(error, DeviceError):
+            raise
+        print(f"vaner {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -23,15 +23,12 @@ REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "pipeline_va
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 
 
-DEVICES = ("auto", "cpu", "cuda")  # what `--device` takes; "cuda:N" names one GPU
-
-
 class BackboneMismatchError(ValueError):
     pass
 
 
 class DeviceError(ValueError):
-    pass
+    """A `--device` that cannot be had here; the message names the option."""
 
 
 def has_default_model() -> bool:
@@ -50,10 +47,10 @@ def resolve_device(device: str | None = "auto"):
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name != "cpu" and not name.startswith("cuda"):
-        raise DeviceError(f"Unknown device {name!r}; use auto, cpu, cuda or cuda:N.")
+        raise DeviceError(f"--device {name}: unknown device; use auto, cpu, cuda or cuda:N.")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError(f"Device {name!r} asked for, but this machine has no CUDA GPU (torch "
-                          f"{torch.__version__}); use --device cpu or auto.")
+        raise DeviceError(f"--device {name}: this machine has no CUDA GPU (torch {torch.__version__}); use "
+                          "--device cpu or auto.")
     return torch.device(name)
 
 

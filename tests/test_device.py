@@ -20,7 +20,7 @@ def test_auto_and_cpu_resolve_on_this_machine():
     assert resolve_dtype(None, torch.device("cpu")) == torch.float32
     assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16  # bf16 is the default on CUDA
     assert resolve_dtype("bfloat16", torch.device("cpu")) == torch.bfloat16
-    with pytest.raises(DeviceError, match="Unknown device 'tpu'"):
+    with pytest.raises(DeviceError, match="--device tpu: unknown device"):
         resolve_device("tpu")
 
 
