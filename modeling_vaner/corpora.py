@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .configuration_vaner import DEFAULT_DATASETS, VANER_LABELS
+from .formats import InputError, read_lines
 
 TAGS = VANER_LABELS  # type-free IOB2, in the model's label order (one definition: the config's)
 SPLITS = ("train", "devel", "test")
@@ -95,13 +96,8 @@ def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
     if not path.is_file():
         raise CorpusError(f"{path}: no such file")
     sentences, words, tags, previous = [], [], [], "O"
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as error:
-                raise CorpusError(f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column "
-                                  f"{error.start + 1}); convert the file to UTF-8 first") from None
+    try:
+        for number, line in read_lines(path):
             if not line.strip():
                 if words:
                     sentences.append((words, tags))
@@ -121,6 +117,8 @@ def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
                 tag = "O"
             words.append(word)
             tags.append(tag[0])
+    except InputError as error:  # bytes that are not UTF-8, named with file and line
+        raise CorpusError(str(error)) from None
     if words:
         sentences.append((words, tags))
     if not sentences:

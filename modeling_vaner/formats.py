@@ -4,6 +4,7 @@ Reading streams one document at a time, so a file of any size never sits in memo
 and line.
 """
 
+import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,23 +28,31 @@ class Document:
     entities: list[dict] = field(default_factory=list)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """`(line number, line without its newline)`, decoding UTF-8 strictly, one line at a time."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise InputError(
-                    f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1}); "
-                    "convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8"
-                ) from None
-            yield number, line.rstrip("\r\n")
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """`(line number, line without its newline)` of a text file (gzip'd when it ends in .gz), decoding UTF-8
+    strictly, one line at a time: the one reader behind every file format here, so every error names file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise InputError(
+                        f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1}); "
+                        "convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8"
+                    ) from None
+                yield number, line.rstrip("\r\n")
+    except (OSError, EOFError) as error:  # unreadable, or a broken gzip stream
+        raise InputError(f"{path}: cannot read: {error}") from None
 
 
 def sniff_format(path: Path) -> str:
     """`pubtator` if the first non-blank line looks like `ID|t|title`, else `text`."""
-    for _, line in _lines(path):
+    for _, line in read_lines(path):
         if line.strip():
             parts = line.split("|", 2)
             return "pubtator" if len(parts) == 3 and parts[1] in ("t", "a") and parts[0].strip() else "text"
@@ -58,7 +67,7 @@ def read_documents(path: str | Path, input_format: str = "auto") -> Iterator[Doc
     if input_format == "auto":
         input_format = sniff_format(path)
     if input_format == "text":
-        for number, line in _lines(path):
+        for number, line in read_lines(path):
             if line.strip():
                 yield Document(id=str(number), text=line)
     elif input_format == "pubtator":
@@ -75,7 +84,7 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
         text = title if abstract is None else f"{title} {abstract}"
         return Document(id=current["id"], text=text, title_length=len(title), entities=current["entities"])
 
-    for number, line in _lines(path):
+    for number, line in read_lines(path):
         if not line.strip():
             if current is not None:
                 yield finish()

@@ -4,13 +4,12 @@ Ids are written one way everywhere: `MESH:D012559`, `OMIM:181500`, `HGNC:1100`, 
 A malformed line raises `VocabularyError` naming the file and line.
 """
 
-import gzip
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..formats import InputError, read_documents
+from ..formats import InputError, read_documents, read_lines
 
 
 class VocabularyError(ValueError):
@@ -40,18 +39,11 @@ def canonical_id(raw: str, default_prefix: str | None = None) -> str:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    opener = gzip.open if path.suffix == ".gz" else open
+    """The package's one strict line reader (`formats.read_lines`), its errors as `VocabularyError`."""
     try:
-        with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    yield number, raw.decode("utf-8").rstrip("\r\n")
-                except UnicodeDecodeError:
-                    raise VocabularyError(f"{path}:{number}: not UTF-8") from None
-    except (OSError, EOFError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise VocabularyError(f"{path}: no such file") from None
-        raise VocabularyError(f"{path}: cannot read: {error}") from None
+        yield from read_lines(path)
+    except InputError as error:
+        raise VocabularyError(str(error)) from None
 
 
 def read_medic(path: str | Path) -> Iterator[Concept]:
