@@ -38,12 +38,13 @@ class VanerPredictor:
 
     kind = "vaner"
 
-    def __init__(self, model, tokenizer, batch_size: int = 16, max_length: int = 512):
+    def __init__(self, model, tokenizer, batch_size: int = 16, max_length: int | None = None):
         from modeling_vaner import VanerTagger
 
         if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(TAGS):
             raise HarnessError(f"A VANER model must label O, B, I; this one has {model.config.id2label}.")
         self.tagger = VanerTagger(model, tokenizer, max_length=max_length)
+        self.max_length = self.tagger.max_length
         self.config = model.config
         self.batch_size = batch_size
 
@@ -257,6 +258,7 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     paths = {name: model.replace("{dataset}", name) for name in datasets}
     output = Path(output)
     done = finished_results(output, model, split, limit, revision, dtype) if resume else {}
+    asked_length = json.loads(output.read_text()).get("max_length") if done else None
     predictor = None
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -268,6 +270,7 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         "package_versions": package_versions(),
         "dtype": dtype,
         "device": describe_device(target),
+        "max_length": asked_length,  # (re)set once the model is loaded: the length it is asked at
         "training": {"seconds": 0.0, "summaries": []},
         "results": [],
     }
@@ -291,6 +294,11 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         elif predictor is None:
             predictor = load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype, device=target)
         report["kind"] = report["kind"] or predictor.kind
+        if done and asked_length != predictor.max_length:  # rows asked at another length must not mix
+            asked = f"max_length {asked_length}" if asked_length else "a max_length it does not record"
+            raise HarnessError(f"Cannot resume from {output}: it asked the model at {asked}, this run asks "
+                               f"{predictor.max_length}; write to another --output.")
+        report["max_length"] = predictor.max_length
         report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
         write_report(report, output)
     write_report(report, output)  # also when every dataset was already done (resume): the file takes this run's record

@@ -262,8 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--link", action="store_true",
                          help="add each entity's knowledge-base id, the concept's preferred name and the link score "
                          "(MeSH/OMIM for diseases, MeSH/ChEBI chemicals, HGNC human genes, NCBI Taxonomy species)")
-    predict.add_argument("--max-length", type=positive_int, default=512,
-                         help="tokens per model input, instruction included")
+    predict.add_argument("--max-length", type=positive_int, default=None,
+                         help="tokens per model input, instruction included (default: the length the model was "
+                         "trained at, its config's max_length; 512 where it records none)")
     predict.set_defaults(handler=_predict)
 
     train = commands.add_parser(

@@ -66,6 +66,9 @@ class VanerConfig(LlamaConfig):
             The model was trained on packed inputs (consecutive sentences behind one instruction) of at most this
             many tokens, and the tagger packs a text's sentences the same way. 0: one sentence per input (the
             paper).
+        max_length (`int`, *optional*):
+            The most tokens one training input held, instruction included; longer sentences went through windows.
+            The tagger asks the model at this length unless told otherwise. Unset (models that record none): 512.
 
     Example:
 
@@ -92,6 +95,7 @@ class VanerConfig(LlamaConfig):
     # The whole point of VANER: no causal mask. In the config so every attention backend reads it.
     is_causal: bool = False
     pack_tokens: int = 0
+    max_length: int | None = None
 
     def __post_init__(self, **kwargs):
         if self.entity_types is None:

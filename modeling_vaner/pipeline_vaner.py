@@ -239,23 +239,24 @@ class VanerTagger:
         model: a `VanerForTokenClassification` (or a PEFT model around one).
         tokenizer: its tokenizer.
         max_length: the most tokens one model input holds, instruction included; longer sentences go through
-            overlapping windows, and every word is labelled exactly once.
+            overlapping windows, and every word is labelled exactly once. Defaults to the model's
+            `config.max_length` (the length it was trained at), else 512.
         context: tokens of context each window keeps on either side of the words it labels.
         pack_tokens: put consecutive sentences of a text behind one instruction, in inputs of at most this many
             tokens (`packed_inputs`); 0 asks one sentence per input. Defaults to the model's `config.pack_tokens`:
             ask a model the way it was trained.
     """
 
-    def __init__(self, model, tokenizer: PreTrainedTokenizerBase, max_length: int = DEFAULT_MAX_LENGTH,
+    def __init__(self, model, tokenizer: PreTrainedTokenizerBase, max_length: int | None = None,
                  context: int | None = None, pack_tokens: int | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.config = model.config
-        self.max_length = max_length
+        self.max_length = max_length or getattr(self.config, "max_length", None) or DEFAULT_MAX_LENGTH
         self.context = context
         self.pack_tokens = getattr(self.config, "pack_tokens", 0) if pack_tokens is None else pack_tokens
-        if self.pack_tokens > max_length:
-            raise ValueError(f"pack_tokens ({self.pack_tokens}) exceeds max_length ({max_length}): a packed input "
+        if self.pack_tokens > self.max_length:
+            raise ValueError(f"pack_tokens ({self.pack_tokens}) exceeds max_length ({self.max_length}): a packed input "
                              "must fit in one model input.")
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._instruction_cache: dict[str, list[int]] = {}
@@ -400,7 +401,7 @@ class VanerNERPipeline(Pipeline):
 
     def __call__(self, inputs, **kwargs):
         _, forward, _ = self._sanitize_parameters(**kwargs)
-        max_length = forward.pop("max_length", DEFAULT_MAX_LENGTH)
+        max_length = forward.pop("max_length", None)
         tagger = VanerTagger(self.model, self.tokenizer, max_length=max_length)
         results = tagger([inputs] if isinstance(inputs, str) else list(inputs), **forward)
         return results[0] if isinstance(inputs, str) else results

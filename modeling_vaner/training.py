@@ -387,12 +387,11 @@ def load_backbone(config: TrainConfig):
         if model.config.is_causal != config.causal:
             raise ValueError(f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
                              f"on from it cannot switch the mask (causal: {config.causal}).")
-        model.config.pack_tokens = config.pack_tokens
         model.config.adapter_subfolder = None  # its adapter is merged: what this run saves is a full model
         return model.train(), tokenizer
     path = convert_smollm2() if config.backbone == "smollm2" else config.backbone
     model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path),
-                                                      is_causal=config.causal, pack_tokens=config.pack_tokens)
+                                                      is_causal=config.causal)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
         tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
@@ -400,10 +399,13 @@ def load_backbone(config: TrainConfig):
     return model, tokenizer
 
 
-def name_known_guidelines(model_config, config: TrainConfig) -> None:
-    """The model names only the guidelines it learned: none for VANER_adapt, so inference asks it adaptively."""
+def record_recipe(model_config, config: TrainConfig) -> None:
+    """What inference must know to ask the model as it was trained: the guidelines it learned (none for
+    VANER_adapt, so inference asks it adaptively), its input length and its packing."""
     model_config.datasets = ({} if config.instruction == "adaptive"
                              else {name: get_corpus(name).entity_type for name in config.corpora})
+    model_config.max_length = config.max_length
+    model_config.pack_tokens = config.pack_tokens
 
 
 def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
@@ -418,7 +420,7 @@ def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
         raise FileNotFoundError(f"{checkpoint} is not a checkpoint of a `vaner train` run: {recipe} is missing.")
     config = TrainConfig.from_yaml(recipe)
     model, tokenizer = load_backbone(config)
-    name_known_guidelines(model.config, config)
+    record_recipe(model.config, config)
     adapter_config = json.loads((checkpoint / "adapter_config.json").read_text())
     model.merge_lora_adapter(adapter_config, load_state_dict(str(checkpoint / "adapter_model.safetensors")))
     return model.to(dtype or model.dtype).eval(), tokenizer
@@ -544,7 +546,7 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     else:
         if model is None:
             model, tokenizer = load_backbone(config)
-        name_known_guidelines(model.config, config)
+        record_recipe(model.config, config)
         dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
         if config.pack_tokens:
             train_rows, used_sentences = build_packed_train_rows(config, tokenizer, model.config, train_sets,

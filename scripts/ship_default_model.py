@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+import yaml
 from peft import PeftModel
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer
@@ -36,6 +37,8 @@ def main(run_dir: str, checkpoint: str | None = None) -> None:
         config = json.loads((Path(scratch) / "config.json").read_text())
         config["backbone_name_or_path"] = read_provenance(backbone)["name"]  # no machine's cache path
         config.pop("_name_or_path", None)
+        recipe = yaml.safe_load((run / "train_config.yaml").read_text())  # ask the model as it was trained
+        config["max_length"], config["pack_tokens"] = recipe["max_length"], recipe.get("pack_tokens", 0)
         shutil.rmtree(DEFAULT_MODEL_DIR, ignore_errors=True)
         (DEFAULT_MODEL_DIR / "adapter").mkdir(parents=True)
         (DEFAULT_MODEL_DIR / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

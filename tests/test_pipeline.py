@@ -126,6 +126,19 @@ def test_packed_tagging_reads_each_sentence_where_it_sits(tiny_vaner):
         VanerTagger(*tiny_vaner, pack_tokens=600)
 
 
+def test_the_tagger_asks_at_the_length_the_model_was_trained_at(tiny_vaner):
+    model, tokenizer = tiny_vaner
+    assert VanerTagger(model, tokenizer).max_length == 512  # a model that records no length
+    model.config.max_length = 40
+    try:
+        tagger = VanerTagger(model, tokenizer)
+        long_sentence = (["fever"] * 60, model.config.instruction("Disease"))
+        assert tagger.max_length == 40 and VanerTagger(model, tokenizer, max_length=128).max_length == 128
+        assert all(len(row[0]) <= 40 for row in tagger.encode_requests([long_sentence]))
+    finally:
+        model.config.max_length = None
+
+
 def test_bio_repair_and_span_decoding():
     assert repair_bio(["I", "I", "O", "I", "B", "I"]) == ["B", "I", "O", "B", "B", "I"]
     assert decode_spans(["B", "I", "O", "B", "B"], [0.9, 0.7, 0.1, 0.6, 0.5]) == [

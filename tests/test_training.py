@@ -435,6 +435,7 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
     saved = VanerConfig.from_pretrained(tmp_path / "run" / "final")
     # the LoRA of a continued run sits on a tuned model, not on the backbone: saved merged, as a full model
     assert saved.pack_tokens == 64 and saved.adapter_subfolder is None
+    assert saved.max_length == 64  # asked as it was trained: recorded on this road too
     continued, _ = load_vaner(tmp_path / "run" / "final")
     checkpoint, _ = load_run_checkpoint(tmp_path / "run" / "checkpoint-4")
     start, _ = load_vaner(tmp_path / "first" / "final")
