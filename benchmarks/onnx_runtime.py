@@ -47,7 +47,7 @@ def onnx_forward(session, pad_token_id: int):
         logits = torch.from_numpy(session.run(["logits"], {"input_ids": input_ids,
                                                            "attention_mask": attention_mask})[0])
         probs = logits.float().softmax(-1)
-        return [probs[row, row_positions].tolist() for row, row_positions in enumerate(positions)]
+        return torch.cat([probs[row, row_positions] for row, row_positions in enumerate(positions)])
 
     return forward
 

@@ -16,23 +16,13 @@ from pathlib import Path
 from modeling_vaner import VanerForTokenClassification, save_vaner
 from modeling_vaner.backbone import convert_smollm2, read_provenance
 from modeling_vaner.cli import main as vaner
+from modeling_vaner.corpora import read_conll
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bioner"
 
 
 def sentences(path: Path, limit: int) -> list[str]:
-    out, words = [], []
-    if limit <= 0:
-        return out
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            words.append(line.split("\t")[0])
-        elif words:
-            out.append(" ".join(words))
-            words = []
-        if len(out) == limit:
-            break
-    return out
+    return [" ".join(words) for words, _ in read_conll(path)[: max(limit, 0)]]
 
 
 def main() -> None:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import torch
 
-from modeling_vaner.pipeline_vaner import row_positions, scatter_row
+from modeling_vaner.pipeline_vaner import place_labels
+from modeling_vaner.processing_vaner import Request, repair_bio
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ("NCBI-disease", "BC2GM")
@@ -101,40 +102,38 @@ def part_ceiling(args) -> dict:
 
 
 def run_inference(args, forward, attention: str = "sdpa") -> dict:
-    """Time `forward(tagger, rows) -> probabilities` on the slice; tags decoded the same way for every loop."""
+    """Time `forward(tagger, rows, label_ids, scores, gold)`, which fills each request's word labels, on the slice;
+    tags decoded the same way for every loop."""
     tagger, _ = load_default(torch.bfloat16)
     tagger.model.set_attn_implementation(attention)
     requests, gold, words = requests_for(tagger, args.sentences)
-    rows = tagger.encode_requests(requests)
+    rows = tagger.encoder.encode([Request(*request) for request in requests])
+    label_ids = [[0] * len(words) for words, _ in requests]
+    scores = [[0.0] * len(words) for words, _ in requests]
     start = time.perf_counter()
-    probabilities = forward(tagger, rows, requests, gold)
+    forward(tagger, rows, label_ids, scores, gold)
     seconds = time.perf_counter() - start
-    tags = [tags for tags, _ in tagger.decode(probabilities)]
+    tags = [repair_bio([tagger.id2label[i] for i in ids]) for ids in label_ids]
     return {"seconds": seconds, "words": words, "requests": len(requests), "rows": len(rows),
-            "tokens": sum(len(row[0]) for row in rows), "tags": tags}
+            "tokens": sum(len(row.input_ids) for row in rows), "tags": tags}
 
 
 def part_runner(args, attention: str = "sdpa") -> dict:
-    def forward(tagger, rows, requests, gold):
+    def forward(tagger, rows, label_ids, scores, gold):
         # What VanerTagger.tag_words does, on the rows already encoded: length-sorted batches.
-        probabilities = [[None] * len(words) for words, _ in requests]
-        ordered = sorted(rows, key=lambda row: len(row[0]))
+        ordered = sorted(rows, key=lambda row: len(row.input_ids))
         for start in range(0, len(ordered), args.batch_size):
             batch = ordered[start : start + args.batch_size]
-            for row, word_probabilities in zip(batch, tagger._forward([r[0] for r in batch],
-                                                                      [row_positions(r) for r in batch])):
-                scatter_row(probabilities, row, word_probabilities)
-        return probabilities
+            probabilities = tagger._forward([row.input_ids for row in batch], [row.positions for row in batch])
+            place_labels(batch, probabilities, label_ids, scores)
 
     return run_inference(args, forward, attention)
 
 
 def part_unbatched(args) -> dict:
-    def forward(tagger, rows, requests, gold):
-        probabilities = [[None] * len(words) for words, _ in requests]
+    def forward(tagger, rows, label_ids, scores, gold):
         for row in rows:
-            scatter_row(probabilities, row, tagger._forward([row[0]], [row_positions(row)])[0])
-        return probabilities
+            place_labels([row], tagger._forward([row.input_ids], [row.positions]), label_ids, scores)
 
     return run_inference(args, forward)
 
@@ -145,14 +144,9 @@ def part_paper(args) -> dict:
 
     from modeling_vaner.training import LABEL_IDS
 
-    def forward(tagger, rows, requests, gold):
-        features = []
-        for input_ids, segments in rows:  # dataset order, as the paper's code
-            labels = [-100] * len(input_ids)
-            for request_index, first_word, positions in segments:
-                for offset, position in enumerate(positions):
-                    labels[position] = LABEL_IDS[gold[request_index][first_word + offset]]
-            features.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels})
+    def forward(tagger, rows, label_ids, scores, gold):
+        features = [{"input_ids": row.input_ids, "attention_mask": [1] * len(row.input_ids),
+                     "labels": row.labels(gold, LABEL_IDS)} for row in rows]  # dataset order, as the paper's code
         with tempfile.TemporaryDirectory() as output_dir:
             trainer = Trainer(
                 model=tagger.model,
@@ -161,20 +155,18 @@ def part_paper(args) -> dict:
                 data_collator=DataCollatorForTokenClassification(tagger.tokenizer),
             )
             logits = trainer.predict(Dataset.from_list(features)).predictions  # [rows, longest, labels], -100 pads
-        probabilities = [[None] * len(words) for words, _ in requests]
         for row, row_logits in zip(rows, logits):
-            scores = torch.from_numpy(row_logits[row_positions(row)]).float().softmax(-1)
-            scatter_row(probabilities, row, scores.tolist())
-        return probabilities
+            probabilities = torch.from_numpy(row_logits[row.positions]).float().softmax(-1)
+            place_labels([row], probabilities, label_ids, scores)
 
     return run_inference(args, forward)
 
 
 def part_train(args, lora: bool) -> dict:
-    from modeling_vaner.training import TrainConfig, load_backbone, wrap_lora
+    from modeling_vaner.training import TrainConfig, initial_model, wrap_lora
 
     config = TrainConfig.from_yaml(ROOT / "configs" / "default_smollm2.yaml")
-    model, _ = load_backbone(config)
+    model, _ = initial_model(config)
     if lora:
         model = wrap_lora(model, config)
     model.train()

@@ -84,7 +84,7 @@ class TokenClassifierPredictor:
         import torch
         from transformers.utils import logging
 
-        from modeling_vaner.pipeline_vaner import repair_bio
+        from modeling_vaner.processing_vaner import repair_bio
 
         rows = [(encoding, index, window) for index, words in enumerate(sentences)
                 for encoding, window in encoder_windows(self.tokenizer, words, self.max_length)]
@@ -109,7 +109,7 @@ def load_predictor(model_name_or_path: str, revision: str | None = None, batch_s
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     from modeling_vaner import load_vaner
-    from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
+    from modeling_vaner.loading import DeviceError, load_run_checkpoint, resolve_device, resolve_dtype
 
     try:
         target = resolve_device(device)
@@ -118,9 +118,7 @@ def load_predictor(model_name_or_path: str, revision: str | None = None, batch_s
     weights_dtype = resolve_dtype(dtype, target)
     folder = Path(model_name_or_path)
     if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
-        from modeling_vaner.training import load_run_checkpoint  # runs/x/checkpoint-N of a LoRA run
-
-        model, tokenizer = load_run_checkpoint(folder, dtype=weights_dtype)
+        model, tokenizer = load_run_checkpoint(folder, dtype=weights_dtype)  # runs/x/checkpoint-N of a LoRA run
         return VanerPredictor(model.to(target), tokenizer, batch_size=batch_size)
     try:
         config = AutoConfig.from_pretrained(model_name_or_path, revision=revision)
@@ -178,17 +176,16 @@ def write_predictions(path: Path, sentences, gold, predicted) -> None:
 
 
 def read_predictions(path: str | Path) -> tuple[list[list[str]], list[list[str]]]:
-    """`(gold, predicted)` tag sequences of a predictions file."""
-    gold, predicted, g, p = [], [], [], []
-    for line in Path(path).read_text(encoding="utf-8").splitlines() + [""]:
-        if line:
-            _, gold_tag, predicted_tag = line.split("\t")
-            g.append(gold_tag)
-            p.append(predicted_tag)
-        elif g:
-            gold.append(g)
-            predicted.append(p)
-            g, p = [], []
+    """`(gold, predicted)` tag sequences of a predictions file (`word gold predicted` per line)."""
+    from modeling_vaner.formats import read_conll_sentences
+
+    gold, predicted = [], []
+    for sentence in read_conll_sentences(path):
+        if any(len(columns) != 3 for _, columns in sentence):
+            number = next(number for number, columns in sentence if len(columns) != 3)
+            raise HarnessError(f"{path}:{number}: expected 'word<TAB>gold<TAB>predicted'")
+        gold.append([columns[1] for _, columns in sentence])
+        predicted.append([columns[2] for _, columns in sentence])
     return gold, predicted
 
 

@@ -67,8 +67,11 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     from .corpora import CorpusError
-    from .training import RunFinishedError, TrainConfig, parse_overrides, train
+    from .training import RunFinishedError, TrainConfig, parse_overrides, recipe_parser, train
 
+    if "-h" in overrides or "--help" in overrides:
+        recipe_parser().print_help()
+        return 0
     if args.config is None and not overrides:
         print("vaner train: give a recipe, --config RECIPE.yaml (configs/ holds ours: gpu_smollm2.yaml is the "
               "default model's), and any --option value to override it", file=sys.stderr)
@@ -267,12 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "trained at, its config's max_length; 512 where it records none)")
     predict.set_defaults(handler=_predict)
 
-    train = commands.add_parser(
+    train = commands.add_parser(  # its --help lists every recipe option (`training.recipe_parser`)
         "train",
         help="train VANER on mixed BioNER corpora with instructions, DBR and LoRA (resumes from checkpoints)",
-        description="Train from a YAML recipe (configs/smollm2_cpu.yaml, configs/paper_llama2_7b.yaml); any "
-        "option can be overridden as --key value (e.g. --max_steps 20 --dbr_probability 0). Runs data-parallel "
-        "under torchrun or accelerate launch.",
+        add_help=False,
     )
     train.add_argument("--config", help="a YAML recipe")
     train.set_defaults(handler=_train, takes_overrides=True)

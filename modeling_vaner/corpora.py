@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .configuration_vaner import DEFAULT_DATASETS, VANER_LABELS
-from .formats import InputError, read_lines
+from .formats import InputError, read_conll_sentences
 
 TAGS = VANER_LABELS  # type-free IOB2, in the model's label order (one definition: the config's)
 SPLITS = ("train", "devel", "test")
@@ -95,32 +95,27 @@ def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"{path}: no such file")
-    sentences, words, tags, previous = [], [], [], "O"
+    sentences = []
     try:
-        for number, line in read_lines(path):
-            if not line.strip():
-                if words:
-                    sentences.append((words, tags))
-                    words, tags, previous = [], [], "O"
-                continue
-            if line.startswith("-DOCSTART-"):
-                continue
-            if "\t" not in line:
-                raise CorpusError(f"{path}:{number}: expected 'word<TAB>tag', found no tab in {line[:60]!r}")
-            word, tag = line.rsplit("\t", 1)
-            if tag != "O" and not (len(tag) > 2 and tag[:2] in ("B-", "I-")):
-                raise CorpusError(f"{path}:{number}: unknown tag {tag!r}; expected O, B-<type> or I-<type>")
-            if tag.startswith("I-") and previous[2:] != tag[2:]:
-                raise CorpusError(f"{path}:{number}: {tag} follows {previous}; a mention must open with B-")
-            previous = tag
-            if tag != "O" and labels is not None and tag[2:] not in labels:
-                tag = "O"
-            words.append(word)
-            tags.append(tag[0])
+        for lines in read_conll_sentences(path):
+            words, tags, previous = [], [], "O"
+            for number, columns in lines:
+                if len(columns) < 2:
+                    raise CorpusError(f"{path}:{number}: expected 'word<TAB>tag', found no tab in "
+                                      f"{columns[0][:60]!r}")
+                word, tag = "\t".join(columns[:-1]), columns[-1]
+                if tag != "O" and not (len(tag) > 2 and tag[:2] in ("B-", "I-")):
+                    raise CorpusError(f"{path}:{number}: unknown tag {tag!r}; expected O, B-<type> or I-<type>")
+                if tag.startswith("I-") and previous[2:] != tag[2:]:
+                    raise CorpusError(f"{path}:{number}: {tag} follows {previous}; a mention must open with B-")
+                previous = tag
+                if tag != "O" and labels is not None and tag[2:] not in labels:
+                    tag = "O"
+                words.append(word)
+                tags.append(tag[0])
+            sentences.append((words, tags))
     except InputError as error:  # bytes that are not UTF-8, named with file and line
         raise CorpusError(str(error)) from None
-    if words:
-        sentences.append((words, tags))
     if not sentences:
         raise CorpusError(f"{path}: no sentences (empty split)")
     return sentences

@@ -10,7 +10,7 @@ import csv
 import random
 from pathlib import Path
 
-from .pipeline_vaner import decode_spans, split_words
+from .processing_vaner import decode_spans, split_words
 
 # The knowledge base's type names, as VANER names them.
 KB_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "Gene/Protein": "Gene", "Species": "Species"}

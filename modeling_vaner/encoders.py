@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 
 from .configuration_vaner import VANER_LABELS
-from .pipeline_vaner import Window, plan_windows
+from .processing_vaner import Window, plan_windows
 
 
 def resolve_encoder(name_or_path: str) -> str:

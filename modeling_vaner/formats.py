@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from .pipeline_vaner import split_sentences, split_words
+from .processing_vaner import split_sentences, split_words
 
 OUTPUT_FORMATS = ("json", "pubtator", "conll")
 
@@ -26,6 +26,9 @@ class Document:
     # PubTator keeps title and abstract apart; offsets run over `title + " " + abstract`, which is `text`.
     title_length: int | None = None
     entities: list[dict] = field(default_factory=list)
+    # The words (character spans) and sentences (word ranges) the tagger split `text` into, once tagged.
+    words: list[tuple[int, int]] | None = None
+    sentences: list[tuple[int, int]] | None = None
 
 
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
@@ -48,6 +51,22 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                 yield number, line.rstrip("\r\n")
     except (OSError, EOFError) as error:  # unreadable, or a broken gzip stream
         raise InputError(f"{path}: cannot read: {error}") from None
+
+
+def read_conll_sentences(path: str | Path) -> Iterator[list[tuple[int, list[str]]]]:
+    """The sentences of a CoNLL file (blank lines between them, `-DOCSTART-` lines skipped), streamed: per
+    sentence, each token line as `(line number, its tab-separated columns)`. The one CoNLL reader: corpora, the
+    harness's prediction files and the Space's examples build on it."""
+    sentence = []
+    for number, line in read_lines(path):
+        if not line.strip():
+            if sentence:
+                yield sentence
+                sentence = []
+        elif not line.startswith("-DOCSTART-"):
+            sentence.append((number, line.split("\t")))
+    if sentence:
+        yield sentence
 
 
 def sniff_format(path: Path) -> str:
@@ -159,9 +178,11 @@ def pubtator_block(document: Document) -> str:
 
 def conll_block(document: Document, entity_types: list[str] | None = None) -> str:
     """CoNLL: `-DOCSTART- ID`, then one word per line with an IOB2 column per entity type (mentions of different
-    types may overlap), a blank line after each sentence. Columns follow `entity_types` (default: the types present)."""
+    types may overlap), a blank line after each sentence. Columns follow `entity_types` (default: the types present).
+    The words and sentences are the tagger's (`document.words`, `.sentences`), split here only when not tagged."""
     types = entity_types or sorted({entity["type"] for entity in document.entities})
-    words = split_words(document.text)
+    words = document.words if document.words is not None else split_words(document.text)
+    sentences = document.sentences if document.sentences is not None else split_sentences(document.text, words)
     index_of_start = {start: i for i, (start, _) in enumerate(words)}
     index_of_end = {end: i for i, (_, end) in enumerate(words)}
     tags = {entity_type: ["O"] * len(words) for entity_type in types}
@@ -174,7 +195,7 @@ def conll_block(document: Document, entity_types: list[str] | None = None) -> st
         for i in range(first + 1, last + 1):
             column[i] = "I-" + entity["type"]
     blocks = [f"-DOCSTART- {document.id}" + "".join(f"\t{t}" for t in types)]
-    for first, end in split_sentences(document.text, words):
+    for first, end in sentences:
         blocks.append(
             "\n".join(
                 document.text[start:stop] + "".join("\t" + tags[t][i] for t in types)

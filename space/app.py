@@ -46,22 +46,16 @@ def load_tagger(model: str | None, device: str = "auto"):
 
 def real_examples(limit_per_corpus: int = 1) -> list[str]:
     """A few real test sentences from the BioNER corpora, when the shared data is beside this checkout."""
+    try:
+        from modeling_vaner.corpora import read_conll
+    except ImportError:  # deployed on the Hub: neither the package nor the corpora are there
+        return [FALLBACK_EXAMPLE]
     examples = []
     for corpus in ("NCBI-disease", "BC5CDR-chem", "BC2GM", "s800"):
         path = SHARED_DATA / corpus / "test.tsv"
-        if not path.is_file():
-            continue
-        words, found = [], 0
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                words.append(line.split("\t")[0])
-            elif words:
-                if 15 <= len(words) <= 40:
-                    examples.append(_detokenize(words))
-                    found += 1
-                    if found == limit_per_corpus:
-                        break
-                words = []
+        if path.is_file():
+            chosen = [words for words, _ in read_conll(path) if 15 <= len(words) <= 40][:limit_per_corpus]
+            examples.extend(_detokenize(words) for words in chosen)
     return examples or [FALLBACK_EXAMPLE]
 
 

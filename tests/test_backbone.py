@@ -10,7 +10,7 @@ from transformers import AutoTokenizer
 
 from modeling_vaner import VanerForTokenClassification
 from modeling_vaner.backbone import PROVENANCE_FILE, read_provenance, sha256_of, smollm2_gguf_path
-from modeling_vaner.pipeline_vaner import encode_words
+from modeling_vaner.processing_vaner import Request, RequestEncoder
 
 pytestmark = pytest.mark.backbone
 
@@ -42,15 +42,16 @@ def test_conversion_is_reused_and_atomic(smollm2_dir, tmp_path):
 def test_encoding_puts_a_space_before_each_word_and_no_bos(smollm2_dir):
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
     instruction = "If any Gene entity is mentioned in the input, extract it. ##input: "
-    input_ids, word_ids = encode_words(tokenizer, instruction, WORDS)
-    assert len(input_ids) == len(word_ids)
-    prompt_length = word_ids.index(0)
-    assert all(w is None for w in word_ids[:prompt_length])
-    assert input_ids[:prompt_length] == tokenizer(instruction.rstrip())["input_ids"]
-    assert input_ids[0] != tokenizer.bos_token_id  # transformers 5 adds none for SmolLM2
+    [row] = RequestEncoder(tokenizer).encode([Request(WORDS, instruction)])
+    [segment] = row.segments
+    prompt_length = segment.positions[0]
+    assert row.input_ids[:prompt_length] == tokenizer(instruction.rstrip())["input_ids"]
+    assert row.input_ids[0] != tokenizer.bos_token_id  # transformers 5 adds none for SmolLM2
     # The words decode back to the running text, one space before each.
-    assert tokenizer.decode(input_ids[prompt_length:]) == " " + " ".join(WORDS)
-    assert sorted(set(w for w in word_ids if w is not None)) == list(range(len(WORDS)))
+    assert tokenizer.decode(row.input_ids[prompt_length:]) == " " + " ".join(WORDS)
+    # Each word is read at its first piece: the pieces between two positions decode to exactly that word.
+    ends = [*segment.positions[1:], len(row.input_ids)]
+    assert [tokenizer.decode(row.input_ids[a:b]) for a, b in zip(segment.positions, ends)] == [" " + w for w in WORDS]
 
 
 def test_real_backbone_runs_bidirectionally(smollm2_dir):
@@ -59,13 +60,14 @@ def test_real_backbone_runs_bidirectionally(smollm2_dir):
     assert model.config.num_hidden_layers == 30 and model.config.backbone_provenance["gguf_sha256"]
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
     instruction = model.config.instruction("Disease", "NCBI-disease")
-    input_ids, word_ids = encode_words(tokenizer, instruction, WORDS)
-    changed_ids, _ = encode_words(tokenizer, instruction, WORDS[:-1] + ["!"])
+    [row], [changed_row] = (RequestEncoder(tokenizer).encode([Request(words, instruction)])
+                            for words in (WORDS, WORDS[:-1] + ["!"]))
+    input_ids, changed_ids = row.input_ids, changed_row.input_ids
     with torch.no_grad():
         logits = model(torch.tensor([input_ids])).logits[0]
         changed = model(torch.tensor([changed_ids])).logits[0]
     assert logits.shape == (len(input_ids), 3) and torch.isfinite(logits).all()
-    first_word = word_ids.index(0)
+    first_word = row.positions[0]
     # Changing the last word reaches the instruction's first token and the first word: no causal mask.
     assert (logits[0] - changed[0]).abs().max() > 1e-4
     assert (logits[first_word] - changed[first_word]).abs().max() > 1e-4

@@ -93,8 +93,7 @@ def test_a_600_word_sentence_is_scored_on_every_word(tiny_vaner, tmp_path):
     for split in ("train", "devel", "test"):
         (tmp_path / f"{split}.tsv").write_text("".join(f"{w}\t{t}\n" for w, t in zip(words, tags)) + "\n")
     register_corpus("long-sentence", tmp_path, "Gene")
-    predictor = VanerPredictor(*tiny_vaner)
-    predictor.tagger.max_length = 96  # force many windows
+    predictor = VanerPredictor(*tiny_vaner, max_length=96)  # force many windows
     [predicted] = predictor.predict([words], "long-sentence", "Gene")
     assert len(predicted) == 600 and set(predicted) <= {"B", "I", "O"}
     from harness.runner import evaluate_dataset

@@ -145,7 +145,8 @@ print(json.dumps({{
     f1 = {r["dataset"]["name"]: m["value"] for r in entry["results"] for m in r["metrics"] if m["type"] == "f1"}
     assert f1 == {"s800": round(100 / 3, 2)}
     assert "adapter_config.json" not in out["model_files"]  # a root adapter config would route loads through PEFT
-    assert {"config.json", "modeling_vaner.py", "configuration_vaner.py", "pipeline_vaner.py", "README.md",
+    assert {"config.json", "modeling_vaner.py", "configuration_vaner.py", "processing_vaner.py", "pipeline_vaner.py",
+            "README.md",
             "adapter/adapter_config.json", "adapter/adapter_model.safetensors"} <= set(out["model_files"])
     assert {"s800/train.parquet", "NCBI-disease/test.parquet", "README.md"} <= set(out["dataset_files"])
     assert {"app.py", "README.md", "requirements.txt"} <= set(out["space_files"])

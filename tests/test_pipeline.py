@@ -3,14 +3,16 @@
 import json
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modeling_vaner import VanerTagger
-from modeling_vaner.pipeline_vaner import (
+from modeling_vaner.processing_vaner import (
+    Request,
+    RequestEncoder,
     core_budget,
     decode_spans,
-    packed_inputs,
     plan_windows,
     repair_bio,
     split_sentences,
@@ -73,13 +75,27 @@ def test_windows_keep_context_on_both_sides():
     assert middle.core_start - middle.start == 10 and middle.end - middle.core_end == 10
 
 
+class PieceTokenizer:
+    """Words `sentence:count:index` become `count` tokens `100 + sentence`; anything else is the prompt."""
+
+    def __init__(self, prompt):
+        self.prompt = prompt
+
+    def __call__(self, texts, add_special_tokens=True):
+        if isinstance(texts, str):
+            return {"input_ids": list(self.prompt)}
+        return {"input_ids": [[100 + int(text.split(":")[0])] * int(text.split(":")[1]) for text in texts]}
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.integers(1, 6), min_size=1, max_size=30), min_size=1, max_size=12),
        st.integers(10, 80))
 def test_packing_keeps_sentences_whole_in_order_and_within_budget(piece_counts, pack_tokens):
     prompt = [7, 7, 7]
-    sentences = [[[100 + s] * count for count in counts] for s, counts in enumerate(piece_counts)]
-    inputs = packed_inputs(prompt, sentences, pack_tokens, budget=60, pad_token_id=0)
+    requests = [Request([f"{s}:{count}:{w}" for w, count in enumerate(counts)], "instruction")
+                for s, counts in enumerate(piece_counts)]
+    rows = RequestEncoder(PieceTokenizer(prompt), max_length=len(prompt) + 80, pack_tokens=pack_tokens).encode(requests)
+    inputs = [(row.input_ids, [(seg.request, seg.first_word, seg.positions) for seg in row.segments]) for row in rows]
     labelled = []  # (sentence, word) in the order the inputs hold them
     for input_ids, segments in inputs:
         assert input_ids[: len(prompt)] == prompt
@@ -111,17 +127,18 @@ def test_packed_tagging_reads_each_sentence_where_it_sits(tiny_vaner):
     def by_token(tagger):
         def forward(sequences, positions):
             table = [[0.7, 0.2, 0.1], [0.1, 0.7, 0.2], [0.2, 0.1, 0.7]]
-            return [[table[sequence[p] % 3] for p in row] for sequence, row in zip(sequences, positions)]
+            return torch.tensor([table[sequence[p] % 3] for sequence, row in zip(sequences, positions) for p in row])
         tagger._forward = forward
         return tagger
 
     unpacked = by_token(VanerTagger(*tiny_vaner, pack_tokens=0))
     packed = by_token(VanerTagger(*tiny_vaner, pack_tokens=48))
     assert packed(texts) == unpacked(texts) and sum(map(len, unpacked(texts))) > 0
-    requests = [(["Aspirin", "lowered", "it", "."], packed.config.instruction("Chemical"))] * 6
-    rows = packed.encode_requests(requests, documents=[0, 0, 0, 1, 1, 1])
-    assert [[index for index, _, _ in segments] for _, segments in rows] == [[0, 1, 2], [3, 4, 5]]  # texts apart
-    assert len(unpacked.encode_requests(requests)) == 6
+    requests = [Request(["Aspirin", "lowered", "it", "."], packed.config.instruction("Chemical"), document)
+                for document in [0, 0, 0, 1, 1, 1]]
+    rows = packed.encoder.encode(requests)
+    assert [[segment.request for segment in row.segments] for row in rows] == [[0, 1, 2], [3, 4, 5]]  # texts apart
+    assert len(unpacked.encoder.encode(requests)) == 6
     with pytest.raises(ValueError, match="pack_tokens .600. exceeds max_length .512."):
         VanerTagger(*tiny_vaner, pack_tokens=600)
 
@@ -134,7 +151,7 @@ def test_the_tagger_asks_at_the_length_the_model_was_trained_at(tiny_vaner):
         tagger = VanerTagger(model, tokenizer)
         long_sentence = (["fever"] * 60, model.config.instruction("Disease"))
         assert tagger.max_length == 40 and VanerTagger(model, tokenizer, max_length=128).max_length == 128
-        assert all(len(row[0]) <= 40 for row in tagger.encode_requests([long_sentence]))
+        assert all(len(row.input_ids) <= 40 for row in tagger.encoder.encode([Request(*long_sentence)]))
     finally:
         model.config.max_length = None
 
@@ -217,7 +234,10 @@ def test_several_types_in_one_batch_equal_one_type_at_a_time(tiny_vaner):
 
 def test_hub_pipeline_in_a_fresh_process_matches_the_python_api(tiny_vaner, tiny_vaner_dir, tmp_path):
     text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers."
+    long_text = "Cisplatin-induced nephrotoxicity was seen in mice. " * 4 + " ".join(["fever"] * 700) + "."
+    texts = [text, long_text, "", "Mice. Rats."]
     expected = VanerTagger(*tiny_vaner)([text], entity_types=["Chemical", "Disease"])[0]
+    expected_many = VanerTagger(*tiny_vaner)(texts, entity_types=["Chemical", "Disease"])
     code = f"""
 import json, os, sys
 os.chdir({str(tmp_path)!r})
@@ -225,8 +245,12 @@ sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
 from transformers import pipeline
 ner = pipeline("vaner-ner", model={str(tiny_vaner_dir)!r}, trust_remote_code=True)
 assert 'modeling_vaner' not in {{m.split('.')[0] for m in sys.modules}}
-print(json.dumps({{"one": ner({text!r}, entity_types=["Chemical", "Disease"]),
-                  "many": ner([{text!r}, ""], entity_types="Chemical")}}))
+out = {{"one": ner({text!r}, entity_types=["Chemical", "Disease"]),
+       "many": ner([{text!r}, ""], entity_types="Chemical"),
+       "batched": ner({texts!r}, entity_types=["Chemical", "Disease"], batch_size=4)}}
+ner.tokenizer.padding_side = "left"  # the pipeline's own batching pads on the tokenizer's side
+out["left"] = ner({texts!r}, entity_types=["Chemical", "Disease"], batch_size=3)
+print(json.dumps(out))
 """
     out = json.loads(run_python(code, env={"HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}))
     assert [(e["start"], e["end"], e["type"]) for e in out["one"]] == [
@@ -236,3 +260,8 @@ print(json.dumps({{"one": ner({text!r}, entity_types=["Chemical", "Disease"]),
     chemicals = [e for e in out["one"] if e["type"] == "Chemical"]
     assert [(e["start"], e["end"]) for e in out["many"][0]] == [(e["start"], e["end"]) for e in chemicals]
     assert out["many"][1] == []
+    for batched in (out["batched"], out["left"]):  # the pipeline's batches, padded either side: the tagger's spans
+        assert [[(e["start"], e["end"], e["type"]) for e in entities] for entities in batched] == [
+            [(e["start"], e["end"], e["type"]) for e in entities] for entities in expected_many]
+        assert all(abs(a["score"] - b["score"]) < 1e-5 for x, y in zip(batched, expected_many) for a, b in zip(x, y))
+    assert sum(map(len, expected_many)) > 5 and expected_many[2] == []

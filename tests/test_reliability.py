@@ -11,6 +11,7 @@ from pathlib import Path
 
 import evaluate
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,7 @@ from modeling_vaner import VanerTagger
 from modeling_vaner.cli import main
 from modeling_vaner.corpora import CorpusError, read_conll
 from modeling_vaner.formats import InputError, read_documents
-from modeling_vaner.pipeline_vaner import Window, plan_windows
+from modeling_vaner.processing_vaner import Window, plan_windows
 from tests.conftest import REPO_ROOT
 
 FIXED = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection."
@@ -291,7 +292,7 @@ def test_windows_at_the_budget_edge(piece_counts, budget, context, expected):
 def test_offsets_match_positions_counted_by_hand(tiny_vaner):
     text = "Fever.  Aspirin\u00a0lowered it; CRLF\r\nthen \U0001F600 BRCA1."
     tagger = VanerTagger(*tiny_vaner)
-    tagger._forward = lambda sequences, positions: [[[0.0, 1.0, 0.0]] * len(row) for row in positions]  # all B
+    tagger._forward = lambda sequences, positions: torch.tensor([[0.0, 1.0, 0.0]] * sum(map(len, positions)))  # all B
     [entities] = tagger(text, entity_types=["Gene"])
     expected = [(0, 5), (5, 6), (8, 15), (16, 23), (24, 26), (26, 27), (28, 32), (34, 38), (39, 40), (41, 46),
                 (46, 47)]  # every word a one-word mention, positions counted by hand

@@ -8,9 +8,9 @@ import sys
 import torch
 
 from modeling_vaner import VanerForTokenClassification
+from modeling_vaner.loading import REMOTE_CODE_FILES
 from tests.conftest import REPO_ROOT, run_python, tiny_config
 
-REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "pipeline_vaner.py")
 ALLOWED_TOP_LEVEL = {"torch", "transformers"}
 
 
@@ -78,8 +78,17 @@ def test_remote_code_imports_only_torch_transformers_and_each_other():
                 assert top in ALLOWED_TOP_LEVEL or top in sys.stdlib_module_names, f"{filename} imports {module}"
 
 
+def test_the_remote_code_list_holds_every_file_the_remote_code_imports():
+    assert set(REMOTE_CODE_FILES) == {"configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py",
+                                      "pipeline_vaner.py"}
+    imported = {module for filename in REMOTE_CODE_FILES
+                for module, level in _imports(REPO_ROOT / "modeling_vaner" / filename) if level}
+    assert {f"{module}.py" for module in imported} <= set(REMOTE_CODE_FILES)
+
+
 def test_remote_code_files_import_on_their_own(tmp_path):
-    # The AST check above, proven: the three files alone in a package, with this repo off the path.
+    # The AST check above, proven: the four files alone in a package, with this repo off the path; the text side
+    # (processing) needs no torch at all.
     package = tmp_path / "isolated_vaner"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -89,6 +98,8 @@ def test_remote_code_files_import_on_their_own(tmp_path):
 import os, sys
 os.chdir({str(tmp_path)!r})
 sys.path = [{str(tmp_path)!r}] + [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+import isolated_vaner.processing_vaner
+assert 'torch' not in sys.modules, 'processing_vaner imported torch'
 import isolated_vaner.configuration_vaner, isolated_vaner.modeling_vaner, isolated_vaner.pipeline_vaner
 ours = sorted(m for m in sys.modules if m.split('.')[0] in ('modeling_vaner', 'harness', 'model_card'))
 print(ours)

@@ -9,7 +9,8 @@ from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
 
 from modeling_vaner.dbr import EntityDictionary
-from modeling_vaner.training import TrainConfig, corpus_weights, encode_labelled, parse_overrides, train
+from modeling_vaner.processing_vaner import Request, RequestEncoder
+from modeling_vaner.training import TrainConfig, corpus_weights, labelled_rows, parse_overrides, train
 
 WORDS = st.lists(st.text(alphabet="abcdefgXYZ0123456789-αβ()", min_size=1, max_size=12), min_size=1, max_size=80)
 
@@ -19,7 +20,8 @@ WORDS = st.lists(st.text(alphabet="abcdefgXYZ0123456789-αβ()", min_size=1, max
 def test_every_word_is_labelled_once_on_its_first_subtoken(smollm2_tokenizer, words, data, max_length):
     tags = data.draw(st.lists(st.sampled_from("OBI"), min_size=len(words), max_size=len(words)))
     instruction = "If any Gene entity is mentioned in the BC2GM input, extract it. ##input: "
-    rows = encode_labelled(smollm2_tokenizer, instruction, words, tags, max_length)
+    encoder = RequestEncoder(smollm2_tokenizer, max_length, pad_token_id=smollm2_tokenizer.pad_token_id)
+    rows = labelled_rows(encoder, [Request(words, instruction)], [tags])
     prompt = smollm2_tokenizer(instruction.rstrip())["input_ids"]
     labelled = []
     for row in rows:
@@ -77,9 +79,14 @@ def test_temperature_flattens_corpus_weights():
     assert flat["big"] == pytest.approx(0.5, abs=1e-6)
 
 
-def test_overrides_are_read_as_yaml_and_unknown_options_fail():
-    assert parse_overrides(["--max_steps", "20", "--lora", "false", "--corpora", "[s800, linnaeus]"]) == {
-        "max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"]}
+def test_overrides_are_typed_by_the_recipe_fields_and_unknown_options_fail():
+    assert parse_overrides(["--max_steps", "20", "--lora", "false", "--corpora", "s800", "linnaeus",
+                            "--no_select_best", "--typed-labels", "true"]) == {
+        "max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"], "select_best": False, "typed_labels": True}
+    with pytest.raises(ValueError, match="Unknown training option.*--max_stepz"):
+        parse_overrides(["--max_stepz", "20"])
+    with pytest.raises(ValueError, match="--max_steps.*invalid int value: 'four'"):
+        parse_overrides(["--max_steps", "four"])
     with pytest.raises(ValueError, match="Unknown training option"):
         TrainConfig.from_yaml(None, {"learnin_rate": 1})
 
@@ -330,10 +337,10 @@ def tiny_llama_dir(tmp_path, smollm2_tokenizer):
 
 
 def test_the_causal_control_builds_a_causal_model(tmp_path, tiny_llama_dir):
-    from modeling_vaner.training import load_backbone
+    from modeling_vaner.training import initial_model
 
     for causal in (False, True):
-        model, _ = load_backbone(tiny_run_config(tmp_path, backbone=str(tiny_llama_dir), causal=causal))
+        model, _ = initial_model(tiny_run_config(tmp_path, backbone=str(tiny_llama_dir), causal=causal))
         assert model.config.is_causal is causal
         assert all(layer.self_attn.is_causal is causal for layer in model.model.layers)
 
@@ -406,25 +413,26 @@ def test_an_encoder_baseline_trains_saves_plainly_and_is_scored(tmp_path, minilm
 def test_packed_training_inputs_are_the_inputs_the_tagger_packs(tiny_model, smollm2_tokenizer):
     from modeling_vaner import VanerTagger
     from modeling_vaner.corpora import TAGS, load_corpus
-    from modeling_vaner.training import LABEL_IDS, encode_packed
+    from modeling_vaner.training import LABEL_IDS, build_eval_rows
 
     data = load_corpus("NCBI-disease", "devel").select(range(30))
     sentences = [(words, [TAGS[t] for t in tags]) for words, tags in zip(data["tokens"], data["ner_tags"])]
     instruction = tiny_model.config.instruction("Disease", "NCBI-disease")
-    rows = encode_packed(smollm2_tokenizer, instruction, sentences, pack_tokens=128, max_length=128)
+    config = TrainConfig(corpora=["NCBI-disease"], max_eval_sentences=30, max_length=128, pack_tokens=128)
+    rows = build_eval_rows(config, smollm2_tokenizer, tiny_model.config)  # the rows a packed run is scored on
     tagger = VanerTagger(tiny_model, smollm2_tokenizer, max_length=128, pack_tokens=128)
-    asked = tagger.encode_requests([(words, instruction) for words, _ in sentences])
-    assert [row["input_ids"] for row in rows] == [input_ids for input_ids, _ in asked]
-    assert sum(row["sentences"] for row in rows) == 30 and len(rows) < 15  # packed, several sentences per input
-    for row, (_, segments) in zip(rows, asked):  # labels sit exactly where inference reads, each word's gold tag
-        read = {position: LABEL_IDS[sentences[index][1][first + offset]]
-                for index, first, positions in segments for offset, position in enumerate(positions)}
+    asked = tagger.encoder.encode([Request(words, instruction) for words, _ in sentences])
+    assert [row["input_ids"] for row in rows] == [row.input_ids for row in asked]
+    assert len(rows) < 15  # packed, several sentences per input
+    for row, encoded in zip(rows, asked):  # labels sit exactly where inference reads, each word's gold tag
+        read = {position: LABEL_IDS[sentences[segment.request][1][segment.first_word + offset]]
+                for segment in encoded.segments for offset, position in enumerate(segment.positions)}
         assert {p: label for p, label in enumerate(row["labels"]) if label != -100} == read
 
 
 def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llama_dir, smollm2_tokenizer):
     from modeling_vaner import VanerConfig, load_vaner
-    from modeling_vaner.training import load_run_checkpoint
+    from modeling_vaner.loading import load_run_checkpoint
 
     train(tiny_run_config(tmp_path, output_dir=str(tmp_path / "first"), backbone=str(tiny_llama_dir), max_steps=6,
                           dbr_probability=0.0))
@@ -462,7 +470,7 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
     from tests.conftest import REPO_ROOT
 
     def vaner_train(folder):
-        args = ["--backbone", str(tiny_llama_dir), "--output_dir", str(tmp_path / folder), "--corpora", "[s800]",
+        args = ["--backbone", str(tiny_llama_dir), "--output_dir", str(tmp_path / folder), "--corpora", "s800",
                 "--max_train_sentences", "40", "--max_eval_sentences", "8", "--dbr_probability", "0",
                 "--max_length", "64", "--per_device_batch_size", "4", "--max_steps", "20", "--save_steps", "10",
                 "--learning_rate", "5e-3", "--bf16", "false", "--select_best", "false"]
