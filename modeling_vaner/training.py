@@ -272,29 +272,82 @@ def devel_sentences(config: TrainConfig):
             yield name, words, [TAGS[t] for t in tag_ids]
 
 
-def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None) -> list[dict]:
-    """VANER's shuffled training rows of one epoch: each mixed sentence behind its instruction, followed by a DBR
-    item (adaptive instruction) with probability `dbr_probability`."""
+def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None):
+    """VANER's shuffled training rows of one epoch (a `datasets.Dataset`): each mixed sentence behind its
+    instruction, followed by a DBR item (adaptive instruction) with probability `dbr_probability`. The mix is drawn
+    first, as requests with their tags; `Dataset.map` then encodes them into Arrow columns, not Python objects."""
     rng = random.Random(config.seed)
-    encoder = request_encoder(config, tokenizer)
-    rows = []
+    plan = {"words": [], "instruction": [], "tags": []}
+
+    def ask(instruction, words, tags):
+        plan["words"].append(words)
+        plan["instruction"].append(instruction)
+        plan["tags"].append(tags)
+
     for name, words, tags in mixed_sentences(config, train_sets, rng):
         entity_type = get_corpus(name).entity_type
-        dataset_name = name if config.instruction == "dataset" else None
-        rows.extend(sentence_rows(encoder, model_config.instruction(entity_type, dataset_name), words, tags))
+        ask(model_config.instruction(entity_type, name if config.instruction == "dataset" else None), words, tags)
         if dictionary is not None and rng.random() < config.dbr_probability:
-            dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other)
-            rows.extend(sentence_rows(encoder, model_config.instruction(entity_type), dbr_words, dbr_tags))
-    rng.shuffle(rows)
-    return rows
+            ask(model_config.instruction(entity_type),
+                *dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other))
+    # Each data-parallel process writes its own copy: never two writers on one file.
+    rows = encode_plan(plan, request_encoder(config, tokenizer), "training rows",
+                       cache_dir=Path(config.output_dir) / "rows" / f"rank-{os.environ.get('RANK', '0')}")
+    order = list(range(len(rows)))
+    rng.shuffle(order)  # the permutation that shuffling a list of the rows would make
+    return rows.select(order)
 
 
-def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None
-                            ) -> tuple[list[dict], dict[str, int]]:
+def row_features():
+    """The columns of a training row, as Arrow stores them."""
+    from datasets import Features, Sequence, Value
+
+    return Features({"input_ids": Sequence(Value("int32")), "labels": Sequence(Value("int32")),
+                     "length": Value("int32")})
+
+
+def encode_plan(plan: dict, encoder: RequestEncoder, what: str, cache_dir: str | Path | None = None,
+                chunk: int = 20_000):
+    """Labelled rows (`input_ids`, `labels`, `length`) of a plan of requests (lists `words`, `instruction`, `tags`,
+    and `document` when packing), in plan order, as one `datasets.Dataset`. The plan goes to Arrow `chunk` requests
+    at a time and `Dataset.map` encodes each part; with `cache_dir`, parts are written there batch by batch (and
+    read back memory-mapped), so the rows of an uncapped mix never sit in memory as Python objects. Packing runs
+    over the whole plan at once, so that nothing cuts a document's packs."""
+    import uuid
+
+    import datasets
+
+    def encode(batch):
+        documents = batch["document"] if "document" in batch else [None] * len(batch["words"])
+        requests = [Request(words, instruction, document)
+                    for words, instruction, document in zip(batch["words"], batch["instruction"], documents)]
+        rows = labelled_rows(encoder, requests, batch["tags"])
+        return {key: [row[key] for row in rows] for key in ("input_ids", "labels", "length")}
+
+    size = len(plan["words"])
+    step = size or 1 if encoder.pack_tokens else chunk
+    parts = []
+    for number, start in enumerate(range(0, max(size, 1), step)):
+        part = datasets.Dataset.from_dict({key: values[start : start + step] for key, values in plan.items()})
+        cache = Path(cache_dir) / f"{what.replace(' ', '-')}-{number:05d}.arrow" if cache_dir else None
+        if cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+        # Always rebuilt (never a stale cache); the fingerprint is given, since hashing `encode` would hash the
+        # tokenizer it closes over.
+        parts.append(part.map(encode, batched=True, batch_size=None if encoder.pack_tokens else 1000,
+                              remove_columns=part.column_names, features=row_features(),
+                              cache_file_name=str(cache) if cache else None, load_from_cache_file=False,
+                              new_fingerprint=uuid.uuid4().hex, desc=f"encoding {what}"))
+    return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
+def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None):
     """`build_train_rows` on packed inputs, and the sentences kept per corpus. Each corpus is packed in file order
     (the corpora keep document order), then whole packs are sampled, capped at `max_train_sentences` and mixed by
     the temperature weights counted in sentences. DBR items stay inputs of their own, one per packed sentence with
     probability `dbr_probability`."""
+    import datasets
+
     rng = random.Random(config.seed)
     encoder = request_encoder(config, tokenizer)
     single = request_encoder(replace(config, pack_tokens=0), tokenizer)  # DBR items: an input each
@@ -335,7 +388,7 @@ def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_
                         train_rows.extend(sentence_rows(single, model_config.instruction(entity_type),
                                                         dbr_words, dbr_tags))
     rng.shuffle(train_rows)
-    return [without_count(row) for row in train_rows], sizes
+    return datasets.Dataset.from_list([without_count(row) for row in train_rows]), sizes
 
 
 def without_count(row: dict) -> dict:
@@ -343,20 +396,24 @@ def without_count(row: dict) -> dict:
     return {key: value for key, value in row.items() if key != "sentences"}
 
 
-def build_eval_rows(config: TrainConfig, tokenizer, model_config) -> list[dict]:
-    """Devel rows, asked the way the run trains: one sentence per input, or packed (a corpus is one document)."""
-    requests, tags = [], []
-    for name, words, sentence_tags in devel_sentences(config):
+def build_eval_rows(config: TrainConfig, tokenizer, model_config):
+    """Devel rows (a `datasets.Dataset`), asked the way the run trains: one sentence per input, or packed (a
+    corpus is one document)."""
+    plan = {"words": [], "instruction": [], "tags": [], "document": []}
+    for name, words, tags in devel_sentences(config):
         entity_type = get_corpus(name).entity_type
-        instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
-        requests.append(Request(words, instruction, document=name))
-        tags.append(sentence_tags)
-    return [without_count(row) for row in labelled_rows(request_encoder(config, tokenizer), requests, tags)]
+        plan["words"].append(words)
+        plan["instruction"].append(model_config.instruction(entity_type, name if config.instruction == "dataset"
+                                                            else None))
+        plan["tags"].append(tags)
+        plan["document"].append(name)
+    return encode_plan(plan, request_encoder(config, tokenizer), "devel rows")
 
 
 def encoder_setup(config: TrainConfig, train_sets: dict):
     """An ordinary encoder token classifier (a baseline): model, tokenizer, training and devel rows. Labels are typed
     when the corpora cover several entity types (or `typed_labels` says so), plain BIO otherwise."""
+    import datasets
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     from .encoders import encode_encoder_example, label_names, resolve_encoder
@@ -380,7 +437,7 @@ def encoder_setup(config: TrainConfig, train_sets: dict):
     train_rows = [row for sentence in mixed_sentences(config, train_sets, rng) for row in encode(*sentence)]
     rng.shuffle(train_rows)
     eval_rows = [row for sentence in devel_sentences(config) for row in encode(*sentence)]
-    return model, tokenizer, train_rows, eval_rows
+    return model, tokenizer, datasets.Dataset.from_list(train_rows), datasets.Dataset.from_list(eval_rows)
 
 
 def initial_model(config: TrainConfig):
@@ -490,7 +547,6 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     `model` and `tokenizer` default to the configured backbone (tests pass tiny ones); `time_source` is the clock
     the time budget and the budget-fitted schedule read (tests pass a fake one). A finished run (its `final/` and
     summary written) raises `RunFinishedError` and is left as it is."""
-    import datasets
     import torch
     from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed
 
@@ -581,8 +637,8 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
         model=model,
         args=arguments,
         processing_class=tokenizer,  # every checkpoint carries its tokenizer, so `vaner eval` can score it
-        train_dataset=datasets.Dataset.from_list(train_rows),
-        eval_dataset=datasets.Dataset.from_list(eval_rows),
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
         # `length` feeds the length-grouped sampler only; the model never sees it.
         data_collator=lambda features: collate([{k: v for k, v in f.items() if k != "length"} for f in features]),
         callbacks=[clock],
@@ -601,8 +657,9 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
             save_adapter_layout(trainer.model, tokenizer, final_dir)
         else:
             save_vaner(trainer.model, tokenizer, final_dir)
-    train_tokens = sum(len(row["input_ids"]) for row in train_rows)
-    train_words = sum(label != -100 for row in train_rows for label in row["labels"])
+    train_tokens = sum(train_rows["length"])
+    train_words = sum(label != -100 for batch in train_rows.iter(batch_size=1000) for labels in batch["labels"]
+                      for label in labels)
     samples_per_second = result.metrics.get("train_samples_per_second", 0.0)
     summary = {
         "resumed_from": last,
