@@ -164,6 +164,10 @@ class VanerNERPipeline(ChunkPipeline):
 
     _load_tokenizer = True  # never guessed: the road needs it, and a loading failure must surface
 
+    def __init__(self, *args, **kwargs):
+        self._taggers: dict[int | None, VanerTagger] = {}  # one per max length asked
+        super().__init__(*args, **kwargs)
+
     def _sanitize_parameters(self, entity_types=None, dataset=None, max_length=None, **kwargs):
         preprocess = {}
         if entity_types is not None:
@@ -176,10 +180,9 @@ class VanerNERPipeline(ChunkPipeline):
 
     def tagger(self, max_length: int | None = None) -> VanerTagger:
         """The tagger (encoder, labels) this pipeline asks through, one per max length asked."""
-        taggers = self.__dict__.setdefault("_taggers", {})
-        if max_length not in taggers:
-            taggers[max_length] = VanerTagger(self.model, self.tokenizer, max_length=max_length)
-        return taggers[max_length]
+        if max_length not in self._taggers:
+            self._taggers[max_length] = VanerTagger(self.model, self.tokenizer, max_length=max_length)
+        return self._taggers[max_length]
 
     def preprocess(self, text, entity_types=None, dataset=None, max_length=None):
         tagger = self.tagger(max_length)

@@ -14,6 +14,7 @@ from harness.runner import (METRIC_PATH, HarnessError, TokenClassifierPredictor,
                             run_eval)
 from modeling_vaner.cli import main
 from modeling_vaner.corpora import CorpusError, register_corpus
+from tests.conftest import REPO_ROOT
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "harness" / "results.schema.json").read_text())
 
@@ -220,3 +221,12 @@ def test_one_model_per_corpus_makes_one_row_with_its_summed_training_time(tmp_pa
     assert " | 4 min | " in rows[1] and " | 2 min | " in rows[2]
     assert main(["leaderboard", str(tmp_path / "nothing.json")]) == 2
     assert "cannot read results" in capsys.readouterr().err
+
+
+def test_the_harness_reaches_models_through_loading_never_training():
+    import ast
+
+    for path in (REPO_ROOT / "harness").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module != "modeling_vaner.training", f"{path.name} imports training"

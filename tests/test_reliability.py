@@ -99,6 +99,9 @@ def test_help_answers_for_every_subcommand():
                     ["backbone"], ["link-index"]):
         result = vaner(*command, "--help", timeout=120)
         assert result.returncode == 0 and "usage: vaner" in result.stdout, (command, result.stderr[-1000:])
+        if command == ["train"]:  # every recipe option, typed, from TrainConfig's fields
+            assert "--config" in result.stdout and "--max_steps MAX_STEPS" in result.stdout
+            assert "the corpora to mix" in result.stdout and "--time-budget-minutes" in result.stdout
 
 
 # --- Bad input: a clear error naming what and where, before any work -----------------------------------------------
