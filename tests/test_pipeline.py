@@ -265,3 +265,24 @@ print(json.dumps(out))
             [(e["start"], e["end"], e["type"]) for e in entities] for entities in expected_many]
         assert all(abs(a["score"] - b["score"]) < 1e-5 for x, y in zip(batched, expected_many) for a, b in zip(x, y))
     assert sum(map(len, expected_many)) > 5 and expected_many[2] == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.text(min_size=1, max_size=12).filter(str.strip), min_size=1, max_size=30))
+def test_word_pieces_from_the_rust_core_are_the_tokenizers_own(smollm2_tokenizer, words):
+    from modeling_vaner.processing_vaner import word_pieces
+
+    expected = smollm2_tokenizer([" " + word for word in words], add_special_tokens=False)["input_ids"]
+    assert word_pieces(smollm2_tokenizer, words) == expected
+
+
+def test_word_pieces_of_a_wordpiece_tokenizer_are_its_own(tmp_path):
+    # BERT-style: a normalizer and a pre-tokenizer of its own; the ids must still be what `tokenizer(...)` gives.
+    from transformers import BertTokenizerFast
+
+    from modeling_vaner.processing_vaner import word_pieces
+
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "asp", "##irin", "fever", "."]))
+    tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
+    words = ["Aspirin", "fever", ".", "ASP", "unknown"]
+    assert word_pieces(tokenizer, words) == tokenizer([" " + w for w in words], add_special_tokens=False)["input_ids"]
