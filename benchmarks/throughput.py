@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-from modeling_vaner.pipeline_vaner import place_labels
-from modeling_vaner.processing_vaner import Request, repair_bio
+from modeling_vaner.pipeline_vaner import blank_labels, place_labels
+from modeling_vaner.processing_vaner import Request
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ("NCBI-disease", "BC2GM")
@@ -107,13 +107,13 @@ def run_inference(args, forward, attention: str = "sdpa") -> dict:
     tagger, _ = load_default(torch.bfloat16)
     tagger.model.set_attn_implementation(attention)
     requests, gold, words = requests_for(tagger, args.sentences)
-    rows = tagger.encoder.encode([Request(*request) for request in requests])
-    label_ids = [[0] * len(words) for words, _ in requests]
-    scores = [[0.0] * len(words) for words, _ in requests]
+    requests = [Request(*request) for request in requests]
+    rows = tagger.encoder.encode(requests)
+    label_ids, scores = blank_labels(requests)
     start = time.perf_counter()
     forward(tagger, rows, label_ids, scores, gold)
     seconds = time.perf_counter() - start
-    tags = [repair_bio([tagger.id2label[i] for i in ids]) for ids in label_ids]
+    tags = [tags for tags, _ in tagger.tags(label_ids, scores)]
     return {"seconds": seconds, "words": words, "requests": len(requests), "rows": len(rows),
             "tokens": sum(len(row.input_ids) for row in rows), "tags": tags}
 

@@ -111,13 +111,16 @@ class VanerTagger:
         windows; all rows are length-sorted and batched together, whatever their instruction."""
         requests = [request if isinstance(request, Request) else Request(*request) for request in requests]
         rows = sorted(self.encoder.encode(requests), key=lambda row: len(row.input_ids))
-        label_ids = [[0] * len(request.words) for request in requests]
-        scores = [[0.0] * len(request.words) for request in requests]
+        label_ids, scores = blank_labels(requests)
         starts = range(0, len(rows), batch_size)
         for batch_start in logging.tqdm(starts, desc="tagging", unit="batch") if progress else starts:
             batch = rows[batch_start : batch_start + batch_size]
             probabilities = self._forward([row.input_ids for row in batch], [row.positions for row in batch])
             place_labels(batch, probabilities, label_ids, scores)
+        return self.tags(label_ids, scores)
+
+    def tags(self, label_ids: list[list[int]], scores: list[list[float]]) -> list[tuple[list[str], list[float]]]:
+        """Per request, its words' label ids as valid IOB2 tags (BIO repair fixes the structure only), and scores."""
         return [(repair_bio([self.id2label[i] for i in ids]), word_scores)
                 for ids, word_scores in zip(label_ids, scores)]
 
@@ -133,6 +136,11 @@ class VanerTagger:
         columns = torch.tensor([position for row_positions in positions for position in row_positions],
                                dtype=torch.long)
         return logits[rows.to(device), columns.to(device)].float().softmax(-1).cpu()
+
+
+def blank_labels(requests: Sequence[Request]) -> tuple[list[list[int]], list[list[float]]]:
+    """Room for each request's word label ids and scores, filled by `place_labels`."""
+    return [[0] * len(request.words) for request in requests], [[0.0] * len(request.words) for request in requests]
 
 
 def place_labels(rows: list[EncodedRow], probabilities: torch.Tensor, label_ids: list[list[int]],
@@ -186,11 +194,11 @@ class VanerNERPipeline(ChunkPipeline):
 
     def preprocess(self, text, entity_types=None, dataset=None, max_length=None):
         tagger = self.tagger(max_length)
-        asked = AskedText.build(text, tagger.instructions(entity_types, dataset))
+        typed_instructions = tagger.instructions(entity_types, dataset)
+        asked = AskedText.build(text, typed_instructions)
         rows = tagger.encoder.encode(asked.requests)
         if not rows:  # no words: one instruction-only input, so the text still comes out (with no entities)
-            prompt = tagger.encoder.prompt(tagger.instructions(entity_types, dataset)[0][1])
-            rows = [EncodedRow(list(prompt), [])]
+            rows = [EncodedRow(list(tagger.encoder.prompt(typed_instructions[0][1])), [])]
         for index, row in enumerate(rows):
             yield {
                 "input_ids": torch.tensor([row.input_ids]),
@@ -208,13 +216,11 @@ class VanerNERPipeline(ChunkPipeline):
 
     def postprocess(self, all_outputs):
         asked, tagger = all_outputs[0]["asked"], self.tagger(all_outputs[0]["max_length"])
-        label_ids = [[0] * len(request.words) for request in asked.requests]
-        scores = [[0.0] * len(request.words) for request in asked.requests]
+        label_ids, scores = blank_labels(asked.requests)
         for output in all_outputs:
             row, mask = output["row"], output["attention_mask"][0]
             first = int(mask.argmax())  # a batch padded on the left shifts the row
             positions = torch.tensor(row.positions, dtype=torch.long) + first
             probabilities = output["logits"][0, positions].float().softmax(-1)
             place_labels([row], probabilities, label_ids, scores)
-        return asked.entities([(repair_bio([tagger.id2label[i] for i in ids]), word_scores)
-                               for ids, word_scores in zip(label_ids, scores)])
+        return asked.entities(tagger.tags(label_ids, scores))

@@ -176,7 +176,7 @@ def parse_overrides(args: list[str]) -> dict:
 
     parser = recipe_parser()
     for action in parser._actions:  # only what the command line says: the recipe file fills the rest
-        action.default = argparse.SUPPRESS
+        action.default = argparse.SUPPRESS  # (`set_defaults` would feed SUPPRESS through each option's type)
     try:
         given, unknown = parser.parse_known_args(args)
     except argparse.ArgumentError as error:
@@ -325,7 +325,7 @@ def encode_plan(plan: dict, encoder: RequestEncoder, what: str, cache_dir: str |
         return {key: [row[key] for row in rows] for key in ("input_ids", "labels", "length")}
 
     size = len(plan["words"])
-    step = size or 1 if encoder.pack_tokens else chunk
+    step = (size or 1) if encoder.pack_tokens else chunk
     parts = []
     for number, start in enumerate(range(0, max(size, 1), step)):
         part = datasets.Dataset.from_dict({key: values[start : start + step] for key, values in plan.items()})
