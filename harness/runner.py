@@ -181,9 +181,9 @@ def read_predictions(path: str | Path) -> tuple[list[list[str]], list[list[str]]
 
     gold, predicted = [], []
     for sentence in read_conll_sentences(path):
-        if any(len(columns) != 3 for _, columns in sentence):
-            number = next(number for number, columns in sentence if len(columns) != 3)
-            raise HarnessError(f"{path}:{number}: expected 'word<TAB>gold<TAB>predicted'")
+        for number, columns in sentence:
+            if len(columns) != 3:
+                raise HarnessError(f"{path}:{number}: expected 'word<TAB>gold<TAB>predicted'")
         gold.append([columns[1] for _, columns in sentence])
         predicted.append([columns[2] for _, columns in sentence])
     return gold, predicted
@@ -255,7 +255,7 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     paths = {name: model.replace("{dataset}", name) for name in datasets}
     output = Path(output)
     done = finished_results(output, model, split, limit, revision, dtype) if resume else {}
-    asked_length = json.loads(output.read_text()).get("max_length") if done else None
+    asked_length = next(iter(done.values()))["max_length"] if done else None  # what the kept rows were asked at
     predictor = None
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -338,7 +338,7 @@ def finished_results(output: Path, model: str, split: str, limit: int | None, re
         if (result["split"], result["limit"]) != (split, limit):
             raise HarnessError(f"Cannot resume from {output}: its {result['dataset']} row is split "
                                f"{result['split']!r}, limit {result['limit']}; this run asks {split!r}, limit {limit}.")
-        kept[result["dataset"]] = {"kind": saved.get("kind"), "result": result}
+        kept[result["dataset"]] = {"kind": saved.get("kind"), "max_length": saved.get("max_length"), "result": result}
     return kept
 
 

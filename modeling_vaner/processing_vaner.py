@@ -15,7 +15,7 @@ passed in).
 import re
 from dataclasses import dataclass
 from itertools import accumulate, chain
-from typing import Hashable, Sequence
+from typing import Hashable, Iterable, Sequence
 
 # The biomedical corpora's convention (BioBERT's re-split of BC4CHEMD is `[0-9a-zA-Z]+|[^0-9a-zA-Z]`): runs of
 # letters and digits stay whole, every other visible character (punctuation, hyphens, brackets) is a word of its own.
@@ -210,7 +210,7 @@ class RequestEncoder:
     def encode(self, requests: Sequence[Request]) -> list[EncodedRow]:
         """Model inputs for `requests`, in request order: one row per window of a sentence, or (packed) per run of
         consecutive requests that share a document and an instruction."""
-        self._tokenize_new_words(requests)
+        self._tokenize_new_words(chain.from_iterable(request.words for request in requests))
         rows: list[EncodedRow] = []
         start = 0
         while start < len(requests):
@@ -240,15 +240,14 @@ class RequestEncoder:
         try:
             return [self._pieces[word] for word in words]
         except KeyError:
-            self._tokenize_new_words([Request(words, "")])
+            self._tokenize_new_words(words)
             return [self._pieces[word] for word in words]
 
-    def _tokenize_new_words(self, requests: Sequence[Request]) -> None:
+    def _tokenize_new_words(self, words: Iterable[str]) -> None:
         if len(self._pieces) > 1_000_000:  # a long-lived tagger (a server) must not grow without bound
             self._pieces.clear()
         known = self._pieces
-        new = [word for word in dict.fromkeys(chain.from_iterable(request.words for request in requests))
-               if word not in known]
+        new = [word for word in dict.fromkeys(words) if word not in known]
         known.update(zip(new, word_pieces(self.tokenizer, new)))
 
     def _windows(self, prompt: list[int], pieces: list[list[int]], budget: int, request: int) -> list[EncodedRow]:

@@ -47,15 +47,21 @@ def load_tagger(model: str | None, device: str = "auto"):
 def real_examples(limit_per_corpus: int = 1) -> list[str]:
     """A few real test sentences from the BioNER corpora, when the shared data is beside this checkout."""
     try:
-        from modeling_vaner.corpora import read_conll
+        from modeling_vaner.formats import read_conll_sentences
     except ImportError:  # deployed on the Hub: neither the package nor the corpora are there
         return [FALLBACK_EXAMPLE]
     examples = []
     for corpus in ("NCBI-disease", "BC5CDR-chem", "BC2GM", "s800"):
         path = SHARED_DATA / corpus / "test.tsv"
-        if path.is_file():
-            chosen = [words for words, _ in read_conll(path) if 15 <= len(words) <= 40][:limit_per_corpus]
-            examples.extend(_detokenize(words) for words in chosen)
+        if not path.is_file():
+            continue
+        found = 0
+        for sentence in read_conll_sentences(path):  # streamed: start-up reads only up to the examples it shows
+            if 15 <= len(sentence) <= 40:
+                examples.append(_detokenize([columns[0] for _, columns in sentence]))
+                found += 1
+                if found == limit_per_corpus:
+                    break
     return examples or [FALLBACK_EXAMPLE]
 
 
