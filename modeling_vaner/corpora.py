@@ -11,13 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from .configuration_vaner import DEFAULT_DATASETS, VANER_LABELS
+from .errors import VanerError
 from .formats import InputError, read_conll_sentences
 
 TAGS = VANER_LABELS  # type-free IOB2, in the model's label order (one definition: the config's)
 SPLITS = ("train", "devel", "test")
 
 
-class CorpusError(ValueError):
+class CorpusError(VanerError, ValueError):
     """A malformed corpus file or an unknown corpus, with the file and line where it was found."""
 
 
@@ -53,15 +54,23 @@ _registry: dict[str, Corpus] = {}
 
 def register_corpus(name: str, path: str | os.PathLike, entity_type: str, labels: tuple[str, ...] | None = None
                     ) -> Corpus:
-    """Make a folder of `{train,devel,test}.tsv` in CoNLL IOB2 known under `name`, annotated for `entity_type`."""
+    """Make a folder of `{train,devel,test}.tsv` in CoNLL IOB2 known under `name`, annotated for `entity_type`.
+    A known corpus's name stays its own: it cannot be given to another folder."""
+    known = {**CORE_CORPORA, **UNSEEN_CORPORA}
+    if name in known and Path(path).resolve() != (data_root() / name).resolve():
+        raise CorpusError(f"{name} is a known corpus ({data_root() / name}); register {path} under another name.")
     corpus = Corpus(name=name, path=Path(path), entity_type=entity_type, labels=labels)
     _registry[name] = corpus
     return corpus
 
 
 def corpus_from_spec(spec: str) -> str:
-    """The corpus name for a `--datasets` entry: a known name as it is, or `FOLDER:TYPE`, a user's folder of
-    `{train,devel,test}.tsv` in CoNLL IOB2 annotated for TYPE, registered under the folder's name."""
+    """The corpus name for a `--datasets` or `corpora` entry: a known name as it is, or `FOLDER:TYPE`, a user's
+    folder of `{train,devel,test}.tsv` in CoNLL IOB2 annotated for TYPE.
+
+    A corpus is its folder, not its name: a user's folder is registered under the spec itself (`my/data:Disease`),
+    never under a known corpus's name, so two folders of one name stay apart; a spec naming a known corpus's own
+    folder and type is that corpus."""
     if spec in _registry or spec in CORE_CORPORA or spec in UNSEEN_CORPORA or ":" not in spec:
         return spec
     folder, _, entity_type = spec.rpartition(":")
@@ -70,17 +79,39 @@ def corpus_from_spec(spec: str) -> str:
                           "train.tsv, devel.tsv and/or test.tsv)")
     if not entity_type:
         raise CorpusError(f"--datasets {spec}: name the entity type after the colon, e.g. {folder}:Disease")
-    name = Path(folder).resolve().name
-    register_corpus(name, folder, entity_type)
+    resolved = Path(folder).resolve()
+    for name, known_type in {**CORE_CORPORA, **UNSEEN_CORPORA}.items():
+        if (data_root() / name).resolve() == resolved and known_type == entity_type:
+            return name
+    name = f"{os.path.normpath(folder)}:{entity_type}"
+    for corpus in _registry.values():
+        if corpus.path.resolve() == resolved and corpus.entity_type == entity_type and corpus.labels is None:
+            return corpus.name
+    register_corpus(name, resolved, entity_type)
     return name
 
 
+def file_stem(name: str) -> str:
+    """A file name for a corpus's outputs (prediction files): a known name as it is; a user's spec made safe, with
+    a digest of the spec so that two specs never share a file."""
+    import hashlib
+    import re
+
+    if re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        return name
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-60:]
+    return f"{safe}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
 def get_corpus(name: str) -> Corpus:
+    """The registered corpus `name` (a known corpus, a registered one, or a `FOLDER:TYPE` spec)."""
     if name not in _registry and name in {**CORE_CORPORA, **UNSEEN_CORPORA}:
         register_corpus(name, data_root() / name, {**CORE_CORPORA, **UNSEEN_CORPORA}[name])
+    if name not in _registry and ":" in name:
+        return get_corpus(corpus_from_spec(name))
     if name not in _registry:
         known = ", ".join([*CORE_CORPORA, *UNSEEN_CORPORA, *(n for n in _registry if n not in CORE_CORPORA)])
-        raise CorpusError(f"Unknown corpus {name!r}; known: {known}. Register others with register_corpus().")
+        raise CorpusError(f"Unknown corpus {name!r}; known: {known}, or FOLDER:TYPE for a folder of CoNLL files.")
     return _registry[name]
 
 
@@ -100,10 +131,11 @@ def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
         for lines in read_conll_sentences(path):
             words, tags, previous = [], [], "O"
             for number, columns in lines:
-                if len(columns) < 2:
-                    raise CorpusError(f"{path}:{number}: expected 'word<TAB>tag', found no tab in "
-                                      f"{columns[0][:60]!r}")
-                word, tag = "\t".join(columns[:-1]), columns[-1]
+                if len(columns) != 2:
+                    found = f"no tab in {columns[0][:60]!r}" if len(columns) < 2 else \
+                        f"{len(columns)} columns ({chr(9).join(columns)[:60]!r}); keep only the word and the tag"
+                    raise CorpusError(f"{path}:{number}: expected 'word<TAB>tag', found {found}")
+                word, tag = columns
                 if tag != "O" and not (len(tag) > 2 and tag[:2] in ("B-", "I-")):
                     raise CorpusError(f"{path}:{number}: unknown tag {tag!r}; expected O, B-<type> or I-<type>")
                 if tag.startswith("I-") and previous[2:] != tag[2:]:

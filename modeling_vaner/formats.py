@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, TextIO
 
+from .errors import VanerError
 from .processing_vaner import split_sentences, split_words
 
 OUTPUT_FORMATS = ("json", "pubtator", "conll")
 
 
-class InputError(ValueError):
+class InputError(VanerError, ValueError):
     """A problem with an input file, with the file and line it was found at."""
 
 
@@ -48,6 +49,8 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                         f"{path}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1}); "
                         "convert the file to UTF-8 first, e.g. iconv -f latin1 -t utf-8"
                     ) from None
+                if number == 1:
+                    line = line.removeprefix("\ufeff")  # a UTF-8 byte order mark is not part of the text
                 yield number, line.rstrip("\r\n")
     except (OSError, EOFError) as error:  # unreadable, or a broken gzip stream
         raise InputError(f"{path}: cannot read: {error}") from None
@@ -69,8 +72,15 @@ def read_conll_sentences(path: str | Path) -> Iterator[list[tuple[int, list[str]
         yield sentence
 
 
+INPUT_FORMATS = ("auto", "text", "pubtator", "jsonl")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+
+
 def sniff_format(path: Path) -> str:
-    """`pubtator` if the first non-blank line looks like `ID|t|title`, else `text`."""
+    """`jsonl` for a `.jsonl`/`.ndjson` file (gzip'd too); `pubtator` if the first non-blank line looks like
+    `ID|t|title`; else `text`."""
+    if Path(path).name.lower().endswith(JSONL_SUFFIXES):
+        return "jsonl"
     for _, line in read_lines(path):
         if line.strip():
             parts = line.split("|", 2)
@@ -79,7 +89,8 @@ def sniff_format(path: Path) -> str:
 
 
 def read_documents(path: str | Path, input_format: str = "auto") -> Iterator[Document]:
-    """Stream the documents of a file: plain text (one document per line; blank lines skipped) or PubTator."""
+    """Stream the documents of a file: plain text (one document per line; blank lines skipped), PubTator, or JSON
+    Lines (one object per line with `text` and an optional `id`; what `vaner predict --format json` writes)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -91,8 +102,24 @@ def read_documents(path: str | Path, input_format: str = "auto") -> Iterator[Doc
                 yield Document(id=str(number), text=line)
     elif input_format == "pubtator":
         yield from _read_pubtator(path)
+    elif input_format == "jsonl":
+        yield from _read_jsonl(path)
     else:
-        raise ValueError(f"Unknown input format {input_format!r}; use auto, text or pubtator.")
+        raise InputError(f"Unknown input format {input_format!r}; use one of {', '.join(INPUT_FORMATS)}.")
+
+
+def _read_jsonl(path: Path) -> Iterator[Document]:
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}:{number}: not a JSON object ({error.msg}, column {error.colno})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise InputError(f"{path}:{number}: expected an object with a \"text\" string, got {line[:80]!r}")
+        entities = record.get("entities") if isinstance(record.get("entities"), list) else []
+        yield Document(id=str(record.get("id", number)), text=record["text"], entities=entities)
 
 
 def _read_pubtator(path: Path) -> Iterator[Document]:
@@ -101,7 +128,13 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
     def finish():
         title, abstract = current.get("t", ""), current.get("a")
         text = title if abstract is None else f"{title} {abstract}"
-        return Document(id=current["id"], text=text, title_length=len(title), entities=current["entities"])
+        for number, entity in current["entities"]:
+            if not 0 <= entity["start"] < entity["end"] <= len(text):
+                raise InputError(f"{path}:{number}: annotation {entity['start']}-{entity['end']} lies outside "
+                                 f"document {current['id']}'s text (0-{len(text)}); expected 0 <= start < end <= "
+                                 "its length")
+        return Document(id=current["id"], text=text, title_length=len(title),
+                        entities=[entity for _, entity in current["entities"]])
 
     for number, line in read_lines(path):
         if not line.strip():
@@ -129,17 +162,24 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
                 f"{path}:{number}: expected 'ID|t|title', 'ID|a|abstract' or an annotation "
                 f"'ID<TAB>start<TAB>end<TAB>mention<TAB>type', got: {line[:80]!r}"
             )
-        try:
-            start, end = int(fields[1]), int(fields[2])
-        except ValueError:
-            raise InputError(f"{path}:{number}: start and end must be integers, got {fields[1]!r}, "
-                             f"{fields[2]!r}") from None
-        entity = {"start": start, "end": end, "text": fields[3], "type": fields[4]}
-        if len(fields) > 5 and fields[5]:
-            entity["id"] = fields[5]
-        current["entities"].append(entity)
+        current["entities"].append((number, annotation(path, number, fields, current["id"])))
     if current is not None:
         yield finish()
+
+
+def annotation(path: Path, number: int, fields: list[str], doc_id: str) -> dict:
+    """One PubTator annotation line's entity, checked: the document's PMID and integer offsets."""
+    if fields[0] != doc_id:
+        raise InputError(f"{path}:{number}: annotation of document {fields[0]!r} inside document {doc_id!r}")
+    try:
+        start, end = int(fields[1]), int(fields[2])
+    except ValueError:
+        raise InputError(f"{path}:{number}: start and end must be integers, got {fields[1]!r}, "
+                         f"{fields[2]!r}") from None
+    entity = {"start": start, "end": end, "text": fields[3], "type": fields[4]}
+    if len(fields) > 5 and fields[5]:
+        entity["id"] = fields[5]
+    return entity
 
 
 def write_document(document: Document, output_format: str, out: TextIO, entity_types: list[str] | None = None) -> None:
@@ -167,7 +207,9 @@ def pubtator_block(document: Document) -> str:
         raise ValueError(f"Document {document.id}: PubTator cannot hold line breaks inside a title or abstract.")
     lines = [f"{document.id}|t|{title}", f"{document.id}|a|{abstract}"]
     for entity in document.entities:
-        columns = [document.id, str(entity["start"]), str(entity["end"]), entity["text"], entity["type"]]
+        # A tab or line break inside a mention would shift the columns read back: written as a space (same length).
+        mention = entity["text"].replace("\t", " ").replace("\n", " ").replace("\r", " ")
+        columns = [document.id, str(entity["start"]), str(entity["end"]), mention, entity["type"]]
         if "ids" in entity:  # linked (`vaner predict --link`): PubTator's id column, -1 when unlinked
             columns.append(entity["id"] or "-1")
         if "score" in entity:

@@ -5,16 +5,20 @@ commit its weights are at), remote code, tokenizer, model card at the root, and 
 format in `adapter/`. Our SmolLM2 backbone is a dequantized Q4_1 copy, not the Hub's bf16 original, so it is pushed
 as its own repo and the adapter points at that commit; `--merge` pushes full merged weights instead.
 
+Only what a model needs is uploaded (`MODEL_FILES`, an allow-list): never dotfiles, tokens, checkpoints, optimizer
+or RNG state, pickles, or anything else a training folder gathers; a symlink leading out of the folder is refused.
 Every upload is staged in a temporary folder and sent as one commit: the user's folders are never modified, and a
-failed push leaves nothing behind and can be run again.
+failed push leaves nothing behind and can be run again. `dry_run` stages, lists and uploads nothing.
 """
 
+import fnmatch
 import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from .backbone import PROVENANCE_FILE, read_provenance
+from .errors import VanerError
 
 CARD_FALLBACK = """---
 library_name: transformers
@@ -28,8 +32,68 @@ A VANER model for biomedical named entity recognition. No evaluation results wer
 """
 
 
-class HubError(RuntimeError):
+# What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
+# code files are added from `loading.REMOTE_CODE_FILES`.
+MODEL_FILES = (
+    "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+    "merges.txt", "tokenizer.model", "chat_template.jinja",
+    "README.md", "results.json", "results.md", "regression.json", "training_summary.json", "train_config.yaml",
+    "vaner_backbone.json",
+    "{adapter}/adapter_config.json", "{adapter}/adapter_model.safetensors", "{adapter}/README.md",
+)
+
+
+class HubError(VanerError, RuntimeError):
     pass
+
+
+def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> list[str]:
+    """The files of `folder` a push uploads (`MODEL_FILES` and the remote code), as sorted relative paths. Any
+    symlink in the folder that leads out of it is refused (`HubError`): a push never uploads what it points at."""
+    import os
+
+    from .loading import REMOTE_CODE_FILES
+
+    folder = Path(folder).resolve()
+    patterns = [p.replace("{adapter}", adapter_subfolder or "adapter") for p in (*MODEL_FILES, *REMOTE_CODE_FILES)]
+    chosen = []
+    for root, directories, files in os.walk(folder):  # symlinked folders are listed, never entered
+        for name in [*directories, *files]:
+            path = Path(root) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(folder):
+                raise HubError(f"{path} is a symlink to {path.resolve()}, outside {folder}; refusing to push a "
+                               "folder that links out of itself. Remove the link (or replace it with the file). "
+                               "Nothing was uploaded.")
+        for name in files:
+            relative = (Path(root) / name).relative_to(folder).as_posix()
+            if any(fnmatch.fnmatchcase(relative, pattern) and relative.count("/") == pattern.count("/")
+                   for pattern in patterns):
+                chosen.append(relative)
+    return sorted(chosen)
+
+
+def stage_files(folder: Path, staging: Path, files: list[str]) -> None:
+    for relative in files:
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / relative, staging / relative)
+
+
+def listing(folder: Path, title: str) -> str:
+    """What a dry run prints: each file of `folder` with its size, and the total."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    sizes = [p.stat().st_size for p in files]
+    lines = [f"{title}: {len(files)} files, {human_size(sum(sizes))}"]
+    lines += [f"  {human_size(size):>10}  {p.relative_to(folder).as_posix()}" for p, size in zip(files, sizes)]
+    return "\n".join(lines)
+
+
+def human_size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 def _api(token: str | None):
@@ -68,22 +132,29 @@ def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = No
             remote = None
         if remote == provenance:
             return info.sha
-    return _upload(api, Path(backbone_dir), repo_id, "model", None, private,
-                   f"Backbone weights ({(provenance or {}).get('source', Path(backbone_dir).name)})")
+    staging = Path(tempfile.mkdtemp(prefix="vaner-backbone-"))
+    try:
+        stage_files(Path(backbone_dir), staging, allowed_files(backbone_dir))
+        return _upload(api, staging, repo_id, "model", None, private,
+                       f"Backbone weights ({(provenance or {}).get('source', Path(backbone_dir).name)})")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None, private: bool = False,
                merge: bool = False, backbone_repo: str | None = None, results: str | Path | None = None,
-               token: str | None = None, leaderboard: str | Path | None = None) -> str:
-    """Push a VANER folder (full weights, or a LoRA output) to `repo_id`; returns the commit id. The card quotes
-    `results` (a `vaner eval` JSON) and, if given, a markdown `leaderboard` beside baselines."""
+               token: str | None = None, leaderboard: str | Path | None = None, dry_run: bool = False) -> str:
+    """Push a VANER folder (full weights, or a LoRA output) to `repo_id`; returns the commit id (with `dry_run`: the
+    listing of what would be uploaded, and nothing is). The card quotes `results` (a `vaner eval` JSON) and, if
+    given, a markdown `leaderboard` beside baselines."""
     from .configuration_vaner import VanerConfig
 
-    api = _api(token)
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise HubError(f"{model_dir} has no config.json: not a saved VANER model.")
     config = VanerConfig.from_pretrained(model_dir)
+    files = allowed_files(model_dir, config.adapter_subfolder)  # a symlink out of the folder fails here
+    api = None if dry_run else _api(token)
     staging = Path(tempfile.mkdtemp(prefix="vaner-push-"))
     try:
         if config.adapter_subfolder and merge:
@@ -92,8 +163,9 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
             save_vaner(*load_vaner(model_dir), staging)
             config = VanerConfig.from_pretrained(staging)
         else:
-            shutil.copytree(model_dir, staging, dirs_exist_ok=True)
+            stage_files(model_dir, staging, files)
         _complete(staging, config)
+        backbone_dir = None
         if config.adapter_subfolder:
             if backbone_repo is None:
                 raise HubError("This model is a LoRA adapter: name the repo of its backbone with --backbone-repo "
@@ -102,14 +174,28 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
 
             backbone_dir = resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
             config.backbone_name_or_path = backbone_repo
-            config.backbone_revision = push_backbone(backbone_dir, backbone_repo, token=api.token, private=private)
+            if not dry_run:
+                config.backbone_revision = push_backbone(backbone_dir, backbone_repo, token=api.token,
+                                                         private=private)
             config.save_pretrained(staging)
         _write_card(staging, repo_id, config, results, leaderboard)
-        for leftover in ("training_args.bin",):
-            (staging / leftover).unlink(missing_ok=True)
+        if dry_run:
+            return dry_run_report(staging, repo_id, revision, backbone_dir, backbone_repo)
         return _upload(api, staging, repo_id, "model", revision, private, f"Upload VANER model from {model_dir.name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def dry_run_report(staging: Path, repo_id: str, revision: str | None, backbone_dir, backbone_repo) -> str:
+    text = listing(staging, f"Would upload to {repo_id}@{revision or 'main'}")
+    if backbone_dir is not None:
+        backbone = Path(tempfile.mkdtemp(prefix="vaner-backbone-"))
+        try:
+            stage_files(Path(backbone_dir), backbone, allowed_files(backbone_dir))
+            text += "\n" + listing(backbone, f"and, unless it already holds these weights, to {backbone_repo}")
+        finally:
+            shutil.rmtree(backbone, ignore_errors=True)
+    return text + "\nDry run: nothing was uploaded."
 
 
 def _complete(folder: Path, config) -> None:

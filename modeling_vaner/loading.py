@@ -14,6 +14,7 @@ from pathlib import Path
 from . import PIPELINE_TASK, register
 from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
 from .configuration_vaner import VanerConfig
+from .errors import ModelFileError, VanerError
 from .modeling_vaner import VanerForTokenClassification
 from .pipeline_vaner import VanerNERPipeline
 
@@ -26,11 +27,11 @@ REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "processing_
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 
 
-class BackboneMismatchError(ValueError):
+class BackboneMismatchError(VanerError, ValueError):
     pass
 
 
-class DeviceError(ValueError):
+class DeviceError(VanerError, ValueError):
     """A `--device` that cannot be had here; the message names the option."""
 
 
@@ -163,6 +164,50 @@ def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
     return model.to(dtype or model.dtype).eval(), tokenizer
 
 
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+
+
+def check_safetensors(path: Path) -> None:
+    """Refuse a safetensors file whose header is unreadable or whose tensors run past its end (a cut download or
+    copy), naming it: `ModelFileError`."""
+    import json
+
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as handle:
+            header_length = int.from_bytes(handle.read(8), "little")
+            if size < 8 or header_length > size - 8:
+                raise ValueError("its header runs past the end of the file")
+            header = json.loads(handle.read(header_length))
+        end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"), default=0)
+    except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"weights file {path} is truncated or corrupt ({error}); copy or download it again."
+                             ) from None
+    if 8 + header_length + end != size:
+        raise ModelFileError(f"weights file {path} is truncated or corrupt: its header describes "
+                             f"{8 + header_length + end} bytes, the file has {size}; copy or download it again.")
+
+
+def check_model_files(folder: Path, config: VanerConfig) -> None:
+    """A local model folder's weights, before anything loads: every safetensors file whole, no pickle-only weights
+    (VANER loads no pickles), and an adapter's local backbone present."""
+    places = [folder / config.adapter_subfolder] if config.adapter_subfolder else [folder]
+    for place in places:
+        weights = sorted(place.glob("*.safetensors"))
+        pickles = sorted(p for p in place.iterdir() if p.suffix in PICKLE_SUFFIXES) if place.is_dir() else []
+        if not weights:
+            found = f"only pickle weights ({', '.join(p.name for p in pickles)})" if pickles else "no weights"
+            raise ModelFileError(f"{place} holds {found}; VANER loads safetensors only (pickles can run code). "
+                                 "Save the model with save_pretrained(..., safe_serialization=True).")
+        for path in weights:
+            check_safetensors(path)
+    backbone = config.backbone_name_or_path
+    if config.adapter_subfolder and backbone and Path(backbone).name != SMOLLM2_NAME and \
+            backbone.startswith(("/", ".", "~")) and not Path(backbone).expanduser().is_dir():
+        raise ModelFileError(f"the adapter in {folder} needs its backbone {backbone}, which is missing; restore "
+                             "that folder (for SmolLM2, `vaner backbone` rebuilds it).")
+
+
 def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None, device: str | None = "auto"):
     """Model (eval mode, on `device`) and tokenizer from a folder saved by `save_vaner` or `save_adapter_layout` (a
     LoRA training output), or a Hub repo. Without a path, the embedded default model. A SmolLM2 backbone is rebuilt
@@ -175,6 +220,8 @@ def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None,
     target = resolve_device(device)  # a bad device fails before anything loads
     source = str(model_name_or_path) if model_name_or_path is not None else str(DEFAULT_MODEL_DIR)
     config = VanerConfig.from_pretrained(source, revision=revision)
+    if Path(source).is_dir():
+        check_model_files(Path(source), config)
     kwargs = {"dtype": resolve_dtype(dtype, target), "revision": revision}
     tokenizer_source = source
     if config.adapter_subfolder:

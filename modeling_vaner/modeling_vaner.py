@@ -246,6 +246,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         with open(fetch("adapter_config.json")) as handle:
             adapter_config = json.load(handle)
         model.merge_lora_adapter(adapter_config, load_state_dict(fetch("adapter_model.safetensors")))
+        model.config.adapter_subfolder = None  # merged: saving this model writes full weights that reload as such
         return model
 
     @torch.no_grad()

@@ -75,7 +75,8 @@ class VanerTagger:
 
     def instructions(self, entity_types: Iterable[str] | None, dataset: str | None) -> list[tuple[str, str]]:
         """`(entity_type, instruction)` pairs; unknown types or datasets raise ValueError naming what is known."""
-        types = list(entity_types) if entity_types is not None else list(self.config.entity_types)
+        # Each type once, in the order asked: `Chemical,Chemical` asks for chemicals once.
+        types = list(dict.fromkeys(entity_types if entity_types is not None else self.config.entity_types))
         if not types:
             raise ValueError(f"No entity type asked for; this model knows {', '.join(self.config.entity_types)}.")
         return [(entity_type, self.config.instruction(entity_type, dataset)) for entity_type in types]

@@ -2,19 +2,15 @@
 
 import itertools
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .formats import Document, InputError, read_documents, sniff_format, write_document
-
-
-def count_documents(path: Path, input_format: str) -> int:
-    """How many documents a file holds, from one cheap pass over its bytes (for the progress bar)."""
-    with open(path, "rb") as handle:
-        if input_format == "pubtator":
-            return sum(1 for line in handle if b"|t|" in line[:64])
-        return sum(1 for line in handle if line.strip())
+from .errors import ModelFileError, UsageError
+from .formats import Document, read_documents, sniff_format, write_document
 
 
 def tag_documents(tagger, documents: Iterable[Document], entity_types, dataset, batch_size: int,
@@ -32,85 +28,125 @@ def tag_documents(tagger, documents: Iterable[Document], entity_types, dataset, 
             yield document
 
 
-def run_predict(args) -> int:
-    from tqdm.auto import tqdm
-
-    from . import VanerTagger, load_vaner
+def check_options(args) -> None:
+    """Everything a user can get wrong, checked before the model loads (a minute on a slow disk): `UsageError`."""
     from .loading import has_default_model
 
     if args.text is None and args.input is None:
-        print("vaner predict: give a TEXT or --input FILE", file=sys.stderr)
-        return 2
+        raise UsageError("give a TEXT or --input FILE")
     if args.model is None and not has_default_model():
-        print("vaner predict: no default model in this installation; pass --model DIR_OR_REPO "
-              "(`vaner demo --untrained` shows the road with an untrained head)", file=sys.stderr)
-        return 2
-    # Everything a user can get wrong is checked before the model loads (a minute on a slow disk).
+        raise UsageError("no default model in this installation; pass --model DIR_OR_REPO (`vaner demo "
+                         "--untrained` shows the way with an untrained head)")
     if args.model is not None and not Path(args.model).exists() and looks_like_a_path(args.model):
-        print(f"vaner predict: --model {args.model}: no such folder (a Hub repo id is ORG/NAME)", file=sys.stderr)
-        return 2
+        raise UsageError(f"--model {args.model}: no such folder (a Hub repo id is ORG/NAME)")
     if args.output:
         parent = Path(args.output).resolve().parent
         if not parent.is_dir():
-            print(f"vaner predict: --output {args.output}: folder {parent} does not exist", file=sys.stderr)
-            return 2
+            raise UsageError(f"--output {args.output}: folder {parent} does not exist")
         if Path(args.output).is_dir():
-            print(f"vaner predict: --output {args.output} is a folder; name a file", file=sys.stderr)
-            return 2
-    if args.input is not None and not Path(args.input).is_file():
-        print(f"vaner predict: --input {args.input}: no such file", file=sys.stderr)
-        return 2
+            raise UsageError(f"--output {args.output} is a folder; name a file")
+    if args.input is not None:
+        if not Path(args.input).is_file():
+            raise UsageError(f"--input {args.input}: no such file")
+        if args.output and Path(args.output).resolve() == Path(args.input).resolve():
+            raise UsageError("--output is the input file; refusing to overwrite it")
+    check_request(args)
+
+
+def check_request(args) -> None:
+    """`--types` and `--dataset` against the model's config (read alone, before the weights)."""
+    from .configuration_vaner import VanerConfig
+    from .loading import DEFAULT_MODEL_DIR
+
+    try:
+        config = VanerConfig.from_pretrained(args.model or str(DEFAULT_MODEL_DIR))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--model {args.model}: cannot load a model: {error}") from None
+    for entity_type in requested_types(args) or config.entity_types:
+        try:
+            config.instruction(entity_type, args.dataset)
+        except ValueError as error:
+            option = "--dataset" if args.dataset and str(args.dataset) in str(error) else "--types"
+            raise UsageError(f"{option}: {error}") from None
+
+
+def requested_types(args) -> list[str] | None:
+    """`--types` as a list, each type once (`Chemical,Chemical` asks once); None for every type the model knows."""
+    if not args.types:
+        return None
+    return list(dict.fromkeys(name.strip() for name in args.types.split(",") if name.strip()))
+
+
+def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
+    """The documents to tag and how many (None for one TEXT). A file is read through once first, so a bad line
+    or bytes that are not UTF-8 are named before the model loads; tagging then streams it again."""
+    if args.input is None:
+        return [Document(id="1", text=args.text)], None
+    path = Path(args.input)
+    input_format = sniff_format(path) if args.input_format == "auto" else args.input_format
+    total = sum(1 for _ in read_documents(path, input_format))
+    return read_documents(path, input_format), total
+
+
+def load_tagger(args):
+    from . import VanerTagger, load_vaner
+
     try:
         model, tokenizer = load_vaner(args.model, dtype=args.dtype, device=args.device)
-    except OSError as error:
-        print(f"vaner predict: --model {args.model}: cannot load a model: {error}", file=sys.stderr)
-        return 2
-    tagger = VanerTagger(model, tokenizer, max_length=args.max_length)
+    except (ModelFileError, OSError) as error:  # missing, truncated or pickled weights; a backbone not there
+        raise ModelFileError(f"--model {args.model or 'the default model'}: cannot load a model: {error}") from None
+    return VanerTagger(model, tokenizer, max_length=args.max_length)
+
+
+def run_predict(args) -> int:
+    from tqdm.auto import tqdm
+
+    check_options(args)
+    documents, total = read_input(args)
     linker = None
     if args.link:
         from .linking import Linker
 
         linker = Linker.load()
-    entity_types = args.types.split(",") if args.types else None
-    tagger.instructions(entity_types, args.dataset)  # unknown types or datasets fail here, before any work
-
-    if args.input is None:
-        documents, total = [Document(id="1", text=args.text)], None
-    else:
-        path = Path(args.input)
-        input_format = sniff_format(path) if args.input_format == "auto" else args.input_format
-        documents, total = read_documents(path, input_format), count_documents(path, input_format)
-        if args.output and Path(args.output).resolve() == path.resolve():
-            print("vaner predict: --output is the input file; refusing to overwrite it", file=sys.stderr)
-            return 2
-
-    # Write beside the destination and rename at the end, so a failure never leaves a truncated result file
-    # in place of a previous one.
-    partial = f"{args.output}.partial" if args.output else None
-    out = open(partial, "w", encoding="utf-8") if partial else sys.stdout
-    finished, replaced = False, []
-    try:
+    tagger = load_tagger(args)
+    entity_types = requested_types(args)
+    replaced = []
+    with atomic_output(args.output) as out:
         tagged = tag_documents(tagger, documents, entity_types, args.dataset, args.batch_size, replaced=replaced)
-        progress = tqdm(tagged, total=total, unit="doc", disable=args.input is None, file=sys.stderr)
-        for document in progress:
+        for document in tqdm(tagged, total=total, unit="doc", disable=args.input is None, file=sys.stderr):
             if linker is not None:
                 linker.link(document.text, document.entities)
-            write_document(document, args.format, out, entity_types or list(model.config.entity_types))
-        finished = True
-    except InputError as error:
-        print(f"vaner predict: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if partial:
-            out.close()
-            if not finished:  # nothing half-written is left behind, and a previous result stays as it was
-                Path(partial).unlink(missing_ok=True)
-    if partial:
-        os.replace(partial, args.output)
+            write_document(document, args.format, out, entity_types or list(tagger.config.entity_types))
     if replaced:
         print(f"vaner predict: the input's own annotations ({sum(replaced)} in {len(replaced)} documents) were "
               "replaced by the model's predictions", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def atomic_output(output: str | None):
+    """Standard output, or a file written beside `output` and renamed onto it at the end: a failure, Ctrl-C or
+    SIGTERM never leaves a truncated result in place of a previous one, nor the `.partial` file behind."""
+    if output is None:
+        yield sys.stdout
+        return
+    partial = Path(f"{output}.partial")
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        signal.signal(signal.SIGTERM, stop)
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            yield out
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def looks_like_a_path(name: str) -> bool:

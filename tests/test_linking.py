@@ -120,7 +120,9 @@ def test_the_shipped_index_round_trips_and_loads_fast_without_shared_data(tmp_pa
     assert result.returncode == 0, result.stderr[-2000:]
     seconds, ids = result.stdout.splitlines()
     assert ids == "MESH:D001241 MESH:D001943"
-    print(f"index load + import: {float(seconds):.2f} s")
+    # The index's promise (well under two seconds here, see docs/linking.md) with room for a slow CI machine: a
+    # planted regression (building TF-IDF or reading ../shared at load) takes far longer.
+    assert float(seconds) < 10, f"index load + import took {float(seconds):.2f} s"
     indexes = load_index(INDEX_DIR)
     saved = indexes["Species"].save(tmp_path / "copy")
     again = TypeIndex.load(saved)

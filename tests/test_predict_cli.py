@@ -97,7 +97,7 @@ def test_predict_errors_are_clear(tiny_vaner_dir, tmp_path, capsys):
     assert "Unknown entity type 'Protein'" in capsys.readouterr().err
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"ok\n\xff\xfe\n")
-    assert main(["predict", "--input", str(bad), "--model", str(tiny_vaner_dir)]) == 1
+    assert main(["predict", "--input", str(bad), "--model", str(tiny_vaner_dir)]) == 2
     assert "bad.txt:2: not UTF-8" in capsys.readouterr().err
     assert main(["predict", "--input", str(bad), "--model", str(tiny_vaner_dir), "--output", str(bad)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err

@@ -172,7 +172,7 @@ def test_eval_resume_refuses_broken_rows_and_copies_nothing(tiny_vaner_dir, tmp_
         else:
             row.update(breakage)
         output.write_text(json.dumps(saved))
-        with pytest.raises(HarnessError, match=r"Cannot resume from .*results\[0\] row"):
+        with pytest.raises(HarnessError, match=r"Cannot resume: .*r.json: field results\[0\]"):
             run_eval(str(tiny_vaner_dir), ["s800", "NCBI-disease"], output=output, limit=2, resume=True)
         assert json.loads(output.read_text()) == saved  # left as it was
 
@@ -186,7 +186,7 @@ def test_eval_scores_a_users_conll_folder_from_the_command_line(tiny_vaner_dir, 
                  str(output)]) == 0
     [result] = json.loads(output.read_text())["results"]
     assert (result["dataset"], result["entity_type"], result["sentences"], result["words"]) == \
-        ("MyCorpus", "Chemical", 2, 5)
+        (f"{corpus}:Chemical", "Chemical", 2, 5)  # a user's corpus goes by its folder, as given
     capsys.readouterr()
     (corpus / "test.tsv").write_text("Aspirin\tI-Chemical\n")
     assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"{corpus}:Chemical", "--output",
@@ -206,7 +206,7 @@ def test_pubtator_errors_quote_the_line_and_a_failed_run_leaves_no_partial_file(
         list(read_documents(source, "pubtator"))
     output = tmp_path / "out.pubtator"
     assert main(["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--input-format", "pubtator",
-                 "--format", "pubtator", "--output", str(output)]) == 1
+                 "--format", "pubtator", "--output", str(output)]) == 2
     assert not output.exists() and not list(tmp_path.glob("*.partial"))
     # Annotations in the input are replaced by predictions, and the user is told so.
     source.write_text("1|t|Aspirin helps.\n1|a|It does.\n1\t0\t7\tAspirin\tChemical\n\n")

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import ModelFileError
 from .names import variants
 from .vocabularies import (Concept, read_gold, read_kb_tsv, read_medic, read_mesh_terms)
 
@@ -34,6 +35,10 @@ def vocabulary_sources(data_root: Path) -> dict[str, list[tuple[str, object]]]:
         "Gene": [("HGNC 2018 (human genes only)", lambda: read_kb_tsv(kb / "hgnc_2018.tsv"))],
         "Species": [("NCBI Taxonomy, microbial subset (WoL 2017)", lambda: read_kb_tsv(kb / "ncbitaxon_wol2017.tsv"))],
     }
+
+
+class IndexFileError(ModelFileError):
+    """A linking index that is missing, truncated or corrupt."""
 
 
 @dataclass
@@ -68,10 +73,20 @@ class TypeIndex:
 
     @classmethod
     def load(cls, path: Path) -> "TypeIndex":
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            record = json.load(handle)
-        return cls(record["entity_type"], [(ids, name) for ids, name in record["concepts"]], record["names"],
-                   record["prior"], record["sources"], record["threshold"], record.get("vocabulary_size"))
+        """One type's index; a truncated, undecodable or incomplete file is `IndexFileError`, naming it."""
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                record = json.load(handle)
+            index = cls(record["entity_type"], [(ids, name) for ids, name in record["concepts"]], record["names"],
+                        record["prior"], record["sources"], record["threshold"], record.get("vocabulary_size"))
+        except (OSError, EOFError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+            problem = f"no {error}" if isinstance(error, KeyError) else str(error) or type(error).__name__
+            raise IndexFileError(f"linking index {path} is truncated or corrupt ({problem}); rebuild it with "
+                                 "`vaner link-index`, or reinstall VANER for the shipped one.") from None
+        if len(index.prior) != len(index.concepts):
+            raise IndexFileError(f"linking index {path} is corrupt (prior and concepts differ in length); "
+                                 "rebuild it with `vaner link-index`.")
+        return index
 
 
 def build_type_index(entity_type: str, data_root: Path, gold_splits: tuple[str, ...] = ("train", "devel")
@@ -130,7 +145,7 @@ def load_index(directory: str | Path | None = None, entity_types=ENTITY_TYPES) -
     for entity_type in entity_types:
         path = directory / f"{entity_type.lower()}.json.gz"
         if not path.is_file():
-            raise FileNotFoundError(f"No linking index for {entity_type} at {path}; build it with "
-                                    "`vaner link-index --output DIR`.")
+            raise IndexFileError(f"No linking index for {entity_type} at {path}; build it with "
+                                 "`vaner link-index --output DIR`.")
         indexes[entity_type] = TypeIndex.load(path)
     return indexes

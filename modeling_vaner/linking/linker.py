@@ -14,6 +14,17 @@ from .index import ENTITY_TYPES, TypeIndex, load_index
 from .names import abbreviations, normalize, variants
 
 
+MAX_MENTION_CHARACTERS = 300  # longer than any name in the vocabularies' (IUPAC names included) use
+
+
+def unlinkable(mention: str) -> bool:
+    """Junk no knowledge base names: no letter (`1`, `2.5`), a single character (`e`), one character repeated
+    (`xxx...`), or longer than any real name. Such mentions stay unlinked rather than get a confident wrong id."""
+    characters = [c for c in mention.lower() if c.isalnum()]
+    return (not any(c.isalpha() for c in characters) or len(characters) < 2 or len(set(characters)) == 1
+            or len(mention) > MAX_MENTION_CHARACTERS)
+
+
 class Linker:
     """`link(text, entities)`: each entity dict (`start`, `end`, `text`, `type`) gains `id` (None when unlinked),
     `ids` (all ids of the concept), `name` (its preferred name), `link_score` and `link_method`
@@ -39,7 +50,7 @@ class Linker:
         """One mention's link; `threshold` overrides the type's (0: always the top-1 candidate, as accuracy@1 asks)."""
         index = self.indexes.get(entity_type)
         unlinked = {"id": None, "ids": [], "name": None, "link_score": 0.0, "link_method": None}
-        if index is None:
+        if index is None or unlinkable(mention):
             return unlinked
         names = [(mention, "exact")]
         long_form = (short_forms or {}).get(mention.strip())

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import VanerError
 from ..formats import InputError, read_documents, read_lines
 
 
-class VocabularyError(ValueError):
+class VocabularyError(VanerError, ValueError):
     """A malformed vocabulary or gold file, with the file and line."""
 
 

@@ -1,0 +1,97 @@
+"""Results files (`vaner eval --output`): read and checked against `results.schema.json` on every read, and written
+by merging under a lock, so no finished row is ever lost or invented.
+
+A results file holds one model, asked with one set of settings (`SETTINGS`), and one row per corpus. Writing takes
+a lock beside the file (`r.json.lock`), reads what is there, keeps every row of the same model and settings that
+this run did not score, replaces the rows it did, and renames the new file into place: two `vaner eval` processes
+writing one `--output` both keep their rows, and a reader never sees half a file.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from modeling_vaner.errors import VanerError
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
+SCHEMA_VERSION = 2  # 2: `device` and `max_length` are required (files of version 1 predate them)
+# What makes two files' rows comparable: one model, asked the same way.
+SETTINGS = ("model_path", "revision", "dtype", "max_length")
+
+
+class ResultsError(VanerError, ValueError):
+    """A results file that is not one, or whose rows break the schema; the message names the file and field."""
+
+
+def _validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def check_results(report, path: str | Path) -> dict:
+    """`report` if it is a valid results file (schema, one row per corpus), else `ResultsError` naming `path` and
+    the first bad field (as a JSON path, e.g. `results[0].strict.f1`)."""
+    if not isinstance(report, dict) or "results" not in report or "schema_version" not in report:
+        kind = type(report).__name__ if not isinstance(report, dict) else "object without schema_version/results"
+        raise ResultsError(f"{path} is not a `vaner eval` results file (a JSON {kind}).")
+    errors = sorted(_validator().iter_errors(report), key=lambda error: list(error.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+        raise ResultsError(f"{path}: field {where.lstrip('.') or '(top level)'}: {error.message}")
+    seen = set()
+    for number, row in enumerate(report["results"]):
+        if row["dataset"] in seen:
+            raise ResultsError(f"{path}: field results[{number}].dataset: {row['dataset']!r} appears twice; a "
+                               "results file holds one row per corpus.")
+        seen.add(row["dataset"])
+    return report
+
+
+def read_results(path: str | Path) -> dict:
+    """A results file, parsed and checked (`check_results`)."""
+    path = Path(path)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ResultsError(f"cannot read results {path}: {error.strerror or error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ResultsError(f"{path} is not valid JSON ({error}); not a `vaner eval` results file.") from None
+    return check_results(report, path)
+
+
+def settings_of(report: dict) -> dict:
+    return {key: report.get(key) for key in SETTINGS}
+
+
+def merged(report: dict, saved: dict | None) -> dict:
+    """`report`'s rows with every row of `saved` (same settings) that it has no row for: `saved`'s order, a row of
+    `report` in place of the saved row of its corpus, then `report`'s new corpora."""
+    if saved is None:
+        return report
+    own = {row["dataset"]: row for row in report["results"]}
+    rows = [own.pop(row["dataset"], row) for row in saved["results"]]
+    return {**report, "results": rows + list(own.values())}
+
+
+def write_results(report: dict, output: str | Path, replace_other: bool = False) -> dict:
+    """Merge `report` into `output` under its lock (`merged`) and replace the file atomically; returns what was
+    written. A file of other settings is replaced only with `replace_other` (a run's first write without
+    --resume); otherwise it is an error, never merged."""
+    from filelock import FileLock
+
+    output = Path(output)
+    with FileLock(str(output) + ".lock", timeout=600):
+        saved = read_results(output) if output.is_file() else None
+        if saved is not None and settings_of(saved) != settings_of(report):
+            if not replace_other:
+                raise ResultsError(f"{output} now holds results of other settings {settings_of(saved)} (another "
+                                   f"run wrote it); this run's are {settings_of(report)}. Write to another --output.")
+            saved = None
+        combined = check_results(merged(report, saved), output)
+        partial = output.with_name(f"{output.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, output)
+    return combined
