@@ -18,8 +18,9 @@ MAX_MENTION_CHARACTERS = 300  # longer than any name in the vocabularies' (IUPAC
 
 
 def unlinkable(mention: str) -> bool:
-    """Junk no knowledge base names: no letter (`1`, `2.5`), a single character (`e`), one character repeated
-    (`xxx...`), or longer than any real name. Such mentions stay unlinked rather than get a confident wrong id."""
+    """Junk no knowledge base names by itself: no letter (`1`, `2.5`), a single character (`e`), one character
+    repeated (`xxx...`, `MM`), or longer than any real name. Such a mention is linked only through the long form its
+    document defines for it ("multiple myeloma (MM)"), never by its own letters."""
     characters = [c for c in mention.lower() if c.isalnum()]
     return (not any(c.isalpha() for c in characters) or len(characters) < 2 or len(set(characters)) == 1
             or len(mention) > MAX_MENTION_CHARACTERS)
@@ -50,12 +51,14 @@ class Linker:
         """One mention's link; `threshold` overrides the type's (0: always the top-1 candidate, as accuracy@1 asks)."""
         index = self.indexes.get(entity_type)
         unlinked = {"id": None, "ids": [], "name": None, "link_score": 0.0, "link_method": None}
-        if index is None or unlinkable(mention):
+        if index is None:
             return unlinked
-        names = [(mention, "exact")]
+        names = [] if unlinkable(mention) else [(mention, "exact")]
         long_form = (short_forms or {}).get(mention.strip())
         if long_form:
             names.insert(0, (long_form, "abbreviation"))
+        if not names:
+            return unlinked
         for name, method in names:
             for key in variants(name):
                 concept = index.lookup(key)
