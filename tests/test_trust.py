@@ -607,6 +607,12 @@ def test_an_entity_score_is_its_chosen_labels_probability_and_offsets_keep_leadi
                                                                          (18, 24, "cancer"), (24, 25, ".")]
         assert all(text[e["start"]:e["end"]] == e["text"] for e in entities)
         assert [e["score"] for e in entities] == pytest.approx([score] * 4)
+    # I is the most likely label everywhere: one mention over every word (BIO repair opens it with B), scored by
+    # the probability of the label each word chose (I), not of B.
+    tagger = VanerTagger(FixedProbabilities(tiny_config(), [0.2, 0.35, 0.45]), smollm2_tokenizer)
+    [entity] = tagger(text, entity_types=["Chemical"])[0]
+    assert (entity["start"], entity["end"], entity["text"]) == (3, 25, "Aspirin causes cancer.")
+    assert entity["score"] == pytest.approx(0.45)
 
 
 def test_the_dbr_probability_sets_how_many_dbr_rows_there_are(smollm2_tokenizer, tmp_path):
