@@ -91,7 +91,7 @@ def write_results(report: dict, output: str | Path, replace_other: bool = False)
                                    f"run wrote it); this run's are {settings_of(report)}. Write to another --output.")
             saved = None
         combined = check_results(merged(report, saved), output)
-        partial = output.with_name(f"{output.name}.{os.getpid()}.partial")
+        partial = output.with_name(f"{output.name}.partial")  # ours alone: the lock is held
         partial.write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
         os.replace(partial, output)
     return combined

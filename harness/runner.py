@@ -261,7 +261,7 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
              batch_size: int = 16, dtype: str | None = None, model_name: str | None = None,
              resume: bool = False, device: str | None = "auto") -> dict:
     """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
-    and rewriting its markdown leaderboard as soon as it is scored.
+    and rewriting its markdown leaderboard as soon as it is scored; returns what `output` then holds.
 
     A `{dataset}` in `model` names one model per corpus (the classic setup: `runs/minilm/{dataset}/final`); they
     make one leaderboard row, whose training time is the sum of theirs. With `resume`, datasets that `output`
@@ -283,12 +283,12 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     output.parent.mkdir(parents=True, exist_ok=True)
     if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    done = finished_results(output, model, split, limit, revision, dtype) if resume else {}
+    done = finished_results(output, model, datasets, split, limit, revision, dtype) if resume else {}
     report = new_report(model, model_name, revision, dtype, target)
     report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were asked at
     add_training_time(report, [model.replace("{dataset}", name) for name in datasets])
     predictors = Predictors(model, revision, batch_size, dtype, target)
-    written = False
+    written = None  # what the file holds after this run's last write: its rows and every row it kept
     for name in datasets:
         if name in done:
             report["kind"] = report["kind"] or done[name]["kind"]
@@ -302,11 +302,10 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
                                f"{predictor.max_length}; write to another --output.")
         report["max_length"] = predictor.max_length
         report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
-        write_report(report, output, replace_other=not (resume or written))
-        written = True
-    if not written and report["kind"] is not None:  # everything was already done (resume): record this run
-        write_report(report, output)
-    return report
+        written = write_report(report, output, replace_other=not (resume or written))
+    if written is None and report["kind"] is not None:  # everything was already done (resume): record this run
+        written = write_report(report, output)
+    return written or report
 
 
 def new_report(model: str, model_name: str | None, revision: str | None, dtype: str, target) -> dict:
@@ -355,17 +354,20 @@ class Predictors:
         return load_predictor(path, **self.kwargs)
 
 
-def write_report(report: dict, output: Path, replace_other: bool = False) -> None:
+def write_report(report: dict, output: Path, replace_other: bool = False) -> dict:
     """Merge `report` into `output` (`results.write_results`: under a lock, atomically, keeping the rows of other
-    corpora) and rewrite the markdown leaderboard beside it from what was written."""
+    corpora) and rewrite the markdown leaderboard beside it from what was written; returns that."""
     from .leaderboard import write_leaderboard
 
-    write_leaderboard([write_results(report, output, replace_other=replace_other)], output.with_suffix(".md"))
+    written = write_results(report, output, replace_other=replace_other)
+    write_leaderboard([written], output.with_suffix(".md"))
+    return written
 
 
-def finished_results(output: Path, model: str, split: str, limit: int | None, revision: str | None,
-                     dtype: str) -> dict:
-    """The results `output` already holds for this exact model and settings, by dataset (for `resume`)."""
+def finished_results(output: Path, model: str, datasets: list[str], split: str, limit: int | None,
+                     revision: str | None, dtype: str) -> dict:
+    """The rows `output` already holds of `datasets` for this exact model and settings, by dataset (for `resume`).
+    Rows of other corpora are not this run's business: writing keeps them as they are."""
     if not output.is_file():
         return {}
     try:
@@ -379,6 +381,8 @@ def finished_results(output: Path, model: str, split: str, limit: int | None, re
                            "write to another --output.")
     kept = {}
     for result in saved["results"]:
+        if result["dataset"] not in datasets:
+            continue
         if (result["split"], result.get("limit")) != (split, limit):
             raise HarnessError(f"Cannot resume from {output}: its {result['dataset']} row is split "
                                f"{result['split']!r}, limit {result.get('limit')}; this run asks {split!r}, "

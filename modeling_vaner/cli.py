@@ -105,7 +105,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _link_index(args: argparse.Namespace) -> int:
     from .corpora import data_root
-    from .linking import INDEX_DIR, VocabularyError
+    from .linking import INDEX_DIR
     from .linking.build import build_index
 
     root = Path(args.data) if args.data else data_root().parent
