@@ -16,7 +16,7 @@ from modeling_vaner.errors import VanerError
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 SCHEMA_VERSION = 2  # 2: `device` and `max_length` are required (files of version 1 predate them)
 # What makes two files' rows comparable: one model, asked the same way.
-SETTINGS = ("model_path", "revision", "dtype", "max_length")
+SETTINGS = ("model_path", "revision", "dtype", "max_length", "guidelines")
 
 
 class ResultsError(VanerError, ValueError):

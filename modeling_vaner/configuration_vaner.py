@@ -4,6 +4,9 @@
 Remote code: uploaded to the Hub beside the weights, so it imports only `torch` and `transformers`.
 """
 
+import os
+from pathlib import Path
+
 from transformers import LlamaConfig
 
 # The BIO scheme is type-free: the instruction names the entity type, the head only says where mentions are.
@@ -15,6 +18,15 @@ DEFAULT_INSTRUCTION_TEMPLATE = "If any {entity_type} entity is mentioned in the 
 DEFAULT_ADAPTIVE_INSTRUCTION_TEMPLATE = "If any {entity_type} entity is mentioned in the input, extract it. ##input: "
 
 DEFAULT_ENTITY_TYPES = ("Chemical", "Disease", "Gene", "Species")
+
+# Where `vaner backbone` writes the backbones it builds (SmolLM2 from its GGUF): `$VANER_CACHE/backbones/<name>`,
+# and where the remote code finds them, so a model trained on one loads offline wherever it was built.
+BACKBONE_RECORD = "vaner_backbone.json"
+
+
+def backbone_cache_dir() -> Path:
+    """`$VANER_CACHE/backbones` (default `~/.cache/vaner/backbones`)."""
+    return Path(os.environ.get("VANER_CACHE", Path.home() / ".cache" / "vaner")) / "backbones"
 
 # The paper's eight training corpora and the entity type each one is annotated for.
 DEFAULT_DATASETS = {

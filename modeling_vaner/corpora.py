@@ -3,9 +3,14 @@
 Shared by training and the evaluation harness. Each corpus is annotated for one VANER entity type; its tags are
 reduced to type-free `B`/`I`/`O` (the instruction carries the type). Malformed files raise `CorpusError` naming the
 file and line.
+
+A user's corpus is a folder: CoNLL IOB2 (`{train,devel,test}.tsv`) or a `datasets` corpus written by
+`DatasetDict.save_to_disk` (`tokens`, and `ner_tags` as a `ClassLabel` of typed IOB2 names; splits train,
+validation or devel, test). `FOLDER:TYPE` is one corpus of TYPE; `FOLDER` alone is one corpus per type its tags name.
 """
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +21,8 @@ from .formats import InputError, read_conll_sentences
 
 TAGS = VANER_LABELS  # type-free IOB2, in the model's label order (one definition: the config's)
 SPLITS = ("train", "devel", "test")
+# What a `datasets` corpus may call each split (its first match is read).
+SPLIT_NAMES = {"train": ("train",), "devel": ("devel", "validation", "dev"), "test": ("test",)}
 
 
 class CorpusError(VanerError, ValueError):
@@ -29,11 +36,18 @@ class Corpus:
     entity_type: str
     # Tag labels (the `X` of `B-X`) kept as mentions; None keeps every label. Others become `O`.
     labels: tuple[str, ...] | None = None
+    kind: str = "conll"  # or "datasets": a folder written by `save_to_disk`
 
     def split_path(self, split: str) -> Path:
+        """The file a split is read from (a `datasets` corpus: its folder, whatever the split)."""
         if split not in SPLITS:
             raise CorpusError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
-        return self.path / f"{split}.tsv"
+        return self.path if self.kind == "datasets" else self.path / f"{split}.tsv"
+
+    def has_split(self, split: str) -> bool:
+        if self.kind == "datasets":
+            return arrow_split_name(self.path, split) is not None
+        return self.split_path(split).is_file()
 
 
 def data_root() -> Path:
@@ -52,31 +66,48 @@ UNSEEN_CORPORA = {"CRAFT-chem": "Chemical", "CRAFT-ggp": "Gene", "CRAFT-species"
 _registry: dict[str, Corpus] = {}
 
 
-def register_corpus(name: str, path: str | os.PathLike, entity_type: str, labels: tuple[str, ...] | None = None
-                    ) -> Corpus:
+def register_corpus(name: str, path: str | os.PathLike, entity_type: str, labels: tuple[str, ...] | None = None,
+                    kind: str = "conll") -> Corpus:
     """Make a folder of `{train,devel,test}.tsv` in CoNLL IOB2 known under `name`, annotated for `entity_type`.
     A known corpus's name stays its own: it cannot be given to another folder."""
     known = {**CORE_CORPORA, **UNSEEN_CORPORA}
     if name in known and Path(path).resolve() != (data_root() / name).resolve():
         raise CorpusError(f"{name} is a known corpus ({data_root() / name}); register {path} under another name.")
-    corpus = Corpus(name=name, path=Path(path), entity_type=entity_type, labels=labels)
+    corpus = Corpus(name=name, path=Path(path), entity_type=entity_type, labels=labels, kind=kind)
     _registry[name] = corpus
     return corpus
 
 
+def corpus_names(spec: str) -> list[str]:
+    """The corpora a `--datasets` entry names: a known name; `FOLDER:TYPE`; or `FOLDER`, one corpus per entity type
+    its tags name (`FOLDER:Chemical`, `FOLDER:Disease`, ...), each keeping only its type's mentions."""
+    if spec in CORE_CORPORA or spec in UNSEEN_CORPORA or is_registered_whole(spec) or not Path(spec).is_dir():
+        return [corpus_from_spec(spec)]
+    counts = typed_mentions(Path(spec))
+    if not counts:
+        raise CorpusError(f"--datasets {spec}: its tags name no entity type (no B-<type> tag in any split)")
+    folder = os.path.normpath(spec)
+    for entity_type in sorted(counts):
+        register_corpus(f"{folder}:{entity_type}", Path(spec).resolve(), entity_type, labels=(entity_type,),
+                        kind=corpus_kind(Path(spec)))
+    return [f"{folder}:{entity_type}" for entity_type in sorted(counts)]
+
+
 def corpus_from_spec(spec: str) -> str:
     """The corpus name for a `--datasets` or `corpora` entry: a known name as it is, or `FOLDER:TYPE`, a user's
-    folder of `{train,devel,test}.tsv` in CoNLL IOB2 annotated for TYPE.
+    folder annotated for TYPE (CoNLL IOB2 or a `datasets` corpus; module docstring).
 
     A corpus is its folder, not its name: a user's folder is registered under the spec itself (`my/data:Disease`),
     never under a known corpus's name, so two folders of one name stay apart; a spec naming a known corpus's own
-    folder and type is that corpus."""
-    if spec in _registry or spec in CORE_CORPORA or spec in UNSEEN_CORPORA or ":" not in spec:
+    folder and type is that corpus. A folder whose tags name other types than TYPE is refused with their counts:
+    read as TYPE, every mention would count as TYPE (the one-type views `corpus_names` makes of such a folder are
+    reached by their registered names, not through here)."""
+    if spec in CORE_CORPORA or spec in UNSEEN_CORPORA or ":" not in spec or is_registered_whole(spec):
         return spec
     folder, _, entity_type = spec.rpartition(":")
     if not Path(folder).is_dir():
         raise CorpusError(f"--datasets {spec}: {folder} is not a folder (expected FOLDER:TYPE, the folder holding "
-                          "train.tsv, devel.tsv and/or test.tsv)")
+                          "train.tsv, devel.tsv and/or test.tsv, or a datasets corpus)")
     if not entity_type:
         raise CorpusError(f"--datasets {spec}: name the entity type after the colon, e.g. {folder}:Disease")
     resolved = Path(folder).resolve()
@@ -87,8 +118,89 @@ def corpus_from_spec(spec: str) -> str:
     for corpus in _registry.values():
         if corpus.path.resolve() == resolved and corpus.entity_type == entity_type and corpus.labels is None:
             return corpus.name
-    register_corpus(name, resolved, entity_type)
+    others = {kind: count for kind, count in typed_mentions(resolved).items() if kind != entity_type}
+    if others:
+        found = ", ".join(f"{kind} ({count} mentions)" for kind, count in sorted(typed_mentions(resolved).items()))
+        raise CorpusError(f"--datasets {spec}: the tags of {folder} name {found}; read as {entity_type}, every one "
+                          f"would count as {entity_type}. Give {folder} alone for one row per type.")
+    register_corpus(name, resolved, entity_type, kind=corpus_kind(resolved))
     return name
+
+
+def is_registered_whole(name: str) -> bool:
+    """Whether `name` is registered as a whole folder (not a one-type view of a folder of several types)."""
+    return name in _registry and _registry[name].labels is None
+
+
+def corpus_kind(folder: Path) -> str:
+    """`datasets` for a folder written by `save_to_disk`, else `conll`."""
+    return "datasets" if (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file() \
+        else "conll"
+
+
+def typed_mentions(folder: Path) -> Counter:
+    """How many mentions of each entity type (`B-<type>` tags) a user's folder holds, over all its splits."""
+    counts = Counter()
+    for split in SPLITS:
+        for _, tags in typed_sentences(folder, split):
+            counts.update(tag[2:] for tag in tags if tag.startswith("B-"))
+    return counts
+
+
+def typed_sentences(folder: Path, split: str):
+    """`(words, typed IOB2 tags)` of one split of a user's folder, as its file says (nothing if it has no such
+    split); CoNLL lines must be `word<TAB>tag` (`read_conll`'s checks come when the corpus is read)."""
+    if corpus_kind(folder) == "datasets":
+        yield from arrow_sentences(folder, split)
+        return
+    path = folder / f"{split}.tsv"
+    if not path.is_file():
+        return
+    try:
+        for lines in read_conll_sentences(path):
+            yield [columns[0] for _, columns in lines], [columns[-1] for _, columns in lines]
+    except InputError as error:
+        raise CorpusError(str(error)) from None
+
+
+def arrow_split_name(folder: Path, split: str) -> str | None:
+    """The name a `datasets` corpus gives `split` (`devel` may be `validation`), or None."""
+    import datasets
+
+    loaded = load_arrow(folder)
+    if isinstance(loaded, datasets.Dataset):
+        return split if split == "test" else None  # a lone Dataset is scored as a test split
+    return next((name for name in SPLIT_NAMES[split] if name in loaded), None)
+
+
+@lru_cache(maxsize=8)
+def load_arrow(folder: Path):
+    import datasets
+
+    try:
+        return datasets.load_from_disk(str(folder))
+    except (OSError, ValueError) as error:
+        raise CorpusError(f"{folder}: not a datasets corpus written by save_to_disk ({error})") from None
+
+
+def arrow_sentences(folder: Path, split: str):
+    """`(tokens, typed IOB2 tag names)` of a `datasets` corpus split: `tokens` and `ner_tags` (a `ClassLabel`)."""
+    import datasets
+
+    name = arrow_split_name(folder, split)
+    if name is None:
+        return
+    loaded = load_arrow(folder)
+    data = loaded if isinstance(loaded, datasets.Dataset) else loaded[name]
+    missing = [column for column in ("tokens", "ner_tags") if column not in data.column_names]
+    if missing:
+        raise CorpusError(f"{folder} [{name}]: no {' or '.join(missing)} column (it has {', '.join(data.column_names)})")
+    label = data.features["ner_tags"].feature
+    if not isinstance(label, datasets.ClassLabel):
+        raise CorpusError(f"{folder} [{name}]: ner_tags must be a ClassLabel of IOB2 names (B-Chemical, ...), "
+                          f"found {label}")
+    for tokens, tags in zip(data["tokens"], data["ner_tags"]):
+        yield tokens, [label.names[tag] for tag in tags]
 
 
 def file_stem(name: str) -> str:
@@ -129,27 +241,44 @@ def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
     sentences = []
     try:
         for lines in read_conll_sentences(path):
-            words, tags, previous = [], [], "O"
             for number, columns in lines:
                 if len(columns) != 2:
                     found = f"no tab in {columns[0][:60]!r}" if len(columns) < 2 else \
                         f"{len(columns)} columns ({chr(9).join(columns)[:60]!r}); keep only the word and the tag"
                     raise CorpusError(f"{path}:{number}: expected 'word<TAB>tag', found {found}")
-                word, tag = columns
-                if tag != "O" and not (len(tag) > 2 and tag[:2] in ("B-", "I-")):
-                    raise CorpusError(f"{path}:{number}: unknown tag {tag!r}; expected O, B-<type> or I-<type>")
-                if tag.startswith("I-") and previous[2:] != tag[2:]:
-                    raise CorpusError(f"{path}:{number}: {tag} follows {previous}; a mention must open with B-")
-                previous = tag
-                if tag != "O" and labels is not None and tag[2:] not in labels:
-                    tag = "O"
-                words.append(word)
-                tags.append(tag[0])
-            sentences.append((words, tags))
+            where = [f"{path}:{number}" for number, _ in lines]
+            sentences.append(([columns[0] for _, columns in lines],
+                              plain_tags([columns[1] for _, columns in lines], labels, where)))
     except InputError as error:  # bytes that are not UTF-8, named with file and line
         raise CorpusError(str(error)) from None
     if not sentences:
         raise CorpusError(f"{path}: no sentences (empty split)")
+    return sentences
+
+
+def plain_tags(tags: list[str], labels: tuple[str, ...] | None, where: list[str]) -> list[str]:
+    """Typed IOB2 tags checked (`where[i]` names tag i's place) and reduced to `B`/`I`/`O`, keeping the mentions
+    of `labels` only (None: all)."""
+    plain, previous = [], "O"
+    for tag, place in zip(tags, where):
+        if tag != "O" and not (len(tag) > 2 and tag[:2] in ("B-", "I-")):
+            raise CorpusError(f"{place}: unknown tag {tag!r}; expected O, B-<type> or I-<type>")
+        if tag.startswith("I-") and previous[2:] != tag[2:]:
+            raise CorpusError(f"{place}: {tag} follows {previous}; a mention must open with B-")
+        previous = tag
+        plain.append("O" if tag != "O" and labels is not None and tag[2:] not in labels else tag[0])
+    return plain
+
+
+def read_split(corpus: Corpus, split: str) -> list[tuple[list[str], list[str]]]:
+    """A corpus split's `(words, B/I/O tags)`: its CoNLL file, or its `datasets` split."""
+    if corpus.kind == "conll":
+        return read_conll(corpus.split_path(split), corpus.labels)
+    sentences = [(list(words), plain_tags(tags, corpus.labels, [f"{corpus.path} [{split}] sentence {number}"] *
+                                          len(tags)))
+                 for number, (words, tags) in enumerate(arrow_sentences(corpus.path, split), start=1)]
+    if not sentences:
+        raise CorpusError(f"{corpus.path}: no {split} sentences")
     return sentences
 
 
@@ -158,7 +287,7 @@ def _load_cached(name: str, split: str, path: Path, mtime: int):
     import datasets
 
     corpus = get_corpus(name)
-    sentences = read_conll(corpus.split_path(split), corpus.labels)
+    sentences = read_split(corpus, split)
     features = datasets.Features(
         {
             "tokens": datasets.Sequence(datasets.Value("string")),
@@ -182,9 +311,11 @@ def _load_cached(name: str, split: str, path: Path, mtime: int):
 def load_corpus(name: str, split: str):
     """One split of a registered corpus as a `datasets.Dataset` with `tokens`, `ner_tags` (ClassLabel O/B/I),
     `dataset` and `entity_type`."""
-    path = get_corpus(name).split_path(split)
-    if not path.is_file():
-        raise CorpusError(f"{path}: no such file (corpus {name!r}, split {split!r})")
+    corpus = get_corpus(name)
+    path = corpus.split_path(split)
+    if not corpus.has_split(split):
+        raise CorpusError(f"{path}: no such file (corpus {name!r}, split {split!r})" if corpus.kind == "conll"
+                          else f"{path}: no {split} split (corpus {name!r})")
     return _load_cached(name, split, path, path.stat().st_mtime_ns)
 
 

@@ -61,7 +61,7 @@ def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> l
     for root, directories, files in os.walk(folder):  # symlinked folders are listed, never entered
         for name in [*directories, *files]:
             path = Path(root) / name
-            if path.is_symlink() and not path.resolve().is_relative_to(folder):
+            if path.is_symlink() and not path.resolve().is_relative_to(folder) and not package_code(path):
                 raise HubError(f"{path} is a symlink to {path.resolve()}, outside {folder}; refusing to push a "
                                "folder that links out of itself. Remove the link (or replace it with the file). "
                                "Nothing was uploaded.")
@@ -71,6 +71,13 @@ def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> l
                    for pattern in patterns):
                 chosen.append(relative)
     return sorted(chosen)
+
+
+def package_code(path: Path) -> bool:
+    """Whether `path` links to this package's own remote-code file of its name (the default model's folder does)."""
+    from .loading import REMOTE_CODE_FILES
+
+    return path.name in REMOTE_CODE_FILES and path.resolve() == (Path(__file__).resolve().parent / path.name)
 
 
 def stage_files(folder: Path, staging: Path, files: list[str]) -> None:
@@ -148,6 +155,7 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
     listing of what would be uploaded, and nothing is). The card quotes `results` (a `vaner eval` JSON) and, if
     given, a markdown `leaderboard` beside baselines."""
     from .configuration_vaner import VanerConfig
+    from .loading import set_hub_metadata
 
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
@@ -177,7 +185,8 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
             if not dry_run:
                 config.backbone_revision = push_backbone(backbone_dir, backbone_repo, token=api.token,
                                                          private=private)
-            config.save_pretrained(staging)
+        set_hub_metadata(config)  # a folder saved before the standard task names were written gets them too
+        config.save_pretrained(staging)
         _write_card(staging, repo_id, config, results, leaderboard)
         if dry_run:
             return dry_run_report(staging, repo_id, revision, backbone_dir, backbone_repo)

@@ -11,12 +11,12 @@
 
 from pathlib import Path
 
-from . import PIPELINE_TASK, register
+from . import register
 from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
 from .configuration_vaner import VanerConfig
 from .errors import ModelFileError, VanerError
 from .modeling_vaner import VanerForTokenClassification
-from .pipeline_vaner import VanerNERPipeline
+from .pipeline_vaner import PIPELINE_TASKS
 
 register()  # every road to a model goes through here: the Auto classes must know `vaner` first
 
@@ -67,9 +67,32 @@ def resolve_dtype(dtype, device):
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
+def set_hub_metadata(config) -> None:
+    """What makes a saved folder or Hub repo load through transformers' standard calls (one place): `auto_map` for
+    `AutoConfig`, `AutoModel` and `AutoModelForTokenClassification`, and VANER's pipeline for the task names
+    `token-classification`, `ner` and `vaner-ner` (`custom_pipelines`)."""
+    config.auto_map = {**(getattr(config, "auto_map", None) or {}),
+                       "AutoConfig": "configuration_vaner.VanerConfig",
+                       "AutoModel": "modeling_vaner.VanerModel",
+                       "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification"}
+    config.custom_pipelines = {task: {"impl": "pipeline_vaner.VanerNERPipeline", "pt": ["AutoModelForTokenClassification"],
+                                      "type": "text"} for task in PIPELINE_TASKS}
+
+
+def copy_remote_code(save_directory) -> None:
+    import shutil
+
+    for module in REMOTE_CODE_FILES:
+        shutil.copyfile(Path(__file__).resolve().parent / module, Path(save_directory) / module)
+
+
 def save_vaner(model, tokenizer, save_directory) -> None:
-    """Save model, tokenizer, the remote-code files and the `vaner-ner` pipeline entry in one folder."""
-    VanerNERPipeline(model=model, tokenizer=tokenizer).save_pretrained(save_directory)
+    """Save model, tokenizer, the remote-code files and the pipeline entries in one folder, which then loads with
+    `load_vaner`, the Auto classes and `pipeline("token-classification", ..., trust_remote_code=True)`."""
+    set_hub_metadata(model.config)
+    model.save_pretrained(save_directory)
+    tokenizer.save_pretrained(save_directory)
+    copy_remote_code(save_directory)
 
 
 def resolve_backbone(name_or_path: str | None, provenance: dict | None) -> str:
@@ -94,20 +117,14 @@ def save_adapter_layout(peft_model, tokenizer, save_directory, adapter_subfolder
     """Save a LoRA-tuned VANER the way it goes to the Hub: config (naming the backbone), remote code, tokenizer at
     the root, and the adapter with its head in PEFT format in `adapter_subfolder`. No root `adapter_config.json`:
     that would make transformers load the backbone through PEFT instead of VANER's own class."""
-    import shutil
-
     save_directory = Path(save_directory)
     base = peft_model.get_base_model()
     config = VanerConfig.from_dict(base.config.to_dict())
     config.adapter_subfolder = adapter_subfolder
     config.architectures = [type(base).__name__]
-    config.auto_map = {**(base.config.auto_map or {}),
-                       "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification"}
-    config.custom_pipelines = {PIPELINE_TASK: {"impl": "pipeline_vaner.VanerNERPipeline",
-                                             "pt": ["AutoModelForTokenClassification"], "type": "text"}}
+    set_hub_metadata(config)
     config.save_pretrained(save_directory)
-    for module in REMOTE_CODE_FILES:
-        shutil.copyfile(Path(__file__).resolve().parent / module, save_directory / module)
+    copy_remote_code(save_directory)
     tokenizer.save_pretrained(save_directory)
     peft_model.save_pretrained(save_directory / adapter_subfolder)
 
@@ -229,7 +246,7 @@ def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None,
         if backbone != config.backbone_name_or_path:  # rebuilt here (SmolLM2); otherwise keep the pinned revision
             kwargs["backbone"] = backbone
         if Path(source).is_dir() and not (Path(source) / "tokenizer_config.json").is_file():
-            tokenizer_source = backbone  # the embedded default model ships no copy of the backbone's tokenizer
+            tokenizer_source = backbone  # a folder saved without its tokenizer (the backbone's is the same)
     model = VanerForTokenClassification.from_pretrained(source, **kwargs).to(target).eval()
     return model, AutoTokenizer.from_pretrained(tokenizer_source, revision=revision if tokenizer_source == source
                                                 else None)

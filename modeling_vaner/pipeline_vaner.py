@@ -161,23 +161,44 @@ def place_labels(rows: list[EncodedRow], probabilities: torch.Tensor, label_ids:
             offset += count
 
 
+# The task names a VANER model answers to (`custom_pipelines` in its config): the standard one, its alias, and ours.
+PIPELINE_TASKS = ("token-classification", "ner", "vaner-ner")
+# transformers' `aggregation_strategy` values. VANER labels whole words and returns whole mentions, so every value
+# gives the same, word-aggregated entities; they are accepted so that token-classification code runs unchanged.
+AGGREGATION_STRATEGIES = ("none", "simple", "first", "average", "max")
+DEFAULT_BATCH_SIZE = 4  # model inputs per forward pass: fastest here (benchmarks/results/pipeline_batch.json)
+
+
 class VanerNERPipeline(ChunkPipeline):
-    """`pipeline("vaner-ner", model=repo_or_dir, trust_remote_code=True)`: text in, typed entity spans out.
+    """`pipeline("token-classification", model=repo_or_dir, trust_remote_code=True)` (or "ner", or "vaner-ner"):
+    text in, typed entity spans out.
 
     Call it with a text or a list of texts, and optionally `entity_types=[...]`, `dataset="NCBI-disease"` (that
-    corpus's guidelines; default: the adaptive instruction), `max_length`, and the pipeline's own `batch_size`
-    (model inputs per forward pass) and `device`. Each text becomes one model input per sentence and entity type
-    (or per window of a long sentence, or per pack), the chunks of `preprocess`; `postprocess` gathers a text's
-    chunks into its entities, `{start, end, text, type, score}` sorted by position.
+    corpus's guidelines; default: the adaptive instruction), `max_length`, `aggregation_strategy` (any of
+    transformers' values; VANER's entities are whole words and mentions already, so all give the same answer), and
+    the pipeline's own `batch_size` (model inputs per forward pass, default 4) and `device`. Any other keyword is a
+    `TypeError`, never silently dropped. Each text becomes one model input per sentence and entity type (or per
+    window of a long sentence, or per pack), the chunks of `preprocess`; `postprocess` gathers a text's chunks into
+    its entities sorted by position, each with the keys every token-classification user reads (`entity_group`,
+    `word`, `start`, `end`, `score`) and VANER's own names for two of them (`type`, `text`).
     """
 
     _load_tokenizer = True  # never guessed: the road needs it, and a loading failure must surface
 
     def __init__(self, *args, **kwargs):
         self._taggers: dict[int | None, VanerTagger] = {}  # one per max length asked
+        kwargs.setdefault("batch_size", DEFAULT_BATCH_SIZE)
         super().__init__(*args, **kwargs)
 
-    def _sanitize_parameters(self, entity_types=None, dataset=None, max_length=None, **kwargs):
+    def _sanitize_parameters(self, entity_types=None, dataset=None, max_length=None, aggregation_strategy=None,
+                             **kwargs):
+        if kwargs:
+            raise TypeError(f"VanerNERPipeline got unexpected keyword argument(s) {', '.join(map(repr, kwargs))}; "
+                            "it takes entity_types, dataset, max_length, aggregation_strategy, batch_size and device.")
+        strategy = getattr(aggregation_strategy, "value", aggregation_strategy)
+        if strategy is not None and str(strategy).lower() not in AGGREGATION_STRATEGIES:
+            raise ValueError(f"aggregation_strategy {aggregation_strategy!r}: use one of "
+                             f"{', '.join(AGGREGATION_STRATEGIES)} (all give VANER's word-level mentions).")
         preprocess = {}
         if entity_types is not None:
             preprocess["entity_types"] = [entity_types] if isinstance(entity_types, str) else list(entity_types)
@@ -224,4 +245,5 @@ class VanerNERPipeline(ChunkPipeline):
             positions = torch.tensor(row.positions, dtype=torch.long) + first
             probabilities = output["logits"][0, positions].float().softmax(-1)
             place_labels([row], probabilities, label_ids, scores)
-        return asked.entities(tagger.tags(label_ids, scores))
+        return [{"entity_group": entity["type"], "word": entity["text"], **entity}
+                for entity in asked.entities(tagger.tags(label_ids, scores))]

@@ -22,7 +22,7 @@ from transformers import AutoTokenizer
 
 from modeling_vaner import DEFAULT_MODEL_DIR, VanerForTokenClassification
 from modeling_vaner.backbone import convert_smollm2, read_provenance
-from modeling_vaner.loading import save_adapter_layout
+from modeling_vaner.loading import REMOTE_CODE_FILES, save_adapter_layout
 
 
 def main(run_dir: str, checkpoint: str | None = None) -> None:
@@ -44,6 +44,10 @@ def main(run_dir: str, checkpoint: str | None = None) -> None:
         (DEFAULT_MODEL_DIR / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         shutil.copyfile(Path(scratch) / "adapter" / "adapter_config.json",
                         DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json")
+        for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):  # AutoTokenizer on the folder
+            shutil.copyfile(Path(scratch) / name, DEFAULT_MODEL_DIR / name)
+        for module in REMOTE_CODE_FILES:  # the package's own files, linked: Auto classes on the folder run them
+            (DEFAULT_MODEL_DIR / module).symlink_to(Path("..") / module)
         weights = load_file(Path(scratch) / "adapter" / "adapter_model.safetensors")
         save_file({k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
                   DEFAULT_MODEL_DIR / "adapter" / "adapter_model.safetensors", metadata={"format": "pt"})

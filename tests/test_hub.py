@@ -45,6 +45,12 @@ def lora_model(tmp_path_factory, smollm2_tokenizer):
     train(TrainConfig(output_dir=str(root / "run"), backbone=str(root / "backbone"), corpora=["s800"],
                       max_train_sentences=24, max_eval_sentences=4, dbr_probability=0.0, max_length=48,
                       per_device_batch_size=4, max_steps=4, save_steps=100, learning_rate=1e-2, bf16=False))
+    from safetensors.torch import load_file, save_file
+
+    adapter = root / "run" / "final" / "adapter" / "adapter_model.safetensors"
+    weights = load_file(adapter)  # four steps teach little: lean the head towards B so that it tags mentions
+    weights["base_model.model.score.bias"] = weights["base_model.model.score.bias"] + torch.tensor([0.0, 2.0, 0.0])
+    save_file(weights, adapter, metadata={"format": "pt"})
     return root / "run" / "final"
 
 
@@ -57,7 +63,18 @@ model = AutoModelForTokenClassification.from_pretrained({repo!r}, trust_remote_c
 with torch.no_grad():
     logits = model(torch.tensor({ids!r})).logits.tolist()
 ner = pipeline("vaner-ner", model={repo!r}, trust_remote_code=True, revision={revision!r})
-print(json.dumps({{"logits": logits, "entities": ner({text!r}, entity_types=["Species"])}}))
+standard = {{}}
+for task in ("token-classification", "ner"):  # the standard task names give VANER's pipeline too
+    tagger = pipeline(task, model={repo!r}, trust_remote_code=True, revision={revision!r},
+                      aggregation_strategy="simple")
+    standard[task] = [type(tagger).__name__, tagger({text!r}, entity_types=["Species"])]
+try:
+    tagger({text!r}, entity_type="Species")
+    unknown = "accepted"
+except TypeError as error:
+    unknown = str(error)
+print(json.dumps({{"logits": logits, "entities": ner({text!r}, entity_types=["Species"]), "standard": standard,
+                  "unknown": unknown}}))
 """
 TEXT = "Escherichia coli and Mus musculus were studied."
 
@@ -90,6 +107,13 @@ def test_push_then_load_by_repo_id_branches_and_offline(local_hub, lora_model, t
     out = load_by_repo(local_hub, tmp_path / "user", repo, "main", ids)
     assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-5
     assert [(e["start"], e["end"]) for e in out["entities"]] == [(e["start"], e["end"]) for e in expected_entities]
+    assert expected_entities  # (the tiny model tags mentions: the comparisons below are not of empty lists)
+    for task, (pipeline_class, entities) in out["standard"].items():  # typed entities with the standard keys
+        assert pipeline_class == "VanerNERPipeline", task
+        assert [(e["entity_group"], e["word"], e["start"], e["end"]) for e in entities] == [
+            ("Species", TEXT[e["start"]:e["end"]], e["start"], e["end"]) for e in expected_entities], task
+        assert all(abs(a["score"] - b["score"]) < 1e-5 for a, b in zip(entities, expected_entities))
+    assert "unexpected keyword argument(s) 'entity_type'" in out["unknown"]
 
     # A second push, of another head, to a branch: each revision loads its own weights.
     other = tmp_path / "other"

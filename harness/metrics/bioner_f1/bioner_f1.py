@@ -33,13 +33,16 @@ entity. Two modes:
 - `default` (conlleval-style, seqeval's default, the mode the VANER paper used): an `I-X` after `O` or another type
   opens an entity, as conlleval does.
 
-Tags without a type (`B`, `I`) are scored as one anonymous type.
+Tags without a type (`B`, `I`) are scored as one anonymous type. Tags may be strings or, as a `datasets` corpus
+stores them (`ClassLabel`), integers with their `label_names`.
 """
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (`list[list[str]]`): predicted IOB2 tags, one list per sentence.
-    references (`list[list[str]]`): gold IOB2 tags, same shape.
+    predictions (`list[list[str]]` or `list[list[int]]`): predicted IOB2 tags, one list per sentence.
+    references (`list[list[str]]` or `list[list[int]]`): gold IOB2 tags, same shape.
+    label_names (`list[str]`, *optional*): the tag of each integer id (a `ClassLabel`'s `.names`), needed when the
+        tags are integers.
 Returns:
     precision, recall, f1 (strict mode); default_precision, default_recall, default_f1 (conlleval-style);
     per_type: {type: {precision, recall, f1, gold, predicted}} (strict); gold_entities, predicted_entities (strict),
@@ -47,6 +50,9 @@ Returns:
 Examples:
     >>> metric = evaluate.load("harness/metrics/bioner_f1")
     >>> metric.compute(predictions=[["B-Disease", "I-Disease", "O"]], references=[["B-Disease", "I-Disease", "O"]])["f1"]
+    1.0
+    >>> names = ["O", "B-Disease", "I-Disease"]  # e.g. dataset.features["ner_tags"].feature.names
+    >>> metric.compute(predictions=[[1, 2, 0]], references=[[1, 2, 0]], label_names=names)["f1"]
     1.0
 """
 
@@ -58,6 +64,18 @@ def _scores(true_positives: int, gold: int, predicted: int) -> dict:
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
+def _named(sequences, label_names):
+    """Tag sequences as strings: integer ids through `label_names`; strings as they are."""
+    if not any(isinstance(tag, int) for sequence in sequences for tag in sequence):
+        return sequences
+    if label_names is None:
+        raise ValueError("The tags are integers: pass label_names (a ClassLabel's .names) to read them.")
+    try:
+        return [[label_names[tag] for tag in sequence] for sequence in sequences]
+    except IndexError:
+        raise ValueError(f"A tag id is outside label_names ({len(label_names)} names).") from None
+
+
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class BioNERF1(evaluate.Metric):
     def _info(self):
@@ -65,16 +83,16 @@ class BioNERF1(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("string")),
-                    "references": datasets.Sequence(datasets.Value("string")),
-                }
-            ),
+            features=[
+                datasets.Features({"predictions": datasets.Sequence(datasets.Value(kind)),
+                                   "references": datasets.Sequence(datasets.Value(kind))})
+                for kind in ("string", "int64")
+            ],
             reference_urls=["https://github.com/chakki-works/seqeval"],
         )
 
-    def _compute(self, predictions, references):
+    def _compute(self, predictions, references, label_names=None):
+        predictions, references = _named(predictions, label_names), _named(references, label_names)
         if len(predictions) != len(references):
             raise ValueError(f"{len(predictions)} predicted sentences but {len(references)} gold ones.")
         for sentence, (predicted, gold) in enumerate(zip(predictions, references)):
