@@ -209,3 +209,19 @@ except Exception as error:
 """
     out = run_python(load, env=hub_env(local_hub, tmp_path / "user"))
     assert "OSError" in out and "model.safetensors" in out
+
+
+def test_push_merge_uploads_full_weights_that_load_by_repo_id(local_hub, lora_model, tmp_path):
+    env = hub_env(local_hub, tmp_path / "pusher")
+    repo = f"{ORG}/vaner-merged"
+    result = vaner(["push", "--model", str(lora_model), "--repo", repo, "--merge"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ids, expected_logits, _ = local_outputs(lora_model)
+    out = load_by_repo(local_hub, tmp_path / "user", repo, "main", ids)
+    assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-5
+    files = json.loads(run_python(f"""
+import json
+from huggingface_hub import HfApi
+print(json.dumps(sorted(HfApi().list_repo_files({repo!r}, revision="main"))))
+""", env=hub_env(local_hub, tmp_path / "reader")))
+    assert "model.safetensors" in files and not [name for name in files if name.startswith("adapter/")]

@@ -1,0 +1,77 @@
+"""VANER as a spaCy pipeline component, the way scispaCy users tag text (`pip install vaner[spacy]`):
+
+    import spacy
+    nlp = spacy.blank("en")
+    nlp.add_pipe("vaner")                                   # the default model; config={"model": "org/vaner-..."}
+    doc = nlp("Aspirin lowered the risk of breast cancer in BRCA1 carriers.")
+    [(ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents]
+
+`doc.ents` holds the mentions that do not overlap (where mentions of two types overlap, the more confident one, as
+spaCy entities cannot overlap); `doc.spans["vaner"]` holds every mention, overlaps included. Each span's
+`span._.vaner_score` is its score, and with `link: true` its `kb_id_` the knowledge-base id (MeSH, ChEBI, HGNC, NCBI
+Taxonomy). A mention that starts or ends inside a spaCy token is widened to whole tokens (spaCy spans are token
+spans); with spaCy's English tokenizer and biomedical text that is rare.
+"""
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
+
+if not Span.has_extension("vaner_score"):
+    Span.set_extension("vaner_score", default=None)
+
+
+@Language.factory("vaner", default_config={"model": None, "entity_types": None, "dataset": None, "link": False,
+                                           "device": "auto", "batch_size": 16, "spans_key": "vaner"})
+def make_vaner(nlp: Language, name: str, model: str | None, entity_types: list[str] | None, dataset: str | None,
+               link: bool, device: str, batch_size: int, spans_key: str) -> "VanerComponent":
+    """The `vaner` factory (`nlp.add_pipe("vaner", config={...})`): `model` a folder or Hub id (None: the default
+    model), the entity types (None: all the model knows), a corpus's guidelines, whether to link."""
+    return VanerComponent(model, entity_types, dataset, link, device, batch_size, spans_key)
+
+
+class VanerComponent:
+    """Tags `doc.text` with a VANER model and sets `doc.ents` and `doc.spans[spans_key]`."""
+
+    def __init__(self, model: str | None = None, entity_types: list[str] | None = None, dataset: str | None = None,
+                 link: bool = False, device: str = "auto", batch_size: int = 16, spans_key: str = "vaner"):
+        from . import VanerTagger, load_vaner
+
+        self.tagger = VanerTagger(*load_vaner(model, device=device))
+        self.tagger.instructions(entity_types, dataset)  # unknown types or guidelines fail here, not on a doc
+        self.entity_types, self.dataset, self.batch_size, self.spans_key = entity_types, dataset, batch_size, spans_key
+        self.linker = None
+        if link:
+            from .linking import Linker
+
+            self.linker = Linker.load()
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs, batch_size: int = 64):
+        for batch in minibatch(docs, size=batch_size):
+            tagged = self.tagger([doc.text for doc in batch], self.entity_types, self.dataset, self.batch_size)
+            for doc, entities in zip(batch, tagged):
+                if self.linker is not None:
+                    self.linker.link(doc.text, entities)
+                yield set_entities(doc, entities, self.spans_key)
+
+
+def set_entities(doc: Doc, entities: list[dict], spans_key: str) -> Doc:
+    spans = []
+    for entity in entities:
+        span = doc.char_span(entity["start"], entity["end"], label=entity["type"], kb_id=entity.get("id") or "",
+                             alignment_mode="strict") or \
+            doc.char_span(entity["start"], entity["end"], label=entity["type"], kb_id=entity.get("id") or "",
+                          alignment_mode="expand")
+        if span is not None:
+            span._.vaner_score = entity["score"]
+            spans.append(span)
+    doc.spans[spans_key] = spans
+    kept = []
+    for span in sorted(spans, key=lambda s: -s._.vaner_score):
+        if all(span.end <= other.start or span.start >= other.end for other in kept):
+            kept.append(span)
+    doc.ents = sorted(kept, key=lambda s: s.start)
+    return doc
