@@ -7,6 +7,7 @@ than torch, transformers and gradio.
 """
 
 import hashlib
+import html
 import json
 import os
 import tempfile
@@ -18,6 +19,8 @@ import gradio as gr
 ENTITY_TYPES = ["Chemical", "Disease", "Gene", "Species"]
 COLORS = {"Chemical": "#8dd3c7", "Disease": "#fb8072", "Gene": "#80b1d3", "Species": "#fdb462"}
 ADAPTIVE = "adaptive (no dataset guidelines)"
+# The model a Space on the Hub loads when VANER_MODEL names none (its card's `models:` names it too).
+HUB_MODEL = "vaner/vaner-smollm2"
 MAX_CHARACTERS = 20_000  # about 3,000 words: a long abstract or a short paper section
 EMPTY_MESSAGE = "Paste some biomedical text first: the box is empty."
 TOO_LONG_MESSAGE = (f"This text is longer than {MAX_CHARACTERS:,} characters. Please split it; for whole documents "
@@ -37,7 +40,7 @@ def load_tagger(model: str | None, device: str = "auto"):
 
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        ner = pipeline("vaner-ner", model=model, trust_remote_code=True, device=device,
+        ner = pipeline("vaner-ner", model=model or HUB_MODEL, trust_remote_code=True, device=device,
                        dtype=torch.bfloat16 if device.startswith("cuda") else torch.float32)
         return (lambda text, types, dataset: ner(text, entity_types=types, dataset=dataset)), ner.model.config
     model_obj, tokenizer = load_vaner(model, device=device)
@@ -83,6 +86,29 @@ def non_overlapping(entities: list[dict]) -> list[dict]:
     return sorted(kept, key=lambda e: e["start"])
 
 
+BOX = "padding:0.1em 0.3em;border-radius:0.3em;color:#111;"  # a mark's and a legend item's box
+
+
+def highlight_html(text: str, shown: list[dict]) -> str:
+    """The text with each shown mention marked in its type's colour, a legend above; hovering a mark shows its type,
+    score and, when linked, its concept (the `title` of each `<mark>`)."""
+    legend = "".join(f'<span class="vaner-legend" style="background:{COLORS.get(t, "#ddd")};{BOX}font-weight:600">'
+                     f"{t}</span> " for t in ENTITY_TYPES)
+    pieces, position = [], 0
+    for entity in shown:
+        pieces.append(html.escape(text[position:entity["start"]]))
+        hover = f"{entity['type']}, score {entity['score']:.2f}"
+        if entity.get("id"):
+            hover += f", {entity['id']} {entity.get('name') or ''}".rstrip()
+        pieces.append(f'<mark class="vaner-entity" data-type="{entity["type"]}" title="{html.escape(hover)}" '
+                      f'style="background:{COLORS.get(entity["type"], "#ddd")};{BOX}cursor:help">'
+                      f"{html.escape(text[entity['start']:entity['end']])}</mark>")
+        position = entity["end"]
+    pieces.append(html.escape(text[position:]))
+    return (f'<div class="vaner-legend-row" style="margin-bottom:0.5em">{legend}</div>'
+            f'<div class="vaner-text" style="white-space:pre-wrap;line-height:2">{"".join(pieces)}</div>')
+
+
 def model_note(config, results_path: str | None, model: str | None = None) -> str:
     lines = [f"**Model**: `{model or 'the VANER default model'}`, built on "
              f"`{getattr(config, 'backbone_name_or_path', None) or 'a LLaMA-architecture backbone'}`."]
@@ -123,19 +149,18 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
 
     def run(text: str, types: list[str], guideline: str):
         if not text or not text.strip():
-            return {"text": "", "entities": []}, [], None, EMPTY_MESSAGE
+            return "", [], None, EMPTY_MESSAGE
         if len(text) > MAX_CHARACTERS:
-            return {"text": "", "entities": []}, [], None, TOO_LONG_MESSAGE
+            return "", [], None, TOO_LONG_MESSAGE
         if not types:
-            return {"text": text, "entities": []}, [], None, "Tick at least one entity type."
+            return highlight_html(text, []), [], None, "Tick at least one entity type."
         start = time.perf_counter()
         entities = tag(text, list(types), None if guideline == ADAPTIVE else guideline)
         if linker is not None:
             linker.link(text, entities)
         seconds = time.perf_counter() - start
         shown = non_overlapping(entities)
-        highlighted = {"text": text, "entities": [
-            {"entity": e["type"], "start": e["start"], "end": e["end"]} for e in shown]}
+        highlighted = highlight_html(text, shown)
         table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3), e.get("id") or "",
                   e.get("name") or ""] for e in entities]
         record = json.dumps({"text": text, "entities": entities}, ensure_ascii=False, indent=2)
@@ -150,8 +175,9 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
 
     with gr.Blocks(title="VANER: biomedical named entity recognition") as app:
         gr.Markdown("# VANER: biomedical named entity recognition\n"
-                    "Paste biomedical text, choose the entity types, and see every mention highlighted. "
-                    "One instruction-tuned model finds Chemicals, Diseases, Genes and Species.")
+                    "Paste biomedical text, choose the entity types, and see every mention highlighted (hover one "
+                    "for its score and concept). One instruction-tuned model finds Chemicals, Diseases, Genes and "
+                    "Species.")
         with gr.Row():
             with gr.Column():
                 text = gr.Textbox(label="Text", lines=8, max_length=MAX_CHARACTERS * 2, elem_id="vaner-text",
@@ -161,12 +187,12 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
                 submit = gr.Button("Find entities", variant="primary", elem_id="vaner-submit")
             with gr.Column():
                 status = gr.Markdown(elem_id="vaner-status")
-                highlighted = gr.HighlightedText(label="Entities", color_map=COLORS, show_legend=True,
-                                                 elem_id="vaner-highlighted")
-                table = gr.Dataframe(headers=["text", "type", "start", "end", "score", "id", "concept"],
-                                     label="Entity table (ids: MeSH/OMIM, ChEBI, HGNC, NCBI Taxonomy)",
-                                     interactive=False)
-                download = gr.File(label="Download (JSON)")
+                highlighted = gr.HTML(label="Entities", elem_id="vaner-highlighted")
+        # The table spans the page: its id, score and concept columns stay in view at 1280 px.
+        table = gr.Dataframe(headers=["text", "type", "start", "end", "score", "id", "concept"],
+                             label="Entity table (ids: MeSH/OMIM, ChEBI, HGNC, NCBI Taxonomy)", interactive=False,
+                             elem_id="vaner-table", wrap=True)
+        download = gr.File(label="Download (JSON)")
         gr.Examples(real_examples(), inputs=[text], label="Examples (test sentences of the BioNER corpora)")
         gr.Markdown(model_note(config, results_path, model))
         submit.click(run, [text, types, guideline], [highlighted, table, download, status], api_name="tag")

@@ -1,6 +1,8 @@
 """The Gradio Space, launched on 127.0.0.1: through gradio_client, and in a real browser (Debian's Chromium)."""
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +22,11 @@ ABSTRACT = (
     "the BRCA1 and TP53 genes in kidney tissue rose. Escherichia coli infection was excluded in all animals. "
 ) * 3
 
+
+
+def visible_text(highlighted: str) -> str:
+    """The highlighted text as a reader sees it (below the legend), marks and all."""
+    return html.unescape(re.sub(r"<[^>]+>", "", highlighted.split('<div class="vaner-text"', 1)[1].split(">", 1)[1]))
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +60,14 @@ def test_a_sentence_returns_entities_with_matching_offsets(client):
     for entity_text, entity_type, start, end, score, concept_id, concept in table["data"]:
         assert concept_id == "" or (":" in concept_id and concept)  # linked: an id with its concept's name
         assert text[start:end] == entity_text and entity_type in ("Chemical", "Disease") and 0 < score <= 1
-    # The highlighted text is the input, once, whatever overlaps between types; every mark is a table row.
-    assert "".join(piece["token"] for piece in highlighted) == text
-    rows = {(row[0], row[1]) for row in table["data"]}
-    marks = [(piece["token"], piece["class_or_confidence"]) for piece in highlighted if piece["class_or_confidence"]]
-    assert marks and set(marks) <= rows
+    # The highlighted text is the input, once, whatever overlaps between types; every mark is a table row, and
+    # hovering it tells its type and score.
+    assert visible_text(highlighted) == text
+    rows = {(row[0], row[1]): row[4] for row in table["data"]}
+    marks = re.findall(r'<mark class="vaner-entity" data-type="(\w+)" title="(\w+), score ([\d.]+)[^"]*"[^>]*>([^<]*)</mark>',
+                       highlighted)
+    assert marks and all(kind == title and (html.unescape(word), kind) in rows and
+                         abs(float(score) - rows[html.unescape(word), kind]) < 0.006 for kind, title, score, word in marks)
     assert Path(download).read_text().count('"start"') == len(table["data"])
 
 
@@ -82,7 +92,7 @@ def test_four_concurrent_requests_all_succeed(client, space_url):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(ask, texts))
     for text, (highlighted, table, _, status) in zip(texts, results):
-        assert "".join(piece["token"] for piece in highlighted) == text and " entities, 2 types" in status
+        assert visible_text(highlighted) == text and " entities, 2 types" in status
         assert all(text[row[2] : row[3]] == row[0] for row in table["data"])
 
 
@@ -96,26 +106,43 @@ def test_a_browser_types_an_abstract_and_sees_highlighted_entities(space_url, tm
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--disable-quic"],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(space_url)
         page.locator("#vaner-text textarea").fill(ABSTRACT)
         started = time.perf_counter()
         page.locator("#vaner-submit").click()
         page.locator("#vaner-status").get_by_text("entities,").wait_for(timeout=120_000)
         seconds = time.perf_counter() - started
-        marks = page.locator("#vaner-highlighted .token.highlighted")
+        marks = page.locator("#vaner-highlighted mark")
         assert marks.count() > 0
-        legend = page.locator("#vaner-highlighted .legend-item")
+        legend = page.locator("#vaner-highlighted .vaner-legend")
         assert [legend.nth(i).inner_text() for i in range(legend.count())] == ["Chemical", "Disease", "Gene",
                                                                                  "Species"]
-        legend_colours = {legend.nth(i).evaluate("e => getComputedStyle(e).backgroundColor")
+        legend_colours = {legend.nth(i).inner_text(): legend.nth(i).evaluate("e => getComputedStyle(e).backgroundColor")
                           for i in range(legend.count())}
         for i in range(min(marks.count(), 20)):
             mark = marks.nth(i)
             assert mark.inner_text().strip() in ABSTRACT
-            assert mark.evaluate("e => getComputedStyle(e).backgroundColor") in legend_colours
+            kind = mark.get_attribute("data-type")
+            assert mark.evaluate("e => getComputedStyle(e).backgroundColor") == legend_colours[kind]
+            assert re.fullmatch(rf"{kind}, score [01]\.\d\d(, .+)?", mark.get_attribute("title"))  # on hover
+        # At 1280 px every column of the entity table, id and concept included, is in view.
+        for header in ("text", "type", "score", "id", "concept"):
+            box = page.locator("#vaner-table thead th").filter(has_text=header).first.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, (header, box)
         screenshot = Path(os.environ.get("VANER_SCREENSHOT_DIR", tmp_path)) / "space.png"
         page.screenshot(path=str(screenshot), full_page=True)
         browser.close()
     assert screenshot.stat().st_size > 10_000
     print(f"submit -> highlighted: {seconds:.2f} s for {len(ABSTRACT.split())} words; screenshot {screenshot}")
+
+
+def test_the_space_card_names_the_model_the_app_loads_and_no_placeholder():
+    import yaml
+
+    from space.app import HUB_MODEL
+
+    card = (REPO_ROOT / "space" / "README.md").read_text()
+    metadata = yaml.safe_load(card.split("---")[1])
+    assert metadata["models"] == [HUB_MODEL] and HUB_MODEL in card.split("---", 2)[2]
+    assert not re.search(r"\]\(https?://[^)/]+/?\)", card)  # no link to a bare host standing in for a real page
