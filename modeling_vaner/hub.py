@@ -123,9 +123,13 @@ def _upload(api, folder: Path, repo_id: str, repo_type: str, revision: str | Non
     return commit.oid
 
 
-def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = None, private: bool = False) -> str:
+def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = None, private: bool = False,
+                  model_config=None) -> str:
     """Upload a backbone folder (weights, tokenizer, provenance) unless the repo already holds the same weights
-    (same provenance record); returns the commit its weights are at."""
+    (same provenance record); returns the commit its weights are at. With `model_config` (the VANER model trained
+    on it), the repo is a VANER base: that config without its adapter, and the remote code, so that
+    `AutoModelForTokenClassification.from_pretrained(repo, trust_remote_code=True)` is VANER's bidirectional class
+    (with an untrained head), the base a PEFT user puts the adapter on; never a causal LLaMA."""
     api = _api(token)
     provenance = read_provenance(backbone_dir)
     if api.repo_exists(repo_id) and provenance is not None:
@@ -141,11 +145,27 @@ def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = No
             return info.sha
     staging = Path(tempfile.mkdtemp(prefix="vaner-backbone-"))
     try:
-        stage_files(Path(backbone_dir), staging, allowed_files(backbone_dir))
+        stage_backbone(Path(backbone_dir), staging, model_config)
         return _upload(api, staging, repo_id, "model", None, private,
                        f"Backbone weights ({(provenance or {}).get('source', Path(backbone_dir).name)})")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def stage_backbone(backbone_dir: Path, staging: Path, model_config=None) -> None:
+    """The backbone's files, and with `model_config` a VANER config and the remote code (`push_backbone`)."""
+    stage_files(backbone_dir, staging, allowed_files(backbone_dir))
+    if model_config is None:
+        return
+    from .configuration_vaner import VanerConfig
+    from .loading import copy_remote_code, set_hub_metadata
+
+    config = VanerConfig.from_dict(model_config.to_dict())
+    config.adapter_subfolder, config.backbone_name_or_path, config.backbone_revision = None, None, None
+    config.architectures = ["VanerForTokenClassification"]
+    set_hub_metadata(config)
+    config.save_pretrained(staging)
+    copy_remote_code(staging)
 
 
 def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None, private: bool = False,
@@ -184,23 +204,32 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
             config.backbone_name_or_path = backbone_repo
             if not dry_run:
                 config.backbone_revision = push_backbone(backbone_dir, backbone_repo, token=api.token,
-                                                         private=private)
+                                                         private=private, model_config=config)
+            name_base(staging / config.adapter_subfolder / "adapter_config.json", backbone_repo,
+                      config.backbone_revision)
         set_hub_metadata(config)  # a folder saved before the standard task names were written gets them too
         config.save_pretrained(staging)
         _write_card(staging, repo_id, config, results, leaderboard)
         if dry_run:
-            return dry_run_report(staging, repo_id, revision, backbone_dir, backbone_repo)
+            return dry_run_report(staging, repo_id, revision, backbone_dir, backbone_repo, config)
         return _upload(api, staging, repo_id, "model", revision, private, f"Upload VANER model from {model_dir.name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def dry_run_report(staging: Path, repo_id: str, revision: str | None, backbone_dir, backbone_repo) -> str:
+def name_base(adapter_config: Path, repo_id: str, revision: str | None) -> None:
+    """Point a PEFT adapter at its base on the Hub (its `base_model_name_or_path` is a path on the trainer's disk)."""
+    record = json.loads(adapter_config.read_text())
+    record.update(base_model_name_or_path=repo_id, revision=revision)
+    adapter_config.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def dry_run_report(staging: Path, repo_id: str, revision: str | None, backbone_dir, backbone_repo, config) -> str:
     text = listing(staging, f"Would upload to {repo_id}@{revision or 'main'}")
     if backbone_dir is not None:
         backbone = Path(tempfile.mkdtemp(prefix="vaner-backbone-"))
         try:
-            stage_files(Path(backbone_dir), backbone, allowed_files(backbone_dir))
+            stage_backbone(Path(backbone_dir), backbone, config)
             text += "\n" + listing(backbone, f"and, unless it already holds these weights, to {backbone_repo}")
         finally:
             shutil.rmtree(backbone, ignore_errors=True)

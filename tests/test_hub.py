@@ -225,3 +225,41 @@ from huggingface_hub import HfApi
 print(json.dumps(sorted(HfApi().list_repo_files({repo!r}, revision="main"))))
 """, env=hub_env(local_hub, tmp_path / "reader")))
     assert "model.safetensors" in files and not [name for name in files if name.startswith("adapter/")]
+
+
+PEFT_ROAD = """
+import json, sys, torch
+sys.path = [p for p in sys.path if p not in ('', {root!r})]
+from peft import PeftConfig, PeftModel
+from transformers import AutoModelForTokenClassification
+adapter = PeftConfig.from_pretrained({repo!r}, subfolder="adapter")
+base = AutoModelForTokenClassification.from_pretrained(adapter.base_model_name_or_path, revision=adapter.revision,
+                                                       trust_remote_code=True)
+model = PeftModel.from_pretrained(base, {repo!r}, subfolder="adapter").eval()
+with torch.no_grad():
+    logits = model(torch.tensor({ids!r})).logits.tolist()
+from peft import AutoPeftModelForTokenClassification
+try:  # PEFT passes subfolder= on to the base's load as well: it must fail loudly, never load a causal model
+    auto = AutoPeftModelForTokenClassification.from_pretrained({repo!r}, subfolder="adapter", trust_remote_code=True)
+    with torch.no_grad():
+        auto_peft = auto(torch.tensor({ids!r})).logits.tolist()
+except Exception as error:
+    auto_peft = type(error).__name__
+print(json.dumps({{"logits": logits, "base": adapter.base_model_name_or_path, "class": type(base).__name__,
+                  "causal": base.model.is_causal, "auto_peft": auto_peft}}))
+"""
+
+
+def test_the_peft_road_puts_the_adapter_on_vaners_bidirectional_class(local_hub, lora_model, tmp_path):
+    env = hub_env(local_hub, tmp_path / "pusher")
+    repo, backbone_repo = f"{ORG}/vaner-peft", f"{ORG}/tiny-backbone-peft"
+    result = vaner(["push", "--model", str(lora_model), "--repo", repo, "--backbone-repo", backbone_repo], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ids, expected_logits, _ = local_outputs(lora_model)
+    code = PEFT_ROAD.format(root=str(REPO_ROOT), repo=repo, ids=ids)
+    out = json.loads(run_python(code, env=hub_env(local_hub, tmp_path / "user")).splitlines()[-1])
+    assert out["base"] == backbone_repo and out["class"] == "VanerForTokenClassification" and out["causal"] is False
+    assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-4
+    auto_peft = out["auto_peft"]
+    assert isinstance(auto_peft, str) or (torch.tensor(auto_peft) - expected_logits).abs().max() < 1e-4
+    print(f"AutoPeftModelForTokenClassification(repo, subfolder='adapter'): {auto_peft if isinstance(auto_peft, str) else 'VANER logits'}")
