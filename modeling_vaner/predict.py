@@ -61,7 +61,7 @@ def check_request(args) -> None:
     try:
         config = VanerConfig.from_pretrained(args.model or str(DEFAULT_MODEL_DIR))
     except (OSError, ValueError) as error:
-        raise UsageError(f"--model {args.model}: cannot load a model: {error}") from None
+        raise UsageError(f"--model {args.model or DEFAULT_MODEL_DIR}: cannot load a model: {error}") from None
     for entity_type in requested_types(args) or config.entity_types:
         try:
             config.instruction(entity_type, args.dataset)
