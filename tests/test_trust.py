@@ -124,6 +124,7 @@ WRITER = """
 import json, sys
 from harness.results import write_results
 report = json.loads(sys.argv[1])
+print("ready", flush=True)
 write_results(report, sys.argv[2])
 print("written")
 """
@@ -139,7 +140,8 @@ def test_writers_of_one_results_file_wait_for_its_lock_and_lose_nothing(tiny_van
     with FileLock(str(output) + ".lock"):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, json.dumps(other), str(output)], cwd=REPO_ROOT,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3)  # the writer is started and waits: it has not written while the lock is held
+        assert writer.stdout.readline().strip() == "ready"  # imports done: it is at the write now
+        time.sleep(2)  # without the lock it would have written by now; with it, it waits
         assert writer.poll() is None and [r["dataset"] for r in read(output)["results"]] == ["NCBI-disease"]
     out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0 and out.strip() == "written", err[-2000:]
@@ -475,7 +477,7 @@ def test_serve_shows_the_models_name_and_leaves_no_folder_per_request(tiny_vaner
 
 def test_sigterm_during_predict_leaves_no_partial_output(tiny_vaner_dir, tmp_path):
     source = tmp_path / "in.txt"
-    source.write_text("Aspirin lowered the risk of breast cancer in BRCA1 carriers.\n" * 4000)
+    source.write_text("Aspirin lowered the risk of breast cancer in BRCA1 carriers.\n" * 20000)  # far more than the wait below
     output = tmp_path / "out.json"
     process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "predict", "--model", str(tiny_vaner_dir),
                                 "--input", str(source), "--output", str(output)], cwd=REPO_ROOT,
