@@ -86,11 +86,21 @@ def corpus_names(spec: str) -> list[str]:
     counts = typed_mentions(Path(spec))
     if not counts:
         raise CorpusError(f"--datasets {spec}: its tags name no entity type (no B-<type> tag in any split)")
-    folder = os.path.normpath(spec)
+    folder, names = os.path.normpath(spec), []
     for entity_type in sorted(counts):
-        register_corpus(f"{folder}:{entity_type}", Path(spec).resolve(), entity_type, labels=(entity_type,),
-                        kind=corpus_kind(Path(spec)))
-    return [f"{folder}:{entity_type}" for entity_type in sorted(counts)]
+        name = known_corpus(Path(spec).resolve(), entity_type) if len(counts) == 1 else None
+        if name is None:
+            name = f"{folder}:{entity_type}"
+            register_corpus(name, Path(spec).resolve(), entity_type, labels=(entity_type,),
+                            kind=corpus_kind(Path(spec)))
+        names.append(name)
+    return names
+
+
+def known_corpus(folder: Path, entity_type: str) -> str | None:
+    """The known corpus that is `folder` annotated for `entity_type`, if one is."""
+    return next((name for name, known_type in {**CORE_CORPORA, **UNSEEN_CORPORA}.items()
+                 if known_type == entity_type and (data_root() / name).resolve() == folder.resolve()), None)
 
 
 def corpus_from_spec(spec: str) -> str:
@@ -111,16 +121,15 @@ def corpus_from_spec(spec: str) -> str:
     if not entity_type:
         raise CorpusError(f"--datasets {spec}: name the entity type after the colon, e.g. {folder}:Disease")
     resolved = Path(folder).resolve()
-    for name, known_type in {**CORE_CORPORA, **UNSEEN_CORPORA}.items():
-        if (data_root() / name).resolve() == resolved and known_type == entity_type:
-            return name
+    if known_corpus(resolved, entity_type):
+        return known_corpus(resolved, entity_type)
     name = f"{os.path.normpath(folder)}:{entity_type}"
     for corpus in _registry.values():
         if corpus.path.resolve() == resolved and corpus.entity_type == entity_type and corpus.labels is None:
             return corpus.name
-    others = {kind: count for kind, count in typed_mentions(resolved).items() if kind != entity_type}
-    if others:
-        found = ", ".join(f"{kind} ({count} mentions)" for kind, count in sorted(typed_mentions(resolved).items()))
+    counts = typed_mentions(resolved)
+    if set(counts) - {entity_type}:
+        found = ", ".join(f"{kind} ({count} mentions)" for kind, count in sorted(counts.items()))
         raise CorpusError(f"--datasets {spec}: the tags of {folder} name {found}; read as {entity_type}, every one "
                           f"would count as {entity_type}. Give {folder} alone for one row per type.")
     register_corpus(name, resolved, entity_type, kind=corpus_kind(resolved))

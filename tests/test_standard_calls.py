@@ -231,3 +231,10 @@ def test_the_spacy_component_takes_a_models_folder_and_types(tiny_vaner_dir, tmp
     expected = VanerTagger(*load_vaner(tiny_vaner_dir))(TEXT, entity_types=["Chemical"])[0]
     assert [tuple(span) for span in out["spans"]] == [("Chemical", e["start"], e["end"]) for e in expected]
     assert expected and all(abs(e[5] - x["score"]) < 1e-6 for e, x in zip(out["ents"], expected))
+
+
+def test_a_known_corpus_given_by_its_folder_is_that_corpus():
+    from modeling_vaner.corpora import corpus_names, data_root
+
+    folder = str(data_root() / "NCBI-disease")
+    assert corpus_names(folder) == corpus_names(f"{folder}:Disease") == ["NCBI-disease"]
