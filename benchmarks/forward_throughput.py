@@ -36,7 +36,7 @@ def main() -> None:
                 model(input_ids)
                 times.append(time.perf_counter() - start)
         best, median = min(times), sorted(times)[len(times) // 2]
-        print(f"{str(dtype):>15}: {tokens / median:8.0f} tokens/s (median of {args.repeats}), best {tokens / best:.0f}")
+        print(f"{dtype!s:>15}: {tokens / median:8.0f} tokens/s (median of {args.repeats}), best {tokens / best:.0f}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.local_hub import hub_env, running_hub  # noqa: E402
+from tests.local_hub import hub_env, running_hub
 
 FIRST_PREDICTION = """
 import json, sys, time
@@ -30,7 +30,8 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "entities": entities}
 
 
 def run(args, env, **kwargs):
-    result = subprocess.run(args, capture_output=True, text=True, env={**os.environ, **env}, cwd=REPO_ROOT, **kwargs)
+    result = subprocess.run(args, capture_output=True, check=False, text=True, env={**os.environ, **env},
+                            cwd=REPO_ROOT, **kwargs)
     if result.returncode:
         raise SystemExit(result.stderr[-3000:])
     return result.stdout
@@ -39,12 +40,13 @@ def run(args, env, **kwargs):
 def repo_listing(git_dir: Path) -> str:
     """Files and sizes of a pushed repo, read from the local Hub's git repository (LFS files by their pointer)."""
     rows, total = [], 0
-    tree = subprocess.run(["git", "ls-tree", "-r", "-l", "main"], cwd=git_dir, capture_output=True, text=True).stdout
+    tree = subprocess.run(["git", "ls-tree", "-r", "-l", "main"], cwd=git_dir, capture_output=True, check=False,
+                          text=True).stdout
     for line in tree.splitlines():
         meta, path = line.split("\t", 1)
         blob, size = meta.split()[2], int(meta.split()[3])
         if size < 400:
-            content = subprocess.run(["git", "cat-file", "-p", blob], cwd=git_dir, capture_output=True,
+            content = subprocess.run(["git", "cat-file", "-p", blob], cwd=git_dir, capture_output=True, check=False,
                                      text=True).stdout
             if content.startswith("version https://git-lfs"):
                 size = int(content.split("size ")[1].split()[0])

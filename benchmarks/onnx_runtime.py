@@ -18,11 +18,10 @@ from pathlib import Path
 import evaluate
 import numpy as np
 import torch
+from throughput import fixed_slice, load_default
 
 from harness.runner import METRIC_PATH, typed
 from modeling_vaner.corpora import get_corpus
-
-from throughput import fixed_slice, load_default
 
 
 def export(model, path: Path) -> None:

@@ -14,12 +14,11 @@ import time
 
 import evaluate
 import torch
+from throughput import fixed_slice, load_default
 
 from harness.runner import METRIC_PATH, typed
 from modeling_vaner.corpora import get_corpus
 from modeling_vaner.processing_vaner import Request, RequestEncoder
-
-from throughput import fixed_slice, load_default
 
 
 def main() -> None:

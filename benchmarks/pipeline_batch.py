@@ -3,7 +3,8 @@ entity type with `pipeline("token-classification", model=..., trust_remote_code=
 
     .venv/bin/python benchmarks/pipeline_batch.py [--model DIR] [--texts 8] [--sizes 1,4,8,16,32]
 
-Writes benchmarks/results/pipeline_batch.json. The texts are the first BC5CDR test abstracts (../shared/data/linking/bc5cdr).
+Writes benchmarks/results/pipeline_batch.json. The texts are the first BC5CDR test abstracts
+(../shared/data/linking/bc5cdr).
 """
 
 import argparse

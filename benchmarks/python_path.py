@@ -24,12 +24,12 @@ from pathlib import Path
 
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
-import torch  # noqa: E402
+import torch
 
-from modeling_vaner import VanerConfig, VanerTagger  # noqa: E402
-from modeling_vaner.backbone import convert_smollm2  # noqa: E402
-from modeling_vaner.corpora import load_corpus  # noqa: E402
-from modeling_vaner.loading import DEFAULT_MODEL_DIR  # noqa: E402
+from modeling_vaner import VanerConfig, VanerTagger
+from modeling_vaner.backbone import convert_smollm2
+from modeling_vaner.corpora import load_corpus
+from modeling_vaner.loading import DEFAULT_MODEL_DIR
 
 CORPORA = (("NCBI-disease", "Disease"), ("BC2GM", "Gene"))
 

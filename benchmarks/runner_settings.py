@@ -10,7 +10,6 @@ import argparse
 import time
 
 import torch
-
 from throughput import load_default, requests_for
 
 

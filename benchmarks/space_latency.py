@@ -17,7 +17,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.local_hub import free_port, wait_for  # noqa: E402
+from tests.local_hub import free_port, wait_for
 
 ABSTRACT = (
     "Cisplatin is one of the most effective chemotherapeutic agents against solid tumours, but its use is limited by "

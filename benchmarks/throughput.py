@@ -245,8 +245,8 @@ def report(args, results: dict) -> dict:
     print("| inference (bf16) | words/s | tokens/s | of bf16 ceiling | vs paper loop | predictions vs runner | strict F1 "
           "| peak RSS |")
     print("|---|---|---|---|---|---|---|---|")
-    labels = {"runner": "(a) our runner, batch %d, SDPA" % args.batch_size,
-              "runner-eager": "(a) our runner, batch %d, eager attention" % args.batch_size,
+    labels = {"runner": f"(a) our runner, batch {args.batch_size}, SDPA",
+              "runner-eager": f"(a) our runner, batch {args.batch_size}, eager attention",
               "paper": "(b) paper-style Trainer.predict, batch 4", "unbatched": "(c) unbatched, one call per row"}
     strict_f1 = strict_f1_scorer(args.sentences)
     for part in INFERENCE:

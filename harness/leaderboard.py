@@ -29,8 +29,8 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
     columns = [name for name in COLUMN_ORDER if name in present] + sorted(present - set(COLUMN_ORDER))
     columns = columns or list(CORE_CORPORA)
     header = "| model | kind | " + " | ".join(columns) + " | core mean | train time | words/s |"
-    lines = ["Entity-level F1 (strict IOB2; conlleval-style in brackets). *Reported* rows are the authors' "
-             "published figures, not measured here.", "", header, "|" + "---|" * (len(columns) + 5)]
+    lines = [("Entity-level F1 (strict IOB2; conlleval-style in brackets). *Reported* rows are the authors' "
+              "published figures, not measured here."), "", header, "|" + "---|" * (len(columns) + 5)]
     for report in reports:
         by_name = {r["dataset"]: r for r in report["results"]}
         cells, f1s, words, seconds = [], [], 0, 0.0

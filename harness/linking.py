@@ -7,7 +7,7 @@ end-to-end mention + id precision/recall/F1 of a tagger followed by a linker.
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from modeling_vaner.corpora import data_root
@@ -64,7 +64,7 @@ def accuracy_at_1(linker, corpus: str, entity_type: str, split: str = "test", ro
             if link["id"] is not None and (link["link_method"] != "tfidf" or link["link_score"] >= index.threshold):
                 counts["linked_at_threshold"] += 1
                 counts["correct_at_threshold"] += right
-    share = lambda a, b: counts[a] / counts[b] if counts[b] else None  # noqa: E731
+    share = lambda a, b: counts[a] / counts[b] if counts[b] else None
     return {
         "corpus": corpus, "split": split, "entity_type": entity_type, **counts,
         "accuracy": share("correct", "mentions"),
@@ -107,7 +107,7 @@ def run_linking_eval(linker, name: str, output: str | Path, sets=None, split: st
     """Accuracy@1 of `linker` on every linking set; the results JSON is rewritten after each set."""
     from harness.runner import package_versions
 
-    report = {"kind": "linking", "model": name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    report = {"kind": "linking", "model": name, "date": datetime.now(UTC).isoformat(timespec="seconds"),
               "package_versions": package_versions(),
               "sources": {t: index.sources for t, index in linker.indexes.items()}, "results": []}
     output = Path(output)

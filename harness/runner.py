@@ -8,7 +8,7 @@ so every word is scored. Results are written after each dataset, so a partial ru
 import json
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -326,7 +326,7 @@ def new_report(model: str, model_name: str | None, revision: str | None, dtype: 
         "model_path": str(model),
         "revision": revision,
         "kind": None,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "package_versions": package_versions(),
         "dtype": dtype,
         "device": describe_device(target),

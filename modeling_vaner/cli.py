@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .errors import UsageError, VanerError
 from .formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
+
 DEVICE_HELP = "where the model runs: auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
 DTYPE_HELP = "weights dtype; auto: bfloat16 on CUDA, float32 on the CPU (bfloat16 is about twice as fast on CPUs " \
              "with AVX512-BF16)"

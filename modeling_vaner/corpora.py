@@ -203,7 +203,8 @@ def arrow_sentences(folder: Path, split: str):
     data = loaded if isinstance(loaded, datasets.Dataset) else loaded[name]
     missing = [column for column in ("tokens", "ner_tags") if column not in data.column_names]
     if missing:
-        raise CorpusError(f"{folder} [{name}]: no {' or '.join(missing)} column (it has {', '.join(data.column_names)})")
+        raise CorpusError(f"{folder} [{name}]: no {' or '.join(missing)} column (it has "
+                          f"{', '.join(data.column_names)})")
     label = data.features["ner_tags"].feature
     if not isinstance(label, datasets.ClassLabel):
         raise CorpusError(f"{folder} [{name}]: ner_tags must be a ClassLabel of IOB2 names (B-Chemical, ...), "

@@ -41,8 +41,8 @@ def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, de
     results = tagger(texts)
     seconds = time.perf_counter() - start
     print(f"{len(texts)} texts, {len(tagger.config.entity_types)} entity types in one batched pass, {seconds:.2f} s\n")
-    for text, entities in zip(texts, results):
-        print(text)
+    for sample, entities in zip(texts, results):
+        print(sample)
         for entity in entities:
             print(f"  {entity['start']:>4}-{entity['end']:<4} {entity['type']:<8} {entity['score']:.2f}  "
                   f"{entity['text']}")

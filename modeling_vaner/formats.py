@@ -6,9 +6,10 @@ and line.
 
 import gzip
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from .errors import VanerError
 from .processing_vaner import split_sentences, split_words

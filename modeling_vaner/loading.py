@@ -75,8 +75,8 @@ def set_hub_metadata(config) -> None:
                        "AutoConfig": "configuration_vaner.VanerConfig",
                        "AutoModel": "modeling_vaner.VanerModel",
                        "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification"}
-    config.custom_pipelines = {task: {"impl": "pipeline_vaner.VanerNERPipeline", "pt": ["AutoModelForTokenClassification"],
-                                      "type": "text"} for task in PIPELINE_TASKS}
+    entry = {"impl": "pipeline_vaner.VanerNERPipeline", "pt": ["AutoModelForTokenClassification"], "type": "text"}
+    config.custom_pipelines = {task: dict(entry) for task in PIPELINE_TASKS}
 
 
 def copy_remote_code(save_directory) -> None:

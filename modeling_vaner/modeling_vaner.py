@@ -361,4 +361,4 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         return model
 
 
-__all__ = ["VanerPreTrainedModel", "VanerModel", "VanerForTokenClassification"]
+__all__ = ["VanerForTokenClassification", "VanerModel", "VanerPreTrainedModel"]

@@ -10,7 +10,7 @@ Remote code: uploaded to the Hub beside the weights, so it imports only `torch`,
 beside it.
 """
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from transformers import PreTrainedTokenizerBase

@@ -5,9 +5,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .errors import ModelFileError, UsageError
 from .formats import Document, read_documents, sniff_format, write_document

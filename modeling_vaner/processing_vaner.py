@@ -13,9 +13,9 @@ passed in).
 """
 
 import re
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain
-from typing import Hashable, Iterable, Sequence
 
 # The biomedical corpora's convention (BioBERT's re-split of BC4CHEMD is `[0-9a-zA-Z]+|[^0-9a-zA-Z]`): runs of
 # letters and digits stay whole, every other visible character (punctuation, hyphens, brackets) is a word of its own.

@@ -9,6 +9,7 @@ Exits 1 when a corpus differs by more than the tolerance (bf16 rounding differs 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def main() -> int:
@@ -17,7 +18,7 @@ def main() -> int:
     parser.add_argument("second")
     parser.add_argument("--tolerance", type=float, default=0.5)
     args = parser.parse_args()
-    reports = [json.load(open(path)) for path in (args.first, args.second)]
+    reports = [json.loads(Path(path).read_text()) for path in (args.first, args.second)]
     scores = [{r["dataset"]: 100 * r["strict"]["f1"] for r in report["results"]} for report in reports]
     devices = [(report.get("device") or {}).get("name", "?") for report in reports]
     # The tokens per input each file asked the model at (files from before it was recorded: 512, the old default).

@@ -110,8 +110,8 @@ def highlight_html(text: str, shown: list[dict]) -> str:
 
 
 def model_note(config, results_path: str | None, model: str | None = None) -> str:
-    lines = [f"**Model**: `{model or 'the VANER default model'}`, built on "
-             f"`{getattr(config, 'backbone_name_or_path', None) or 'a LLaMA-architecture backbone'}`."]
+    lines = [(f"**Model**: `{model or 'the VANER default model'}`, built on "
+              f"`{getattr(config, 'backbone_name_or_path', None) or 'a LLaMA-architecture backbone'}`.")]
     if results_path and Path(results_path).is_file():
         report = read_report(results_path)
         scores = ", ".join(f"{r['dataset']} {100 * r['strict']['f1']:.1f}" for r in report["results"])

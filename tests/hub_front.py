@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.background import BackgroundTask
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -38,7 +38,7 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
         return mirrors / f"{repo_type}s" / repo_id
 
     def git(repo: Path, *args, input: bytes | None = None, env: dict | None = None) -> str:
-        result = subprocess.run(["git", *args], cwd=repo, input=input, capture_output=True,
+        result = subprocess.run(["git", *args], cwd=repo, input=input, capture_output=True, check=False,
                                 env={**os.environ, **(env or {})})
         if result.returncode:
             raise RuntimeError(f"git {' '.join(args)}: {result.stderr.decode()}")
@@ -52,7 +52,7 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
 
     def has_path(repo: Path, commit_id: str, path: str) -> bool:
         return subprocess.run(["git", "cat-file", "-e", f"{commit_id}:{path}"], cwd=repo,
-                              capture_output=True).returncode == 0
+                              capture_output=True, check=False).returncode == 0
 
     def not_found(code: str, message: str) -> Response:
         return JSONResponse({"error": message}, status_code=404, headers={"X-Error-Code": code,

@@ -14,7 +14,7 @@ from modeling_vaner.processing_vaner import Request, RequestEncoder
 
 pytestmark = pytest.mark.backbone
 
-WORDS = "Aspirin lowered the risk of breast cancer in BRCA1 carriers .".split()
+WORDS = ["Aspirin", "lowered", "the", "risk", "of", "breast", "cancer", "in", "BRCA1", "carriers", "."]
 
 
 def test_vaner_backbone_prints_the_converted_folder(smollm2_dir):

@@ -42,7 +42,7 @@ def test_cuda_without_cuda_is_a_clear_error_everywhere(tiny_vaner_dir, tmp_path,
 def test_the_python_api_and_the_pipeline_run_on_the_device_asked(tiny_vaner_dir, device):
     from transformers import pipeline
 
-    model, tokenizer = load_vaner(tiny_vaner_dir, device=device)
+    model, _ = load_vaner(tiny_vaner_dir, device=device)
     assert model.device.type == resolve_device(device).type
     assert model.dtype == resolve_dtype(None, model.device)
     ner = pipeline("vaner-ner", model=str(tiny_vaner_dir), trust_remote_code=True, device=device if device != "auto"

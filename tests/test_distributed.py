@@ -10,12 +10,11 @@ from tests.conftest import REPO_ROOT
 from tests.local_hub import free_port
 
 
-
 def test_two_ranks_finish_with_identical_weights(tmp_path, smollm2_dir):
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
                "--master_port", str(free_port()), str(REPO_ROOT / "tests" / "helpers" / "ddp_train.py"), str(tmp_path)]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600)
+    result = subprocess.run(command, capture_output=True, check=False, text=True, env=env, cwd=REPO_ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1)]
     assert [r["world"] for r in ranks] == [2, 2] and [r["step"] for r in ranks] == [6, 6]

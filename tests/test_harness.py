@@ -10,8 +10,14 @@ import torch
 
 from harness import runner
 from harness.leaderboard import render_markdown
-from harness.runner import (METRIC_PATH, HarnessError, TokenClassifierPredictor, VanerPredictor, read_predictions,
-                            run_eval)
+from harness.runner import (
+    METRIC_PATH,
+    HarnessError,
+    TokenClassifierPredictor,
+    VanerPredictor,
+    read_predictions,
+    run_eval,
+)
 from modeling_vaner.cli import main
 from modeling_vaner.corpora import CorpusError, register_corpus
 from tests.conftest import REPO_ROOT
@@ -100,7 +106,7 @@ def test_a_600_word_sentence_is_scored_on_every_word(tiny_vaner, tmp_path):
     from harness.runner import evaluate_dataset
 
     result = evaluate_dataset(predictor, "long-sentence", "test", predictions_dir=tmp_path / "p")
-    gold, pred = read_predictions(tmp_path / "p" / "long-sentence.test.conll")
+    _, pred = read_predictions(tmp_path / "p" / "long-sentence.test.conll")
     assert result["words"] == 600 and len(pred[0]) == 600 and result["gold_entities"] == 12
 
 

@@ -27,8 +27,8 @@ def local_hub(tmp_path_factory):
 
 
 def vaner(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modeling_vaner.cli", *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
+    return subprocess.run([sys.executable, "-m", "modeling_vaner.cli", *args], capture_output=True, check=False,
+                          text=True, cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -262,4 +262,5 @@ def test_the_peft_road_puts_the_adapter_on_vaners_bidirectional_class(local_hub,
     assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-4
     auto_peft = out["auto_peft"]
     assert isinstance(auto_peft, str) or (torch.tensor(auto_peft) - expected_logits).abs().max() < 1e-4
-    print(f"AutoPeftModelForTokenClassification(repo, subfolder='adapter'): {auto_peft if isinstance(auto_peft, str) else 'VANER logits'}")
+    answer = auto_peft if isinstance(auto_peft, str) else "VANER logits"
+    print(f"AutoPeftModelForTokenClassification(repo, subfolder='adapter'): {answer}")

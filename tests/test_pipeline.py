@@ -1,6 +1,7 @@
 """The inference road: words, sentences, windows, multi-type batching, spans with offsets."""
 
 import json
+from itertools import pairwise
 
 import pytest
 import torch
@@ -43,7 +44,7 @@ def test_words_cover_every_visible_character_once(text):
     covered = "".join(text[s:e] for s, e in spans)
     assert covered == "".join(text.split())
     assert all(s < e and not text[s:e].isspace() for s, e in spans)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_sentences_split_at_full_stops_but_not_abbreviations():
@@ -189,7 +190,7 @@ def test_spans_are_exact_and_disjoint_per_type(tiny_vaner, text, max_length):
         assert 0.0 < entity["score"] <= 1.0
     for entity_type in {e["type"] for e in entities}:
         spans = sorted((e["start"], e["end"]) for e in entities if e["type"] == entity_type)
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_every_word_of_a_long_sentence_is_labelled_once(tiny_vaner):
@@ -282,7 +283,7 @@ def test_word_pieces_of_a_wordpiece_tokenizer_are_its_own(tmp_path):
 
     from modeling_vaner.processing_vaner import word_pieces
 
-    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "asp", "##irin", "fever", "."]))
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nasp\n##irin\nfever\n.")
     tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
     words = ["Aspirin", "fever", ".", "ASP", "unknown"]
     assert word_pieces(tokenizer, words) == tokenizer([" " + w for w in words], add_special_tokens=False)["input_ids"]

@@ -76,7 +76,7 @@ def test_predict_a_file_in_every_format(tiny_vaner_dir, tmp_path):
     conll = outputs["conll"].split("\n\n")
     assert conll[0] == "-DOCSTART- 1\tChemical\tDisease\tGene\tSpecies"
     first_sentence = [line.split("\t") for line in conll[1].splitlines()]
-    assert [row[0] for row in first_sentence] == "Aspirin lowered the risk of breast cancer .".split()
+    assert [row[0] for row in first_sentence] == ["Aspirin", "lowered", "the", "risk", "of", "breast", "cancer", "."]
     assert all(len(row) == 5 and all(tag[0] in "BIO" for tag in row[1:]) for row in first_sentence)
     for column, entity_type in enumerate(["Chemical", "Disease", "Gene", "Species"], start=1):
         opened = sum(row[column] == "B-" + entity_type for row in first_sentence)

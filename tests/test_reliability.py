@@ -28,8 +28,8 @@ FIXED = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Esc
 
 def vaner(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """`vaner ARGS` in a fresh process, as a user types it."""
-    return subprocess.run([sys.executable, "-m", "modeling_vaner.cli", *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "modeling_vaner.cli", *args], capture_output=True, check=False,
+                          text=True, cwd=REPO_ROOT, timeout=timeout)
 
 
 # --- Every subcommand's default path, in a fresh process ------------------------------------------------------------
@@ -90,7 +90,8 @@ def test_demo_backbone_and_leaderboard_run_on_their_defaults(tmp_path):
 def test_the_command_line_answers_help_without_importing_torch():
     code = ("import sys; from modeling_vaner.cli import build_parser; build_parser().format_help(); "
             "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=REPO_ROOT,
+                            timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-1000:] or result.stdout
 
 

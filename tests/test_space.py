@@ -64,10 +64,10 @@ def test_a_sentence_returns_entities_with_matching_offsets(client):
     # hovering it tells its type and score.
     assert visible_text(highlighted) == text
     rows = {(row[0], row[1]): row[4] for row in table["data"]}
-    marks = re.findall(r'<mark class="vaner-entity" data-type="(\w+)" title="(\w+), score ([\d.]+)[^"]*"[^>]*>([^<]*)</mark>',
-                       highlighted)
-    assert marks and all(kind == title and (html.unescape(word), kind) in rows and
-                         abs(float(score) - rows[html.unescape(word), kind]) < 0.006 for kind, title, score, word in marks)
+    mark = r'<mark class="vaner-entity" data-type="(\w+)" title="(\w+), score ([\d.]+)[^"]*"[^>]*>([^<]*)</mark>'
+    marks = [(kind, title, float(score), html.unescape(word)) for kind, title, score, word in re.findall(mark, highlighted)]
+    assert marks and all(kind == title and (word, kind) in rows and abs(score - rows[word, kind]) < 0.006
+                         for kind, title, score, word in marks)
     assert Path(download).read_text().count('"start"') == len(table["data"])
 
 

@@ -63,8 +63,8 @@ from transformers import AutoModelForTokenClassification
 AutoModelForTokenClassification.from_pretrained({str(DEFAULT_MODEL_DIR)!r}, trust_remote_code=True)
 """
     # The Hub is unreachable (a closed port) and the cache empty: the answer must come at once, from the config.
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VANER_CACHE": str(tmp_path / "c"),
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=tmp_path,
+                            timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VANER_CACHE": str(tmp_path / "c"),
                                  "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"})
     assert result.returncode != 0
     assert "run `vaner backbone` once" in result.stderr and "Retrying" not in result.stderr, result.stderr[-2000:]
@@ -103,7 +103,7 @@ def test_the_pipeline_refuses_what_it_does_not_know(tiny_vaner_dir):
         ner("Aspirin causes cancer.", aggregation_strategy="word")
 
 
-# --- `datasets` corpora and typed folders in `vaner eval`; the metric on ClassLabel ids --------------------------------
+# --- `datasets` corpora and typed folders in `vaner eval`; the metric on ClassLabel ids ----------------------------
 
 NAMES = ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
 SENTENCE = (["Cisplatin", "causes", "renal", "failure", "."], [1, 0, 3, 4, 0])
@@ -158,7 +158,8 @@ def test_a_conll_folder_of_two_types_is_never_read_as_one(tiny_vaner_dir, tmp_pa
     assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "two:Disease", "--output",
                  str(tmp_path / "r.json")]) == 2
     assert "name Chemical (2 mentions), Disease (2 mentions)" in capsys.readouterr().err
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "two", "--output", str(tmp_path / "r.json")]) == 0
+    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "two", "--output",
+                 str(tmp_path / "r.json")]) == 0
     rows = json.loads((tmp_path / "r.json").read_text())["results"]
     assert [(r["dataset"], r["gold_entities"]) for r in rows] == [("two:Chemical", 2), ("two:Disease", 2)]
 
@@ -171,7 +172,8 @@ import evaluate, json
 metric = evaluate.load({str(METRIC_PATH)!r})
 names = {NAMES!r}
 ids = metric.compute(predictions=[[1, 0, 3, 4, 0]], references=[[1, 0, 3, 0, 0]], label_names=names)
-text = metric.compute(predictions=[[names[i] for i in [1, 0, 3, 4, 0]]], references=[[names[i] for i in [1, 0, 3, 0, 0]]])
+text = metric.compute(predictions=[[names[i] for i in [1, 0, 3, 4, 0]]],
+                      references=[[names[i] for i in [1, 0, 3, 0, 0]]])
 try:
     metric.compute(predictions=[[1]], references=[[1]])
     missing = "accepted"
@@ -180,7 +182,8 @@ except ValueError as error:
 print(json.dumps({{"ids": ids["f1"], "text": text["f1"], "per_type": ids["per_type"]["Chemical"]["f1"],
                   "missing": missing}}))
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=tmp_path,
+                            timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.splitlines()[-1])
     assert out["ids"] == out["text"] == 0.5 and out["per_type"] == 1.0

@@ -5,7 +5,7 @@ import random
 
 import pytest
 import torch
-from hypothesis import given, settings, HealthCheck
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modeling_vaner.dbr import EntityDictionary
@@ -447,8 +447,8 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
     continued, _ = load_vaner(tmp_path / "run" / "final")
     checkpoint, _ = load_run_checkpoint(tmp_path / "run" / "checkpoint-4")
     start, _ = load_vaner(tmp_path / "first" / "final")
-    inputs = smollm2_tokenizer(["If any Disease entity is mentioned in the NCBI-disease input, extract it. ##input:"
-                                " fever"], return_tensors="pt")
+    instruction = "If any Disease entity is mentioned in the NCBI-disease input, extract it. ##input:"
+    inputs = smollm2_tokenizer([f"{instruction} fever"], return_tensors="pt")
     with torch.no_grad():
         assert torch.allclose(checkpoint(**inputs).logits, continued(**inputs).logits, atol=1e-5)
         assert not torch.allclose(start(**inputs).logits, continued(**inputs).logits, atol=1e-3)
@@ -475,13 +475,13 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
                 "--max_length", "64", "--per_device_batch_size", "4", "--max_steps", "20", "--save_steps", "10",
                 "--learning_rate", "5e-3", "--bf16", "false", "--select_best", "false"]
         result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "train", *args], capture_output=True,
-                                text=True, cwd=REPO_ROOT, timeout=600)
+                                check=False, text=True, cwd=REPO_ROOT, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
         return result
 
     def head_bias(path):
         weights = load_file(path)
-        [key] = [key for key in weights if key.endswith("score.bias") or key.endswith("score.modules_to_save.default.bias")]
+        [key] = [key for key in weights if key.endswith(("score.bias", "score.modules_to_save.default.bias"))]
         return weights, key
 
     vaner_train("straight")

@@ -220,7 +220,7 @@ def test_leaderboard_says_what_is_not_a_results_file(tmp_path, capsys, content):
     assert "is not" in error and "results file" in error and "Traceback" not in error
 
 
-# --- 7-10: inputs ------------------------------------------------------------------------------------------------------
+# --- 7-10: inputs --------------------------------------------------------------------------------------------------
 
 def test_pubtator_bom_tabs_and_checked_annotations(tmp_path):
     from modeling_vaner.formats import Document, InputError, pubtator_block, read_documents
@@ -477,7 +477,8 @@ def test_serve_shows_the_models_name_and_leaves_no_folder_per_request(tiny_vaner
 
 def test_sigterm_during_predict_leaves_no_partial_output(tiny_vaner_dir, tmp_path):
     source = tmp_path / "in.txt"
-    source.write_text("Aspirin lowered the risk of breast cancer in BRCA1 carriers.\n" * 20000)  # far more than the wait below
+    # far more lines than the wait below
+    source.write_text("Aspirin lowered the risk of breast cancer in BRCA1 carriers.\n" * 20000)
     output = tmp_path / "out.json"
     process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "predict", "--model", str(tiny_vaner_dir),
                                 "--input", str(source), "--output", str(output)], cwd=REPO_ROOT,

@@ -5,4 +5,4 @@ from .index import INDEX_DIR, build_type_index, load_index
 from .linker import Linker
 from .vocabularies import VocabularyError
 
-__all__ = ["Linker", "INDEX_DIR", "build_type_index", "load_index", "VocabularyError"]
+__all__ = ["INDEX_DIR", "Linker", "VocabularyError", "build_type_index", "load_index"]

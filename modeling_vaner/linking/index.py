@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ModelFileError
 from .names import variants
-from .vocabularies import (Concept, read_gold, read_kb_tsv, read_medic, read_mesh_terms)
+from .vocabularies import read_gold, read_kb_tsv, read_medic, read_mesh_terms
 
 INDEX_DIR = Path(__file__).resolve().parents[1] / "linking_index"
 ENTITY_TYPES = ("Chemical", "Disease", "Gene", "Species")

@@ -13,7 +13,6 @@ from pathlib import Path
 from .index import ENTITY_TYPES, TypeIndex, load_index
 from .names import abbreviations, normalize, variants
 
-
 MAX_MENTION_CHARACTERS = 300  # longer than any name in the vocabularies' (IUPAC names included) use
 
 
@@ -98,4 +97,4 @@ class Linker:
         return {"id": ids[0], "ids": list(ids), "name": name, "link_score": round(score, 4), "link_method": method}
 
 
-__all__ = ["Linker", "ENTITY_TYPES"]
+__all__ = ["ENTITY_TYPES", "Linker"]

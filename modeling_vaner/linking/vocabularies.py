@@ -5,9 +5,9 @@ A malformed line raises `VocabularyError` naming the file and line.
 """
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import VanerError
 from ..formats import InputError, read_documents, read_lines
