@@ -359,5 +359,15 @@ class AskedText:
         return entities
 
 
+def non_overlapping(entities: list[dict]) -> list[dict]:
+    """The mentions that can be shown as one layer (spaCy's `doc.ents`, a highlight): where mentions of different
+    types overlap, the most confident one; sorted by position."""
+    kept = []
+    for entity in sorted(entities, key=lambda e: -e["score"]):
+        if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: e["start"])
+
+
 __all__ = ["AskedText", "EncodedRow", "Request", "RequestEncoder", "Segment", "Window", "decode_spans",
-           "plan_windows", "repair_bio", "split_sentences", "split_words"]
+           "non_overlapping", "plan_windows", "repair_bio", "split_sentences", "split_words"]

@@ -13,9 +13,12 @@ Taxonomy). A mention that starts or ends inside a spaCy token is widened to whol
 spans); with spaCy's English tokenizer and biomedical text that is rare.
 """
 
+import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
+
+from .processing_vaner import non_overlapping
 
 if not Span.has_extension("vaner_score"):
     Span.set_extension("vaner_score", default=None)
@@ -59,19 +62,19 @@ class VanerComponent:
 
 
 def set_entities(doc: Doc, entities: list[dict], spans_key: str) -> Doc:
-    spans = []
-    for entity in entities:
+    """Every mention in `doc.spans[spans_key]`; the one layer `non_overlapping` keeps in `doc.ents`."""
+    doc.spans[spans_key] = [span for span in (to_span(doc, entity) for entity in entities) if span is not None]
+    shown = [to_span(doc, entity) for entity in non_overlapping(entities)]
+    doc.ents = spacy.util.filter_spans([span for span in shown if span is not None])  # (widened spans may touch)
+    return doc
+
+
+def to_span(doc: Doc, entity: dict) -> Span | None:
+    """The mention's span: its exact characters when they fall on token edges, else widened to whole tokens."""
+    for mode in ("strict", "expand"):
         span = doc.char_span(entity["start"], entity["end"], label=entity["type"], kb_id=entity.get("id") or "",
-                             alignment_mode="strict") or \
-            doc.char_span(entity["start"], entity["end"], label=entity["type"], kb_id=entity.get("id") or "",
-                          alignment_mode="expand")
+                             alignment_mode=mode)
         if span is not None:
             span._.vaner_score = entity["score"]
-            spans.append(span)
-    doc.spans[spans_key] = spans
-    kept = []
-    for span in sorted(spans, key=lambda s: -s._.vaner_score):
-        if all(span.end <= other.start or span.start >= other.end for other in kept):
-            kept.append(span)
-    doc.ents = sorted(kept, key=lambda s: s.start)
-    return doc
+            return span
+    return None

@@ -8,6 +8,7 @@ than torch, transformers and gradio.
 
 import hashlib
 import html
+import importlib
 import json
 import os
 import tempfile
@@ -30,8 +31,8 @@ FALLBACK_EXAMPLE = "Aspirin lowered the risk of breast cancer in BRCA1 carriers,
 
 
 def load_tagger(model: str | None, device: str = "auto"):
-    """`tag(text, entity_types, dataset) -> entities`, and the model's config. `device`: auto (CUDA when present),
-    cpu or cuda."""
+    """`tag(text, entity_types, dataset) -> entities`, the model's config and its `processing_vaner` (the package's,
+    or on the Hub the remote code's). `device`: auto (CUDA when present), cpu or cuda."""
     try:
         from modeling_vaner import VanerTagger, load_vaner
     except ImportError:  # deployed on the Hub: only the model's remote code is available
@@ -42,10 +43,14 @@ def load_tagger(model: str | None, device: str = "auto"):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         ner = pipeline("vaner-ner", model=model or HUB_MODEL, trust_remote_code=True, device=device,
                        dtype=torch.bfloat16 if device.startswith("cuda") else torch.float32)
-        return (lambda text, types, dataset: ner(text, entity_types=types, dataset=dataset)), ner.model.config
+        processing = importlib.import_module(type(ner).__module__.rsplit(".", 1)[0] + ".processing_vaner")
+        return (lambda text, types, dataset: ner(text, entity_types=types, dataset=dataset)), ner.model.config, \
+            processing
+    from modeling_vaner import processing_vaner
+
     model_obj, tokenizer = load_vaner(model, device=device)
     tagger = VanerTagger(model_obj, tokenizer)
-    return (lambda text, types, dataset: tagger([text], types, dataset)[0]), model_obj.config
+    return (lambda text, types, dataset: tagger([text], types, dataset)[0]), model_obj.config, processing_vaner
 
 
 def real_examples(limit_per_corpus: int = 1) -> list[str]:
@@ -75,15 +80,6 @@ def _detokenize(words: list[str]) -> str:
         text = text.replace(before, after)
     return text
 
-
-def non_overlapping(entities: list[dict]) -> list[dict]:
-    """The mentions to highlight: highlighted text cannot show two types on one span, so where mentions of
-    different types overlap the most confident one is shown (the table lists them all)."""
-    kept = []
-    for entity in sorted(entities, key=lambda e: -e["score"]):
-        if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
-            kept.append(entity)
-    return sorted(kept, key=lambda e: e["start"])
 
 
 BOX = "padding:0.1em 0.3em;border-radius:0.3em;color:#111;"  # a mark's and a legend item's box
@@ -142,7 +138,7 @@ def load_linker():
 
 
 def build_app(model: str | None = None, results_path: str | None = None, device: str = "auto") -> gr.Blocks:
-    tag, config = load_tagger(model, device)
+    tag, config, processing = load_tagger(model, device)
     linker = load_linker()
     downloads = tempfile.TemporaryDirectory(prefix="vaner-downloads-")
     guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
@@ -159,7 +155,7 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
         if linker is not None:
             linker.link(text, entities)
         seconds = time.perf_counter() - start
-        shown = non_overlapping(entities)
+        shown = processing.non_overlapping(entities)  # a highlight shows one type per span; the table all
         highlighted = highlight_html(text, shown)
         table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3), e.get("id") or "",
                   e.get("name") or ""] for e in entities]

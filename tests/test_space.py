@@ -1,6 +1,7 @@
 """The Gradio Space, launched on 127.0.0.1: through gradio_client, and in a real browser (Debian's Chromium)."""
 
 import html
+import json
 import os
 import re
 import shutil
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,27 @@ def test_the_space_card_names_the_model_the_app_loads_and_no_placeholder():
     metadata = yaml.safe_load(card.split("---")[1])
     assert metadata["models"] == [HUB_MODEL] and HUB_MODEL in card.split("---", 2)[2]
     assert not re.search(r"\]\(https?://[^)/]+/?\)", card)  # no link to a bare host standing in for a real page
+
+
+def test_on_the_hub_the_app_runs_on_the_models_remote_code_alone(tiny_vaner_dir, tmp_path):
+    from tests.conftest import run_python
+
+    code = f"""
+import importlib.util, json, os, sys
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+sys.modules["modeling_vaner"] = None  # as on a Space: the package is not installed (an editable install would be)
+os.chdir({str(tmp_path)!r})
+spec = importlib.util.spec_from_file_location("app", {str(REPO_ROOT / "space" / "app.py")!r})
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+tag, config, processing = app.load_tagger({str(tiny_vaner_dir)!r}, "cpu")
+entities = tag("Aspirin lowered the risk of breast cancer.", ["Chemical", "Disease"], None)
+print(json.dumps({{"package": sys.modules["modeling_vaner"] is not None, "module": processing.__name__,
+                  "entities": len(entities), "shown": processing.non_overlapping(entities)}}))
+"""
+    out = json.loads(run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")}
+                                ).splitlines()[-1])
+    assert not out["package"] and out["module"].startswith("transformers_modules.")
+    assert out["entities"] > len(out["shown"]) > 0  # both types tagged; overlaps shown once
+    spans = [(e["start"], e["end"]) for e in out["shown"]]
+    assert all(a[1] <= b[0] for a, b in pairwise(spans))
