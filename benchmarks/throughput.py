@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from modeling_vaner.pipeline_vaner import blank_labels, place_labels
+from modeling_vaner.pipeline_vaner import blank_labels, head_probabilities, place_labels
 from modeling_vaner.processing_vaner import Request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +113,7 @@ def run_inference(args, forward, attention: str = "sdpa") -> dict:
     start = time.perf_counter()
     forward(tagger, rows, label_ids, scores, gold)
     seconds = time.perf_counter() - start
-    tags = [tags for tags, _ in tagger.tags(label_ids, scores)]
+    tags = [heads[0][0] for heads in tagger.tags(label_ids, scores)]  # one shared head
     return {"seconds": seconds, "words": words, "requests": len(requests), "rows": len(rows),
             "tokens": sum(len(row.input_ids) for row in rows), "tags": tags}
 
@@ -156,7 +156,7 @@ def part_paper(args) -> dict:
             )
             logits = trainer.predict(Dataset.from_list(features)).predictions  # [rows, longest, labels], -100 pads
         for row, row_logits in zip(rows, logits):
-            probabilities = torch.from_numpy(row_logits[row.positions]).float().softmax(-1)
+            probabilities = head_probabilities(torch.from_numpy(row_logits[row.positions]))
             place_labels([row], probabilities, label_ids, scores)
 
     return run_inference(args, forward)

@@ -66,7 +66,8 @@ class VanerPredictor:
             raise HarnessError(f"The model does not know entity type {entity_type!r} (corpus {dataset}); "
                                f"it knows {', '.join(self.config.entity_types)}.")
         instruction = self.instruction(dataset, entity_type)
-        outputs = self.tagger.tag_words([(words, instruction) for words in sentences], self.batch_size, progress=True)
+        outputs = self.tagger.tag_words([(words, instruction) for words in sentences], self.batch_size, progress=True,
+                                        entity_type=entity_type)
         return [tags for tags, _ in outputs]
 
 

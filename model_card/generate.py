@@ -43,10 +43,20 @@ def leaderboard_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+# How the card describes the model's head (`VanerConfig.head_layout`).
+HEAD_DESCRIPTIONS = {
+    "shared": "a BIO token-classification head, and an instruction in front of each sentence that\nnames the entity "
+              "type (Chemical, Disease, Gene, Species) and, optionally, the corpus whose guidelines to follow.",
+    "per_type": "a BIO token-classification head per entity type, and an instruction in front of each\nsentence "
+                "that names every entity type requested (Chemical, Disease, Gene, Species) and, optionally, the "
+                "corpora\nwhose guidelines to follow, so one forward pass tags every type.",
+}
+
+
 def render_card(results_path: str | Path, repo_id: str, base_model: str, training: str = "", limitations: str = "",
                 license: str = "apache-2.0", leaderboard_path: str | Path | None = None,
                 ablations_path: str | Path | None = None, ablations_note: str = "",
-                linking_path: str | Path | None = None) -> ModelCard:
+                linking_path: str | Path | None = None, head_layout: str = "shared") -> ModelCard:
     """The card; `leaderboard_path` is a markdown leaderboard (`vaner leaderboard --output`) comparing this model
     with baselines and reported systems, quoted as it is; `ablations_path` another one, of its ablations, with
     `ablations_note` saying how they were run."""
@@ -66,7 +76,7 @@ def render_card(results_path: str | Path, repo_id: str, base_model: str, trainin
         data, template_path=str(TEMPLATE), repo_id=repo_id, base_model=base_model, results_table=leaderboard_table(report),
         evaluated=report["date"], training=training or "See the training recipe in the VANER repository.",
         limitations=limitations, citation=CITATION, comparison=comparison, ablations=ablations,
-        linking=linking,
+        linking=linking, head_description=HEAD_DESCRIPTIONS[head_layout],
     )
 
 

@@ -5,6 +5,7 @@ Remote code: uploaded to the Hub beside the weights, so it imports only `torch` 
 """
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from transformers import LlamaConfig
@@ -18,6 +19,10 @@ DEFAULT_INSTRUCTION_TEMPLATE = "If any {entity_type} entity is mentioned in the 
 DEFAULT_ADAPTIVE_INSTRUCTION_TEMPLATE = "If any {entity_type} entity is mentioned in the input, extract it. ##input: "
 
 DEFAULT_ENTITY_TYPES = ("Chemical", "Disease", "Gene", "Species")
+
+# How the head reads the instruction: one BIO head whose type the instruction names, one type per input (the paper);
+# or one BIO head per entity type, so one input (its instruction naming every type requested) tags them all.
+HEAD_LAYOUTS = ("shared", "per_type")
 
 # Where `vaner backbone` writes the backbones it builds (SmolLM2 from its GGUF): `$VANER_CACHE/backbones/<name>`,
 # and where the remote code finds them, so a model trained on one loads offline wherever it was built.
@@ -81,6 +86,10 @@ class VanerConfig(LlamaConfig):
         max_length (`int`, *optional*):
             The most tokens one training input held, instruction included; longer sentences went through windows.
             The tagger asks the model at this length unless told otherwise. Unset (models that record none): 512.
+        head_layout (`str`, *optional*, defaults to `"shared"`):
+            `"shared"`: one BIO head, and the instruction names the one entity type an input asks for (the paper).
+            `"per_type"`: one BIO head per entry of `entity_types` (logits `(batch, seq_len, num_types, 3)`), and
+            one input asks for every requested type at once; its instruction names them all.
 
     Example:
 
@@ -108,6 +117,7 @@ class VanerConfig(LlamaConfig):
     is_causal: bool = False
     pack_tokens: int = 0
     max_length: int | None = None
+    head_layout: str = "shared"
 
     def __post_init__(self, **kwargs):
         if self.entity_types is None:
@@ -117,18 +127,47 @@ class VanerConfig(LlamaConfig):
         if self.id2label is None and kwargs.get("num_labels") is None:
             self.id2label = dict(enumerate(VANER_LABELS))
             self.label2id = {label: i for i, label in self.id2label.items()}
+        if self.head_layout not in HEAD_LAYOUTS:
+            raise ValueError(f"head_layout {self.head_layout!r}: use one of {', '.join(HEAD_LAYOUTS)}.")
         super().__post_init__(**kwargs)
         self.use_cache = False  # nothing to cache: every position attends to every other
 
-    def instruction(self, entity_type: str, dataset: str | None = None) -> str:
-        """The instruction that asks for `entity_type` mentions, under `dataset`'s guidelines if one is named."""
+    @property
+    def num_type_heads(self) -> int:
+        """BIO heads: one per entity type (`head_layout="per_type"`), else one."""
+        return len(self.entity_types) if self.head_layout == "per_type" else 1
+
+    def head_index(self, entity_type: str) -> int:
+        """The head that tags `entity_type` (0 for a shared head)."""
+        self.check_type(entity_type)
+        return self.entity_types.index(entity_type) if self.head_layout == "per_type" else 0
+
+    def check_type(self, entity_type: str) -> None:
         if entity_type not in self.entity_types:
             raise ValueError(f"Unknown entity type {entity_type!r}; this model knows {', '.join(self.entity_types)}.")
-        if dataset is None:
-            return self.adaptive_instruction_template.format(entity_type=entity_type)
-        if dataset not in self.datasets:
-            raise ValueError(f"Unknown dataset {dataset!r}; this model knows {', '.join(self.datasets)}.")
-        return self.instruction_template.format(entity_type=entity_type, dataset=dataset)
+
+    def instruction(self, entity_type: str | Sequence[str], dataset: str | Sequence[str] | None = None) -> str:
+        """The instruction that asks for `entity_type` mentions, under `dataset`'s guidelines if one is named.
+
+        A model with one head per type is asked for several types (and datasets) in one instruction: a list of
+        types is named as "Chemical, Disease or Gene", a list of datasets as "BC5CDR-chem and BC5CDR-disease"."""
+        types = [entity_type] if isinstance(entity_type, str) else list(dict.fromkeys(entity_type))
+        for name in types:
+            self.check_type(name)
+        if len(types) > 1 and self.head_layout != "per_type":
+            raise ValueError("This model has one shared head: ask it for one entity type per instruction.")
+        datasets = [dataset] if isinstance(dataset, str) else list(dict.fromkeys(dataset or ()))
+        for name in datasets:
+            if name not in self.datasets:
+                raise ValueError(f"Unknown dataset {name!r}; this model knows {', '.join(self.datasets)}.")
+        if not datasets:
+            return self.adaptive_instruction_template.format(entity_type=joined(types, "or"))
+        return self.instruction_template.format(entity_type=joined(types, "or"), dataset=joined(datasets, "and"))
+
+
+def joined(names: Sequence[str], last: str) -> str:
+    """`["a", "b", "c"]` as "a, b or c" (`last` = "or")."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
 
 
 __all__ = ["VanerConfig"]

@@ -260,7 +260,8 @@ def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -
     from model_card.generate import write_card
 
     base = config.backbone_name_or_path or "unknown"
-    write_card(results, folder / "README.md", repo_id=repo_id, base_model=base, leaderboard_path=leaderboard)
+    write_card(results, folder / "README.md", repo_id=repo_id, base_model=base, leaderboard_path=leaderboard,
+               head_layout=getattr(config, "head_layout", "shared"))
 
 
 def push_dataset(repo_id: str, corpora: list[str], token: str | None = None, private: bool = False) -> str:

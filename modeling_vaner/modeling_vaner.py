@@ -176,10 +176,13 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
 
 
 class VanerForTokenClassification(VanerPreTrainedModel):
-    """VANER: [`VanerModel`] with dropout and a linear BIO head on every token.
+    """VANER: [`VanerModel`] with dropout and a linear BIO head on every token: one head whose type the instruction
+    names (`config.head_layout="shared"`, the paper), or one head per entity type (`"per_type"`), all in one linear
+    layer `score` of `num_type_heads * num_labels` outputs.
 
-    Labels follow the transformers convention: one id per token, -100 where no loss is wanted (the instruction,
-    padding and every sub-token but a word's first).
+    Labels follow the transformers convention: one id per token (per token and type head with `"per_type"`), -100
+    where no loss is wanted (the instruction, padding, every sub-token but a word's first, and the heads of types a
+    training corpus does not annotate: they get no loss and no gradient).
     """
 
     def __init__(self, config: VanerConfig):
@@ -189,7 +192,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         self.num_labels = config.num_labels
         self.model = VanerModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout)
-        self.score = nn.Linear(config.hidden_size, config.num_labels)
+        self.score = nn.Linear(config.hidden_size, config.num_type_heads * config.num_labels)
         self.post_init()
 
     def get_input_embeddings(self):
@@ -211,12 +214,14 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         r"""
         Args:
             input_ids, attention_mask, position_ids, inputs_embeds, output_hidden_states: as in [`VanerModel`].
-            labels (`torch.LongTensor` of shape `(batch_size, seq_len)`, *optional*):
-                Label ids in `[0, num_labels)`, or -100 for tokens the loss ignores.
+            labels (`torch.LongTensor` of shape `(batch_size, seq_len)`, or `(batch_size, seq_len, num_type_heads)`
+                with one head per type, *optional*): label ids in `[0, num_labels)`, or -100 where the loss ignores
+                a token (or a token's head).
 
         Returns:
-            [`TokenClassifierOutput`] with `logits` of shape `(batch_size, seq_len, num_labels)` and, given labels,
-            the cross-entropy averaged over labelled tokens.
+            [`TokenClassifierOutput`] with `logits` of shape `(batch_size, seq_len, num_labels)`, or
+            `(batch_size, seq_len, num_type_heads, num_labels)` with one head per type, and, given labels, the
+            cross-entropy averaged over labelled tokens (and heads).
         """
         # Trainer passes the labelled-token count of the whole accumulated batch, for an exact mean.
         num_items_in_batch = kwargs.pop("num_items_in_batch", None)
@@ -229,6 +234,8 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             **kwargs,
         )
         logits = self.score(self.dropout(outputs.last_hidden_state))
+        if self.config.head_layout == "per_type":
+            logits = logits.unflatten(-1, (self.config.num_type_heads, self.num_labels))
 
         loss = None
         if labels is not None:

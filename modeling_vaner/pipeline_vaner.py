@@ -28,7 +28,8 @@ from .processing_vaner import (
 
 
 class VanerTagger:
-    """Typed entity spans with character offsets from raw text, for several entity types in one batched pass.
+    """Typed entity spans with character offsets from raw text, for several entity types in one batched pass: one
+    input per sentence and type with a shared head, one input per sentence for every type with a head per type.
 
     Example:
 
@@ -73,13 +74,31 @@ class VanerTagger:
     def pack_tokens(self) -> int:
         return self.encoder.pack_tokens
 
-    def instructions(self, entity_types: Iterable[str] | None, dataset: str | None) -> list[tuple[str, str]]:
-        """`(entity_type, instruction)` pairs; unknown types or datasets raise ValueError naming what is known."""
+    def asks(self, entity_types: Iterable[str] | None, dataset: str | None) -> list[tuple[tuple[str, ...], str]]:
+        """`(entity_types, instruction)` pairs, one per model input a sentence needs: one per type with a shared
+        head, one naming every type with a head per type. Unknown types or datasets raise ValueError naming what
+        is known."""
         # Each type once, in the order asked: `Chemical,Chemical` asks for chemicals once.
-        types = list(dict.fromkeys(entity_types if entity_types is not None else self.config.entity_types))
+        types = tuple(dict.fromkeys(entity_types if entity_types is not None else self.config.entity_types))
         if not types:
             raise ValueError(f"No entity type asked for; this model knows {', '.join(self.config.entity_types)}.")
-        return [(entity_type, self.config.instruction(entity_type, dataset)) for entity_type in types]
+        if getattr(self.config, "head_layout", "shared") == "per_type":
+            return [(types, self.config.instruction(types, dataset))]
+        return [((entity_type,), self.config.instruction(entity_type, dataset)) for entity_type in types]
+
+    def typed(self, asked: AskedText, heads: list[list[tuple[list[str], list[float]]]]
+              ) -> list[list[tuple[list[str], list[float]]]]:
+        """Per request of `asked`, the `(tags, scores)` of each type it asks for, from every head's (`tag_heads`)."""
+        return [[per_head[self.head_index(entity_type)] for entity_type in types]
+                for types, per_head in zip(asked.entity_types, heads)]
+
+    def head_index(self, entity_type: str | None) -> int:
+        """The head that tags `entity_type` (a shared head: 0, whatever the type)."""
+        if getattr(self.config, "head_layout", "shared") != "per_type":
+            return 0
+        if entity_type is None:
+            raise ValueError("This model has one head per entity type: name the type whose tags you want.")
+        return self.config.head_index(entity_type)
 
     def __call__(self, texts: str | list[str], entity_types: Iterable[str] | None = None, dataset: str | None = None,
                  batch_size: int = 16) -> list[list[dict]]:
@@ -92,27 +111,34 @@ class VanerTagger:
         """Per text, its words and sentences as the tagger split them (`AskedText`) and its entities."""
         if isinstance(texts, str):
             texts = [texts]
-        typed_instructions = self.instructions(entity_types, dataset)
+        asks = self.asks(entity_types, dataset)
         asked = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"Text {index} is a {type(text).__name__}, not a str.")
-            asked.append(AskedText.build(text, typed_instructions, document=index))
-        tagged = self.tag_words([request for text in asked for request in text.requests], batch_size)
+            asked.append(AskedText.build(text, asks, document=index))
+        heads = self.tag_heads([request for text in asked for request in text.requests], batch_size)
         results, start = [], 0
         for text in asked:
-            results.append((text, text.entities(tagged[start : start + len(text.requests)])))
+            results.append((text, text.entities(self.typed(text, heads[start : start + len(text.requests)]))))
             start += len(text.requests)
         return results
 
     def tag_words(self, requests: Sequence[Request | tuple[list[str], str]], batch_size: int = 16,
-                  progress: bool = False) -> list[tuple[list[str], list[float]]]:
+                  progress: bool = False, entity_type: str | None = None) -> list[tuple[list[str], list[float]]]:
         """Label pre-split words: for each request (a `Request`, or a `(words, instruction)` pair), valid IOB2 tags
         (`B`/`I`/`O`, one per word) and the probability of each word's most likely label. Long requests go through
-        windows; all rows are length-sorted and batched together, whatever their instruction."""
+        windows; all rows are length-sorted and batched together, whatever their instruction. A model with one
+        head per type answers for `entity_type`'s head."""
+        head = self.head_index(entity_type)
+        return [per_head[head] for per_head in self.tag_heads(requests, batch_size, progress)]
+
+    def tag_heads(self, requests: Sequence[Request | tuple[list[str], str]], batch_size: int = 16,
+                  progress: bool = False) -> list[list[tuple[list[str], list[float]]]]:
+        """As `tag_words`, for every head: `result[request][head]` is `(tags, scores)`."""
         requests = [request if isinstance(request, Request) else Request(*request) for request in requests]
         rows = sorted(self.encoder.encode(requests), key=lambda row: len(row.input_ids))
-        label_ids, scores = blank_labels(requests)
+        label_ids, scores = blank_labels(requests, self.config.num_type_heads)
         starts = range(0, len(rows), batch_size)
         for batch_start in logging.tqdm(starts, desc="tagging", unit="batch") if progress else starts:
             batch = rows[batch_start : batch_start + batch_size]
@@ -120,14 +146,18 @@ class VanerTagger:
             place_labels(batch, probabilities, label_ids, scores)
         return self.tags(label_ids, scores)
 
-    def tags(self, label_ids: list[list[int]], scores: list[list[float]]) -> list[tuple[list[str], list[float]]]:
-        """Per request, its words' label ids as valid IOB2 tags (BIO repair fixes the structure only), and scores."""
-        return [(repair_bio([self.id2label[i] for i in ids]), word_scores)
-                for ids, word_scores in zip(label_ids, scores)]
+    def tags(self, label_ids: list[list[list[int]]], scores: list[list[list[float]]]
+             ) -> list[list[tuple[list[str], list[float]]]]:
+        """Per request and head, its words' label ids as valid IOB2 tags (BIO repair fixes the structure only), and
+        scores."""
+        return [[(repair_bio([self.id2label[i] for i in ids]), word_scores)
+                 for ids, word_scores in zip(head_ids, head_scores)]
+                for head_ids, head_scores in zip(label_ids, scores)]
 
     @torch.inference_mode()
     def _forward(self, sequences: list[list[int]], positions: list[list[int]]) -> torch.Tensor:
-        """Label probabilities at the given positions of each sequence, row after row: `[positions, labels]`."""
+        """Label probabilities at the given positions of each sequence, row after row: `[positions, heads,
+        labels]`."""
         length = max(len(sequence) for sequence in sequences)
         device = next(self.model.parameters()).device
         input_ids = torch.tensor([sequence + [self.pad_token_id] * (length - len(sequence)) for sequence in sequences])
@@ -136,28 +166,40 @@ class VanerTagger:
         rows = torch.repeat_interleave(torch.arange(len(positions)), torch.tensor([len(p) for p in positions]))
         columns = torch.tensor([position for row_positions in positions for position in row_positions],
                                dtype=torch.long)
-        return logits[rows.to(device), columns.to(device)].float().softmax(-1).cpu()
+        return head_probabilities(logits[rows.to(device), columns.to(device)]).cpu()
 
 
-def blank_labels(requests: Sequence[Request]) -> tuple[list[list[int]], list[list[float]]]:
-    """Room for each request's word label ids and scores, filled by `place_labels`."""
-    return [[0] * len(request.words) for request in requests], [[0.0] * len(request.words) for request in requests]
+def head_probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """Label probabilities `[positions, heads, labels]` from logits read at positions: `[positions, labels]` (a
+    shared head) or `[positions, heads, labels]` (a head per type)."""
+    probabilities = logits.float().softmax(-1)
+    return probabilities.unsqueeze(1) if probabilities.dim() == 2 else probabilities
 
 
-def place_labels(rows: list[EncodedRow], probabilities: torch.Tensor, label_ids: list[list[int]],
-                 scores: list[list[float]]) -> None:
-    """Give each request's words, from `probabilities` `[positions of rows, labels]` (read at `row.positions`,
-    row after row), their most likely label id and its probability (`label_ids[request][word]`, `scores[...]`)."""
+def blank_labels(requests: Sequence[Request], heads: int = 1) -> tuple[list[list[list[int]]], list[list[list[float]]]]:
+    """Room for each request's word label ids and scores per head, filled by `place_labels`."""
+    return ([[[0] * len(request.words) for _ in range(heads)] for request in requests],
+            [[[0.0] * len(request.words) for _ in range(heads)] for request in requests])
+
+
+def place_labels(rows: list[EncodedRow], probabilities: torch.Tensor, label_ids: list[list[list[int]]],
+                 scores: list[list[list[float]]]) -> None:
+    """Give each request's words, from `probabilities` `[positions of rows, heads, labels]` (read at
+    `row.positions`, row after row; `[positions of rows, labels]` for a shared head), their most likely label id
+    and its probability per head (`label_ids[request][head][word]`, `scores[...]`)."""
+    if probabilities.dim() == 2:
+        probabilities = probabilities.unsqueeze(1)
     best = probabilities.argmax(-1)
-    best_ids = best.tolist()
-    best_scores = probabilities.gather(-1, best.unsqueeze(-1)).squeeze(-1).tolist()
+    best_ids = best.T.tolist()
+    best_scores = probabilities.gather(-1, best.unsqueeze(-1)).squeeze(-1).T.tolist()
     offset = 0
     for row in rows:
         for segment in row.segments:
             count = len(segment.positions)
             words = slice(segment.first_word, segment.first_word + count)
-            label_ids[segment.request][words] = best_ids[offset : offset + count]
-            scores[segment.request][words] = best_scores[offset : offset + count]
+            for head, (head_ids, head_scores) in enumerate(zip(best_ids, best_scores)):
+                label_ids[segment.request][head][words] = head_ids[offset : offset + count]
+                scores[segment.request][head][words] = head_scores[offset : offset + count]
             offset += count
 
 
@@ -177,8 +219,9 @@ class VanerNERPipeline(ChunkPipeline):
     corpus's guidelines; default: the adaptive instruction), `max_length`, `aggregation_strategy` (any of
     transformers' values; VANER's entities are whole words and mentions already, so all give the same answer), and
     the pipeline's own `batch_size` (model inputs per forward pass, default 4) and `device`. Any other keyword is a
-    `TypeError`, never silently dropped. Each text becomes one model input per sentence and entity type (or per
-    window of a long sentence, or per pack), the chunks of `preprocess`; `postprocess` gathers a text's chunks into
+    `TypeError`, never silently dropped. Each text becomes one model input per sentence and entity type (one per
+    sentence for all types, with a head per type; or per window of a long sentence, or per pack), the chunks of
+    `preprocess`; `postprocess` gathers a text's chunks into
     its entities sorted by position, each with the keys every token-classification user reads (`entity_group`,
     `word`, `start`, `end`, `score`) and VANER's own names for two of them (`type`, `text`).
     """
@@ -216,11 +259,11 @@ class VanerNERPipeline(ChunkPipeline):
 
     def preprocess(self, text, entity_types=None, dataset=None, max_length=None):
         tagger = self.tagger(max_length)
-        typed_instructions = tagger.instructions(entity_types, dataset)
-        asked = AskedText.build(text, typed_instructions)
+        asks = tagger.asks(entity_types, dataset)
+        asked = AskedText.build(text, asks)
         rows = tagger.encoder.encode(asked.requests)
         if not rows:  # no words: one instruction-only input, so the text still comes out (with no entities)
-            rows = [EncodedRow(list(tagger.encoder.prompt(typed_instructions[0][1])), [])]
+            rows = [EncodedRow(list(tagger.encoder.prompt(asks[0][1])), [])]
         for index, row in enumerate(rows):
             yield {
                 "input_ids": torch.tensor([row.input_ids]),
@@ -238,12 +281,12 @@ class VanerNERPipeline(ChunkPipeline):
 
     def postprocess(self, all_outputs):
         asked, tagger = all_outputs[0]["asked"], self.tagger(all_outputs[0]["max_length"])
-        label_ids, scores = blank_labels(asked.requests)
+        label_ids, scores = blank_labels(asked.requests, self.model.config.num_type_heads)
         for output in all_outputs:
             row, mask = output["row"], output["attention_mask"][0]
             first = int(mask.argmax())  # a batch padded on the left shifts the row
             positions = torch.tensor(row.positions, dtype=torch.long) + first
-            probabilities = output["logits"][0, positions].float().softmax(-1)
-            place_labels([row], probabilities, label_ids, scores)
+            place_labels([row], head_probabilities(output["logits"][0, positions]), label_ids, scores)
+        heads = tagger.tags(label_ids, scores)
         return [{"entity_group": entity["type"], "word": entity["text"], **entity}
-                for entity in asked.entities(tagger.tags(label_ids, scores))]
+                for entity in asked.entities(tagger.typed(asked, heads))]

@@ -320,41 +320,47 @@ def decode_spans(tags: list[str], scores: list[float]) -> list[tuple[int, int, f
 
 @dataclass
 class AskedText:
-    """A text asked for entity types: one request per (type, sentence), a type's sentences in order (packing keeps
-    them together), and what turns the tags of those requests back into spans of the text."""
+    """A text asked for entity types: one request per (ask, sentence), an ask's sentences in order (packing keeps
+    them together), and what turns the tags of those requests back into spans of the text. An ask is the types one
+    instruction names: one type (a shared head) or every requested type (one head per type)."""
 
     text: str
     words: list[tuple[int, int]]  # character spans of the text's words
     sentences: list[tuple[int, int]]  # `(first_word, end_word)` of each sentence
     requests: list[Request]
-    entity_types: list[str]  # per request
+    entity_types: list[tuple[str, ...]]  # per request: the types its instruction asks for
     word_spans: list[list[tuple[int, int]]]  # per request: its words' character spans in `text`
 
     @classmethod
-    def build(cls, text: str, typed_instructions: list[tuple[str, str]], document: Hashable = None) -> "AskedText":
-        """`typed_instructions`: `(entity_type, instruction)` pairs; `document` keeps packing inside this text."""
+    def build(cls, text: str, asks: list[tuple[str | tuple[str, ...], str]], document: Hashable = None
+              ) -> "AskedText":
+        """`asks`: `(entity_types, instruction)` pairs (a type or a tuple of types); `document` keeps packing
+        inside this text."""
         if not isinstance(text, str):
             raise TypeError(f"Expected a text (str), got a {type(text).__name__}.")
         spans = split_words(text)
         words = [text[start:end] for start, end in spans]
         sentences = split_sentences(text, spans)
         asked = cls(text, spans, sentences, [], [], [])
-        for entity_type, instruction in typed_instructions:
+        for entity_types, instruction in asks:
+            types = (entity_types,) if isinstance(entity_types, str) else tuple(entity_types)
             for first, end in sentences:
                 asked.requests.append(Request(words[first:end], instruction, document))
-                asked.entity_types.append(entity_type)
+                asked.entity_types.append(types)
                 asked.word_spans.append(spans[first:end])
         return asked
 
-    def entities(self, tagged: list[tuple[list[str], list[float]]]) -> list[dict]:
-        """Entities from each request's `(tags, scores)`: dicts `{start, end, text, type, score}` with
-        `text == self.text[start:end]`, sorted by position."""
+    def entities(self, tagged: list[list[tuple[list[str], list[float]]]]) -> list[dict]:
+        """Entities from each request's `(tags, scores)` per type it asks for (`tagged[request][i]` for
+        `entity_types[request][i]`): dicts `{start, end, text, type, score}` with `text == self.text[start:end]`,
+        sorted by position. Mentions of different types may overlap."""
         entities = []
-        for entity_type, spans, (tags, scores) in zip(self.entity_types, self.word_spans, tagged):
-            for first, end, score in decode_spans(tags, scores):
-                start, stop = spans[first][0], spans[end - 1][1]
-                entities.append({"start": start, "end": stop, "text": self.text[start:stop], "type": entity_type,
-                                 "score": score})
+        for types, spans, per_type in zip(self.entity_types, self.word_spans, tagged):
+            for entity_type, (tags, scores) in zip(types, per_type):
+                for first, end, score in decode_spans(tags, scores):
+                    start, stop = spans[first][0], spans[end - 1][1]
+                    entities.append({"start": start, "end": stop, "text": self.text[start:stop],
+                                     "type": entity_type, "score": score})
         entities.sort(key=lambda entity: (entity["start"], entity["end"], entity["type"]))
         return entities
 

@@ -23,7 +23,7 @@ LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
 # The options that fix a model's shape and what a checkpoint's weights mean: a run resuming from a checkpoint must
 # keep them as the checkpoint was trained.
 SHAPE_OPTIONS = ("architecture", "backbone", "init_from", "encoder", "typed_labels", "lora", "lora_r", "lora_alpha",
-                 "lora_target_modules", "causal")
+                 "lora_target_modules", "causal", "heads")
 
 
 class RecipeError(VanerError, ValueError):
@@ -56,6 +56,8 @@ class TrainConfig:
     max_eval_sentences: int | None = option(500, "per corpus, from devel: checkpoints are chosen on devel, never test")
     temperature: float = option(1.0, "corpus sampling weights ~ size^(1/T); a large T approaches uniform")
     instruction: str = option("dataset", "dataset (VANER) or adaptive (VANER_adapt, no dataset name)")
+    heads: str = option("shared", "shared: one BIO head, one entity type per input (the paper); per_type: one head "
+                        "per entity type of the corpora, every requested type in one input (one pass)")
     dbr_probability: float = option(0.5, "chance that a training sentence brings one DBR item; 0 turns DBR off")
     dbr_max_same: int = option(10, "DBR: most names of the asked type in one item")
     dbr_max_other: int = option(5, "DBR: most names of other types in one item")
@@ -158,6 +160,10 @@ class TrainConfig:
             fail("architecture", "must be vaner or encoder")
         if self.instruction not in ("dataset", "adaptive"):
             fail("instruction", "must be dataset (VANER) or adaptive (VANER_adapt)")
+        if self.heads not in ("shared", "per_type"):
+            fail("heads", "must be shared or per_type")
+        if self.heads == "per_type" and (self.pack_tokens or self.architecture != "vaner"):
+            fail("heads", "per_type is for VANER inputs of one sentence (pack_tokens 0, architecture vaner)")
         if self.lr_schedule not in ("steps", "budget"):
             fail("lr_schedule", "must be steps or budget")
         if self.lr_schedule == "budget" and self.time_budget_minutes is None:
@@ -226,12 +232,17 @@ def request_encoder(config: TrainConfig, tokenizer) -> RequestEncoder:
                           pad_token_id=tokenizer.pad_token_id)
 
 
-def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list[list[str]]) -> list[dict]:
-    """Training rows for `requests` (`tags[r]`: request r's gold tags): the rows inference asks, with each word's
-    label at its first sub-token, in the window whose core holds it, exactly once; `sentences`: how many
-    requests a row labels (packing samples by it)."""
-    return [{"input_ids": row.input_ids, "labels": row.labels(tags, LABEL_IDS), "length": len(row.input_ids),
-             "sentences": row.requests} for row in encoder.encode(requests)]
+def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list, heads: int = 0) -> list[dict]:
+    """Training rows for `requests` (`tags[r]`: request r's gold tags, or with `heads` its tags per head): the rows
+    inference asks, with each word's label at its first sub-token, in the window whose core holds it, exactly once
+    (per head, flattened position-major, with a head per type); `sentences`: how many requests a row labels
+    (packing samples by it)."""
+    from .type_heads import head_labels
+
+    words = [len(request.words) for request in requests]
+    return [{"input_ids": row.input_ids, "length": len(row.input_ids), "sentences": row.requests,
+             "labels": head_labels(row, tags, words, LABEL_IDS) if heads else row.labels(tags, LABEL_IDS)}
+            for row in encoder.encode(requests)]
 
 
 def sentence_rows(encoder: RequestEncoder, instruction: str, words: list[str], tags: list[str]) -> list[dict]:
@@ -320,9 +331,9 @@ def row_features():
 
 
 def encode_plan(plan: dict, encoder: RequestEncoder, what: str, cache_dir: str | Path | None = None,
-                chunk: int = 20_000):
+                chunk: int = 20_000, heads: int = 0):
     """Labelled rows (`input_ids`, `labels`, `length`) of a plan of requests (lists `words`, `instruction`, `tags`,
-    and `document` when packing), in plan order, as one `datasets.Dataset`. The plan goes to Arrow `chunk` requests
+    and `document` when packing; with `heads`, `tags` per head), in plan order, as one `datasets.Dataset`. The plan goes to Arrow `chunk` requests
     at a time and `Dataset.map` encodes each part; with `cache_dir`, parts are written there batch by batch (and
     read back memory-mapped), so the rows of an uncapped mix never sit in memory as Python objects. Packing runs
     over the whole plan at once, so that nothing cuts a document's packs."""
@@ -334,7 +345,7 @@ def encode_plan(plan: dict, encoder: RequestEncoder, what: str, cache_dir: str |
         documents = batch["document"] if "document" in batch else [None] * len(batch["words"])
         requests = [Request(words, instruction, document)
                     for words, instruction, document in zip(batch["words"], batch["instruction"], documents)]
-        rows = labelled_rows(encoder, requests, batch["tags"])
+        rows = labelled_rows(encoder, requests, batch["tags"], heads)
         return {key: [row[key] for row in rows] for key in ("input_ids", "labels", "length")}
 
     size = len(plan["words"])
@@ -461,7 +472,15 @@ def initial_model(config: TrainConfig):
         if model.config.is_causal != config.causal:
             raise RecipeError(f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
                              f"on from it cannot switch the mask (causal: {config.causal}).")
+        if model.config.head_layout != config.heads:
+            raise RecipeError(f"{config.init_from} has head_layout {model.config.head_layout}; a run going on from "
+                              f"it keeps it (heads: {config.heads}).")
         return model.train(), tokenizer
+    if config.heads == "per_type":
+        from .type_heads import entity_types_of
+
+        return load_backbone(config.backbone, is_causal=config.causal, head_layout="per_type",
+                             entity_types=entity_types_of(config.corpora))
     return load_backbone(config.backbone, is_causal=config.causal)
 
 
@@ -588,6 +607,8 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     import torch
     from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed
 
+    from .collate import RowCollator
+
     config.validate()
     output_dir = Path(config.output_dir)
     if (output_dir / "training_summary.json").is_file() and (output_dir / "final").is_dir():
@@ -613,12 +634,18 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
             model, tokenizer = initial_model(config)
         record_recipe(model.config, asdict(config))
         dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
-        if config.pack_tokens:
+        if model.config.head_layout == "per_type":
+            from .type_heads import build_type_head_eval_rows, build_type_head_train_rows
+
+            train_rows = build_type_head_train_rows(config, tokenizer, model.config, train_sets, dictionary)
+            eval_rows = build_type_head_eval_rows(config, tokenizer, model.config)
+        elif config.pack_tokens:
             train_rows, used_sentences = build_packed_train_rows(config, tokenizer, model.config, train_sets,
                                                                  dictionary)
+            eval_rows = build_eval_rows(config, tokenizer, model.config)
         else:
             train_rows = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
-        eval_rows = build_eval_rows(config, tokenizer, model.config)
+            eval_rows = build_eval_rows(config, tokenizer, model.config)
         if config.lora:
             model = wrap_lora(model, config)
 
@@ -670,7 +697,9 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
         # Several CPU processes (torchrun/accelerate launch without GPUs) talk over gloo.
         ddp_backend="gloo" if distributed and not torch.cuda.is_available() else None,
     )
-    collate = DataCollatorForTokenClassification(tokenizer, label_pad_token_id=-100)
+    heads = model.config.num_type_heads if getattr(model.config, "head_layout", "shared") == "per_type" else 0
+    collate = DataCollatorForTokenClassification(tokenizer) if config.architecture == "encoder" else \
+        RowCollator(tokenizer.pad_token_id, heads)
     trainer = VanerTrainer(
         model=model,
         args=arguments,

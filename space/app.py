@@ -17,7 +17,6 @@ from pathlib import Path
 
 import gradio as gr
 
-ENTITY_TYPES = ["Chemical", "Disease", "Gene", "Species"]
 COLORS = {"Chemical": "#8dd3c7", "Disease": "#fb8072", "Gene": "#80b1d3", "Species": "#fdb462"}
 ADAPTIVE = "adaptive (no dataset guidelines)"
 # The model a Space on the Hub loads when VANER_MODEL names none (its card's `models:` names it too).
@@ -85,11 +84,11 @@ def _detokenize(words: list[str]) -> str:
 BOX = "padding:0.1em 0.3em;border-radius:0.3em;color:#111;"  # a mark's and a legend item's box
 
 
-def highlight_html(text: str, shown: list[dict]) -> str:
+def highlight_html(text: str, shown: list[dict], entity_types: list[str]) -> str:
     """The text with each shown mention marked in its type's colour, a legend above; hovering a mark shows its type,
     score and, when linked, its concept (the `title` of each `<mark>`)."""
     legend = "".join(f'<span class="vaner-legend" style="background:{COLORS.get(t, "#ddd")};{BOX}font-weight:600">'
-                     f"{t}</span> " for t in ENTITY_TYPES)
+                     f"{t}</span> " for t in entity_types)
     pieces, position = [], 0
     for entity in shown:
         pieces.append(html.escape(text[position:entity["start"]]))
@@ -149,14 +148,14 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
         if len(text) > MAX_CHARACTERS:
             return "", [], None, TOO_LONG_MESSAGE
         if not types:
-            return highlight_html(text, []), [], None, "Tick at least one entity type."
+            return highlight_html(text, [], config.entity_types), [], None, "Tick at least one entity type."
         start = time.perf_counter()
         entities = tag(text, list(types), None if guideline == ADAPTIVE else guideline)
         if linker is not None:
             linker.link(text, entities)
         seconds = time.perf_counter() - start
         shown = processing.non_overlapping(entities)  # a highlight shows one type per span; the table all
-        highlighted = highlight_html(text, shown)
+        highlighted = highlight_html(text, shown, config.entity_types)
         table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3), e.get("id") or "",
                   e.get("name") or ""] for e in entities]
         record = json.dumps({"text": text, "entities": entities}, ensure_ascii=False, indent=2)
@@ -178,7 +177,7 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
             with gr.Column():
                 text = gr.Textbox(label="Text", lines=8, max_length=MAX_CHARACTERS * 2, elem_id="vaner-text",
                                   placeholder="Paste an abstract or a sentence")
-                types = gr.CheckboxGroup(ENTITY_TYPES, value=ENTITY_TYPES, label="Entity types")
+                types = gr.CheckboxGroup(config.entity_types, value=config.entity_types, label="Entity types")
                 guideline = gr.Dropdown(guidelines, value=ADAPTIVE, label="Annotation guidelines of")
                 submit = gr.Button("Find entities", variant="primary", elem_id="vaner-submit")
             with gr.Column():

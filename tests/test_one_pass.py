@@ -1,0 +1,275 @@
+"""One pass for every type: a VANER model with one BIO head per entity type (`head_layout="per_type"`).
+
+One input per sentence (or window) whatever the number of types asked, its instruction naming them all; training
+supervises only the heads of the types a corpus annotates; corpora over the same sentences train together; every
+entry point asks all requested types in one pass.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerTagger
+from tests.conftest import REPO_ROOT, run_python, tiny_config
+
+TYPES = ["Chemical", "Disease", "Gene", "Species"]
+TEXT = "Aspirin lowered the risk of Escherichia coli infection. Mice were given cisplatin."
+
+
+def per_type_model(tokenizer, **fields):
+    torch.manual_seed(0)
+    config = tiny_config(vocab_size=len(tokenizer), pad_token_id=2, head_layout="per_type", **fields)
+    return VanerForTokenClassification(config).eval()
+
+
+def test_the_config_names_every_requested_type_in_one_instruction():
+    config = tiny_config(head_layout="per_type")
+    assert config.num_type_heads == 4 and config.head_index("Gene") == 2
+    assert config.instruction(TYPES) == (
+        "If any Chemical, Disease, Gene or Species entity is mentioned in the input, extract it. ##input: ")
+    assert config.instruction(["Chemical", "Disease"], ["BC5CDR-chem", "BC5CDR-disease"]) == (
+        "If any Chemical or Disease entity is mentioned in the BC5CDR-chem and BC5CDR-disease input, extract it. "
+        "##input: ")
+    assert config.instruction("Disease", "NCBI-disease") == tiny_config().instruction("Disease", "NCBI-disease")
+    with pytest.raises(ValueError, match="one shared head"):
+        tiny_config().instruction(["Chemical", "Disease"])
+    with pytest.raises(ValueError, match="head_layout 'both'"):
+        tiny_config(head_layout="both")
+    # A config saved before head layouts existed is a shared-head model.
+    saved = tiny_config().to_dict()
+    saved.pop("head_layout")
+    assert VanerConfig.from_dict(saved).head_layout == "shared" and VanerConfig.from_dict(saved).num_type_heads == 1
+
+
+def test_logits_have_a_head_per_type_and_only_annotated_heads_learn():
+    model = VanerForTokenClassification(tiny_config(head_layout="per_type")).train()
+    input_ids = torch.randint(3, 128, (2, 7))
+    assert model(input_ids).logits.shape == (2, 7, 4, 3)
+    labels = torch.full((2, 7, 4), -100)
+    labels[:, 3:, 1] = 1  # the row's corpus annotates diseases only (head 1)
+    model(input_ids, labels=labels).loss.backward()
+    gradient = model.score.weight.grad.view(4, 3, -1)  # rows of `score`: head-major, then O/B/I
+    assert gradient[1].abs().sum() > 0
+    assert all(gradient[head].abs().sum() == 0 for head in (0, 2, 3))
+    assert all(model.score.bias.grad.view(4, 3)[head].abs().sum() == 0 for head in (0, 2, 3))
+
+
+def test_one_input_per_sentence_whatever_the_types_asked(smollm2_tokenizer):
+    asked_rows = []
+    for layout, expected in (("per_type", 2), ("shared", 8)):  # two sentences, four types
+        model = per_type_model(smollm2_tokenizer) if layout == "per_type" else \
+            VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2)).eval()
+        tagger = VanerTagger(model, smollm2_tokenizer)
+        original = tagger._forward
+        seen = []
+
+        def counting(sequences, positions, original=original, seen=seen):
+            seen.extend(sequences)
+            return original(sequences, positions)
+
+        tagger._forward = counting
+        tagger(TEXT)
+        assert len(seen) == expected, layout
+        asked_rows.append(seen)
+    instruction = smollm2_tokenizer.decode(asked_rows[0][0])
+    assert instruction.startswith("If any Chemical, Disease, Gene or Species entity is mentioned in the input")
+
+
+def test_mentions_of_different_types_overlap(smollm2_tokenizer):
+    tagger = VanerTagger(per_type_model(smollm2_tokenizer), smollm2_tokenizer)
+    # Heads' answers for "Escherichia coli infection ." (Chemical, Disease, Gene, Species per word).
+    wanted = {1: ["B", "I", "I", "O"], 3: ["B", "I", "O", "O"]}
+
+    def forward(sequences, positions):
+        probabilities = torch.zeros(sum(map(len, positions)), 4, 3)
+        probabilities[:, :, 0] = 1.0
+        for head, tags in wanted.items():
+            for index, tag in enumerate(tags):
+                probabilities[index, head] = torch.tensor([0.0, 0.0, 0.0]).index_fill(0, torch.tensor(
+                    "OBI".index(tag)), 0.9)
+        return probabilities
+
+    tagger._forward = forward
+    entities = tagger("Escherichia coli infection.")[0]
+    assert [(e["text"], e["type"]) for e in entities] == [("Escherichia coli", "Species"),
+                                                          ("Escherichia coli infection", "Disease")]
+
+
+def test_a_shared_head_model_answers_as_before(tiny_vaner):
+    model, tokenizer = tiny_vaner
+    tagger = VanerTagger(model, tokenizer)
+    words = ["Aspirin", "lowered", "fever", "."]
+    chemical = tagger.tag_words([(words, model.config.instruction("Chemical"))])
+    assert tagger.tag_heads([(words, model.config.instruction("Chemical"))]) == [chemical]
+    assert tagger.asks(["Chemical", "Disease"], None) == [
+        (("Chemical",), model.config.instruction("Chemical")), (("Disease",), model.config.instruction("Disease"))]
+
+
+def test_bc5cdr_chemicals_and_diseases_train_together():
+    from modeling_vaner.corpora import load_corpus
+    from modeling_vaner.type_heads import head_tags, merged_sources
+
+    sets = {name: load_corpus(name, "devel").select(range(50)) for name in ("BC5CDR-chem", "s800", "BC5CDR-disease")}
+    sources = merged_sources(sets)
+    assert [(s.corpora, s.types, len(s)) for s in sources] == [
+        (["BC5CDR-chem", "BC5CDR-disease"], ["Chemical", "Disease"], 50), (["s800"], ["Species"], 50)]
+    chem, disease = sets["BC5CDR-chem"][7]["ner_tags"], sets["BC5CDR-disease"][7]["ner_tags"]
+    per_head = head_tags(sources[0].types, sources[0].tags[7], TYPES)
+    assert [[("O", "B", "I").index(t) for t in tags] for tags in per_head[:2]] == [chem, disease]
+    assert per_head[2:] == [[], []]  # genes and species: no labels from BC5CDR
+
+
+def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
+    from modeling_vaner.corpora import load_corpus
+    from modeling_vaner.training import TrainConfig
+    from modeling_vaner.type_heads import build_type_head_eval_rows
+
+    model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Species"])
+    config = TrainConfig(corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"], max_eval_sentences=5, max_length=256,
+                         heads="per_type")
+    rows = build_type_head_eval_rows(config, smollm2_tokenizer, model.config)
+    labelled_words = torch.zeros(3, dtype=torch.long)
+    for row in rows:
+        labels = torch.tensor(row["labels"]).view(len(row["input_ids"]), 3)
+        instruction = smollm2_tokenizer.decode(row["input_ids"])
+        labelled = (labels != -100).any(0).tolist()
+        if "BC5CDR" in instruction:
+            assert "Chemical or Disease entity is mentioned in the BC5CDR-chem and BC5CDR-disease input" in instruction
+            assert labelled == [True, True, False]
+        else:
+            assert "Species entity is mentioned in the s800 input" in instruction and labelled == [False, False, True]
+        labelled_words += (labels != -100).sum(0)
+    # every word of the five BC5CDR sentences once for chemicals and once for diseases; s800's once for species
+    words = {name: sum(len(tokens) for tokens in load_corpus(name, "devel")[:5]["tokens"])
+             for name in ("BC5CDR-chem", "s800")}
+    assert labelled_words.tolist() == [words["BC5CDR-chem"], words["BC5CDR-chem"], words["s800"]]
+
+
+@pytest.fixture(scope="module")
+def per_type_run(tmp_path_factory, smollm2_tokenizer):
+    """A tiny one-pass LoRA VANER trained a few steps on a tiny LLaMA backbone, in the Hub layout."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from modeling_vaner.training import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("per_type")
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(root / "backbone")
+    smollm2_tokenizer.save_pretrained(root / "backbone")
+    summary = train(TrainConfig(output_dir=str(root / "run"), backbone=str(root / "backbone"),
+                                corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"], heads="per_type",
+                                max_train_sentences=24, max_eval_sentences=4, dbr_probability=0.5, max_length=48,
+                                per_device_batch_size=4, max_steps=4, save_steps=100, learning_rate=1e-2,
+                                bf16=False))
+    from safetensors.torch import load_file, save_file
+
+    adapter = root / "run" / "final" / "adapter" / "adapter_model.safetensors"
+    weights = load_file(adapter)  # four steps teach little: lean every head towards B so that it tags mentions
+    weights["base_model.model.score.bias"] = weights["base_model.model.score.bias"] + torch.tensor([0.0, 2.0, 0.0] * 3)
+    save_file(weights, adapter, metadata={"format": "pt"})
+    return root / "run", summary
+
+
+def test_a_one_pass_model_trains_saves_and_tags_through_the_python_api(per_type_run):
+    from modeling_vaner import load_vaner
+
+    run, summary = per_type_run
+    assert summary["global_step"] == 4 and summary["corpora"] == {"BC5CDR-chem": 24, "BC5CDR-disease": 24, "s800": 24}
+    model, tokenizer = load_vaner(run / "final")
+    assert model.config.head_layout == "per_type" and model.config.entity_types == ["Chemical", "Disease", "Species"]
+    entities = VanerTagger(model, tokenizer)(TEXT)[0]
+    assert {e["type"] for e in entities} == {"Chemical", "Disease", "Species"}
+    assert all(TEXT[e["start"]:e["end"]] == e["text"] for e in entities)
+
+
+def test_the_harness_scores_a_one_pass_model_per_corpus(per_type_run, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "eval", "--model", str(per_type_run[0] / "final"),
+                             "--datasets", "BC5CDR-chem,s800", "--split", "devel", "--limit", "6", "--output",
+                             str(tmp_path / "results.json")], capture_output=True, text=True, cwd=REPO_ROOT,
+                            check=False, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = {row["dataset"]: row for row in json.loads((tmp_path / "results.json").read_text())["results"]}
+    assert set(scores) == {"BC5CDR-chem", "s800"} and all(row["predicted_entities"] for row in scores.values())
+    assert scores["BC5CDR-chem"]["instruction"].startswith("If any Chemical entity is mentioned in the BC5CDR-chem")
+
+
+def test_predict_asks_every_type_in_one_pass(per_type_run, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text(TEXT + "\n")
+    result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "predict", "--model",
+                             str(per_type_run[0] / "final"), "--input", str(source), "--output",
+                             str(tmp_path / "out.jsonl")], capture_output=True, text=True, cwd=REPO_ROOT,
+                            check=False, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [record] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert {e["type"] for e in record["entities"]} == {"Chemical", "Disease", "Species"}
+
+
+def test_push_and_load_by_repo_id_through_the_standard_pipeline(per_type_run, tmp_path):
+    from tests.local_hub import hub_env, running_hub
+
+    final = per_type_run[0] / "final"
+    with running_hub(tmp_path / "hub") as endpoint:
+        env = {**os.environ, **hub_env(endpoint, tmp_path / "pusher")}
+        pushed = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "push", "--model", str(final), "--repo",
+                                 "vaner-test/one-pass", "--backbone-repo", "vaner-test/one-pass-backbone"],
+                                capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=600)
+        assert pushed.returncode == 0, pushed.stderr[-3000:]
+        code = f"""
+import json, sys
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+from transformers import pipeline
+ner = pipeline("token-classification", model="vaner-test/one-pass", trust_remote_code=True)
+chunks = list(ner.preprocess({TEXT!r}))
+print(json.dumps({{"chunks": len(chunks), "entities": ner({TEXT!r})}}))
+"""
+        out = json.loads(run_python(code, env=hub_env(endpoint, tmp_path / "user")))
+    assert out["chunks"] == 2  # two sentences, three types: one input each
+    from modeling_vaner import load_vaner
+
+    model, tokenizer = load_vaner(final)
+    expected = VanerTagger(model, tokenizer)(TEXT)[0]
+    assert [(e["entity_group"], e["start"], e["end"]) for e in out["entities"]] == [
+        (e["type"], e["start"], e["end"]) for e in expected]
+    assert len({e["entity_group"] for e in out["entities"]}) == 3
+
+
+def test_the_card_describes_the_heads():
+    from model_card.generate import render_card
+
+    results = REPO_ROOT / "modeling_vaner" / "default_model" / "results.json"
+    one_pass = str(render_card(results, repo_id="org/one-pass", base_model="b", head_layout="per_type"))
+    shared = str(render_card(results, repo_id="org/shared", base_model="b"))
+    assert "head per entity type" in one_pass and "one forward pass tags every type" in one_pass
+    assert "head per entity type" not in shared and "a BIO token-classification head, and an instruction" in shared
+
+
+def test_auto_dtype_on_a_cpu_follows_the_recorded_bf16_check(monkeypatch):
+    from modeling_vaner import loading
+
+    record = json.loads((REPO_ROOT / "benchmarks" / "results" / "cpu_bf16.json").read_text())
+    assert loading.CPU_BF16_AGREES == record["auto_bf16"]  # the rule is what the measurements say
+    cpu = torch.device("cpu")
+    for native, agrees, expected in ((True, True, torch.bfloat16), (True, False, torch.float32),
+                                     (False, True, torch.float32)):
+        monkeypatch.setattr(loading, "cpu_has_native_bf16", lambda native=native: native)
+        monkeypatch.setattr(loading, "CPU_BF16_AGREES", agrees)
+        assert loading.resolve_dtype("auto", cpu) == expected
+    assert loading.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
+    assert loading.resolve_dtype("bfloat16", cpu) == torch.bfloat16
+
+
+def test_the_space_asks_the_model_for_its_own_types(per_type_run):
+    from space.app import highlight_html, load_tagger
+
+    tag, config, processing = load_tagger(str(per_type_run[0] / "final"), device="cpu")
+    entities = tag(TEXT, config.entity_types, None)
+    assert {e["type"] for e in entities} == {"Chemical", "Disease", "Species"}
+    legend = highlight_html(TEXT, processing.non_overlapping(entities), config.entity_types)
+    assert legend.count('class="vaner-legend"') == 3 and ">Gene<" not in legend
