@@ -47,10 +47,14 @@ def step_clock():
     from transformers import TrainerCallback
 
     class StepClock(TrainerCallback):
-        """Wall time and tokens from the end of step `WARM_UP_STEPS` to the last step (start-up left out)."""
+        """Step end times, from the end of step `WARM_UP_STEPS` on (start-up left out, and timed apart: from the
+        start of training to the end of the first step, the sampler's and the data loader's first work)."""
 
         def __init__(self):
-            self.times = []
+            self.times, self.began = [], None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.began = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):
             self.times.append(time.perf_counter())
@@ -121,6 +125,7 @@ def measure(heads: str, args) -> dict:
     seconds = clock.times[-1] - clock.times[WARM_UP_STEPS - 1]
     return {"tokens_per_s": round(steps * args.batch * tokens_per_row / seconds),
             "steps_per_s": round(steps / seconds, 2), "batch_rows": args.batch,
+            "seconds_to_first_step": round(clock.times[0] - clock.began, 2),
             "mean_tokens_per_row": round(tokens_per_row, 1), "steps_timed": steps,
             "collator": "DataCollatorForTokenClassification" if args.before else "RowCollator",
             "cpu": platform.processor() or platform.machine(), "cores": 1,

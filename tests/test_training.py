@@ -507,3 +507,17 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
     before = (tmp_path / "cut" / "training_summary.json").read_bytes()
     assert "finished run" in vaner_train("cut").stderr
     assert (tmp_path / "cut" / "training_summary.json").read_bytes() == before
+
+
+def test_the_length_grouped_order_is_trainers_own_with_lengths_as_a_list():
+    # VanerTrainer hands the sampler the row lengths as a list (a datasets column is read row by row, ~30 s an epoch);
+    # the order must be the one Trainer's own sampler draws from the column.
+    import datasets
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    rows = datasets.Dataset.from_dict({"length": [(7 * i) % 97 + 1 for i in range(2000)]})
+    orders = []
+    for lengths in (rows["length"], list(rows["length"])):
+        torch.manual_seed(3)
+        orders.append(list(LengthGroupedSampler(16, dataset=rows, lengths=lengths)))
+    assert orders[0] == orders[1] and sorted(orders[1]) == list(range(2000))
