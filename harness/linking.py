@@ -4,13 +4,14 @@ end-to-end mention + id precision/recall/F1 of a tagger followed by a linker.
     vaner eval --linking --output results/linking/tfidf.json            # every linking corpus, test split
 """
 
-import json
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from modeling_vaner.corpora import data_root
+from modeling_vaner.files import write_json_atomically
+
+from .metrics.bioner_f1.bioner_f1 import precision_recall_f1
 
 # (corpus of ../shared/data/linking, entity type): the test sets scored by default.
 LINKING_SETS = [("NCBI-disease", "Disease"), ("BC5CDR", "Disease"), ("BC5CDR", "Chemical"), ("linnaeus", "Species"),
@@ -95,9 +96,7 @@ def choose_threshold(linker, sets, split: str = "devel", root: Path | None = Non
     best, best_f1 = 0.0, -1.0
     for threshold in [i / 100 for i in range(0, 100, 2)]:
         kept = [right for method, score, right in scored if method and (method != "tfidf" or score >= threshold)]
-        correct = sum(kept)
-        precision, recall = (correct / len(kept) if kept else 0.0), correct / len(scored) if scored else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1 = precision_recall_f1(sum(kept), len(scored), len(kept))["f1"]
         if f1 > best_f1 + 1e-9:
             best, best_f1 = threshold, f1
     return best
@@ -114,9 +113,7 @@ def run_linking_eval(linker, name: str, output: str | Path, sets=None, split: st
     output.parent.mkdir(parents=True, exist_ok=True)
     for corpus, entity_type in sets or LINKING_SETS:
         report["results"].append(accuracy_at_1(linker, corpus, entity_type, split))
-        partial = output.with_name(output.name + ".partial")
-        partial.write_text(json.dumps(report, indent=2) + "\n")
-        os.replace(partial, output)
+        write_json_atomically(output, report)
     return report
 
 
@@ -166,10 +163,7 @@ def end_to_end(tagger, linker, corpus: str = "BC5CDR", split: str = "test",
             for entity in linker.link(text, entities):
                 predicted.add((document_id, entity["start"], entity["end"], entity_type, entity["id"] or "-"))
     correct = len(gold & predicted)
-    precision = correct / len(predicted) if predicted else 0.0
-    recall = correct / len(gold) if gold else 0.0
     spans = {g[:4] for g in gold} & {p[:4] for p in predicted}
     return {"corpus": corpus, "split": split, "documents": len(documents), "gold": len(gold),
-            "predicted": len(predicted), "correct": correct, "precision": precision, "recall": recall,
-            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "predicted": len(predicted), "correct": correct, **precision_recall_f1(correct, len(gold), len(predicted)),
             "mention_only_correct": len(spans), "seconds": round(time.perf_counter() - start, 1)}

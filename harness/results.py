@@ -8,10 +8,10 @@ writing one `--output` both keep their rows, and a reader never sees half a file
 """
 
 import json
-import os
 from pathlib import Path
 
 from modeling_vaner.errors import VanerError
+from modeling_vaner.files import write_json_atomically
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 SCHEMA_VERSION = 2  # 2: `device` and `max_length` are required (files of version 1 predate them)
@@ -91,7 +91,5 @@ def write_results(report: dict, output: str | Path, replace_other: bool = False)
                                    f"run wrote it); this run's are {settings_of(report)}. Write to another --output.")
             saved = None
         combined = check_results(merged(report, saved), output)
-        partial = output.with_name(f"{output.name}.partial")  # ours alone: the lock is held
-        partial.write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
-        os.replace(partial, output)
+        write_json_atomically(output, combined)  # its `.partial` is ours alone: the lock is held
     return combined

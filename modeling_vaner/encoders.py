@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 
 from .configuration_vaner import VANER_LABELS
-from .processing_vaner import Window, plan_windows
+from .processing_vaner import IGNORE_INDEX, Window, plan_windows
 
 
 def resolve_encoder(name_or_path: str) -> str:
@@ -60,7 +60,7 @@ def encode_encoder_example(tokenizer, words: list[str], tags: list[str], label2i
     Disease sentence never carries a Chemical label), -100 elsewhere."""
     rows = []
     for encoding, window in encoder_windows(tokenizer, words, max_length):
-        labels = [-100] * len(encoding["input_ids"])
+        labels = [IGNORE_INDEX] * len(encoding["input_ids"])
         for position, index in first_subtokens(encoding, window):
             tag = tags[index]
             labels[position] = label2id[tag if tag == "O" or not typed else f"{tag}-{entity_type}"]

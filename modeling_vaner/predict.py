@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ModelFileError, UsageError
+from .files import written_atomically
 from .formats import Document, read_documents, sniff_format, write_document
 
 
@@ -130,7 +131,6 @@ def atomic_output(output: str | None):
     if output is None:
         yield sys.stdout
         return
-    partial = Path(f"{output}.partial")
     previous = signal.getsignal(signal.SIGTERM)
 
     def stop(signum, frame):
@@ -140,11 +140,9 @@ def atomic_output(output: str | None):
     if in_main_thread:
         signal.signal(signal.SIGTERM, stop)
     try:
-        with open(partial, "w", encoding="utf-8") as out:
+        with written_atomically(output) as out:
             yield out
-        os.replace(partial, output)
     finally:
-        partial.unlink(missing_ok=True)
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
 

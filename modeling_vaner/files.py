@@ -1,0 +1,34 @@
+"""Writing files so that no reader ever sees half of one: the one write-then-rename of the package."""
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def written_atomically(path: str | os.PathLike, mode: str = "w", opener=open, **options) -> Iterator:
+    """A file handle onto `path.partial`, renamed onto `path` once the block ends without error. A failure (or an
+    interrupt) leaves the previous `path` as it was and no `.partial` behind.
+
+    Args:
+        path: the file to write.
+        mode, options: passed to `opener` (`open`, or `gzip.open`); text mode defaults to UTF-8.
+    """
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    if "b" not in mode:
+        options.setdefault("encoding", "utf-8")
+    try:
+        with opener(partial, mode, **options) as handle:
+            yield handle
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_json_atomically(path: str | os.PathLike, record) -> None:
+    """`record` as indented JSON at `path`, through `written_atomically`."""
+    with written_atomically(path) as handle:
+        handle.write(json.dumps(record, indent=2) + "\n")
