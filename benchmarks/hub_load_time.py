@@ -59,7 +59,7 @@ def main() -> None:
     model_dir = sys.argv[1] if len(sys.argv) > 1 else str(REPO_ROOT / "modeling_vaner" / "default_model")
     with tempfile.TemporaryDirectory() as scratch, running_hub(Path(scratch) / "hub") as endpoint:
         pusher = hub_env(endpoint, Path(scratch) / "pusher")
-        print(run([sys.executable, "-m", "modeling_vaner.cli", "push", "--model", model_dir, "--repo",
+        print(run([sys.executable, "-m", "modeling_vaner.commands.cli", "push", "--model", model_dir, "--repo",
                    "vaner/vaner-smollm2", "--backbone-repo", "vaner/smollm2-135m-instruct-q4_1"], pusher).strip())
         for repo in ("vaner/vaner-smollm2", "vaner/smollm2-135m-instruct-q4_1"):
             print(repo_listing(Path(scratch) / "hub" / "mirrors" / "models" / repo))

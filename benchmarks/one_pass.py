@@ -67,7 +67,7 @@ def timed(function, repeats: int = 1) -> float:
 
 
 def predict_seconds(model: str | None, source: Path, dtype: str) -> float:
-    command = [sys.executable, "-m", "modeling_vaner.cli", "predict", "--input", str(source), "--format", "pubtator",
+    command = [sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--input", str(source), "--format", "pubtator",
                "--output", str(source.with_suffix(f".{dtype}.out")), "--dtype", dtype]
     start = time.perf_counter()
     subprocess.run(command + (["--model", model] if model else []), check=True, cwd=REPO_ROOT,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from modeling_vaner import VanerForTokenClassification, save_vaner
 from modeling_vaner.backbone import convert_smollm2, read_provenance
-from modeling_vaner.cli import main as vaner
+from modeling_vaner.commands.cli import main as vaner
 from modeling_vaner.corpora import read_conll
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bioner"

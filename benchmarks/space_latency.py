@@ -52,7 +52,7 @@ def main() -> None:
         env["VANER_MODEL"] = args.model
     log = Path(args.screenshot).with_suffix(".server.log")
     with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "serve", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
                                   cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for(port, server, log, seconds=300)

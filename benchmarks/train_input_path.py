@@ -93,7 +93,7 @@ def measure(heads: str, args) -> dict:
     from modeling_vaner.corpora import CORE_CORPORA
     from modeling_vaner.loading import load_backbone
     from modeling_vaner.training import TrainConfig, train
-    from modeling_vaner.type_heads import entity_types_of
+    from modeling_vaner.training.type_heads import entity_types_of
 
     fields = {"head_layout": "per_type", "entity_types": entity_types_of(list(CORE_CORPORA))} \
         if heads == "per_type" else {}

@@ -1,8 +1,9 @@
 """VANER: a bidirectional LLaMA token classifier for instruction-driven biomedical NER.
 
-`configuration_vaner`, `modeling_vaner` and `pipeline_vaner` are the remote code uploaded to the Hub beside the
-weights; everything else in this package (backbone conversion, file formats, linking, the command line) builds on
-them, never the reverse.
+`configuration_vaner`, `modeling_vaner`, `processing_vaner` and `pipeline_vaner` are the remote code uploaded to the
+Hub beside the weights (`loading.REMOTE_CODE_FILES`); everything else in this package (backbone conversion, file
+formats, training, linking) builds on them, never the reverse, and the commands (`commands/`: the command line,
+pushing, building the linking index) sit above it all (docs/design.md).
 
 Importing the package is light (the command line answers `vaner --help` without torch): the classes load, and the
 Auto classes and the `vaner-ner` pipeline are registered, on first use of any name below (or of `loading`).

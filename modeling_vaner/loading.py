@@ -18,7 +18,7 @@ from .errors import ModelFileError, VanerError
 from .modeling_vaner import VanerForTokenClassification
 from .pipeline_vaner import PIPELINE_TASKS
 
-register()  # every road to a model goes through here: the Auto classes must know `vaner` first
+register()  # every way to a model goes through here: the Auto classes must know `vaner` first
 
 # The remote code: uploaded beside the weights, what `trust_remote_code=True` runs on the Hub.
 REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py", "pipeline_vaner.py")
@@ -198,7 +198,7 @@ def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
     else:
         fields = {}
         if recipe.get("heads") == "per_type":
-            from .type_heads import entity_types_of
+            from .training.type_heads import entity_types_of
 
             fields = {"head_layout": "per_type", "entity_types": entity_types_of(recipe["corpora"])}
         model, tokenizer = load_backbone(recipe["backbone"], is_causal=recipe["causal"], **fields)

@@ -67,6 +67,15 @@ def built_backbone(config: VanerConfig) -> str | None:
     return str(folder)
 
 
+def check_backbone_weights(loading_info: dict, source: str) -> None:
+    """Every weight but the head's (which VANER adds) must come from the backbone `source`: a `ValueError` naming
+    the first missing ones otherwise. `loading_info`: what `from_pretrained(..., output_loading_info=True)` gave."""
+    missing = sorted(key for key in loading_info["missing_keys"] if not key.startswith("score."))
+    if missing:
+        raise ValueError(f"{source} does not hold every backbone weight VANER needs; missing: "
+                         f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+
+
 class VanerPreTrainedModel(LlamaPreTrainedModel):
     config_class = VanerConfig
     config: VanerConfig
@@ -103,6 +112,15 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
             return VanerForTokenClassification.from_pretrained(pretrained_model_name_or_path, *model_args,
                                                                **{**kwargs, "config": config}).model
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
+
+    def padding_mask(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None):
+        """The padding-only mask (with the causal one for the control) in the form the configured attention backend
+        wants; None when nothing is padded."""
+        if self.is_causal:
+            return create_causal_mask(config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                                      cache=None)
+        return create_bidirectional_mask(config=self.config, inputs_embeds=inputs_embeds,
+                                         attention_mask=attention_mask)
 
     def forward(
         self,
@@ -145,16 +163,7 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
             else:
                 position_ids = torch.arange(seq_len, device=inputs_embeds.device).expand(batch_size, -1)
 
-        # Padding-only mask in the form the configured attention backend wants (None when nothing is padded).
-        if self.is_causal:
-            attention_mask = create_causal_mask(
-                config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask, cache=None
-            )
-        else:
-            attention_mask = create_bidirectional_mask(
-                config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask
-            )
-
+        attention_mask = self.padding_mask(inputs_embeds, attention_mask)
         hidden_states = inputs_embeds
         position_embeddings = self.rotary_emb(hidden_states, position_ids=position_ids)
         all_hidden_states = (hidden_states,) if output_hidden_states else None
@@ -272,9 +281,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
                                                   **base_kwargs, **kwargs)
         finally:
             logging.set_verbosity(verbosity)
-        missing = [key for key in info["missing_keys"] if not key.startswith("score.")]
-        if missing:
-            raise ValueError(f"The backbone {source} lacks weights this adapter needs: {', '.join(missing[:5])}")
+        check_backbone_weights(info, source)
 
         def fetch(name):
             path = cached_file(pretrained_model_name_or_path, f"{config.adapter_subfolder}/{name}", **hub_kwargs)
@@ -359,12 +366,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             attn_implementation=attn_implementation,
             output_loading_info=True,
         )
-        missing = [key for key in loading_info["missing_keys"] if not key.startswith("score.")]
-        if missing:
-            raise ValueError(
-                f"{pretrained_model_name_or_path} does not hold every backbone weight VANER needs; "
-                f"missing: {', '.join(sorted(missing)[:5])}{' ...' if len(missing) > 5 else ''}"
-            )
+        check_backbone_weights(loading_info, pretrained_model_name_or_path)
         return model
 
 

@@ -3,8 +3,8 @@
 
 `VanerTagger` is the Python API (batches every row of every text and entity type together, length-sorted);
 `VanerNERPipeline` is the custom transformers pipeline `vaner-ner` (`preprocess` / `_forward` / `postprocess`, so
-the pipeline's own batching and `device=` work as for any pipeline). Both walk the road of `processing_vaner`, the
-one training walks too.
+the pipeline's own batching and `device=` work as for any pipeline). Both take the path of `processing_vaner`, the
+one training takes too.
 
 Remote code: uploaded to the Hub beside the weights, so it imports only `torch`, `transformers` and the files
 beside it.
@@ -226,7 +226,7 @@ class VanerNERPipeline(ChunkPipeline):
     `word`, `start`, `end`, `score`) and VANER's own names for two of them (`type`, `text`).
     """
 
-    _load_tokenizer = True  # never guessed: the road needs it, and a loading failure must surface
+    _load_tokenizer = True  # never guessed: the inputs need it, and a loading failure must surface
 
     def __init__(self, *args, **kwargs):
         self._taggers: dict[int | None, VanerTagger] = {}  # one per max length asked

@@ -1,5 +1,5 @@
 # Copyright 2026 The VANER authors. Licensed under the Apache License, Version 2.0.
-"""The text side of VANER, one road for training and inference: text -> words and sentences with character offsets
+"""The text side of VANER, one path for training and inference: text -> words and sentences with character offsets
 -> requests (words behind an instruction) -> model inputs (instruction ids + word pieces, cut into windows or
 packed) -> a label per word, placed (training) or read (inference) at the word's first sub-token -> valid IOB2
 -> spans.

@@ -27,7 +27,7 @@ RECORD = ("train_config.yaml", "training_summary.json", "final", "results.json",
 
 
 def vaner(*args: str) -> None:
-    command = [sys.executable, "-m", "modeling_vaner.cli", *args]
+    command = [sys.executable, "-m", "modeling_vaner.commands.cli", *args]
     print("+", " ".join(command), flush=True)
     subprocess.run(command, check=True, cwd=REPO_ROOT)
 

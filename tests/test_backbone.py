@@ -19,7 +19,7 @@ WORDS = ["Aspirin", "lowered", "the", "risk", "of", "breast", "cancer", "in", "B
 
 def test_vaner_backbone_prints_the_converted_folder(smollm2_dir):
     out = subprocess.run(
-        [sys.executable, "-m", "modeling_vaner.cli", "backbone"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "modeling_vaner.commands.cli", "backbone"], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == str(smollm2_dir)
     config = json.loads((smollm2_dir / "config.json").read_text())

@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modeling_vaner.cli import main
+from modeling_vaner.commands.cli import main
 
 
 def test_vaner_help_lists_the_commands(capsys):

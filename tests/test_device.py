@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from harness.runner import HarnessError, run_eval
-from modeling_vaner.cli import main
+from modeling_vaner.commands.cli import main
 from modeling_vaner.loading import DeviceError, load_vaner, resolve_device, resolve_dtype
 
 needs_no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on machines without CUDA")

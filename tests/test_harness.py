@@ -18,7 +18,7 @@ from harness.runner import (
     read_predictions,
     run_eval,
 )
-from modeling_vaner.cli import main
+from modeling_vaner.commands.cli import main
 from modeling_vaner.corpora import CorpusError, register_corpus
 from tests.conftest import REPO_ROOT
 

@@ -27,7 +27,7 @@ def local_hub(tmp_path_factory):
 
 
 def vaner(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modeling_vaner.cli", *args], capture_output=True, check=False,
+    return subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", *args], capture_output=True, check=False,
                           text=True, cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
 
 

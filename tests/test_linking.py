@@ -131,7 +131,7 @@ def test_the_shipped_index_round_trips_and_loads_fast_without_shared_data(tmp_pa
 
 @pytest.mark.backbone
 def test_predict_link_gives_mesh_ids_for_the_fixed_sentence():
-    result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "predict", "--link",
+    result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--link",
                              "Aspirin lowered the risk of breast cancer in BRCA1 carriers."],
                             capture_output=True, check=False, text=True, cwd=REPO_ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]

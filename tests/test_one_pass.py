@@ -111,7 +111,7 @@ def test_a_shared_head_model_answers_as_before(tiny_vaner):
 
 def test_bc5cdr_chemicals_and_diseases_train_together():
     from modeling_vaner.corpora import load_corpus
-    from modeling_vaner.type_heads import head_tags, merged_sources
+    from modeling_vaner.training.type_heads import head_tags, merged_sources
 
     sets = {name: load_corpus(name, "devel").select(range(50)) for name in ("BC5CDR-chem", "s800", "BC5CDR-disease")}
     sources = merged_sources(sets)
@@ -126,7 +126,7 @@ def test_bc5cdr_chemicals_and_diseases_train_together():
 def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
     from modeling_vaner.corpora import load_corpus
     from modeling_vaner.training import TrainConfig
-    from modeling_vaner.type_heads import build_type_head_eval_rows
+    from modeling_vaner.training.type_heads import build_type_head_eval_rows
 
     model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Species"])
     config = TrainConfig(corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"], max_eval_sentences=5, max_length=256,
@@ -189,7 +189,7 @@ def test_a_one_pass_model_trains_saves_and_tags_through_the_python_api(per_type_
 
 
 def test_the_harness_scores_a_one_pass_model_per_corpus(per_type_run, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "eval", "--model", str(per_type_run[0] / "final"),
+    result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "eval", "--model", str(per_type_run[0] / "final"),
                              "--datasets", "BC5CDR-chem,s800", "--split", "devel", "--limit", "6", "--output",
                              str(tmp_path / "results.json")], capture_output=True, text=True, cwd=REPO_ROOT,
                             check=False, timeout=600)
@@ -202,7 +202,7 @@ def test_the_harness_scores_a_one_pass_model_per_corpus(per_type_run, tmp_path):
 def test_predict_asks_every_type_in_one_pass(per_type_run, tmp_path):
     source = tmp_path / "in.txt"
     source.write_text(TEXT + "\n")
-    result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "predict", "--model",
+    result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--model",
                              str(per_type_run[0] / "final"), "--input", str(source), "--output",
                              str(tmp_path / "out.jsonl")], capture_output=True, text=True, cwd=REPO_ROOT,
                             check=False, timeout=600)
@@ -217,7 +217,7 @@ def test_push_and_load_by_repo_id_through_the_standard_pipeline(per_type_run, tm
     final = per_type_run[0] / "final"
     with running_hub(tmp_path / "hub") as endpoint:
         env = {**os.environ, **hub_env(endpoint, tmp_path / "pusher")}
-        pushed = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "push", "--model", str(final), "--repo",
+        pushed = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "push", "--model", str(final), "--repo",
                                  "vaner-test/one-pass", "--backbone-repo", "vaner-test/one-pass-backbone"],
                                 capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=600)
         assert pushed.returncode == 0, pushed.stderr[-3000:]

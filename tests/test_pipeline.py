@@ -1,4 +1,4 @@
-"""The inference road: words, sentences, windows, multi-type batching, spans with offsets."""
+"""The inference path: words, sentences, windows, multi-type batching, spans with offsets."""
 
 import json
 from itertools import pairwise

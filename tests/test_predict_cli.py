@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from modeling_vaner.cli import main
+from modeling_vaner.commands.cli import main
 from modeling_vaner.formats import Document, InputError, pubtator_block, read_documents
 
 ABSTRACT = Document(

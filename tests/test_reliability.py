@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from harness.runner import METRIC_PATH, HarnessError, run_eval
 from modeling_vaner import VanerTagger
-from modeling_vaner.cli import main
+from modeling_vaner.commands.cli import main
 from modeling_vaner.corpora import CorpusError, read_conll
 from modeling_vaner.formats import InputError, read_documents
 from modeling_vaner.processing_vaner import Window, plan_windows
@@ -28,7 +28,7 @@ FIXED = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Esc
 
 def vaner(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """`vaner ARGS` in a fresh process, as a user types it."""
-    return subprocess.run([sys.executable, "-m", "modeling_vaner.cli", *args], capture_output=True, check=False,
+    return subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", *args], capture_output=True, check=False,
                           text=True, cwd=REPO_ROOT, timeout=timeout)
 
 
@@ -58,7 +58,7 @@ def test_serve_without_a_model_starts_the_space_on_the_default_model(tmp_path):
 
     port, log = free_port(), tmp_path / "serve.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
                                    cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
                                    env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
     try:
@@ -88,7 +88,7 @@ def test_demo_backbone_and_leaderboard_run_on_their_defaults(tmp_path):
 
 
 def test_the_command_line_answers_help_without_importing_torch():
-    code = ("import sys; from modeling_vaner.cli import build_parser; build_parser().format_help(); "
+    code = ("import sys; from modeling_vaner.commands.cli import build_parser; build_parser().format_help(); "
             "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=REPO_ROOT,
                             timeout=60)

@@ -37,7 +37,7 @@ def space_url(tiny_vaner_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("space") / "space.log"
     env = {**os.environ, "VANER_MODEL": str(tiny_vaner_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
                                    cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for(port, process, log, seconds=120, health="/")

@@ -121,7 +121,7 @@ def save_datasets_corpus(folder, sentences: int = 3):
 
 
 def test_eval_scores_a_datasets_corpus_one_row_per_type(tiny_vaner_dir, tmp_path, capsys, monkeypatch):
-    from modeling_vaner.cli import main
+    from modeling_vaner.commands.cli import main
 
     monkeypatch.chdir(tmp_path)
     save_datasets_corpus(tmp_path / "hf")
@@ -149,7 +149,7 @@ def test_eval_scores_a_datasets_corpus_one_row_per_type(tiny_vaner_dir, tmp_path
 
 
 def test_a_conll_folder_of_two_types_is_never_read_as_one(tiny_vaner_dir, tmp_path, capsys, monkeypatch):
-    from modeling_vaner.cli import main
+    from modeling_vaner.commands.cli import main
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "two").mkdir()

@@ -443,7 +443,7 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
     saved = VanerConfig.from_pretrained(tmp_path / "run" / "final")
     # the LoRA of a continued run sits on a tuned model, not on the backbone: saved merged, as a full model
     assert saved.pack_tokens == 64 and saved.adapter_subfolder is None
-    assert saved.max_length == 64  # asked as it was trained: recorded on this road too
+    assert saved.max_length == 64  # asked as it was trained: recorded on this path too
     continued, _ = load_vaner(tmp_path / "run" / "final")
     checkpoint, _ = load_run_checkpoint(tmp_path / "run" / "checkpoint-4")
     start, _ = load_vaner(tmp_path / "first" / "final")
@@ -474,7 +474,7 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
                 "--max_train_sentences", "40", "--max_eval_sentences", "8", "--dbr_probability", "0",
                 "--max_length", "64", "--per_device_batch_size", "4", "--max_steps", "20", "--save_steps", "10",
                 "--learning_rate", "5e-3", "--bf16", "false", "--select_best", "false"]
-        result = subprocess.run([sys.executable, "-m", "modeling_vaner.cli", "train", *args], capture_output=True,
+        result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "train", *args], capture_output=True,
                                 check=False, text=True, cwd=REPO_ROOT, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
         return result

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from modeling_vaner.cli import main
+from modeling_vaner.commands.cli import main
 from modeling_vaner.corpora import load_corpus
 from tests.conftest import REPO_ROOT
 
@@ -52,7 +52,7 @@ def cluttered_model(tiny_vaner_dir, tmp_path) -> Path:
 
 def staged_upload(monkeypatch) -> list:
     """Replace the Hub calls by a recorder of the folder each upload would send."""
-    from modeling_vaner import hub
+    from modeling_vaner.commands import hub
 
     uploads = []
 
@@ -91,7 +91,7 @@ def test_push_dry_run_lists_the_upload_with_sizes_and_uploads_nothing(cluttered_
     uploads = staged_upload(monkeypatch)
     assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0
     capsys.readouterr()
-    from modeling_vaner import hub
+    from modeling_vaner.commands import hub
 
     monkeypatch.setattr(hub, "_api", lambda token: pytest.fail("a dry run asked for the Hub"))
     assert main(["push", "--model", str(cluttered_model), "--repo", "org/m", "--dry-run"]) == 0
@@ -150,7 +150,7 @@ def test_writers_of_one_results_file_wait_for_its_lock_and_lose_nothing(tiny_van
 
 def test_two_eval_processes_writing_one_output_both_keep_their_rows(tiny_vaner_dir, tmp_path):
     output = tmp_path / "r.json"
-    processes = [subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli",
+    processes = [subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli",
                                    *eval_args(tiny_vaner_dir, output, name)], cwd=REPO_ROOT,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for name in ("NCBI-disease", "s800")]
@@ -379,7 +379,8 @@ def test_a_corrupt_linking_index_is_named_everywhere(tmp_path, capsys, monkeypat
 
 
 def test_link_index_swaps_in_only_a_whole_index(tmp_path, monkeypatch, capsys):
-    from modeling_vaner.linking import build, index
+    from modeling_vaner.commands import link_index as build
+    from modeling_vaner.linking import index
 
     output = tmp_path / "index"
     output.mkdir()
@@ -480,7 +481,7 @@ def test_sigterm_during_predict_leaves_no_partial_output(tiny_vaner_dir, tmp_pat
     # far more lines than the wait below
     source.write_text("Aspirin lowered the risk of breast cancer in BRCA1 carriers.\n" * 20000)
     output = tmp_path / "out.json"
-    process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.cli", "predict", "--model", str(tiny_vaner_dir),
+    process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--model", str(tiny_vaner_dir),
                                 "--input", str(source), "--output", str(output)], cwd=REPO_ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     partial = tmp_path / "out.json.partial"
@@ -523,7 +524,7 @@ def test_every_error_class_of_the_package_is_a_vaner_error():
 
 
 def test_main_turns_a_vaner_error_into_one_line_and_its_exit_status(monkeypatch, capsys):
-    from modeling_vaner import cli
+    from modeling_vaner.commands import cli
     from modeling_vaner.errors import VanerError
 
     class Planted(VanerError):

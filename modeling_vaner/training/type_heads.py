@@ -10,9 +10,9 @@ the shared-head model (`training.py`); DBR items train the head of the type they
 import random
 from dataclasses import dataclass
 
-from .configuration_vaner import DEFAULT_ENTITY_TYPES
-from .corpora import TAGS, get_corpus, load_corpus
-from .processing_vaner import IGNORE_INDEX
+from ..configuration_vaner import DEFAULT_ENTITY_TYPES
+from ..corpora import TAGS, get_corpus, load_corpus
+from ..processing_vaner import IGNORE_INDEX
 
 
 @dataclass
@@ -88,7 +88,7 @@ def head_labels(row, tags: list[list[list[str]]], words: list[int], label_ids: d
 def mixed_items(config, sources: list[Source], rng: random.Random):
     """One epoch's `(source, sentence index)`: each source drawn by its temperature weight (the total is the sum of
     source sizes), in a shuffled order within the source (as `training.mixed_sentences`)."""
-    from .training import corpus_weights
+    from .mix import corpus_weights
 
     sizes = {source.name: len(source) for source in sources}
     weights = corpus_weights(sizes, config.temperature)
@@ -112,7 +112,7 @@ def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict
     import os
     from pathlib import Path
 
-    from .training import encode_plan, request_encoder
+    from .mix import encode_plan, request_encoder
 
     rng = random.Random(config.seed)
     heads = model_config.entity_types
@@ -136,7 +136,7 @@ def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict
 
 def build_type_head_eval_rows(config, tokenizer, model_config):
     """Devel rows for a model with a head per type: the first `max_eval_sentences` of each source's devel split."""
-    from .training import encode_plan, request_encoder
+    from .mix import encode_plan, request_encoder
 
     devel = {}
     for name in config.corpora:

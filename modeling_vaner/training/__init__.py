@@ -1,0 +1,32 @@
+"""`vaner train`: instruction-tuned, mixed-corpus VANER with DBR items and LoRA, on transformers' `Trainer`.
+
+Training takes the inference path, with labels: words -> instruction + words -> windows (every word trained exactly once,
+on its first sub-token; the instruction never carries a label) -> bidirectional model. The same command runs on one
+CPU or data-parallel under `torchrun`/`accelerate launch`. In four parts, each a module with one job:
+
+- `recipe`: the options (`TrainConfig`), read from YAML and the command line, checked before anything loads;
+- `mix`: the corpora mixed by temperature, DBR items, and the labelled rows (`type_heads`: rows for a model with a
+  head per entity type);
+- `trainer`: transformers' `Trainer` with VANER's choices, the run's clock and the budget-fitted schedule;
+- `run`: the starting model, resuming, `final/` and the summary.
+
+Importing this package does not import transformers or torch (`vaner --help` stays fast).
+"""
+
+from .mix import (
+    LABEL_IDS,
+    build_dictionary,
+    build_eval_rows,
+    build_train_rows,
+    corpus_weights,
+    encode_plan,
+    labelled_rows,
+    mixed_sentences,
+    request_encoder,
+)
+from .recipe import RecipeError, TrainConfig, parse_overrides, read_recipe, recipe_parser
+from .run import RunFinishedError, initial_model, resumable_checkpoint, train
+
+__all__ = ["LABEL_IDS", "RecipeError", "RunFinishedError", "TrainConfig", "build_dictionary", "build_eval_rows",
+           "build_train_rows", "corpus_weights", "encode_plan", "initial_model", "labelled_rows", "mixed_sentences",
+           "parse_overrides", "read_recipe", "recipe_parser", "request_encoder", "resumable_checkpoint", "train"]

@@ -1,0 +1,91 @@
+"""The arrows between the layers point one way (docs/design.md): the model package (remote code and Python API) <-
+the harness, the Space and the model card <- the commands (`modeling_vaner/commands/`: the CLI, pushing, building the
+linking index). A module may import its own layer and the layers below it, never one above."""
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+# Each layer, and the top-level packages of the repository its modules may import (besides their own).
+MODEL = "modeling_vaner"
+COMMANDS = "modeling_vaner.commands"
+MAY_IMPORT = {
+    MODEL: {MODEL},
+    "harness": {MODEL},
+    "model_card": {MODEL},
+    "space": {MODEL, "harness"},  # a results file, read for the model's note (absent on the Hub: optional there)
+    COMMANDS: {MODEL, COMMANDS, "harness", "space", "model_card"},
+}
+OURS = {MODEL, "harness", "space", "model_card"}
+
+
+def layer_of(module: str) -> str:
+    return COMMANDS if module == COMMANDS or module.startswith(COMMANDS + ".") else module.split(".")[0]
+
+
+def imported_modules(path: Path, root: Path) -> set[str]:
+    """Absolute names of every module `path` imports, at the top or inside functions, relative imports resolved."""
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import x` imports a module too
+    return names
+
+
+def arrows_up(root: Path = REPO_ROOT) -> list[str]:
+    found = []
+    for top in sorted(OURS):
+        for path in sorted((root / top).rglob("*.py")):
+            if "default_model" in path.parts:  # links to the remote code, scanned where they point
+                continue
+            module = ".".join(path.relative_to(root).with_suffix("").parts)
+            allowed = MAY_IMPORT[layer_of(module)]
+            for name in imported_modules(path, root):
+                target = layer_of(name)
+                if name.split(".")[0] in OURS and target != layer_of(module) and target not in allowed:
+                    found.append(f"{path.relative_to(root)} imports {name} ({layer_of(module)} -> {target})")
+    return found
+
+
+def test_no_arrow_points_up():
+    assert arrows_up() == []
+
+
+def test_the_scan_sees_an_arrow_up(tmp_path):
+    for top in OURS:
+        (tmp_path / top).mkdir()
+    (tmp_path / "modeling_vaner" / "commands").mkdir()
+    (tmp_path / "modeling_vaner" / "model.py").write_text(
+        "def f():\n    from .commands import cli\n    from harness.runner import run_eval\n")
+    (tmp_path / "harness" / "runner.py").write_text("from modeling_vaner.commands.hub import push_model\n")
+    (tmp_path / "space" / "app.py").write_text("from harness.results import read_results\nimport modeling_vaner\n")
+    (tmp_path / "modeling_vaner" / "commands" / "cli.py").write_text("from ...harness import runner\nimport space\n")
+    assert sorted(arrows_up(tmp_path)) == [
+        "harness/runner.py imports modeling_vaner.commands.hub (harness -> modeling_vaner.commands)",
+        "harness/runner.py imports modeling_vaner.commands.hub.push_model (harness -> modeling_vaner.commands)",
+        "modeling_vaner/model.py imports harness.runner (modeling_vaner -> harness)",
+        "modeling_vaner/model.py imports harness.runner.run_eval (modeling_vaner -> harness)",
+        "modeling_vaner/model.py imports modeling_vaner.commands (modeling_vaner -> modeling_vaner.commands)",
+        "modeling_vaner/model.py imports modeling_vaner.commands.cli (modeling_vaner -> modeling_vaner.commands)",
+    ]
+
+
+def test_the_commands_find_the_packages_files_from_their_layer():
+    from modeling_vaner.commands.cli import build_parser
+    from modeling_vaner.commands.hub import package_code
+    from modeling_vaner.loading import DEFAULT_MODEL_DIR, REMOTE_CODE_FILES
+
+    # the default model's remote code links to the package's own files, one folder above the commands
+    assert all(package_code(DEFAULT_MODEL_DIR / name) for name in REMOTE_CODE_FILES)
+    assert not package_code(REPO_ROOT / "space" / "app.py")
+    assert {"predict", "train", "eval", "push", "serve", "link-index"} <= set(
+        build_parser()._subparsers._group_actions[0].choices)
