@@ -42,8 +42,14 @@ def main() -> None:
             limit = None if size == "all" else int(size)
             start = time.perf_counter()
             result = evaluate_dataset(predictor, "NCBI-disease", "devel", limit=limit)
-            runs.append({"dtype": dtype, "sentences": result["sentences"], "strict_f1": 100 * result["strict"]["f1"],
-                         "seconds": round(time.perf_counter() - start, 1)})
+            runs.append(
+                {
+                    "dtype": dtype,
+                    "sentences": result["sentences"],
+                    "strict_f1": 100 * result["strict"]["f1"],
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
+            )
             print(runs[-1], flush=True)
     moves = {}
     for run in runs:
@@ -53,22 +59,39 @@ def main() -> None:
     record = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"machines": {}}
     native = cpu_has_native_bf16()
     machine = f"{cpu_name()} ({'native' if native else 'emulated'} bf16, {torch.get_num_threads()} threads)"
-    record["machines"][machine] = {"native_bf16": native, "runs": runs, "f1_move_bf16_minus_fp32": moves,
-                                   "command": "python benchmarks/cpu_bf16.py " + " ".join(sys.argv[1:])}
+    record["machines"][machine] = {
+        "native_bf16": native,
+        "runs": runs,
+        "f1_move_bf16_minus_fp32": moves,
+        "command": "python benchmarks/cpu_bf16.py " + " ".join(sys.argv[1:]),
+    }
     # bf16 for `auto` only where it is native and every native measurement of the slice moved F1 by <= the bar.
-    native_moves = [abs(m["f1_move_bf16_minus_fp32"][str(SLICE)]) for m in record["machines"].values()
-                    if m["native_bf16"] and str(SLICE) in m["f1_move_bf16_minus_fp32"]]
-    record.update({"model": "modeling_vaner/default_model", "dataset": "NCBI-disease", "split": "devel",
-                   "slice_sentences": SLICE, "max_f1_move": MAX_F1_MOVE,
-                   "auto_bf16": bool(native_moves) and max(native_moves) <= MAX_F1_MOVE})
+    native_moves = [
+        abs(m["f1_move_bf16_minus_fp32"][str(SLICE)])
+        for m in record["machines"].values()
+        if m["native_bf16"] and str(SLICE) in m["f1_move_bf16_minus_fp32"]
+    ]
+    record.update(
+        {
+            "model": "modeling_vaner/default_model",
+            "dataset": "NCBI-disease",
+            "split": "devel",
+            "slice_sentences": SLICE,
+            "max_f1_move": MAX_F1_MOVE,
+            "auto_bf16": bool(native_moves) and max(native_moves) <= MAX_F1_MOVE,
+        }
+    )
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")
     print(f"-> {RESULTS.relative_to(REPO_ROOT)}: bf16 moves F1 by {moves} on {machine}")
 
 
 def cpu_name() -> str:
     try:
-        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name"))
+        return next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
 

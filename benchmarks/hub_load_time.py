@@ -30,8 +30,9 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "entities": entities}
 
 
 def run(args, env, **kwargs):
-    result = subprocess.run(args, capture_output=True, check=False, text=True, env={**os.environ, **env},
-                            cwd=REPO_ROOT, **kwargs)
+    result = subprocess.run(
+        args, capture_output=True, check=False, text=True, env={**os.environ, **env}, cwd=REPO_ROOT, **kwargs
+    )
     if result.returncode:
         raise SystemExit(result.stderr[-3000:])
     return result.stdout
@@ -40,14 +41,16 @@ def run(args, env, **kwargs):
 def repo_listing(git_dir: Path) -> str:
     """Files and sizes of a pushed repo, read from the local Hub's git repository (LFS files by their pointer)."""
     rows, total = [], 0
-    tree = subprocess.run(["git", "ls-tree", "-r", "-l", "main"], cwd=git_dir, capture_output=True, check=False,
-                          text=True).stdout
+    tree = subprocess.run(
+        ["git", "ls-tree", "-r", "-l", "main"], cwd=git_dir, capture_output=True, check=False, text=True
+    ).stdout
     for line in tree.splitlines():
         meta, path = line.split("\t", 1)
         blob, size = meta.split()[2], int(meta.split()[3])
         if size < 400:
-            content = subprocess.run(["git", "cat-file", "-p", blob], cwd=git_dir, capture_output=True, check=False,
-                                     text=True).stdout
+            content = subprocess.run(
+                ["git", "cat-file", "-p", blob], cwd=git_dir, capture_output=True, check=False, text=True
+            ).stdout
             if content.startswith("version https://git-lfs"):
                 size = int(content.split("size ")[1].split()[0])
         total += size
@@ -59,16 +62,33 @@ def main() -> None:
     model_dir = sys.argv[1] if len(sys.argv) > 1 else str(REPO_ROOT / "modeling_vaner" / "default_model")
     with tempfile.TemporaryDirectory() as scratch, running_hub(Path(scratch) / "hub") as endpoint:
         pusher = hub_env(endpoint, Path(scratch) / "pusher")
-        print(run([sys.executable, "-m", "modeling_vaner.commands.cli", "push", "--model", model_dir, "--repo",
-                   "vaner/vaner-smollm2", "--backbone-repo", "vaner/smollm2-135m-instruct-q4_1"], pusher).strip())
+        print(
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "modeling_vaner.commands.cli",
+                    "push",
+                    "--model",
+                    model_dir,
+                    "--repo",
+                    "vaner/vaner-smollm2",
+                    "--backbone-repo",
+                    "vaner/smollm2-135m-instruct-q4_1",
+                ],
+                pusher,
+            ).strip()
+        )
         for repo in ("vaner/vaner-smollm2", "vaner/smollm2-135m-instruct-q4_1"):
             print(repo_listing(Path(scratch) / "hub" / "mirrors" / "models" / repo))
         home = Path(scratch) / "user"
         code = FIRST_PREDICTION.format(root=str(REPO_ROOT), repo="vaner/vaner-smollm2")
         for label in ("cold (empty cache, downloads included)", "warm (cache filled)"):
             out = json.loads(run([sys.executable, "-c", code], hub_env(endpoint, home)).strip().splitlines()[-1])
-            print(f"{label}: {out['seconds']:.1f} s to the first prediction; "
-                  f"{[(e['text'], e['type']) for e in out['entities']]}")
+            print(
+                f"{label}: {out['seconds']:.1f} s to the first prediction; "
+                f"{[(e['text'], e['type']) for e in out['entities']]}"
+            )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,9 @@ def tokens_run(tagger, texts: list[str]) -> int:
     from modeling_vaner.processing_vaner import AskedText
 
     asks = tagger.asks(TYPES, None)
-    return sum(len(row.input_ids) for text in texts
-               for row in tagger.encoder.encode(AskedText.build(text, asks).requests))
+    return sum(
+        len(row.input_ids) for text in texts for row in tagger.encoder.encode(AskedText.build(text, asks).requests)
+    )
 
 
 def timed(function, repeats: int = 1) -> float:
@@ -67,11 +68,28 @@ def timed(function, repeats: int = 1) -> float:
 
 
 def predict_seconds(model: str | None, source: Path, dtype: str) -> float:
-    command = [sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--input", str(source), "--format", "pubtator",
-               "--output", str(source.with_suffix(f".{dtype}.out")), "--dtype", dtype]
+    command = [
+        sys.executable,
+        "-m",
+        "modeling_vaner.commands.cli",
+        "predict",
+        "--input",
+        str(source),
+        "--format",
+        "pubtator",
+        "--output",
+        str(source.with_suffix(f".{dtype}.out")),
+        "--dtype",
+        dtype,
+    ]
     start = time.perf_counter()
-    subprocess.run(command + (["--model", model] if model else []), check=True, cwd=REPO_ROOT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command + (["--model", model] if model else []),
+        check=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -119,12 +137,21 @@ def main() -> None:
         save_vaner(per_type, tokenizer, one_pass_dir)
         today = predict_seconds(None, source, "auto")
         both = predict_seconds(str(one_pass_dir), source, lever_dtype)
-    record["predict"] = {"documents": args.predict_documents, "seconds_today": round(today, 1),
-                         "seconds_one_pass": round(both, 1), "one_pass_dtype": lever_dtype,
-                         "speedup": round(today / both, 2)}
-    record.update({"cpu": platform.processor() or platform.machine(), "native_bf16": cpu_has_native_bf16(),
-                   "threads": torch.get_num_threads(),
-                   "command": "python benchmarks/one_pass.py " + " ".join(sys.argv[1:])})
+    record["predict"] = {
+        "documents": args.predict_documents,
+        "seconds_today": round(today, 1),
+        "seconds_one_pass": round(both, 1),
+        "one_pass_dtype": lever_dtype,
+        "speedup": round(today / both, 2),
+    }
+    record.update(
+        {
+            "cpu": platform.processor() or platform.machine(),
+            "native_bf16": cpu_has_native_bf16(),
+            "threads": torch.get_num_threads(),
+            "command": "python benchmarks/one_pass.py " + " ".join(sys.argv[1:]),
+        }
+    )
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
 

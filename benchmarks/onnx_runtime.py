@@ -29,13 +29,20 @@ def export(model, path: Path) -> None:
     mask = torch.ones_like(ids)
     mask[1, 30:] = 0  # padded row: the exported graph must keep the padding mask
     dynamic = {0: "batch", 1: "length"}
-    torch.onnx.export(model, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                      output_names=["logits"], dynamic_shapes={"input_ids": dynamic, "attention_mask": dynamic},
-                      dynamo=True)
+    torch.onnx.export(
+        model,
+        (ids, mask),
+        str(path),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_shapes={"input_ids": dynamic, "attention_mask": dynamic},
+        dynamo=True,
+    )
 
 
 def onnx_forward(session, pad_token_id: int):
     """`VanerTagger._forward` on an ONNX Runtime session."""
+
     def forward(sequences, positions):
         length = max(map(len, sequences))
         input_ids = np.full((len(sequences), length), pad_token_id, dtype=np.int64)
@@ -43,8 +50,9 @@ def onnx_forward(session, pad_token_id: int):
         for row, sequence in enumerate(sequences):
             input_ids[row, : len(sequence)] = sequence
             attention_mask[row, : len(sequence)] = 1
-        logits = torch.from_numpy(session.run(["logits"], {"input_ids": input_ids,
-                                                           "attention_mask": attention_mask})[0])
+        logits = torch.from_numpy(
+            session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+        )
         probs = logits.float().softmax(-1)
         return torch.cat([probs[row, row_positions] for row, row_positions in enumerate(positions)])
 
@@ -66,8 +74,10 @@ def main() -> None:
 
     def strict_f1(tags):
         kinds = [get_corpus(name).entity_type for name, _, _ in items]
-        result = metric.compute(predictions=[typed(t, k) for t, k in zip(tags, kinds)],
-                                references=[typed(gold, k) for (_, _, gold), k in zip(items, kinds)])
+        result = metric.compute(
+            predictions=[typed(t, k) for t, k in zip(tags, kinds)],
+            references=[typed(gold, k) for (_, _, gold), k in zip(items, kinds)],
+        )
         return 100 * result["f1"]
 
     def run(tagger):
@@ -101,8 +111,10 @@ def main() -> None:
             fp32._forward = onnx_forward(session, fp32.pad_token_id)
             results[label] = run(fp32)
     reference = results["PyTorch fp32 (SDPA)"][1]
-    print(f"{len(items)} sentences, {words} words, {torch.get_num_threads()} threads, onnxruntime "
-          f"{onnxruntime.__version__}")
+    print(
+        f"{len(items)} sentences, {words} words, {torch.get_num_threads()} threads, onnxruntime "
+        f"{onnxruntime.__version__}"
+    )
     print("| forward | words/s | words differing from PyTorch fp32 | strict F1 |")
     print("|---|---|---|---|")
     for label, (rate, tags) in results.items():

@@ -40,8 +40,9 @@ def main() -> None:
     requests = [(words, tagger.config.instruction(get_corpus(name).entity_type, name)) for name, words, _ in items]
     for budget in map(int, args.budgets.split(",")):
         # At 512 tokens per input (the length these figures were first made at), so every budget fits one input.
-        tagger.encoder = RequestEncoder(tagger.tokenizer, max_length=512, pack_tokens=budget,
-                                        pad_token_id=tagger.pad_token_id)
+        tagger.encoder = RequestEncoder(
+            tagger.tokenizer, max_length=512, pack_tokens=budget, pad_token_id=tagger.pad_token_id
+        )
         tokens = sum(len(row.input_ids) for row in tagger.encoder.encode([Request(*r) for r in requests]))
         start = time.perf_counter()
         tags = [tags for tags, _ in tagger.tag_words(requests, args.batch_size)]
@@ -50,8 +51,10 @@ def main() -> None:
         for name in corpora:
             kind = get_corpus(name).entity_type
             chosen = [i for i, item in enumerate(items) if item[0] == name]
-            result = metric.compute(predictions=[typed(tags[i], kind) for i in chosen],
-                                    references=[typed(items[i][2], kind) for i in chosen])
+            result = metric.compute(
+                predictions=[typed(tags[i], kind) for i in chosen],
+                references=[typed(items[i][2], kind) for i in chosen],
+            )
             scores.append(f"{100 * result['f1']:.2f}")
         label = budget or "unpacked"
         print(f"| {label} | {tokens} | {words / seconds:.0f} | " + " | ".join(scores) + " |", flush=True)

@@ -49,11 +49,16 @@ def main() -> None:
         runs.append({"batch_size": size, "seconds": round(seconds, 2), "entities": sum(map(len, entities))})
         print(f"batch_size {size}: {seconds:.1f} s, {runs[-1]['entities']} entities", flush=True)
     model = Path(args.model).resolve()
-    record = {"model": str(model.relative_to(REPO_ROOT)) if model.is_relative_to(REPO_ROOT) else args.model,
-              "texts": len(texts), "words": sum(len(t.split()) for t in texts),
-              "entity_types": list(ner.model.config.entity_types), "runs": runs,
-              "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-              "command": "python benchmarks/pipeline_batch.py " + " ".join(sys.argv[1:])}
+    record = {
+        "model": str(model.relative_to(REPO_ROOT)) if model.is_relative_to(REPO_ROOT) else args.model,
+        "texts": len(texts),
+        "words": sum(len(t.split()) for t in texts),
+        "entity_types": list(ner.model.config.entity_types),
+        "runs": runs,
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "command": "python benchmarks/pipeline_batch.py " + " ".join(sys.argv[1:]),
+    }
     out = REPO_ROOT / "benchmarks" / "results" / "pipeline_batch.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"-> {out.relative_to(REPO_ROOT)}; {os.cpu_count()} CPUs")

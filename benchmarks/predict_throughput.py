@@ -44,12 +44,27 @@ def main() -> None:
     words = sum(len(t.split()) for t in texts)
 
     start = time.perf_counter()
-    status = vaner(["predict", "--input", str(work / "input.txt"), "--model", str(work / "model"),
-                    "--output", str(work / "out.json"), "--dtype", args.dtype, "--batch-size", str(args.batch_size)])
+    status = vaner(
+        [
+            "predict",
+            "--input",
+            str(work / "input.txt"),
+            "--model",
+            str(work / "model"),
+            "--output",
+            str(work / "out.json"),
+            "--dtype",
+            args.dtype,
+            "--batch-size",
+            str(args.batch_size),
+        ]
+    )
     seconds = time.perf_counter() - start
     assert status == 0
-    print(f"{len(texts)} sentences, {words} words, 4 entity types, {args.dtype}, batch {args.batch_size}: "
-          f"{seconds:.1f} s, {words / seconds:.0f} words/s ({4 * words / seconds:.0f} word-type pairs/s)")
+    print(
+        f"{len(texts)} sentences, {words} words, 4 entity types, {args.dtype}, batch {args.batch_size}: "
+        f"{seconds:.1f} s, {words / seconds:.0f} words/s ({4 * words / seconds:.0f} word-type pairs/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -82,8 +82,10 @@ def main() -> None:
     sentences = corpus_sentences(args.sentences)
     words = sum(len(sentence) for sentence, _, _ in sentences)
     requests = [(sentence, config.instruction(entity_type, dataset)) for sentence, dataset, entity_type in sentences]
-    texts = [(" ".join(" ".join(s) for s, _, _ in sentences[i : i + 10]), sentences[i][2])
-             for i in range(0, len(sentences), 10)]
+    texts = [
+        (" ".join(" ".join(s) for s, _, _ in sentences[i : i + 10]), sentences[i][2])
+        for i in range(0, len(sentences), 10)
+    ]
 
     def tag_words():
         return VanerTagger(model, tokenizer, max_length=256).tag_words(requests, args.batch_size)
@@ -98,14 +100,19 @@ def main() -> None:
 
     harness_seconds, tagged = best_of(args.repeats, tag_words)
     text_seconds, entities = best_of(args.repeats, tag_texts)
-    digest = hashlib.sha256(json.dumps(
-        [[tags, [round(s, 6) for s in scores]] for tags, scores in tagged]
-        + [[[e["start"], e["end"], e["type"], round(e["score"], 6)] for e in text] for text in entities]
-    ).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(
+            [[tags, [round(s, 6) for s in scores]] for tags, scores in tagged]
+            + [[[e["start"], e["end"], e["type"], round(e["score"], 6)] for e in text] for text in entities]
+        ).encode()
+    ).hexdigest()
     record = {
         "benchmark": "python_path",
         "command": "python " + " ".join(sys.argv),
-        "sentences": len(sentences), "words": words, "batch_size": args.batch_size, "threads": 1,
+        "sentences": len(sentences),
+        "words": words,
+        "batch_size": args.batch_size,
+        "threads": 1,
         "harness_words_per_second": round(words / harness_seconds),
         "text_words_per_second": round(words / text_seconds),
         "outputs_sha256": digest,

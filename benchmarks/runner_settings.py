@@ -22,8 +22,9 @@ def timed(tagger, requests, batch_size: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=500)
-    parser.add_argument("--threads", action="store_true",
-                        help="also time each intra-op thread count from 1 to the default")
+    parser.add_argument(
+        "--threads", action="store_true", help="also time each intra-op thread count from 1 to the default"
+    )
     parser.add_argument("--compile", action="store_true", help="also try torch.compile(dynamic=True)")
     args = parser.parse_args()
 
@@ -45,8 +46,11 @@ def main() -> None:
         for threads in range(1, default_threads + 1):
             torch.set_num_threads(threads)
             seconds, tags = timed(tagger, requests, 16)
-            print(f"| sdpa, batch 16, {threads} thread(s) | {words / seconds:.0f} "
-                  f"| {'identical' if tags == reference else 'differ'} |", flush=True)
+            print(
+                f"| sdpa, batch 16, {threads} thread(s) | {words / seconds:.0f} "
+                f"| {'identical' if tags == reference else 'differ'} |",
+                flush=True,
+            )
         torch.set_num_threads(default_threads)
     if args.compile:
         model = tagger.model
@@ -55,8 +59,10 @@ def main() -> None:
         tagger.tag_words(requests[:64], 16)
         warm = time.perf_counter() - start
         seconds, tags = timed(tagger, requests, 16)
-        print(f"| torch.compile (dynamic), batch 16; compile + first 64 sentences {warm:.0f} s | {words / seconds:.0f} "
-              f"| {'identical' if tags == reference else 'differ'} |")
+        print(
+            f"| torch.compile (dynamic), batch 16; compile + first 64 sentences {warm:.0f} s | {words / seconds:.0f} "
+            f"| {'identical' if tags == reference else 'differ'} |"
+        )
 
 
 if __name__ == "__main__":

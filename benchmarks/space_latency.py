@@ -52,15 +52,29 @@ def main() -> None:
         env["VANER_MODEL"] = args.model
     log = Path(args.screenshot).with_suffix(".server.log")
     with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
-                                  cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(port, server, log, seconds=300)
         print(f"{len(ABSTRACT.split())} words")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-quic"])
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--disable-quic",
+                ],
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             times = []
             for attempt in range(4):
@@ -76,8 +90,10 @@ def main() -> None:
             marks = page.locator("#vaner-highlighted .token.highlighted").count()
             page.screenshot(path=args.screenshot, full_page=True)
             browser.close()
-        print(f"submit -> highlighted: first {times[0]:.2f} s, then median {statistics.median(times[1:]):.2f} s "
-              f"({marks} highlighted spans); screenshot {args.screenshot}")
+        print(
+            f"submit -> highlighted: first {times[0]:.2f} s, then median {statistics.median(times[1:]):.2f} s "
+            f"({marks} highlighted spans); screenshot {args.screenshot}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -71,8 +71,11 @@ def load_default(dtype, model_path=None, pack_tokens=None):
 
 def gemm_gflops(dtype, repeats: int = 5) -> dict:
     """GFLOP/s of `a @ b` for square and model-shaped (tokens x hidden @ hidden x intermediate) GEMMs."""
-    shapes = {"2048x2048x2048": (2048, 2048, 2048), "4096x576x1536": (4096, 576, 1536),
-              "4096x1536x576": (4096, 1536, 576)}
+    shapes = {
+        "2048x2048x2048": (2048, 2048, 2048),
+        "4096x576x1536": (4096, 576, 1536),
+        "4096x1536x576": (4096, 1536, 576),
+    }
     figures = {}
     for name, (m, k, n) in shapes.items():
         a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
@@ -97,8 +100,11 @@ def part_ceiling(args) -> dict:
         backbone = VanerModel(config)
     parameters = sum(p.numel() for name, p in backbone.named_parameters() if "embed_tokens" not in name)
     gemm = {str(dtype).removeprefix("torch."): gemm_gflops(dtype) for dtype in (torch.bfloat16, torch.float32)}
-    return {"non_embedding_parameters": parameters, "gemm_gflops": gemm,
-            "best_gflops": {dtype: max(figures.values()) for dtype, figures in gemm.items()}}
+    return {
+        "non_embedding_parameters": parameters,
+        "gemm_gflops": gemm,
+        "best_gflops": {dtype: max(figures.values()) for dtype, figures in gemm.items()},
+    }
 
 
 def run_inference(args, forward, attention: str = "sdpa") -> dict:
@@ -114,8 +120,14 @@ def run_inference(args, forward, attention: str = "sdpa") -> dict:
     forward(tagger, rows, label_ids, scores, gold)
     seconds = time.perf_counter() - start
     tags = [heads[0][0] for heads in tagger.tags(label_ids, scores)]  # one shared head
-    return {"seconds": seconds, "words": words, "requests": len(requests), "rows": len(rows),
-            "tokens": sum(len(row.input_ids) for row in rows), "tags": tags}
+    return {
+        "seconds": seconds,
+        "words": words,
+        "requests": len(requests),
+        "rows": len(rows),
+        "tokens": sum(len(row.input_ids) for row in rows),
+        "tags": tags,
+    }
 
 
 def part_runner(args, attention: str = "sdpa") -> dict:
@@ -145,13 +157,24 @@ def part_paper(args) -> dict:
     from modeling_vaner.training import LABEL_IDS
 
     def forward(tagger, rows, label_ids, scores, gold):
-        features = [{"input_ids": row.input_ids, "attention_mask": [1] * len(row.input_ids),
-                     "labels": row.labels(gold, LABEL_IDS)} for row in rows]  # dataset order, as the paper's code
+        features = [
+            {
+                "input_ids": row.input_ids,
+                "attention_mask": [1] * len(row.input_ids),
+                "labels": row.labels(gold, LABEL_IDS),
+            }
+            for row in rows
+        ]  # dataset order, as the paper's code
         with tempfile.TemporaryDirectory() as output_dir:
             trainer = Trainer(
                 model=tagger.model,
-                args=TrainingArguments(output_dir=output_dir, per_device_eval_batch_size=4, use_cpu=True,
-                                       report_to="none", dataloader_num_workers=0),
+                args=TrainingArguments(
+                    output_dir=output_dir,
+                    per_device_eval_batch_size=4,
+                    use_cpu=True,
+                    report_to="none",
+                    dataloader_num_workers=0,
+                ),
                 data_collator=DataCollatorForTokenClassification(tagger.tokenizer),
             )
             logits = trainer.predict(Dataset.from_list(features)).predictions  # [rows, longest, labels], -100 pads
@@ -187,16 +210,35 @@ def part_train(args, lora: bool) -> dict:
         if step:
             times.append(time.perf_counter() - start)
     median = sorted(times)[len(times) // 2]
-    return {"tokens_per_step": batch * length, "seconds_per_step": median, "tokens_per_second": batch * length / median,
-            "trainable_parameters": sum(p.numel() for p in trainable)}
+    return {
+        "tokens_per_step": batch * length,
+        "seconds_per_step": median,
+        "tokens_per_second": batch * length / median,
+        "trainable_parameters": sum(p.numel() for p in trainable),
+    }
 
 
 def run_part(args, part: str) -> dict:
     """Run one part in a fresh process, so that its peak RSS is its own."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [sys.executable, __file__, "--part", part, "--part-output", out.name, "--sentences",
-                   str(args.sentences), "--batch-size", str(args.batch_size), "--train-steps", str(args.train_steps),
-                   "--train-batch", str(args.train_batch), "--train-length", str(args.train_length)]
+        command = [
+            sys.executable,
+            __file__,
+            "--part",
+            part,
+            "--part-output",
+            out.name,
+            "--sentences",
+            str(args.sentences),
+            "--batch-size",
+            str(args.batch_size),
+            "--train-steps",
+            str(args.train_steps),
+            "--train-batch",
+            str(args.train_batch),
+            "--train-length",
+            str(args.train_length),
+        ]
         print(f"[{part}] ...", flush=True)
         subprocess.run(command, check=True)
         return json.loads(Path(out.name).read_text())
@@ -232,22 +274,35 @@ def report(args, results: dict) -> dict:
     parameters = ceiling["non_embedding_parameters"]
     inference_ceiling = {dtype: gflops * 1e9 / (2 * parameters) for dtype, gflops in ceiling["best_gflops"].items()}
     training_ceiling = {dtype: gflops * 1e9 / (6 * parameters) for dtype, gflops in ceiling["best_gflops"].items()}
-    summary = {"machine": {"cpu_threads": torch.get_num_threads(), "torch": torch.__version__},
-               "ceiling": {**ceiling, "inference_tokens_per_second": inference_ceiling,
-                           "training_tokens_per_second": training_ceiling},
-               "inference": {}, "training": {}}
+    summary = {
+        "machine": {"cpu_threads": torch.get_num_threads(), "torch": torch.__version__},
+        "ceiling": {
+            **ceiling,
+            "inference_tokens_per_second": inference_ceiling,
+            "training_tokens_per_second": training_ceiling,
+        },
+        "inference": {},
+        "training": {},
+    }
     reference = results["runner"]["tags"]
     paper_words_per_second = results["paper"]["words"] / results["paper"]["seconds"]
-    print(f"\nCPU: {torch.get_num_threads()} threads; GEMM GFLOP/s bf16 {ceiling['best_gflops']['bfloat16']:.0f}, "
-          f"fp32 {ceiling['best_gflops']['float32']:.0f}; non-embedding parameters {parameters / 1e6:.1f} M -> "
-          f"inference ceiling bf16 {inference_ceiling['bfloat16']:.0f} tokens/s, fp32 "
-          f"{inference_ceiling['float32']:.0f}\n")
-    print("| inference (bf16) | words/s | tokens/s | of bf16 ceiling | vs paper loop | predictions vs runner | strict F1 "
-          "| peak RSS |")
+    print(
+        f"\nCPU: {torch.get_num_threads()} threads; GEMM GFLOP/s bf16 {ceiling['best_gflops']['bfloat16']:.0f}, "
+        f"fp32 {ceiling['best_gflops']['float32']:.0f}; non-embedding parameters {parameters / 1e6:.1f} M -> "
+        f"inference ceiling bf16 {inference_ceiling['bfloat16']:.0f} tokens/s, fp32 "
+        f"{inference_ceiling['float32']:.0f}\n"
+    )
+    print(
+        "| inference (bf16) | words/s | tokens/s | of bf16 ceiling | vs paper loop | predictions vs runner | strict F1 "
+        "| peak RSS |"
+    )
     print("|---|---|---|---|---|---|---|---|")
-    labels = {"runner": f"(a) our runner, batch {args.batch_size}, SDPA",
-              "runner-eager": f"(a) our runner, batch {args.batch_size}, eager attention",
-              "paper": "(b) paper-style Trainer.predict, batch 4", "unbatched": "(c) unbatched, one call per row"}
+    labels = {
+        "runner": f"(a) our runner, batch {args.batch_size}, SDPA",
+        "runner-eager": f"(a) our runner, batch {args.batch_size}, eager attention",
+        "paper": "(b) paper-style Trainer.predict, batch 4",
+        "unbatched": "(c) unbatched, one call per row",
+    }
     strict_f1 = strict_f1_scorer(args.sentences)
     for part in INFERENCE:
         result = results[part]
@@ -255,26 +310,47 @@ def report(args, results: dict) -> dict:
         agreement = compare(result["tags"], reference)
         f1 = strict_f1(result["tags"])
         summary["inference"][part] = {
-            "seconds": result["seconds"], "words": result["words"], "tokens": result["tokens"], "rows": result["rows"],
-            "words_per_second": words_per_second, "tokens_per_second": tokens_per_second,
+            "seconds": result["seconds"],
+            "words": result["words"],
+            "tokens": result["tokens"],
+            "rows": result["rows"],
+            "words_per_second": words_per_second,
+            "tokens_per_second": tokens_per_second,
             "fraction_of_bf16_ceiling": tokens_per_second / inference_ceiling["bfloat16"],
-            "speedup_vs_paper_loop": words_per_second / paper_words_per_second, **agreement, "strict_f1": f1,
-            "peak_rss_mib": result["peak_rss_mib"]}
-        same = "identical" if agreement["identical"] else f"{agreement['differing_words']} of {agreement['words']} words differ"
-        print(f"| {labels[part]} | {words_per_second:.0f} | {tokens_per_second:.0f} | "
-              f"{tokens_per_second / inference_ceiling['bfloat16']:.0%} | {words_per_second / paper_words_per_second:.2f}x "
-              f"| {same} | {100 * f1:.2f} | {result['peak_rss_mib']:.0f} MiB |")
-    print(f"\n| training step (bf16 autocast, {args.train_batch} x {args.train_length} tokens) | tokens/s | "
-          "of bf16 training ceiling | trainable parameters | peak RSS |")
+            "speedup_vs_paper_loop": words_per_second / paper_words_per_second,
+            **agreement,
+            "strict_f1": f1,
+            "peak_rss_mib": result["peak_rss_mib"],
+        }
+        same = (
+            "identical"
+            if agreement["identical"]
+            else f"{agreement['differing_words']} of {agreement['words']} words differ"
+        )
+        print(
+            f"| {labels[part]} | {words_per_second:.0f} | {tokens_per_second:.0f} | "
+            f"{tokens_per_second / inference_ceiling['bfloat16']:.0%} | {words_per_second / paper_words_per_second:.2f}x "
+            f"| {same} | {100 * f1:.2f} | {result['peak_rss_mib']:.0f} MiB |"
+        )
+    print(
+        f"\n| training step (bf16 autocast, {args.train_batch} x {args.train_length} tokens) | tokens/s | "
+        "of bf16 training ceiling | trainable parameters | peak RSS |"
+    )
     print("|---|---|---|---|---|")
     for part in ("train-lora", "train-full"):
         result = results[part]
         fraction = result["tokens_per_second"] / training_ceiling["bfloat16"]
         summary["training"][part] = {**result, "fraction_of_bf16_training_ceiling": fraction}
-        print(f"| {part} | {result['tokens_per_second']:.0f} | {fraction:.0%} | "
-              f"{result['trainable_parameters'] / 1e6:.1f} M | {result['peak_rss_mib']:.0f} MiB |")
-    summary["slice"] = {"corpora": CORPORA, "sentences": results["runner"]["requests"],
-                        "words": results["runner"]["words"], "model_inputs": results["runner"]["rows"]}
+        print(
+            f"| {part} | {result['tokens_per_second']:.0f} | {fraction:.0%} | "
+            f"{result['trainable_parameters'] / 1e6:.1f} M | {result['peak_rss_mib']:.0f} MiB |"
+        )
+    summary["slice"] = {
+        "corpora": CORPORA,
+        "sentences": results["runner"]["requests"],
+        "words": results["runner"]["words"],
+        "model_inputs": results["runner"]["rows"],
+    }
     return summary
 
 
@@ -292,9 +368,15 @@ def main() -> None:
 
     if args.part:
         os.environ.setdefault("TQDM_DISABLE", "1")
-        run = {"ceiling": part_ceiling, "runner": part_runner, "runner-eager": lambda a: part_runner(a, "eager"),
-               "paper": part_paper, "unbatched": part_unbatched,
-               "train-lora": lambda a: part_train(a, lora=True), "train-full": lambda a: part_train(a, lora=False)}
+        run = {
+            "ceiling": part_ceiling,
+            "runner": part_runner,
+            "runner-eager": lambda a: part_runner(a, "eager"),
+            "paper": part_paper,
+            "unbatched": part_unbatched,
+            "train-lora": lambda a: part_train(a, lora=True),
+            "train-full": lambda a: part_train(a, lora=False),
+        }
         result = run[args.part](args)
         result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         Path(args.part_output).write_text(json.dumps(result))

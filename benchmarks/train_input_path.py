@@ -68,9 +68,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--sentences", type=int, default=6000, help="per corpus, for the rows of the mix")
-    parser.add_argument("--before", action="store_true",
-                        help="with transformers' DataCollatorForTokenClassification, the collator before RowCollator "
-                        "(shared heads only), recorded as shared-before")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="with transformers' DataCollatorForTokenClassification, the collator before RowCollator "
+        "(shared heads only), recorded as shared-before",
+    )
     args = parser.parse_args()
 
     import torch
@@ -95,8 +98,9 @@ def measure(heads: str, args) -> dict:
     from modeling_vaner.training import TrainConfig, train
     from modeling_vaner.training.type_heads import entity_types_of
 
-    fields = {"head_layout": "per_type", "entity_types": entity_types_of(list(CORE_CORPORA))} \
-        if heads == "per_type" else {}
+    fields = (
+        {"head_layout": "per_type", "entity_types": entity_types_of(list(CORE_CORPORA))} if heads == "per_type" else {}
+    )
     backbone, tokenizer = load_backbone("smollm2", **fields)
     model = free_model(backbone.config)
     del backbone
@@ -109,27 +113,45 @@ def measure(heads: str, args) -> dict:
 
     transformers.Trainer.__init__ = with_clock
     if args.before:
-        modeling_vaner.collate.RowCollator = lambda pad_token_id, heads: \
+        modeling_vaner.collate.RowCollator = lambda pad_token_id, heads: (
             transformers.DataCollatorForTokenClassification(tokenizer, label_pad_token_id=-100)
+        )
     try:
         with tempfile.TemporaryDirectory() as folder:
-            config = TrainConfig(output_dir=folder, corpora=list(CORE_CORPORA), heads=heads, lora=False,
-                                 max_train_sentences=args.sentences, max_eval_sentences=8, dbr_probability=0.3,
-                                 max_length=256, per_device_batch_size=args.batch, max_steps=args.steps,
-                                 save_steps=10**6, logging_steps=10**6, select_best=False, bf16=False)
+            config = TrainConfig(
+                output_dir=folder,
+                corpora=list(CORE_CORPORA),
+                heads=heads,
+                lora=False,
+                max_train_sentences=args.sentences,
+                max_eval_sentences=8,
+                dbr_probability=0.3,
+                max_length=256,
+                per_device_batch_size=args.batch,
+                max_steps=args.steps,
+                save_steps=10**6,
+                logging_steps=10**6,
+                select_best=False,
+                bf16=False,
+            )
             summary = train(config, model=model, tokenizer=tokenizer)
     finally:
         transformers.Trainer.__init__, modeling_vaner.collate.RowCollator = original_init, original_collator
     tokens_per_row = summary["train_tokens_per_epoch"] / summary["train_rows"]
     steps = len(clock.times) - WARM_UP_STEPS
     seconds = clock.times[-1] - clock.times[WARM_UP_STEPS - 1]
-    return {"tokens_per_s": round(steps * args.batch * tokens_per_row / seconds),
-            "steps_per_s": round(steps / seconds, 2), "batch_rows": args.batch,
-            "seconds_to_first_step": round(clock.times[0] - clock.began, 2),
-            "mean_tokens_per_row": round(tokens_per_row, 1), "steps_timed": steps,
-            "collator": "DataCollatorForTokenClassification" if args.before else "RowCollator",
-            "cpu": platform.processor() or platform.machine(), "cores": 1,
-            "command": "python benchmarks/train_input_path.py " + " ".join(sys.argv[1:])}
+    return {
+        "tokens_per_s": round(steps * args.batch * tokens_per_row / seconds),
+        "steps_per_s": round(steps / seconds, 2),
+        "batch_rows": args.batch,
+        "seconds_to_first_step": round(clock.times[0] - clock.began, 2),
+        "mean_tokens_per_row": round(tokens_per_row, 1),
+        "steps_timed": steps,
+        "collator": "DataCollatorForTokenClassification" if args.before else "RowCollator",
+        "cpu": platform.processor() or platform.machine(),
+        "cores": 1,
+        "command": "python benchmarks/train_input_path.py " + " ".join(sys.argv[1:]),
+    }
 
 
 if __name__ == "__main__":

@@ -9,14 +9,21 @@ REPORTED = [
     {
         "model": "BioBERT v1.1",
         "source": "Lee et al. 2020, BioBERT, Bioinformatics 36(4):1234-1240, NER results of BioBERT v1.1 (+PubMed)",
-        "f1": {"NCBI-disease": 89.71, "BC5CDR-disease": 87.15, "BC5CDR-chem": 93.47, "BC4CHEMD": 92.36,
-               "BC2GM": 84.72, "JNLPBA": 77.49, "linnaeus": 88.24, "s800": 74.06},
+        "f1": {
+            "NCBI-disease": 89.71,
+            "BC5CDR-disease": 87.15,
+            "BC5CDR-chem": 93.47,
+            "BC4CHEMD": 92.36,
+            "BC2GM": 84.72,
+            "JNLPBA": 77.49,
+            "linnaeus": 88.24,
+            "s800": 74.06,
+        },
     },
     {
         "model": "PubMedBERT",
         "source": "Gu et al. 2021, Domain-Specific Language Model Pretraining for Biomedical NLP, ACM Trans. Comput. Healthcare 3(1), BLURB NER results",
-        "f1": {"BC5CDR-chem": 93.33, "BC5CDR-disease": 85.62, "NCBI-disease": 87.82, "BC2GM": 84.52,
-               "JNLPBA": 79.10},
+        "f1": {"BC5CDR-chem": 93.33, "BC5CDR-disease": 85.62, "NCBI-disease": 87.82, "BC2GM": 84.52, "JNLPBA": 79.10},
     },
 ]
 COLUMN_ORDER = [*CORE_CORPORA, *UNSEEN_CORPORA]
@@ -29,8 +36,15 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
     columns = [name for name in COLUMN_ORDER if name in present] + sorted(present - set(COLUMN_ORDER))
     columns = columns or list(CORE_CORPORA)
     header = "| model | kind | " + " | ".join(columns) + " | core mean | train time | words/s |"
-    lines = [("Entity-level F1 (strict IOB2; conlleval-style in brackets). *Reported* rows are the authors' "
-              "published figures, not measured here."), "", header, "|" + "---|" * (len(columns) + 5)]
+    lines = [
+        (
+            "Entity-level F1 (strict IOB2; conlleval-style in brackets). *Reported* rows are the authors' "
+            "published figures, not measured here."
+        ),
+        "",
+        header,
+        "|" + "---|" * (len(columns) + 5),
+    ]
     for report in reports:
         by_name = {r["dataset"]: r for r in report["results"]}
         cells, f1s, words, seconds = [], [], 0, 0.0
@@ -51,8 +65,11 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
         speed = f"{words / seconds:.0f}" if seconds else ""
         trained = report.get("training") or {}
         train_time = f"{trained['seconds'] / 60:.0f} min" if trained.get("summaries") else ""
-        lines.append(f"| {report['model']} | measured ({report['kind']}) | " + " | ".join(cells) +
-                     f" | {mean} | {train_time} | {speed} |")
+        lines.append(
+            f"| {report['model']} | measured ({report['kind']}) | "
+            + " | ".join(cells)
+            + f" | {mean} | {train_time} | {speed} |"
+        )
     for row in reported:
         cells = [f"{row['f1'][name]:.2f}" if name in row["f1"] else "" for name in columns]
         values = [row["f1"][name] for name in CORE_CORPORA if name in row["f1"]]

@@ -14,8 +14,13 @@ from modeling_vaner.files import write_json_atomically
 from .metrics.bioner_f1.bioner_f1 import precision_recall_f1
 
 # (corpus of ../shared/data/linking, entity type): the test sets scored by default.
-LINKING_SETS = [("NCBI-disease", "Disease"), ("BC5CDR", "Disease"), ("BC5CDR", "Chemical"), ("linnaeus", "Species"),
-                ("s800", "Species")]
+LINKING_SETS = [
+    ("NCBI-disease", "Disease"),
+    ("BC5CDR", "Disease"),
+    ("BC5CDR", "Chemical"),
+    ("linnaeus", "Species"),
+    ("s800", "Species"),
+]
 
 
 def linking_root() -> Path:
@@ -28,6 +33,20 @@ def is_correct(link: dict, gold_ids: list[str]) -> bool:
     return len(gold_ids) == 1 and gold_ids[0] in link["ids"]
 
 
+# What `accuracy_at_1` counts over a corpus's gold mentions of one type.
+COUNTS = (
+    "mentions",
+    "correct",
+    "composite",
+    "in_vocabulary",
+    "correct_in_vocabulary",
+    "without_supplementary",
+    "correct_without_supplementary",
+    "linked_at_threshold",
+    "correct_at_threshold",
+)
+
+
 def accuracy_at_1(linker, corpus: str, entity_type: str, split: str = "test", root: Path | None = None) -> dict:
     """Link every gold mention of `entity_type` (its document's abbreviations known) with no threshold (top-1 always);
     accuracy@1 over all of them, over those whose gold id the vocabulary holds, and over those without a MeSH
@@ -38,9 +57,7 @@ def accuracy_at_1(linker, corpus: str, entity_type: str, split: str = "test", ro
     index = linker.indexes[entity_type]
     # Coverage is the vocabularies' own: ids that only the training mentions brought in do not count.
     known_ids = {concept_id for ids, _ in index.concepts[: index.vocabulary_size] for concept_id in ids}
-    counts = {"mentions": 0, "correct": 0, "composite": 0, "in_vocabulary": 0, "correct_in_vocabulary": 0,
-              "without_supplementary": 0, "correct_without_supplementary": 0, "linked_at_threshold": 0,
-              "correct_at_threshold": 0, "by_method": {}}
+    counts = {**dict.fromkeys(COUNTS, 0), "by_method": {}}
     start = time.perf_counter()
     for _, text, mentions in read_gold(corpus, split, root or linking_root()):
         short_forms = abbreviations(text)
@@ -67,7 +84,10 @@ def accuracy_at_1(linker, corpus: str, entity_type: str, split: str = "test", ro
                 counts["correct_at_threshold"] += right
     share = lambda a, b: counts[a] / counts[b] if counts[b] else None
     return {
-        "corpus": corpus, "split": split, "entity_type": entity_type, **counts,
+        "corpus": corpus,
+        "split": split,
+        "entity_type": entity_type,
+        **counts,
         "accuracy": share("correct", "mentions"),
         "coverage": share("in_vocabulary", "mentions"),
         "accuracy_in_vocabulary": share("correct_in_vocabulary", "in_vocabulary"),
@@ -106,9 +126,14 @@ def run_linking_eval(linker, name: str, output: str | Path, sets=None, split: st
     """Accuracy@1 of `linker` on every linking set; the results JSON is rewritten after each set."""
     from harness.runner import package_versions
 
-    report = {"kind": "linking", "model": name, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "package_versions": package_versions(),
-              "sources": {t: index.sources for t, index in linker.indexes.items()}, "results": []}
+    report = {
+        "kind": "linking",
+        "model": name,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "package_versions": package_versions(),
+        "sources": {t: index.sources for t, index in linker.indexes.items()},
+        "results": [],
+    }
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     for corpus, entity_type in sets or LINKING_SETS:
@@ -128,8 +153,12 @@ def render_linking_markdown(reports: list[dict]) -> str:
         if result["entity_type"] == "Species":
             columns.append((result["corpus"], result["entity_type"], "coverage"))
             columns.append((result["corpus"], result["entity_type"], "accuracy_in_vocabulary"))
-    labels = {"accuracy": "acc@1", "accuracy_without_supplementary": "acc@1 w/o C-ids",
-              "coverage": "taxonomy has the id", "accuracy_in_vocabulary": "acc@1 where it has"}
+    labels = {
+        "accuracy": "acc@1",
+        "accuracy_without_supplementary": "acc@1 w/o C-ids",
+        "coverage": "taxonomy has the id",
+        "accuracy_in_vocabulary": "acc@1 where it has",
+    }
     header = "| linker | " + " | ".join(f"{c} {t} {labels[k]}" for c, t, k in columns) + " |"
     lines = [header, "|" + "---|" * (len(columns) + 1)]
     for report in reports:
@@ -142,8 +171,14 @@ def render_linking_markdown(reports: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def end_to_end(tagger, linker, corpus: str = "BC5CDR", split: str = "test",
-               guidelines: dict[str, str] | None = None, batch_size: int = 16) -> dict:
+def end_to_end(
+    tagger,
+    linker,
+    corpus: str = "BC5CDR",
+    split: str = "test",
+    guidelines: dict[str, str] | None = None,
+    batch_size: int = 16,
+) -> dict:
     """Mention + id precision/recall/F1 of `tagger` followed by `linker` on whole documents: a prediction is right
     when its span (strict offsets), type and linked id equal a gold mention's (composite gold mentions, with several
     ids, cannot be matched by one link: counted as misses). `guidelines`: the corpus whose instruction each type gets
@@ -164,6 +199,14 @@ def end_to_end(tagger, linker, corpus: str = "BC5CDR", split: str = "test",
                 predicted.add((document_id, entity["start"], entity["end"], entity_type, entity["id"] or "-"))
     correct = len(gold & predicted)
     spans = {g[:4] for g in gold} & {p[:4] for p in predicted}
-    return {"corpus": corpus, "split": split, "documents": len(documents), "gold": len(gold),
-            "predicted": len(predicted), "correct": correct, **precision_recall_f1(correct, len(gold), len(predicted)),
-            "mention_only_correct": len(spans), "seconds": round(time.perf_counter() - start, 1)}
+    return {
+        "corpus": corpus,
+        "split": split,
+        "documents": len(documents),
+        "gold": len(gold),
+        "predicted": len(predicted),
+        "correct": correct,
+        **precision_recall_f1(correct, len(gold), len(predicted)),
+        "mention_only_correct": len(spans),
+        "seconds": round(time.perf_counter() - start, 1),
+    }

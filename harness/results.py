@@ -44,8 +44,10 @@ def check_results(report, path: str | Path) -> dict:
     seen = set()
     for number, row in enumerate(report["results"]):
         if row["dataset"] in seen:
-            raise ResultsError(f"{path}: field results[{number}].dataset: {row['dataset']!r} appears twice; a "
-                               "results file holds one row per corpus.")
+            raise ResultsError(
+                f"{path}: field results[{number}].dataset: {row['dataset']!r} appears twice; a "
+                "results file holds one row per corpus."
+            )
         seen.add(row["dataset"])
     return report
 
@@ -87,8 +89,10 @@ def write_results(report: dict, output: str | Path, replace_other: bool = False)
         saved = read_results(output) if output.is_file() else None
         if saved is not None and settings_of(saved) != settings_of(report):
             if not replace_other:
-                raise ResultsError(f"{output} now holds results of other settings {settings_of(saved)} (another "
-                                   f"run wrote it); this run's are {settings_of(report)}. Write to another --output.")
+                raise ResultsError(
+                    f"{output} now holds results of other settings {settings_of(saved)} (another "
+                    f"run wrote it); this run's are {settings_of(report)}. Write to another --output."
+                )
             saved = None
         combined = check_results(merged(report, saved), output)
         write_json_atomically(output, combined)  # its `.partial` is ours alone: the lock is held

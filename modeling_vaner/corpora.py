@@ -66,8 +66,9 @@ UNSEEN_CORPORA = {"CRAFT-chem": "Chemical", "CRAFT-ggp": "Gene", "CRAFT-species"
 _registry: dict[str, Corpus] = {}
 
 
-def register_corpus(name: str, path: str | os.PathLike, entity_type: str, labels: tuple[str, ...] | None = None,
-                    kind: str = "conll") -> Corpus:
+def register_corpus(
+    name: str, path: str | os.PathLike, entity_type: str, labels: tuple[str, ...] | None = None, kind: str = "conll"
+) -> Corpus:
     """Make a folder of `{train,devel,test}.tsv` in CoNLL IOB2 known under `name`, annotated for `entity_type`.
     A known corpus's name stays its own: it cannot be given to another folder."""
     known = {**CORE_CORPORA, **UNSEEN_CORPORA}
@@ -91,16 +92,23 @@ def corpus_names(spec: str) -> list[str]:
         name = known_corpus(Path(spec).resolve(), entity_type) if len(counts) == 1 else None
         if name is None:
             name = f"{folder}:{entity_type}"
-            register_corpus(name, Path(spec).resolve(), entity_type, labels=(entity_type,),
-                            kind=corpus_kind(Path(spec)))
+            register_corpus(
+                name, Path(spec).resolve(), entity_type, labels=(entity_type,), kind=corpus_kind(Path(spec))
+            )
         names.append(name)
     return names
 
 
 def known_corpus(folder: Path, entity_type: str) -> str | None:
     """The known corpus that is `folder` annotated for `entity_type`, if one is."""
-    return next((name for name, known_type in {**CORE_CORPORA, **UNSEEN_CORPORA}.items()
-                 if known_type == entity_type and (data_root() / name).resolve() == folder.resolve()), None)
+    return next(
+        (
+            name
+            for name, known_type in {**CORE_CORPORA, **UNSEEN_CORPORA}.items()
+            if known_type == entity_type and (data_root() / name).resolve() == folder.resolve()
+        ),
+        None,
+    )
 
 
 def corpus_from_spec(spec: str) -> str:
@@ -116,8 +124,10 @@ def corpus_from_spec(spec: str) -> str:
         return spec
     folder, _, entity_type = spec.rpartition(":")
     if not Path(folder).is_dir():
-        raise CorpusError(f"--datasets {spec}: {folder} is not a folder (expected FOLDER:TYPE, the folder holding "
-                          "train.tsv, devel.tsv and/or test.tsv, or a datasets corpus)")
+        raise CorpusError(
+            f"--datasets {spec}: {folder} is not a folder (expected FOLDER:TYPE, the folder holding "
+            "train.tsv, devel.tsv and/or test.tsv, or a datasets corpus)"
+        )
     if not entity_type:
         raise CorpusError(f"--datasets {spec}: name the entity type after the colon, e.g. {folder}:Disease")
     resolved = Path(folder).resolve()
@@ -130,8 +140,10 @@ def corpus_from_spec(spec: str) -> str:
     counts = typed_mentions(resolved)
     if set(counts) - {entity_type}:
         found = ", ".join(f"{kind} ({count} mentions)" for kind, count in sorted(counts.items()))
-        raise CorpusError(f"--datasets {spec}: the tags of {folder} name {found}; read as {entity_type}, every one "
-                          f"would count as {entity_type}. Give {folder} alone for one row per type.")
+        raise CorpusError(
+            f"--datasets {spec}: the tags of {folder} name {found}; read as {entity_type}, every one "
+            f"would count as {entity_type}. Give {folder} alone for one row per type."
+        )
     register_corpus(name, resolved, entity_type, kind=corpus_kind(resolved))
     return name
 
@@ -143,8 +155,9 @@ def is_registered_whole(name: str) -> bool:
 
 def corpus_kind(folder: Path) -> str:
     """`datasets` for a folder written by `save_to_disk`, else `conll`."""
-    return "datasets" if (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file() \
-        else "conll"
+    return (
+        "datasets" if (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file() else "conll"
+    )
 
 
 def typed_mentions(folder: Path) -> Counter:
@@ -203,12 +216,14 @@ def arrow_sentences(folder: Path, split: str):
     data = loaded if isinstance(loaded, datasets.Dataset) else loaded[name]
     missing = [column for column in ("tokens", "ner_tags") if column not in data.column_names]
     if missing:
-        raise CorpusError(f"{folder} [{name}]: no {' or '.join(missing)} column (it has "
-                          f"{', '.join(data.column_names)})")
+        raise CorpusError(
+            f"{folder} [{name}]: no {' or '.join(missing)} column (it has {', '.join(data.column_names)})"
+        )
     label = data.features["ner_tags"].feature
     if not isinstance(label, datasets.ClassLabel):
-        raise CorpusError(f"{folder} [{name}]: ner_tags must be a ClassLabel of IOB2 names (B-Chemical, ...), "
-                          f"found {label}")
+        raise CorpusError(
+            f"{folder} [{name}]: ner_tags must be a ClassLabel of IOB2 names (B-Chemical, ...), found {label}"
+        )
     for tokens, tags in zip(data["tokens"], data["ner_tags"]):
         yield tokens, [label.names[tag] for tag in tags]
 
@@ -237,8 +252,7 @@ def get_corpus(name: str) -> Corpus:
     return _registry[name]
 
 
-def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
-               ) -> list[tuple[list[str], list[str]]]:
+def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None) -> list[tuple[list[str], list[str]]]:
     """Sentences of a CoNLL IOB2 file as `(words, tags)` with type-free tags `B`/`I`/`O`.
 
     Raises:
@@ -253,12 +267,16 @@ def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None
         for lines in read_conll_sentences(path):
             for number, columns in lines:
                 if len(columns) != 2:
-                    found = f"no tab in {columns[0][:60]!r}" if len(columns) < 2 else \
-                        f"{len(columns)} columns ({chr(9).join(columns)[:60]!r}); keep only the word and the tag"
+                    found = (
+                        f"no tab in {columns[0][:60]!r}"
+                        if len(columns) < 2
+                        else f"{len(columns)} columns ({chr(9).join(columns)[:60]!r}); keep only the word and the tag"
+                    )
                     raise CorpusError(f"{path}:{number}: expected 'word<TAB>tag', found {found}")
             where = [f"{path}:{number}" for number, _ in lines]
-            sentences.append(([columns[0] for _, columns in lines],
-                              plain_tags([columns[1] for _, columns in lines], labels, where)))
+            sentences.append(
+                ([columns[0] for _, columns in lines], plain_tags([columns[1] for _, columns in lines], labels, where))
+            )
     except InputError as error:  # bytes that are not UTF-8, named with file and line
         raise CorpusError(str(error)) from None
     if not sentences:
@@ -284,9 +302,10 @@ def read_split(corpus: Corpus, split: str) -> list[tuple[list[str], list[str]]]:
     """A corpus split's `(words, B/I/O tags)`: its CoNLL file, or its `datasets` split."""
     if corpus.kind == "conll":
         return read_conll(corpus.split_path(split), corpus.labels)
-    sentences = [(list(words), plain_tags(tags, corpus.labels, [f"{corpus.path} [{split}] sentence {number}"] *
-                                          len(tags)))
-                 for number, (words, tags) in enumerate(arrow_sentences(corpus.path, split), start=1)]
+    sentences = [
+        (list(words), plain_tags(tags, corpus.labels, [f"{corpus.path} [{split}] sentence {number}"] * len(tags)))
+        for number, (words, tags) in enumerate(arrow_sentences(corpus.path, split), start=1)
+    ]
     if not sentences:
         raise CorpusError(f"{corpus.path}: no {split} sentences")
     return sentences
@@ -324,8 +343,11 @@ def load_corpus(name: str, split: str):
     corpus = get_corpus(name)
     path = corpus.split_path(split)
     if not corpus.has_split(split):
-        raise CorpusError(f"{path}: no such file (corpus {name!r}, split {split!r})" if corpus.kind == "conll"
-                          else f"{path}: no {split} split (corpus {name!r})")
+        raise CorpusError(
+            f"{path}: no such file (corpus {name!r}, split {split!r})"
+            if corpus.kind == "conll"
+            else f"{path}: no {split} split (corpus {name!r})"
+        )
     return _load_cached(name, split, path, path.stat().st_mtime_ns)
 
 

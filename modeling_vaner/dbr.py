@@ -53,8 +53,9 @@ class EntityDictionary:
     def __len__(self) -> int:
         return len(self.types_of)
 
-    def sample_item(self, rng: random.Random, entity_type: str, max_same: int = 10, max_other: int = 5
-                    ) -> tuple[list[str], list[str]]:
+    def sample_item(
+        self, rng: random.Random, entity_type: str, max_same: int = 10, max_other: int = 5
+    ) -> tuple[list[str], list[str]]:
         """A DBR pseudo-sentence: `(words, tags)` with `B`/`I` on names of `entity_type`, `O` elsewhere."""
         same = self.names.get(entity_type, [])
         others = [t for t in self.names if t != entity_type and self.names[t]]

@@ -27,14 +27,16 @@ def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, de
     if untrained or not has_default_model():
         backbone_dir = convert_smollm2()
         set_seed(seed)
-        model = VanerForTokenClassification.from_backbone(backbone_dir,
-                                                          backbone_provenance=read_provenance(backbone_dir))
+        model = VanerForTokenClassification.from_backbone(
+            backbone_dir, backbone_provenance=read_provenance(backbone_dir)
+        )
         tagger = VanerTagger(model.to(target).eval(), AutoTokenizer.from_pretrained(backbone_dir))
         print(f"UNTRAINED head (random weights, seed {seed}): the entities below are not predictions.")
     else:
         tagger = VanerTagger(*load_vaner(device=target))
-        print(f"Default model: {DEFAULT_MODEL_DIR} (LoRA on {tagger.config.backbone_provenance['name']}, "
-              f"{target.type})")
+        print(
+            f"Default model: {DEFAULT_MODEL_DIR} (LoRA on {tagger.config.backbone_provenance['name']}, {target.type})"
+        )
     print(f"Loaded in {time.perf_counter() - start:.1f} s.")
 
     start = time.perf_counter()
@@ -44,8 +46,9 @@ def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, de
     for sample, entities in zip(texts, results):
         print(sample)
         for entity in entities:
-            print(f"  {entity['start']:>4}-{entity['end']:<4} {entity['type']:<8} {entity['score']:.2f}  "
-                  f"{entity['text']}")
+            print(
+                f"  {entity['start']:>4}-{entity['end']:<4} {entity['type']:<8} {entity['score']:.2f}  {entity['text']}"
+            )
         if not entities:
             print("  (no entities)")
         print()

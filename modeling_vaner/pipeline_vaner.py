@@ -51,8 +51,14 @@ class VanerTagger:
             way it was trained.
     """
 
-    def __init__(self, model, tokenizer: PreTrainedTokenizerBase, max_length: int | None = None,
-                 context: int | None = None, pack_tokens: int | None = None):
+    def __init__(
+        self,
+        model,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int | None = None,
+        context: int | None = None,
+        pack_tokens: int | None = None,
+    ):
         self.model = model
         self.tokenizer = tokenizer
         self.config = model.config
@@ -86,11 +92,14 @@ class VanerTagger:
             return [(types, self.config.instruction(types, dataset))]
         return [((entity_type,), self.config.instruction(entity_type, dataset)) for entity_type in types]
 
-    def typed(self, asked: AskedText, heads: list[list[tuple[list[str], list[float]]]]
-              ) -> list[list[tuple[list[str], list[float]]]]:
+    def typed(
+        self, asked: AskedText, heads: list[list[tuple[list[str], list[float]]]]
+    ) -> list[list[tuple[list[str], list[float]]]]:
         """Per request of `asked`, the `(tags, scores)` of each type it asks for, from every head's (`tag_heads`)."""
-        return [[per_head[self.head_index(entity_type)] for entity_type in types]
-                for types, per_head in zip(asked.entity_types, heads)]
+        return [
+            [per_head[self.head_index(entity_type)] for entity_type in types]
+            for types, per_head in zip(asked.entity_types, heads)
+        ]
 
     def head_index(self, entity_type: str | None) -> int:
         """The head that tags `entity_type` (a shared head: 0, whatever the type)."""
@@ -100,14 +109,24 @@ class VanerTagger:
             raise ValueError("This model has one head per entity type: name the type whose tags you want.")
         return self.config.head_index(entity_type)
 
-    def __call__(self, texts: str | list[str], entity_types: Iterable[str] | None = None, dataset: str | None = None,
-                 batch_size: int = 16) -> list[list[dict]]:
+    def __call__(
+        self,
+        texts: str | list[str],
+        entity_types: Iterable[str] | None = None,
+        dataset: str | None = None,
+        batch_size: int = 16,
+    ) -> list[list[dict]]:
         """Entities per text: dicts `{start, end, text, type, score}` with `text == texts[i][start:end]`, sorted by
         position. `dataset` picks that corpus's guidelines (VANER); None uses the adaptive instruction."""
         return [entities for _, entities in self.tag_texts(texts, entity_types, dataset, batch_size)]
 
-    def tag_texts(self, texts: str | list[str], entity_types: Iterable[str] | None = None, dataset: str | None = None,
-                  batch_size: int = 16) -> list[tuple[AskedText, list[dict]]]:
+    def tag_texts(
+        self,
+        texts: str | list[str],
+        entity_types: Iterable[str] | None = None,
+        dataset: str | None = None,
+        batch_size: int = 16,
+    ) -> list[tuple[AskedText, list[dict]]]:
         """Per text, its words and sentences as the tagger split them (`AskedText`) and its entities."""
         if isinstance(texts, str):
             texts = [texts]
@@ -124,8 +143,13 @@ class VanerTagger:
             start += len(text.requests)
         return results
 
-    def tag_words(self, requests: Sequence[Request | tuple[list[str], str]], batch_size: int = 16,
-                  progress: bool = False, entity_type: str | None = None) -> list[tuple[list[str], list[float]]]:
+    def tag_words(
+        self,
+        requests: Sequence[Request | tuple[list[str], str]],
+        batch_size: int = 16,
+        progress: bool = False,
+        entity_type: str | None = None,
+    ) -> list[tuple[list[str], list[float]]]:
         """Label pre-split words: for each request (a `Request`, or a `(words, instruction)` pair), valid IOB2 tags
         (`B`/`I`/`O`, one per word) and the probability of each word's most likely label. Long requests go through
         windows; all rows are length-sorted and batched together, whatever their instruction. A model with one
@@ -133,8 +157,9 @@ class VanerTagger:
         head = self.head_index(entity_type)
         return [per_head[head] for per_head in self.tag_heads(requests, batch_size, progress)]
 
-    def tag_heads(self, requests: Sequence[Request | tuple[list[str], str]], batch_size: int = 16,
-                  progress: bool = False) -> list[list[tuple[list[str], list[float]]]]:
+    def tag_heads(
+        self, requests: Sequence[Request | tuple[list[str], str]], batch_size: int = 16, progress: bool = False
+    ) -> list[list[tuple[list[str], list[float]]]]:
         """As `tag_words`, for every head: `result[request][head]` is `(tags, scores)`."""
         requests = [request if isinstance(request, Request) else Request(*request) for request in requests]
         rows = sorted(self.encoder.encode(requests), key=lambda row: len(row.input_ids))
@@ -146,13 +171,18 @@ class VanerTagger:
             place_labels(batch, probabilities, label_ids, scores)
         return self.tags(label_ids, scores)
 
-    def tags(self, label_ids: list[list[list[int]]], scores: list[list[list[float]]]
-             ) -> list[list[tuple[list[str], list[float]]]]:
+    def tags(
+        self, label_ids: list[list[list[int]]], scores: list[list[list[float]]]
+    ) -> list[list[tuple[list[str], list[float]]]]:
         """Per request and head, its words' label ids as valid IOB2 tags (BIO repair fixes the structure only), and
         scores."""
-        return [[(repair_bio([self.id2label[i] for i in ids]), word_scores)
-                 for ids, word_scores in zip(head_ids, head_scores)]
-                for head_ids, head_scores in zip(label_ids, scores)]
+        return [
+            [
+                (repair_bio([self.id2label[i] for i in ids]), word_scores)
+                for ids, word_scores in zip(head_ids, head_scores)
+            ]
+            for head_ids, head_scores in zip(label_ids, scores)
+        ]
 
     @torch.inference_mode()
     def _forward(self, sequences: list[list[int]], positions: list[list[int]]) -> torch.Tensor:
@@ -164,8 +194,9 @@ class VanerTagger:
         attention_mask = (torch.arange(length) < torch.tensor([[len(sequence)] for sequence in sequences])).long()
         logits = self.model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
         rows = torch.repeat_interleave(torch.arange(len(positions)), torch.tensor([len(p) for p in positions]))
-        columns = torch.tensor([position for row_positions in positions for position in row_positions],
-                               dtype=torch.long)
+        columns = torch.tensor(
+            [position for row_positions in positions for position in row_positions], dtype=torch.long
+        )
         return head_probabilities(logits[rows.to(device), columns.to(device)]).cpu()
 
 
@@ -178,12 +209,18 @@ def head_probabilities(logits: torch.Tensor) -> torch.Tensor:
 
 def blank_labels(requests: Sequence[Request], heads: int = 1) -> tuple[list[list[list[int]]], list[list[list[float]]]]:
     """Room for each request's word label ids and scores per head, filled by `place_labels`."""
-    return ([[[0] * len(request.words) for _ in range(heads)] for request in requests],
-            [[[0.0] * len(request.words) for _ in range(heads)] for request in requests])
+    return (
+        [[[0] * len(request.words) for _ in range(heads)] for request in requests],
+        [[[0.0] * len(request.words) for _ in range(heads)] for request in requests],
+    )
 
 
-def place_labels(rows: list[EncodedRow], probabilities: torch.Tensor, label_ids: list[list[list[int]]],
-                 scores: list[list[list[float]]]) -> None:
+def place_labels(
+    rows: list[EncodedRow],
+    probabilities: torch.Tensor,
+    label_ids: list[list[list[int]]],
+    scores: list[list[list[float]]],
+) -> None:
     """Give each request's words, from `probabilities` `[positions of rows, heads, labels]` (read at
     `row.positions`, row after row; `[positions of rows, labels]` for a shared head), their most likely label id
     and its probability per head (`label_ids[request][head][word]`, `scores[...]`)."""
@@ -233,15 +270,20 @@ class VanerNERPipeline(ChunkPipeline):
         kwargs.setdefault("batch_size", DEFAULT_BATCH_SIZE)
         super().__init__(*args, **kwargs)
 
-    def _sanitize_parameters(self, entity_types=None, dataset=None, max_length=None, aggregation_strategy=None,
-                             **kwargs):
+    def _sanitize_parameters(
+        self, entity_types=None, dataset=None, max_length=None, aggregation_strategy=None, **kwargs
+    ):
         if kwargs:
-            raise TypeError(f"VanerNERPipeline got unexpected keyword argument(s) {', '.join(map(repr, kwargs))}; "
-                            "it takes entity_types, dataset, max_length, aggregation_strategy, batch_size and device.")
+            raise TypeError(
+                f"VanerNERPipeline got unexpected keyword argument(s) {', '.join(map(repr, kwargs))}; "
+                "it takes entity_types, dataset, max_length, aggregation_strategy, batch_size and device."
+            )
         strategy = getattr(aggregation_strategy, "value", aggregation_strategy)
         if strategy is not None and str(strategy).lower() not in AGGREGATION_STRATEGIES:
-            raise ValueError(f"aggregation_strategy {aggregation_strategy!r}: use one of "
-                             f"{', '.join(AGGREGATION_STRATEGIES)} (all give VANER's word-level mentions).")
+            raise ValueError(
+                f"aggregation_strategy {aggregation_strategy!r}: use one of "
+                f"{', '.join(AGGREGATION_STRATEGIES)} (all give VANER's word-level mentions)."
+            )
         preprocess = {}
         if entity_types is not None:
             preprocess["entity_types"] = [entity_types] if isinstance(entity_types, str) else list(entity_types)
@@ -288,5 +330,7 @@ class VanerNERPipeline(ChunkPipeline):
             positions = torch.tensor(row.positions, dtype=torch.long) + first
             place_labels([row], head_probabilities(output["logits"][0, positions]), label_ids, scores)
         heads = tagger.tags(label_ids, scores)
-        return [{"entity_group": entity["type"], "word": entity["text"], **entity}
-                for entity in asked.entities(tagger.typed(asked, heads))]
+        return [
+            {"entity_group": entity["type"], "word": entity["text"], **entity}
+            for entity in asked.entities(tagger.typed(asked, heads))
+        ]

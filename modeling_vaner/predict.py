@@ -14,14 +14,22 @@ from .files import written_atomically
 from .formats import Document, read_documents, sniff_format, write_document
 
 
-def tag_documents(tagger, documents: Iterable[Document], entity_types, dataset, batch_size: int,
-                  chunk_size: int = 64, replaced: list | None = None) -> Iterator[Document]:
+def tag_documents(
+    tagger,
+    documents: Iterable[Document],
+    entity_types,
+    dataset,
+    batch_size: int,
+    chunk_size: int = 64,
+    replaced: list | None = None,
+) -> Iterator[Document]:
     """Tag documents `chunk_size` at a time (batched across documents, types and windows), yielding each in order.
     A document's own annotations (PubTator input) are replaced by the predictions; `replaced` collects how many."""
     iterator = iter(documents)
     while chunk := list(itertools.islice(iterator, chunk_size)):
-        for document, (asked, entities) in zip(chunk, tagger.tag_texts([d.text for d in chunk], entity_types,
-                                                                        dataset, batch_size)):
+        for document, (asked, entities) in zip(
+            chunk, tagger.tag_texts([d.text for d in chunk], entity_types, dataset, batch_size)
+        ):
             if replaced is not None and document.entities:
                 replaced.append(len(document.entities))
             document.entities = entities
@@ -36,8 +44,10 @@ def check_options(args) -> None:
     if args.text is None and args.input is None:
         raise UsageError("give a TEXT or --input FILE")
     if args.model is None and not has_default_model():
-        raise UsageError("no default model in this installation; pass --model DIR_OR_REPO (`vaner demo "
-                         "--untrained` shows the way with an untrained head)")
+        raise UsageError(
+            "no default model in this installation; pass --model DIR_OR_REPO (`vaner demo "
+            "--untrained` shows the way with an untrained head)"
+        )
     if args.model is not None and not Path(args.model).exists() and looks_like_a_path(args.model):
         raise UsageError(f"--model {args.model}: no such folder (a Hub repo id is ORG/NAME)")
     if args.output:
@@ -119,8 +129,11 @@ def run_predict(args) -> int:
                 linker.link(document.text, document.entities)
             write_document(document, args.format, out, entity_types or list(tagger.config.entity_types))
     if replaced:
-        print(f"vaner predict: the input's own annotations ({sum(replaced)} in {len(replaced)} documents) were "
-              "replaced by the model's predictions", file=sys.stderr)
+        print(
+            f"vaner predict: the input's own annotations ({sum(replaced)} in {len(replaced)} documents) were "
+            "replaced by the model's predictions",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -194,11 +194,19 @@ class RequestEncoder:
             position to carry its label.
     """
 
-    def __init__(self, tokenizer, max_length: int = DEFAULT_MAX_LENGTH, context: int | None = None,
-                 pack_tokens: int = 0, pad_token_id: int = 0):
+    def __init__(
+        self,
+        tokenizer,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        context: int | None = None,
+        pack_tokens: int = 0,
+        pad_token_id: int = 0,
+    ):
         if pack_tokens > max_length:
-            raise ValueError(f"pack_tokens ({pack_tokens}) exceeds max_length ({max_length}): a packed input must "
-                             "fit in one model input.")
+            raise ValueError(
+                f"pack_tokens ({pack_tokens}) exceeds max_length ({max_length}): a packed input must "
+                "fit in one model input."
+            )
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.context = context
@@ -217,8 +225,11 @@ class RequestEncoder:
             first = requests[start]
             end = start + 1
             if self.pack_tokens:
-                while end < len(requests) and requests[end].instruction == first.instruction \
-                        and requests[end].document == first.document:
+                while (
+                    end < len(requests)
+                    and requests[end].instruction == first.instruction
+                    and requests[end].document == first.document
+                ):
                     end += 1
             prompt = self.prompt(first.instruction)
             budget = self.max_length - len(prompt)
@@ -269,8 +280,9 @@ class RequestEncoder:
             rows.append(EncodedRow(input_ids, [Segment(request, window.core_start, positions)]))
         return rows
 
-    def _packed(self, prompt: list[int], requests: Sequence[Request], start: int, end: int, budget: int
-                ) -> list[EncodedRow]:
+    def _packed(
+        self, prompt: list[int], requests: Sequence[Request], start: int, end: int, budget: int
+    ) -> list[EncodedRow]:
         """Rows of requests `start..end-1` (one document, one instruction) packed in order: sentences share an input
         while it holds at most `pack_tokens` tokens, instruction included. A sentence too long to fit alone goes
         through windows, and packing starts afresh after it, so an input only ever holds neighbours."""
@@ -332,8 +344,7 @@ class AskedText:
     word_spans: list[list[tuple[int, int]]]  # per request: its words' character spans in `text`
 
     @classmethod
-    def build(cls, text: str, asks: list[tuple[str | tuple[str, ...], str]], document: Hashable = None
-              ) -> "AskedText":
+    def build(cls, text: str, asks: list[tuple[str | tuple[str, ...], str]], document: Hashable = None) -> "AskedText":
         """`asks`: `(entity_types, instruction)` pairs (a type or a tuple of types); `document` keeps packing
         inside this text."""
         if not isinstance(text, str):
@@ -359,8 +370,15 @@ class AskedText:
             for entity_type, (tags, scores) in zip(types, per_type):
                 for first, end, score in decode_spans(tags, scores):
                     start, stop = spans[first][0], spans[end - 1][1]
-                    entities.append({"start": start, "end": stop, "text": self.text[start:stop],
-                                     "type": entity_type, "score": score})
+                    entities.append(
+                        {
+                            "start": start,
+                            "end": stop,
+                            "text": self.text[start:stop],
+                            "type": entity_type,
+                            "score": score,
+                        }
+                    )
         entities.sort(key=lambda entity: (entity["start"], entity["end"], entity["type"]))
         return entities
 
@@ -375,5 +393,17 @@ def non_overlapping(entities: list[dict]) -> list[dict]:
     return sorted(kept, key=lambda e: e["start"])
 
 
-__all__ = ["AskedText", "EncodedRow", "Request", "RequestEncoder", "Segment", "Window", "decode_spans",
-           "non_overlapping", "plan_windows", "repair_bio", "split_sentences", "split_words"]
+__all__ = [
+    "AskedText",
+    "EncodedRow",
+    "Request",
+    "RequestEncoder",
+    "Segment",
+    "Window",
+    "decode_spans",
+    "non_overlapping",
+    "plan_windows",
+    "repair_bio",
+    "split_sentences",
+    "split_words",
+]

@@ -24,10 +24,29 @@ if not Span.has_extension("vaner_score"):
     Span.set_extension("vaner_score", default=None)
 
 
-@Language.factory("vaner", default_config={"model": None, "entity_types": None, "dataset": None, "link": False,
-                                           "device": "auto", "batch_size": 16, "spans_key": "vaner"})
-def make_vaner(nlp: Language, name: str, model: str | None, entity_types: list[str] | None, dataset: str | None,
-               link: bool, device: str, batch_size: int, spans_key: str) -> "VanerComponent":
+@Language.factory(
+    "vaner",
+    default_config={
+        "model": None,
+        "entity_types": None,
+        "dataset": None,
+        "link": False,
+        "device": "auto",
+        "batch_size": 16,
+        "spans_key": "vaner",
+    },
+)
+def make_vaner(
+    nlp: Language,
+    name: str,
+    model: str | None,
+    entity_types: list[str] | None,
+    dataset: str | None,
+    link: bool,
+    device: str,
+    batch_size: int,
+    spans_key: str,
+) -> "VanerComponent":
     """The `vaner` factory (`nlp.add_pipe("vaner", config={...})`): `model` a folder or Hub id (None: the default
     model), the entity types (None: all the model knows), a corpus's guidelines, whether to link."""
     return VanerComponent(model, entity_types, dataset, link, device, batch_size, spans_key)
@@ -36,8 +55,16 @@ def make_vaner(nlp: Language, name: str, model: str | None, entity_types: list[s
 class VanerComponent:
     """Tags `doc.text` with a VANER model and sets `doc.ents` and `doc.spans[spans_key]`."""
 
-    def __init__(self, model: str | None = None, entity_types: list[str] | None = None, dataset: str | None = None,
-                 link: bool = False, device: str = "auto", batch_size: int = 16, spans_key: str = "vaner"):
+    def __init__(
+        self,
+        model: str | None = None,
+        entity_types: list[str] | None = None,
+        dataset: str | None = None,
+        link: bool = False,
+        device: str = "auto",
+        batch_size: int = 16,
+        spans_key: str = "vaner",
+    ):
         from . import VanerTagger, load_vaner
 
         self.tagger = VanerTagger(*load_vaner(model, device=device))
@@ -72,8 +99,9 @@ def set_entities(doc: Doc, entities: list[dict], spans_key: str) -> Doc:
 def to_span(doc: Doc, entity: dict) -> Span | None:
     """The mention's span: its exact characters when they fall on token edges, else widened to whole tokens."""
     for mode in ("strict", "expand"):
-        span = doc.char_span(entity["start"], entity["end"], label=entity["type"], kb_id=entity.get("id") or "",
-                             alignment_mode=mode)
+        span = doc.char_span(
+            entity["start"], entity["end"], label=entity["type"], kb_id=entity.get("id") or "", alignment_mode=mode
+        )
         if span is not None:
             span._.vaner_score = entity["score"]
             return span

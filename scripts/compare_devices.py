@@ -22,10 +22,14 @@ def main() -> int:
     scores = [{r["dataset"]: 100 * r["strict"]["f1"] for r in report["results"]} for report in reports]
     devices = [(report.get("device") or {}).get("name", "?") for report in reports]
     # The tokens per input each file asked the model at (files from before it was recorded: 512, the old default).
-    lengths = [f"max_length {report['max_length']}" if report.get("max_length") else "max_length not recorded"
-               for report in reports]
-    print(f"| corpus | {args.first} ({devices[0]}, {lengths[0]}) | {args.second} ({devices[1]}, {lengths[1]}) "
-          "| difference |")
+    lengths = [
+        f"max_length {report['max_length']}" if report.get("max_length") else "max_length not recorded"
+        for report in reports
+    ]
+    print(
+        f"| corpus | {args.first} ({devices[0]}, {lengths[0]}) | {args.second} ({devices[1]}, {lengths[1]}) "
+        "| difference |"
+    )
     print("|---|---|---|---|")
     worst = 0.0
     for dataset in scores[0]:

@@ -37,12 +37,30 @@ def train_and_score(args, overrides: list[str]) -> Path:
 
     run = Path(args.out).resolve()
     start = time.perf_counter()
-    vaner("train", "--config", str(Path(args.config).resolve()), "--output_dir", str(run), "--time_budget_minutes",
-          str(args.budget_minutes), *overrides)
+    vaner(
+        "train",
+        "--config",
+        str(Path(args.config).resolve()),
+        "--output_dir",
+        str(run),
+        "--time_budget_minutes",
+        str(args.budget_minutes),
+        *overrides,
+    )
     print(f"trained in {time.perf_counter() - start:.0f} s", flush=True)
-    score = ["eval", "--model", str(run / "final"), "--name", args.name or Path(args.config).stem, "--datasets",
-             ",".join([*CORE_CORPORA, *UNSEEN_CORPORA]), "--batch-size", str(args.batch_size), "--output",
-             str(run / "results.json")]
+    score = [
+        "eval",
+        "--model",
+        str(run / "final"),
+        "--name",
+        args.name or Path(args.config).stem,
+        "--datasets",
+        ",".join([*CORE_CORPORA, *UNSEEN_CORPORA]),
+        "--batch-size",
+        str(args.batch_size),
+        "--output",
+        str(run / "results.json"),
+    ]
     vaner(*score, *(["--limit", str(args.limit)] if args.limit else []))
     return run
 

@@ -35,8 +35,11 @@ def main(source: str = "../shared/models/vaner-smollm2-gpu") -> None:
         path = out / f"{stem}.json"
         path.write_text(json.dumps(report, indent=2) + "\n")
         paths.append(str(path))
-    subprocess.run([str(Path(sys.executable).parent / "vaner"), "leaderboard", *paths, "--output",
-                    str(out / "README.md")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "vaner"), "leaderboard", *paths, "--output", str(out / "README.md")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     print((out / "README.md").read_text())
 
 

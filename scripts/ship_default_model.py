@@ -42,15 +42,19 @@ def main(run_dir: str, checkpoint: str | None = None) -> None:
         shutil.rmtree(DEFAULT_MODEL_DIR, ignore_errors=True)
         (DEFAULT_MODEL_DIR / "adapter").mkdir(parents=True)
         (DEFAULT_MODEL_DIR / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        shutil.copyfile(Path(scratch) / "adapter" / "adapter_config.json",
-                        DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json")
+        shutil.copyfile(
+            Path(scratch) / "adapter" / "adapter_config.json", DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json"
+        )
         for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):  # AutoTokenizer on the folder
             shutil.copyfile(Path(scratch) / name, DEFAULT_MODEL_DIR / name)
         for module in REMOTE_CODE_FILES:  # the package's own files, linked: Auto classes on the folder run them
             (DEFAULT_MODEL_DIR / module).symlink_to(Path("..") / module)
         weights = load_file(Path(scratch) / "adapter" / "adapter_model.safetensors")
-        save_file({k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
-                  DEFAULT_MODEL_DIR / "adapter" / "adapter_model.safetensors", metadata={"format": "pt"})
+        save_file(
+            {k: v.to(torch.bfloat16).contiguous() for k, v in weights.items()},
+            DEFAULT_MODEL_DIR / "adapter" / "adapter_model.safetensors",
+            metadata={"format": "pt"},
+        )
     shutil.copyfile(run / "train_config.yaml", DEFAULT_MODEL_DIR / "train_config.yaml")
     if (run / "README.md").is_file():  # how it was trained (loop, budget, hardware), as the run's authors wrote it
         shutil.copyfile(run / "README.md", DEFAULT_MODEL_DIR / "README.md")
@@ -72,8 +76,13 @@ def record_regression_figure(dataset: str = "NCBI-disease", split: str = "devel"
     from modeling_vaner import load_vaner
 
     result = evaluate_dataset(VanerPredictor(*load_vaner()), dataset, split, limit=sentences)
-    record = {"dataset": dataset, "split": split, "sentences": sentences, "strict_f1": 100 * result["strict"]["f1"],
-              "default_f1": 100 * result["default"]["f1"]}
+    record = {
+        "dataset": dataset,
+        "split": split,
+        "sentences": sentences,
+        "strict_f1": 100 * result["strict"]["f1"],
+        "default_f1": 100 * result["default"]["f1"],
+    }
     (DEFAULT_MODEL_DIR / "regression.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"Regression figure: {record}")
 

@@ -23,8 +23,10 @@ ADAPTIVE = "adaptive (no dataset guidelines)"
 HUB_MODEL = "vaner/vaner-smollm2"
 MAX_CHARACTERS = 20_000  # about 3,000 words: a long abstract or a short paper section
 EMPTY_MESSAGE = "Paste some biomedical text first: the box is empty."
-TOO_LONG_MESSAGE = (f"This text is longer than {MAX_CHARACTERS:,} characters. Please split it; for whole documents "
-                    "use the command line (`vaner predict --input FILE`), which has no length limit.")
+TOO_LONG_MESSAGE = (
+    f"This text is longer than {MAX_CHARACTERS:,} characters. Please split it; for whole documents "
+    "use the command line (`vaner predict --input FILE`), which has no length limit."
+)
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bioner"
 FALLBACK_EXAMPLE = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection."
 
@@ -40,11 +42,19 @@ def load_tagger(model: str | None, device: str = "auto"):
 
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        ner = pipeline("vaner-ner", model=model or HUB_MODEL, trust_remote_code=True, device=device,
-                       dtype=torch.bfloat16 if device.startswith("cuda") else torch.float32)
+        ner = pipeline(
+            "vaner-ner",
+            model=model or HUB_MODEL,
+            trust_remote_code=True,
+            device=device,
+            dtype=torch.bfloat16 if device.startswith("cuda") else torch.float32,
+        )
         processing = importlib.import_module(type(ner).__module__.rsplit(".", 1)[0] + ".processing_vaner")
-        return (lambda text, types, dataset: ner(text, entity_types=types, dataset=dataset)), ner.model.config, \
-            processing
+        return (
+            (lambda text, types, dataset: ner(text, entity_types=types, dataset=dataset)),
+            ner.model.config,
+            processing,
+        )
     from modeling_vaner import processing_vaner
 
     model_obj, tokenizer = load_vaner(model, device=device)
@@ -80,33 +90,42 @@ def _detokenize(words: list[str]) -> str:
     return text
 
 
-
 BOX = "padding:0.1em 0.3em;border-radius:0.3em;color:#111;"  # a mark's and a legend item's box
 
 
 def highlight_html(text: str, shown: list[dict], entity_types: list[str]) -> str:
     """The text with each shown mention marked in its type's colour, a legend above; hovering a mark shows its type,
     score and, when linked, its concept (the `title` of each `<mark>`)."""
-    legend = "".join(f'<span class="vaner-legend" style="background:{COLORS.get(t, "#ddd")};{BOX}font-weight:600">'
-                     f"{t}</span> " for t in entity_types)
+    legend = "".join(
+        f'<span class="vaner-legend" style="background:{COLORS.get(t, "#ddd")};{BOX}font-weight:600">{t}</span> '
+        for t in entity_types
+    )
     pieces, position = [], 0
     for entity in shown:
-        pieces.append(html.escape(text[position:entity["start"]]))
+        pieces.append(html.escape(text[position : entity["start"]]))
         hover = f"{entity['type']}, score {entity['score']:.2f}"
         if entity.get("id"):
             hover += f", {entity['id']} {entity.get('name') or ''}".rstrip()
-        pieces.append(f'<mark class="vaner-entity" data-type="{entity["type"]}" title="{html.escape(hover)}" '
-                      f'style="background:{COLORS.get(entity["type"], "#ddd")};{BOX}cursor:help">'
-                      f"{html.escape(text[entity['start']:entity['end']])}</mark>")
+        pieces.append(
+            f'<mark class="vaner-entity" data-type="{entity["type"]}" title="{html.escape(hover)}" '
+            f'style="background:{COLORS.get(entity["type"], "#ddd")};{BOX}cursor:help">'
+            f"{html.escape(text[entity['start'] : entity['end']])}</mark>"
+        )
         position = entity["end"]
     pieces.append(html.escape(text[position:]))
-    return (f'<div class="vaner-legend-row" style="margin-bottom:0.5em">{legend}</div>'
-            f'<div class="vaner-text" style="white-space:pre-wrap;line-height:2">{"".join(pieces)}</div>')
+    return (
+        f'<div class="vaner-legend-row" style="margin-bottom:0.5em">{legend}</div>'
+        f'<div class="vaner-text" style="white-space:pre-wrap;line-height:2">{"".join(pieces)}</div>'
+    )
 
 
 def model_note(config, results_path: str | None, model: str | None = None) -> str:
-    lines = [(f"**Model**: `{model or 'the VANER default model'}`, built on "
-              f"`{getattr(config, 'backbone_name_or_path', None) or 'a LLaMA-architecture backbone'}`.")]
+    lines = [
+        (
+            f"**Model**: `{model or 'the VANER default model'}`, built on "
+            f"`{getattr(config, 'backbone_name_or_path', None) or 'a LLaMA-architecture backbone'}`."
+        )
+    ]
     if results_path and Path(results_path).is_file():
         report = read_report(results_path)
         scores = ", ".join(f"{r['dataset']} {100 * r['strict']['f1']:.1f}" for r in report["results"])
@@ -136,11 +155,8 @@ def load_linker():
         return None
 
 
-def build_app(model: str | None = None, results_path: str | None = None, device: str = "auto") -> gr.Blocks:
-    tag, config, processing = load_tagger(model, device)
-    linker = load_linker()
-    downloads = tempfile.TemporaryDirectory(prefix="vaner-downloads-")
-    guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
+def answer_function(tag, config, processing, linker, downloads):
+    """The app's answer to (text, types, guidelines): the highlight, the table, a JSON download and a status line."""
 
     def run(text: str, types: list[str], guideline: str):
         if not text or not text.strip():
@@ -156,8 +172,10 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
         seconds = time.perf_counter() - start
         shown = processing.non_overlapping(entities)  # a highlight shows one type per span; the table all
         highlighted = highlight_html(text, shown, config.entity_types)
-        table = [[e["text"], e["type"], e["start"], e["end"], round(e["score"], 3), e.get("id") or "",
-                  e.get("name") or ""] for e in entities]
+        table = [
+            [e["text"], e["type"], e["start"], e["end"], round(e["score"], 3), e.get("id") or "", e.get("name") or ""]
+            for e in entities
+        ]
         record = json.dumps({"text": text, "entities": entities}, ensure_ascii=False, indent=2)
         # One folder for the app's downloads (removed when it exits), a file per distinct answer: no temp folder per
         # request is left behind.
@@ -168,15 +186,33 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
         status = f"{len(entities)} entities, {len(types)} types, {seconds:.2f} s.{overlap}"
         return highlighted, table, str(download), status
 
+    return run
+
+
+def build_app(model: str | None = None, results_path: str | None = None, device: str = "auto") -> gr.Blocks:
+    tag, config, processing = load_tagger(model, device)
+    linker = load_linker()
+    downloads = tempfile.TemporaryDirectory(prefix="vaner-downloads-")
+    guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
+
+    run = answer_function(tag, config, processing, linker, downloads)
+
     with gr.Blocks(title="VANER: biomedical named entity recognition") as app:
-        gr.Markdown("# VANER: biomedical named entity recognition\n"
-                    "Paste biomedical text, choose the entity types, and see every mention highlighted (hover one "
-                    "for its score and concept). One instruction-tuned model finds Chemicals, Diseases, Genes and "
-                    "Species.")
+        gr.Markdown(
+            "# VANER: biomedical named entity recognition\n"
+            "Paste biomedical text, choose the entity types, and see every mention highlighted (hover one "
+            "for its score and concept). One instruction-tuned model finds Chemicals, Diseases, Genes and "
+            "Species."
+        )
         with gr.Row():
             with gr.Column():
-                text = gr.Textbox(label="Text", lines=8, max_length=MAX_CHARACTERS * 2, elem_id="vaner-text",
-                                  placeholder="Paste an abstract or a sentence")
+                text = gr.Textbox(
+                    label="Text",
+                    lines=8,
+                    max_length=MAX_CHARACTERS * 2,
+                    elem_id="vaner-text",
+                    placeholder="Paste an abstract or a sentence",
+                )
                 types = gr.CheckboxGroup(config.entity_types, value=config.entity_types, label="Entity types")
                 guideline = gr.Dropdown(guidelines, value=ADAPTIVE, label="Annotation guidelines of")
                 submit = gr.Button("Find entities", variant="primary", elem_id="vaner-submit")
@@ -184,9 +220,13 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
                 status = gr.Markdown(elem_id="vaner-status")
                 highlighted = gr.HTML(label="Entities", elem_id="vaner-highlighted")
         # The table spans the page: its id, score and concept columns stay in view at 1280 px.
-        table = gr.Dataframe(headers=["text", "type", "start", "end", "score", "id", "concept"],
-                             label="Entity table (ids: MeSH/OMIM, ChEBI, HGNC, NCBI Taxonomy)", interactive=False,
-                             elem_id="vaner-table", wrap=True)
+        table = gr.Dataframe(
+            headers=["text", "type", "start", "end", "score", "id", "concept"],
+            label="Entity table (ids: MeSH/OMIM, ChEBI, HGNC, NCBI Taxonomy)",
+            interactive=False,
+            elem_id="vaner-table",
+            wrap=True,
+        )
         download = gr.File(label="Download (JSON)")
         gr.Examples(real_examples(), inputs=[text], label="Examples (test sentences of the BioNER corpora)")
         gr.Markdown(model_note(config, results_path, model))
@@ -206,8 +246,13 @@ def default_results(model: str | None) -> str | None:
     return str(DEFAULT_MODEL_DIR / "results.json")
 
 
-def main(model: str | None = None, host: str = "127.0.0.1", port: int = 7860, results: str | None = None,
-         device: str | None = None) -> None:
+def main(
+    model: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    results: str | None = None,
+    device: str | None = None,
+) -> None:
     model = model or os.environ.get("VANER_MODEL")
     results = results or os.environ.get("VANER_RESULTS") or default_results(model)
     device = device or os.environ.get("VANER_DEVICE", "auto")

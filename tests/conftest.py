@@ -44,7 +44,12 @@ def run_python(code: str, env: dict | None = None, timeout: int = 300) -> str:
     """Run `code` in a fresh interpreter (nothing imported, nothing cached) and return its stdout."""
     full_env = {**os.environ, **(env or {})}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, check=False, text=True, env=full_env, timeout=timeout,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        check=False,
+        text=True,
+        env=full_env,
+        timeout=timeout,
         cwd=REPO_ROOT,
     )
     if result.returncode != 0:

@@ -26,8 +26,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-LFS_ATTRIBUTES = "*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n" \
-                 "*.parquet filter=lfs diff=lfs merge=lfs -text\n*.pt filter=lfs diff=lfs merge=lfs -text\n"
+LFS_ATTRIBUTES = (
+    "*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n"
+    "*.parquet filter=lfs diff=lfs merge=lfs -text\n*.pt filter=lfs diff=lfs merge=lfs -text\n"
+)
 LFS_SUFFIXES = (".safetensors", ".bin", ".parquet", ".pt", ".png")
 
 
@@ -38,8 +40,9 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
         return mirrors / f"{repo_type}s" / repo_id
 
     def git(repo: Path, *args, input: bytes | None = None, env: dict | None = None) -> str:
-        result = subprocess.run(["git", *args], cwd=repo, input=input, capture_output=True, check=False,
-                                env={**os.environ, **(env or {})})
+        result = subprocess.run(
+            ["git", *args], cwd=repo, input=input, capture_output=True, check=False, env={**os.environ, **(env or {})}
+        )
         if result.returncode:
             raise RuntimeError(f"git {' '.join(args)}: {result.stderr.decode()}")
         return result.stdout.decode().strip()
@@ -51,12 +54,17 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
             return None
 
     def has_path(repo: Path, commit_id: str, path: str) -> bool:
-        return subprocess.run(["git", "cat-file", "-e", f"{commit_id}:{path}"], cwd=repo,
-                              capture_output=True, check=False).returncode == 0
+        return (
+            subprocess.run(
+                ["git", "cat-file", "-e", f"{commit_id}:{path}"], cwd=repo, capture_output=True, check=False
+            ).returncode
+            == 0
+        )
 
     def not_found(code: str, message: str) -> Response:
-        return JSONResponse({"error": message}, status_code=404, headers={"X-Error-Code": code,
-                                                                           "X-Error-Message": message})
+        return JSONResponse(
+            {"error": message}, status_code=404, headers={"X-Error-Code": code, "X-Error-Message": message}
+        )
 
     def split_repo_path(path: str) -> tuple[str, str, str]:
         """`[datasets/|spaces/]ORG/NAME/rest` -> (type, ORG/NAME, rest)."""
@@ -95,9 +103,19 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
 
     async def preupload(request: Request):
         body = await request.json()
-        return JSONResponse({"files": [
-            {"path": f["path"], "uploadMode": "lfs" if f["path"].endswith(LFS_SUFFIXES) else "regular",
-             "shouldIgnore": False, "oid": None} for f in body["files"]]})
+        return JSONResponse(
+            {
+                "files": [
+                    {
+                        "path": f["path"],
+                        "uploadMode": "lfs" if f["path"].endswith(LFS_SUFFIXES) else "regular",
+                        "shouldIgnore": False,
+                        "oid": None,
+                    }
+                    for f in body["files"]
+                ]
+            }
+        )
 
     async def lfs_batch(request: Request):
         repo_type, repo_id, _ = split_repo_path(request.path_params["path"])
@@ -110,8 +128,9 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
             if not stored.exists():
                 entry["actions"] = {"upload": {"href": f"{base}/lfs-upload/{repo_type}/{repo_id}/{obj['oid']}"}}
             objects.append(entry)
-        return JSONResponse({"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
-                            media_type="application/vnd.git-lfs+json")
+        return JSONResponse(
+            {"transfer": "basic", "objects": objects, "hash_algo": "sha256"}, media_type="application/vnd.git-lfs+json"
+        )
 
     def lfs_object(repo: Path, oid: str) -> Path:
         return repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
@@ -146,8 +165,9 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
                 if line["key"] == "file":
                     content = base64.b64decode(value["content"])
                 elif line["key"] == "lfsFile":
-                    content = (f"version https://git-lfs.github.com/spec/v1\noid sha256:{value['oid']}\n"
-                               f"size {value['size']}\n").encode()
+                    content = (
+                        f"version https://git-lfs.github.com/spec/v1\noid sha256:{value['oid']}\nsize {value['size']}\n"
+                    ).encode()
                 elif line["key"] in ("deletedFile", "deletedFolder"):
                     git(repo, "rm", "-r", "-q", "--cached", "--ignore-unmatch", value["path"], env=env)
                     continue
@@ -156,13 +176,29 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
                 blob = git(repo, "hash-object", "-w", "--stdin", input=content)
                 git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{value['path']}", env=env)
             tree = git(repo, "write-tree", env=env)
-        new = git(repo, "-c", "user.name=hub", "-c", "user.email=hub@localhost", "commit-tree", tree, "-p", parent,
-                  "-m", summary)
+        new = git(
+            repo,
+            "-c",
+            "user.name=hub",
+            "-c",
+            "user.email=hub@localhost",
+            "commit-tree",
+            tree,
+            "-p",
+            parent,
+            "-m",
+            summary,
+        )
         git(repo, "update-ref", f"refs/heads/{revision}", new, parent)
         if revision == git(repo, "symbolic-ref", "--short", "HEAD"):
             git(repo, "reset", "-q", "--hard", new)  # keep the work tree that olah may read in step
-        return JSONResponse({"commitUrl": f"{olah}/{request.path_params['repo']}/commit/{new}", "commitOid": new,
-                             "pullRequestUrl": None})
+        return JSONResponse(
+            {
+                "commitUrl": f"{olah}/{request.path_params['repo']}/commit/{new}",
+                "commitOid": new,
+                "pullRequestUrl": None,
+            }
+        )
 
     async def validate_yaml(request: Request):
         """The Hub checks a README's metadata before committing it; here: it must parse as a YAML mapping."""
@@ -182,14 +218,14 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
         path = request.path_params["path"]
         # olah answers 401 for a repo's info without a revision: ask for main, and 404 for a repo that is not there.
         for prefix, repo_type in (("api/models/", "model"), ("api/datasets/", "dataset"), ("api/spaces/", "space")):
-            rest = path[len(prefix):] if path.startswith(prefix) else None
+            rest = path[len(prefix) :] if path.startswith(prefix) else None
             if rest is not None and rest.count("/") == 1 and request.method == "GET":
                 if not repo_dir(repo_type, rest).exists():
                     return not_found("RepoNotFound", "Repository not found")
                 path = f"{path}/revision/main"
         # olah answers 401 for a missing folder in a tree listing too.
         for prefix, repo_type in (("api/models/", "model"), ("api/datasets/", "dataset"), ("api/spaces/", "space")):
-            parts = path[len(prefix):].split("/") if path.startswith(prefix) else []
+            parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
             if len(parts) > 4 and parts[2] == "tree":
                 repo = repo_dir(repo_type, "/".join(parts[:2]))
                 commit_id = resolve(repo, parts[3]) if repo.exists() else None
@@ -199,7 +235,7 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
         # olah answers 401 for a missing file at a branch name: the Hub's answer is 404 EntryNotFound.
         repo_type, repo_id, rest = split_repo_path(path)
         if rest.startswith("resolve/") and repo_dir(repo_type, repo_id).exists():
-            revision, _, filename = rest[len("resolve/"):].partition("/")
+            revision, _, filename = rest[len("resolve/") :].partition("/")
             repo = repo_dir(repo_type, repo_id)
             commit_id = resolve(repo, revision)
             if commit_id is None:
@@ -210,28 +246,34 @@ def build_app(olah: str, mirrors: Path) -> Starlette:
             return not_found("RepoNotFound", "Repository not found")
         url = httpx.URL(path="/" + path, query=request.url.query.encode())
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        upstream = await client.send(client.build_request(request.method, url, headers=headers,
-                                                          content=await request.body()), stream=True)
+        upstream = await client.send(
+            client.build_request(request.method, url, headers=headers, content=await request.body()), stream=True
+        )
         # Streamed through as olah sends it (weights can be hundreds of MB), headers and encoding untouched.
         drop = {"transfer-encoding", "connection", "date", "server"}
-        return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                 headers={k: v for k, v in upstream.headers.items() if k.lower() not in drop},
-                                 background=BackgroundTask(upstream.aclose))
+        return StreamingResponse(
+            upstream.aiter_raw(),
+            status_code=upstream.status_code,
+            headers={k: v for k, v in upstream.headers.items() if k.lower() not in drop},
+            background=BackgroundTask(upstream.aclose),
+        )
 
     async def health(request: Request):
         return JSONResponse({"front": True})
 
-    return Starlette(routes=[
-        Route("/_front/health", health, methods=["GET"]),
-        Route("/api/repos/create", create_repo, methods=["POST"]),
-        Route("/api/validate-yaml", validate_yaml, methods=["POST"]),
-        Route("/api/{type}/{repo:path}/branch/{branch}", create_branch, methods=["POST"]),
-        Route("/api/{type}/{repo:path}/preupload/{revision}", preupload, methods=["POST"]),
-        Route("/api/{type}/{repo:path}/commit/{revision}", commit, methods=["POST"]),
-        Route("/{path:path}.git/info/lfs/objects/batch", lfs_batch, methods=["POST"]),
-        Route("/lfs-upload/{type}/{repo:path}/{oid}", lfs_upload, methods=["PUT", "POST"]),
-        Route("/{path:path}", proxy, methods=["GET", "HEAD", "POST"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/_front/health", health, methods=["GET"]),
+            Route("/api/repos/create", create_repo, methods=["POST"]),
+            Route("/api/validate-yaml", validate_yaml, methods=["POST"]),
+            Route("/api/{type}/{repo:path}/branch/{branch}", create_branch, methods=["POST"]),
+            Route("/api/{type}/{repo:path}/preupload/{revision}", preupload, methods=["POST"]),
+            Route("/api/{type}/{repo:path}/commit/{revision}", commit, methods=["POST"]),
+            Route("/{path:path}.git/info/lfs/objects/batch", lfs_batch, methods=["POST"]),
+            Route("/lfs-upload/{type}/{repo:path}/{oid}", lfs_upload, methods=["PUT", "POST"]),
+            Route("/{path:path}", proxy, methods=["GET", "HEAD", "POST"]),
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,14 @@ FRONT_HEALTH = "/_front/health"  # answered by hub_front.py itself, never proxie
 
 def hub_env(endpoint: str, home: Path, **extra) -> dict:
     """Client environment; huggingface_hub reads it at import, so each client runs in its own process."""
-    return {"HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "dummy-token", "HF_HOME": str(home),
-            "HF_MODULES_CACHE": str(home / "modules"), **extra}
+    return {
+        "HF_ENDPOINT": endpoint,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_TOKEN": "dummy-token",
+        "HF_HOME": str(home),
+        "HF_MODULES_CACHE": str(home / "modules"),
+        **extra,
+    }
 
 
 @contextlib.contextmanager
@@ -69,14 +75,32 @@ def running_hub(root: Path):
     processes = []
     try:
         with open(root / "olah.log", "w") as log:
-            processes.append(subprocess.Popen([str(Path(sys.executable).parent / "olah-cli"), "-c",
-                                               str(root / "olah.toml")], cwd=root, stdout=log, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    [str(Path(sys.executable).parent / "olah-cli"), "-c", str(root / "olah.toml")],
+                    cwd=root,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         wait_for(olah_port, processes[0], root / "olah.log")
         with open(root / "front.log", "w") as log:
-            processes.append(subprocess.Popen(
-                [sys.executable, str(HERE / "hub_front.py"), "--port", str(front_port), "--olah",
-                 f"http://127.0.0.1:{olah_port}", "--mirrors", str(root / "mirrors")], stdout=log,
-                stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(HERE / "hub_front.py"),
+                        "--port",
+                        str(front_port),
+                        "--olah",
+                        f"http://127.0.0.1:{olah_port}",
+                        "--mirrors",
+                        str(root / "mirrors"),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         wait_for(front_port, processes[1], root / "front.log", health=FRONT_HEALTH)
         yield f"http://127.0.0.1:{front_port}"
     finally:

@@ -60,8 +60,9 @@ def test_real_backbone_runs_bidirectionally(smollm2_dir):
     assert model.config.num_hidden_layers == 30 and model.config.backbone_provenance["gguf_sha256"]
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
     instruction = model.config.instruction("Disease", "NCBI-disease")
-    [row], [changed_row] = (RequestEncoder(tokenizer).encode([Request(words, instruction)])
-                            for words in (WORDS, WORDS[:-1] + ["!"]))
+    [row], [changed_row] = (
+        RequestEncoder(tokenizer).encode([Request(words, instruction)]) for words in (WORDS, WORDS[:-1] + ["!"])
+    )
     input_ids, changed_ids = row.input_ids, changed_row.input_ids
     with torch.no_grad():
         logits = model(torch.tensor([input_ids])).logits[0]

@@ -12,8 +12,9 @@ def test_vaner_help_lists_the_commands(capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([str(Path(sys.executable).parent / "vaner"), "--help"], capture_output=True, check=False,
-                            text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "vaner"), "--help"], capture_output=True, check=False, text=True
+    )
     assert result.returncode == 0 and "usage: vaner" in result.stdout
 
 

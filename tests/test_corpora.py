@@ -19,10 +19,20 @@ def test_counts_on_the_shared_corpora(name, split, sentences, mentions):
 
 
 def test_every_core_corpus_maps_to_its_vaner_type():
-    types = {name: get_corpus(name).entity_type for name in
-             ["BC2GM", "JNLPBA", "BC5CDR-chem", "BC4CHEMD", "NCBI-disease", "BC5CDR-disease", "linnaeus", "s800"]}
-    assert types == {"BC2GM": "Gene", "JNLPBA": "Gene", "BC5CDR-chem": "Chemical", "BC4CHEMD": "Chemical",
-                     "NCBI-disease": "Disease", "BC5CDR-disease": "Disease", "linnaeus": "Species", "s800": "Species"}
+    types = {
+        name: get_corpus(name).entity_type
+        for name in ["BC2GM", "JNLPBA", "BC5CDR-chem", "BC4CHEMD", "NCBI-disease", "BC5CDR-disease", "linnaeus", "s800"]
+    }
+    assert types == {
+        "BC2GM": "Gene",
+        "JNLPBA": "Gene",
+        "BC5CDR-chem": "Chemical",
+        "BC4CHEMD": "Chemical",
+        "NCBI-disease": "Disease",
+        "BC5CDR-disease": "Disease",
+        "linnaeus": "Species",
+        "s800": "Species",
+    }
 
 
 def write(path, text):
@@ -47,7 +57,10 @@ def test_malformed_files_name_file_and_line(tmp_path, content, message):
 
 def test_a_folder_can_be_registered_by_path_and_type(tmp_path):
     for split in ("train", "devel", "test"):
-        write(tmp_path / f"{split}.tsv", "-DOCSTART-\tO\n\nIL-2\tB-protein\nand\tO\nT\tB-cell_type\ncells\tI-cell_type\n\n")
+        write(
+            tmp_path / f"{split}.tsv",
+            "-DOCSTART-\tO\n\nIL-2\tB-protein\nand\tO\nT\tB-cell_type\ncells\tI-cell_type\n\n",
+        )
     register_corpus("my-genes", tmp_path, "Gene", labels=("protein",))
     dataset = load_corpus("my-genes", "train")
     assert dataset["tokens"] == [["IL-2", "and", "T", "cells"]]

@@ -49,11 +49,14 @@ def test_f1_on_a_fixed_ncbi_devel_slice_does_not_regress(default_model):
     from harness.runner import VanerPredictor, evaluate_dataset
 
     recorded = json.loads((DEFAULT_MODEL_DIR / "regression.json").read_text())
-    result = evaluate_dataset(VanerPredictor(*default_model), recorded["dataset"], recorded["split"],
-                              limit=recorded["sentences"])
+    result = evaluate_dataset(
+        VanerPredictor(*default_model), recorded["dataset"], recorded["split"], limit=recorded["sentences"]
+    )
     f1 = 100 * result["strict"]["f1"]
-    print(f"strict F1 {f1:.2f} on {recorded['sentences']} {recorded['dataset']} {recorded['split']} sentences "
-          f"(recorded {recorded['strict_f1']:.2f})")
+    print(
+        f"strict F1 {f1:.2f} on {recorded['sentences']} {recorded['dataset']} {recorded['split']} sentences "
+        f"(recorded {recorded['strict_f1']:.2f})"
+    )
     # Both ways: a jump is as suspicious as a drop (a metric bug inflates F1); a new figure is recorded on purpose,
     # by scripts/ship_default_model.py, never drifted into.
     assert abs(f1 - recorded["strict_f1"]) <= 2.0

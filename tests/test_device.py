@@ -28,10 +28,23 @@ def test_auto_and_cpu_resolve_on_this_machine():
 def test_cuda_without_cuda_is_a_clear_error_everywhere(tiny_vaner_dir, tmp_path, capsys):
     with pytest.raises(DeviceError, match="no CUDA GPU"):
         load_vaner(tiny_vaner_dir, device="cuda")
-    for argv in (["predict", "--model", str(tiny_vaner_dir), "--device", "cuda", "Aspirin."],
-                 ["eval", "--model", str(tiny_vaner_dir), "--datasets", "s800", "--limit", "2", "--device", "cuda",
-                  "--output", str(tmp_path / "r.json")],
-                 ["demo", "--device", "cuda:0"]):
+    for argv in (
+        ["predict", "--model", str(tiny_vaner_dir), "--device", "cuda", "Aspirin."],
+        [
+            "eval",
+            "--model",
+            str(tiny_vaner_dir),
+            "--datasets",
+            "s800",
+            "--limit",
+            "2",
+            "--device",
+            "cuda",
+            "--output",
+            str(tmp_path / "r.json"),
+        ],
+        ["demo", "--device", "cuda:0"],
+    ):
         assert main(argv) == 2
         error = capsys.readouterr().err
         assert "--device" in error and "no CUDA GPU" in error and "Traceback" not in error, argv
@@ -45,8 +58,12 @@ def test_the_python_api_and_the_pipeline_run_on_the_device_asked(tiny_vaner_dir,
     model, _ = load_vaner(tiny_vaner_dir, device=device)
     assert model.device.type == resolve_device(device).type
     assert model.dtype == resolve_dtype(None, model.device)
-    ner = pipeline("vaner-ner", model=str(tiny_vaner_dir), trust_remote_code=True, device=device if device != "auto"
-                   else resolve_device("auto").type)
+    ner = pipeline(
+        "vaner-ner",
+        model=str(tiny_vaner_dir),
+        trust_remote_code=True,
+        device=device if device != "auto" else resolve_device("auto").type,
+    )
     assert ner.model.device.type == model.device.type
     assert isinstance(ner("Aspirin lowers fever."), list)
 

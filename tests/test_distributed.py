@@ -11,8 +11,19 @@ from tests.local_hub import free_port
 
 
 def test_two_ranks_finish_with_identical_weights(tmp_path, smollm2_dir):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-               "--master_port", str(free_port()), str(REPO_ROOT / "tests" / "helpers" / "ddp_train.py"), str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        str(REPO_ROOT / "tests" / "helpers" / "ddp_train.py"),
+        str(tmp_path),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, check=False, text=True, env=env, cwd=REPO_ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -25,6 +36,7 @@ def test_two_ranks_finish_with_identical_weights(tmp_path, smollm2_dir):
     from modeling_vaner import VanerForTokenClassification
     from tests.conftest import tiny_config
 
-    initial = VanerForTokenClassification(tiny_config(vocab_size=ranks[0]["state"]["model.embed_tokens.weight"].shape[0],
-                                                      pad_token_id=2))
+    initial = VanerForTokenClassification(
+        tiny_config(vocab_size=ranks[0]["state"]["model.embed_tokens.weight"].shape[0], pad_token_id=2)
+    )
     assert not torch.equal(initial.score.weight, ranks[0]["state"]["score.weight"])

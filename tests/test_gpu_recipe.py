@@ -23,8 +23,15 @@ def tiny_backbone(tmp_path, smollm2_tokenizer):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(smollm2_tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
     LlamaForCausalLM(config).save_pretrained(tmp_path / "backbone")
     smollm2_tokenizer.save_pretrained(tmp_path / "backbone")
     return tmp_path / "backbone"
@@ -34,18 +41,45 @@ def test_the_gpu_script_trains_scores_and_packs_on_a_cpu(tmp_path, tiny_backbone
     from modeling_vaner import load_vaner
     from modeling_vaner.corpora import CORE_CORPORA, UNSEEN_CORPORA
 
-    command = [sys.executable, "scripts/gpu_run.py", "--config", "configs/gpu_one_pass.yaml", "--out",
-               str(tmp_path / "run"), "--budget-minutes", "0.02", "--limit", "2", "--batch-size", "8", "--",
-               "--backbone", str(tiny_backbone), "--max_train_sentences", "16", "--max_eval_sentences", "4",
-               "--per_device_batch_size", "4", "--bf16", "false"]
+    command = [
+        sys.executable,
+        "scripts/gpu_run.py",
+        "--config",
+        "configs/gpu_one_pass.yaml",
+        "--out",
+        str(tmp_path / "run"),
+        "--budget-minutes",
+        "0.02",
+        "--limit",
+        "2",
+        "--batch-size",
+        "8",
+        "--",
+        "--backbone",
+        str(tiny_backbone),
+        "--max_train_sentences",
+        "16",
+        "--max_eval_sentences",
+        "4",
+        "--per_device_batch_size",
+        "4",
+        "--bf16",
+        "false",
+    ]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     transfer = tmp_path / "run" / "transfer"
     parts = sorted(transfer.glob("record.tar.gz.part*"))
     assert parts and all(part.stat().st_size <= 16 * 2**20 for part in parts)
 
-    joined = subprocess.run([sys.executable, "scripts/gpu_run.py", "--join", str(transfer), str(tmp_path / "back")],
-                            cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300)
+    joined = subprocess.run(
+        [sys.executable, "scripts/gpu_run.py", "--join", str(transfer), str(tmp_path / "back")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert joined.returncode == 0, joined.stderr
     scored = json.loads((tmp_path / "back" / "results.json").read_text())["results"]
     assert {row["dataset"] for row in scored} == {*CORE_CORPORA, *UNSEEN_CORPORA}
@@ -55,6 +89,12 @@ def test_the_gpu_script_trains_scores_and_packs_on_a_cpu(tmp_path, tiny_backbone
     assert json.loads((tmp_path / "back" / "training_summary.json").read_text())["global_step"] >= 1
 
     parts[0].write_bytes(parts[0].read_bytes()[:-1] + b"x")  # a part damaged on its way back is refused
-    damaged = subprocess.run([sys.executable, "scripts/gpu_run.py", "--join", str(transfer), str(tmp_path / "bad")],
-                             cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300)
+    damaged = subprocess.run(
+        [sys.executable, "scripts/gpu_run.py", "--join", str(transfer), str(tmp_path / "bad")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert damaged.returncode != 0 and "SHA-256 differs" in damaged.stderr and not (tmp_path / "bad").exists()

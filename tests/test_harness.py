@@ -61,8 +61,13 @@ def test_metric_per_type_and_counts(metric):
         predictions=[["B-Chemical", "O", "B-Disease"], ["B-Disease", "I-Disease"]],
         references=[["B-Chemical", "O", "B-Chemical"], ["B-Disease", "I-Disease"]],
     )
-    assert scores["per_type"]["Chemical"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
-                                              "gold": 2, "predicted": 1}
+    assert scores["per_type"]["Chemical"] == {
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": pytest.approx(2 / 3),
+        "gold": 2,
+        "predicted": 1,
+    }
     assert scores["per_type"]["Disease"]["precision"] == 0.5
     assert (scores["gold_entities"], scores["predicted_entities"]) == (3, 3)
     with pytest.raises(ValueError, match="Sentence 0: 1 predicted tags for 2 gold ones"):
@@ -71,8 +76,16 @@ def test_metric_per_type_and_counts(metric):
 
 def test_end_to_end_on_real_slices(tiny_vaner_dir, tmp_path):
     output = tmp_path / "results.json"
-    report = run_eval(str(tiny_vaner_dir), ["NCBI-disease", "s800"], split="test", output=output, limit=20,
-                      predictions_dir=tmp_path / "predictions", batch_size=8, model_name="tiny")
+    report = run_eval(
+        str(tiny_vaner_dir),
+        ["NCBI-disease", "s800"],
+        split="test",
+        output=output,
+        limit=20,
+        predictions_dir=tmp_path / "predictions",
+        batch_size=8,
+        model_name="tiny",
+    )
     saved = json.loads(output.read_text())
     jsonschema.validate(saved, SCHEMA)
     assert saved == json.loads(json.dumps(report))
@@ -118,9 +131,16 @@ def tiny_bert(tmp_path, labels):
     (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), model_max_length=64)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64,
-                        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        id2label=dict(enumerate(labels)),
+        label2id={l: i for i, l in enumerate(labels)},
+    )
     model = BertForTokenClassification(config)
     model.save_pretrained(tmp_path / "bert")
     tokenizer.save_pretrained(tmp_path / "bert")
@@ -137,8 +157,22 @@ def test_an_ordinary_token_classifier_goes_through_the_same_path(tmp_path):
     assert predictor._tag("B-Chemical", "Disease") == "O" and predictor._tag("I-Disease", "Disease") == "I"
     # Through the CLI too, on a real slice.
     output = tmp_path / "bert.json"
-    assert main(["eval", "--model", str(tmp_path / "bert"), "--datasets", "NCBI-disease", "--limit", "5",
-                 "--output", str(output)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tmp_path / "bert"),
+                "--datasets",
+                "NCBI-disease",
+                "--limit",
+                "5",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     saved = json.loads(output.read_text())
     jsonschema.validate(saved, SCHEMA)
     assert saved["kind"] == "token-classification" and saved["results"][0]["sentences"] == 5
@@ -204,8 +238,9 @@ def test_one_model_per_corpus_makes_one_row_with_its_summed_training_time(tmp_pa
         (tmp_path / corpus / "bert").rename(tmp_path / corpus / "final")
         (tmp_path / corpus / "training_summary.json").write_text(json.dumps({"seconds": seconds}))
     template = str(tmp_path / "{dataset}" / "final")
-    report = run_eval(template, ["NCBI-disease", "s800"], output=tmp_path / "per-corpus.json", limit=4,
-                      model_name="tiny per corpus")
+    report = run_eval(
+        template, ["NCBI-disease", "s800"], output=tmp_path / "per-corpus.json", limit=4, model_name="tiny per corpus"
+    )
     jsonschema.validate(report, SCHEMA)
     assert [r["dataset"] for r in report["results"]] == ["NCBI-disease", "s800"]
     assert report["kind"] == "token-classification" and report["training"]["seconds"] == 240.0
@@ -216,14 +251,33 @@ def test_one_model_per_corpus_makes_one_row_with_its_summed_training_time(tmp_pa
         run_eval(template, ["BC2GM"], output=tmp_path / "missing.json")
 
     # `vaner leaderboard` puts several results files in one table: measured rows first, in order, then reported.
-    single = run_eval(str(tmp_path / "s800" / "final"), ["s800"], output=tmp_path / "single.json", limit=4,
-                      model_name="tiny s800 only")
+    single = run_eval(
+        str(tmp_path / "s800" / "final"),
+        ["s800"],
+        output=tmp_path / "single.json",
+        limit=4,
+        model_name="tiny s800 only",
+    )
     assert single["training"]["seconds"] == 90.0
-    assert main(["leaderboard", str(tmp_path / "per-corpus.json"), str(tmp_path / "single.json"),
-                 "--output", str(tmp_path / "board.md")]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                str(tmp_path / "per-corpus.json"),
+                str(tmp_path / "single.json"),
+                "--output",
+                str(tmp_path / "board.md"),
+            ]
+        )
+        == 0
+    )
     rows = [line for line in (tmp_path / "board.md").read_text().splitlines() if line.startswith("| ")]
-    assert [row.split(" | ")[0] for row in rows[1:]] == ["| tiny per corpus", "| tiny s800 only", "| BioBERT v1.1",
-                                                          "| PubMedBERT"]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [
+        "| tiny per corpus",
+        "| tiny s800 only",
+        "| BioBERT v1.1",
+        "| PubMedBERT",
+    ]
     assert " | 4 min | " in rows[1] and " | 2 min | " in rows[2]
     assert main(["leaderboard", str(tmp_path / "nothing.json")]) == 2
     assert "cannot read results" in capsys.readouterr().err

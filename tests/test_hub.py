@@ -19,7 +19,6 @@ from tests.local_hub import hub_env, running_hub
 ORG = "vaner-test"
 
 
-
 @pytest.fixture(scope="module")
 def local_hub(tmp_path_factory):
     with running_hub(tmp_path_factory.mktemp("hub")) as endpoint:
@@ -27,8 +26,15 @@ def local_hub(tmp_path_factory):
 
 
 def vaner(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", *args], capture_output=True, check=False,
-                          text=True, cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "modeling_vaner.commands.cli", *args],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +44,33 @@ def lora_model(tmp_path_factory, smollm2_tokenizer):
 
     root = tmp_path_factory.mktemp("lora")
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(smollm2_tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
     LlamaForCausalLM(config).save_pretrained(root / "backbone")
     smollm2_tokenizer.save_pretrained(root / "backbone")
-    train(TrainConfig(output_dir=str(root / "run"), backbone=str(root / "backbone"), corpora=["s800"],
-                      max_train_sentences=24, max_eval_sentences=4, dbr_probability=0.0, max_length=48,
-                      per_device_batch_size=4, max_steps=4, save_steps=100, learning_rate=1e-2, bf16=False))
+    train(
+        TrainConfig(
+            output_dir=str(root / "run"),
+            backbone=str(root / "backbone"),
+            corpora=["s800"],
+            max_train_sentences=24,
+            max_eval_sentences=4,
+            dbr_probability=0.0,
+            max_length=48,
+            per_device_batch_size=4,
+            max_steps=4,
+            save_steps=100,
+            learning_rate=1e-2,
+            bf16=False,
+        )
+    )
     from safetensors.torch import load_file, save_file
 
     adapter = root / "run" / "final" / "adapter" / "adapter_model.safetensors"
@@ -111,7 +137,8 @@ def test_push_then_load_by_repo_id_branches_and_offline(local_hub, lora_model, t
     for task, (pipeline_class, entities) in out["standard"].items():  # typed entities with the standard keys
         assert pipeline_class == "VanerNERPipeline", task
         assert [(e["entity_group"], e["word"], e["start"], e["end"]) for e in entities] == [
-            ("Species", TEXT[e["start"]:e["end"]], e["start"], e["end"]) for e in expected_entities], task
+            ("Species", TEXT[e["start"] : e["end"]], e["start"], e["end"]) for e in expected_entities
+        ], task
         assert all(abs(a["score"] - b["score"]) < 1e-5 for a, b in zip(entities, expected_entities))
     assert "unexpected keyword argument(s) 'entity_type'" in out["unknown"]
 
@@ -123,8 +150,9 @@ def test_push_then_load_by_repo_id_branches_and_offline(local_hub, lora_model, t
     weights = load_file(other / "adapter" / "adapter_model.safetensors")
     weights["base_model.model.score.bias"] = weights["base_model.model.score.bias"] + torch.tensor([3.0, 0.0, 0.0])
     save_file(weights, other / "adapter" / "adapter_model.safetensors")
-    result = vaner(["push", "--model", str(other), "--repo", repo, "--backbone-repo", backbone_repo,
-                    "--revision", "v2"], env)
+    result = vaner(
+        ["push", "--model", str(other), "--repo", repo, "--backbone-repo", backbone_repo, "--revision", "v2"], env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     on_branch = load_by_repo(local_hub, tmp_path / "user2", repo, "v2", ids)
     on_main = load_by_repo(local_hub, tmp_path / "user2", repo, "main", ids)
@@ -139,17 +167,52 @@ def test_push_then_load_by_repo_id_branches_and_offline(local_hub, lora_model, t
 
 def test_card_dataset_and_space_land(local_hub, lora_model, tmp_path):
     results = tmp_path / "results.json"
-    report = {"schema_version": 1, "model": "vaner-tiny", "revision": None, "kind": "vaner",
-              "date": "2026-11-25T00:00:00+00:00", "package_versions": {}, "results": [
-                  {"dataset": "s800", "split": "test", "entity_type": "Species", "sentences": 10, "words": 200,
-                   "strict": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3},
-                   "default": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3}, "per_type": {}, "gold_entities": 4,
-                   "predicted_entities": 2, "seconds": 1.0, "words_per_second": 200.0}]}
+    report = {
+        "schema_version": 1,
+        "model": "vaner-tiny",
+        "revision": None,
+        "kind": "vaner",
+        "date": "2026-11-25T00:00:00+00:00",
+        "package_versions": {},
+        "results": [
+            {
+                "dataset": "s800",
+                "split": "test",
+                "entity_type": "Species",
+                "sentences": 10,
+                "words": 200,
+                "strict": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3},
+                "default": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3},
+                "per_type": {},
+                "gold_entities": 4,
+                "predicted_entities": 2,
+                "seconds": 1.0,
+                "words_per_second": 200.0,
+            }
+        ],
+    }
     results.write_text(json.dumps(report))
     env = hub_env(local_hub, tmp_path / "pusher")
-    result = vaner(["push", "--model", str(lora_model), "--repo", f"{ORG}/vaner-card", "--backbone-repo",
-                    f"{ORG}/tiny-backbone", "--results", str(results), "--dataset-repo", f"{ORG}/bioner",
-                    "--corpora", "s800,NCBI-disease", "--space-repo", f"{ORG}/vaner-space"], env)
+    result = vaner(
+        [
+            "push",
+            "--model",
+            str(lora_model),
+            "--repo",
+            f"{ORG}/vaner-card",
+            "--backbone-repo",
+            f"{ORG}/tiny-backbone",
+            "--results",
+            str(results),
+            "--dataset-repo",
+            f"{ORG}/bioner",
+            "--corpora",
+            "s800,NCBI-disease",
+            "--space-repo",
+            f"{ORG}/vaner-space",
+        ],
+        env,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     code = f"""
 import json
@@ -169,16 +232,27 @@ print(json.dumps({{
     f1 = {r["dataset"]["name"]: m["value"] for r in entry["results"] for m in r["metrics"] if m["type"] == "f1"}
     assert f1 == {"s800": round(100 / 3, 2)}
     assert "adapter_config.json" not in out["model_files"]  # a root adapter config would route loads through PEFT
-    assert {"config.json", "modeling_vaner.py", "configuration_vaner.py", "processing_vaner.py", "pipeline_vaner.py",
-            "README.md",
-            "adapter/adapter_config.json", "adapter/adapter_model.safetensors"} <= set(out["model_files"])
+    assert {
+        "config.json",
+        "modeling_vaner.py",
+        "configuration_vaner.py",
+        "processing_vaner.py",
+        "pipeline_vaner.py",
+        "README.md",
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+    } <= set(out["model_files"])
     assert {"s800/train.parquet", "NCBI-disease/test.parquet", "README.md"} <= set(out["dataset_files"])
     assert {"app.py", "README.md", "requirements.txt"} <= set(out["space_files"])
 
 
 def test_push_without_a_token_fails_before_any_work(lora_model, tmp_path):
-    env = {"HF_HOME": str(tmp_path / "empty"), "HF_TOKEN": "", "HF_ENDPOINT": "http://127.0.0.1:9",
-           "HF_HUB_DISABLE_XET": "1"}
+    env = {
+        "HF_HOME": str(tmp_path / "empty"),
+        "HF_TOKEN": "",
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "HF_HUB_DISABLE_XET": "1",
+    }
     result = vaner(["push", "--model", str(lora_model), "--repo", f"{ORG}/x", "--backbone-repo", f"{ORG}/y"], env)
     assert result.returncode == 2 and "No Hugging Face token" in result.stderr
 
@@ -219,11 +293,16 @@ def test_push_merge_uploads_full_weights_that_load_by_repo_id(local_hub, lora_mo
     ids, expected_logits, _ = local_outputs(lora_model)
     out = load_by_repo(local_hub, tmp_path / "user", repo, "main", ids)
     assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-5
-    files = json.loads(run_python(f"""
+    files = json.loads(
+        run_python(
+            f"""
 import json
 from huggingface_hub import HfApi
 print(json.dumps(sorted(HfApi().list_repo_files({repo!r}, revision="main"))))
-""", env=hub_env(local_hub, tmp_path / "reader")))
+""",
+            env=hub_env(local_hub, tmp_path / "reader"),
+        )
+    )
     assert "model.safetensors" in files and not [name for name in files if name.startswith("adapter/")]
 
 

@@ -65,7 +65,8 @@ def test_the_scan_sees_an_arrow_up(tmp_path):
         (tmp_path / top).mkdir()
     (tmp_path / "modeling_vaner" / "commands").mkdir()
     (tmp_path / "modeling_vaner" / "model.py").write_text(
-        "def f():\n    from .commands import cli\n    from harness.runner import run_eval\n")
+        "def f():\n    from .commands import cli\n    from harness.runner import run_eval\n"
+    )
     (tmp_path / "harness" / "runner.py").write_text("from modeling_vaner.commands.hub import push_model\n")
     (tmp_path / "space" / "app.py").write_text("from harness.results import read_results\nimport modeling_vaner\n")
     (tmp_path / "modeling_vaner" / "commands" / "cli.py").write_text("from ...harness import runner\nimport space\n")
@@ -88,4 +89,5 @@ def test_the_commands_find_the_packages_files_from_their_layer():
     assert all(package_code(DEFAULT_MODEL_DIR / name) for name in REMOTE_CODE_FILES)
     assert not package_code(REPO_ROOT / "space" / "app.py")
     assert {"predict", "train", "eval", "push", "serve", "link-index"} <= set(
-        build_parser()._subparsers._group_actions[0].choices)
+        build_parser()._subparsers._group_actions[0].choices
+    )

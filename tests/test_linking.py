@@ -15,10 +15,17 @@ from modeling_vaner.linking.vocabularies import canonical_id, read_kb_tsv, read_
 from tests.conftest import REPO_ROOT
 
 
-@pytest.mark.parametrize("name, key", [
-    ("Alzheimer's-Disease", "alzheimer s disease"), ("TNF-α", "tnf alpha"), ("  Breast   CANCER ", "breast cancer"),
-    ("Sjögren syndrome", "sjogren syndrome"), ("IL-2/IL-4", "il 2 il 4"), ("β-catenin", "beta catenin"),
-])
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("Alzheimer's-Disease", "alzheimer s disease"),
+        ("TNF-α", "tnf alpha"),
+        ("  Breast   CANCER ", "breast cancer"),
+        ("Sjögren syndrome", "sjogren syndrome"),
+        ("IL-2/IL-4", "il 2 il 4"),
+        ("β-catenin", "beta catenin"),
+    ],
+)
 def test_normalisation_folds_case_punctuation_greek_and_accents(name, key):
     assert normalize(name) == key
 
@@ -31,26 +38,41 @@ def test_variants_add_singulars_and_read_inverted_names_in_order():
 
 
 def test_abbreviations_follow_schwartz_hearst():
-    text = ("Cisplatin-induced nephrotoxicity (CIN) and heart failure (HF) were studied in 12 patients (n = 12); "
-            "tumour necrosis factor alpha (TNF-alpha) rose, but not in controls (p < 0.05).")
-    assert abbreviations(text) == {"CIN": "Cisplatin-induced nephrotoxicity", "HF": "heart failure",
-                                   "TNF-alpha": "tumour necrosis factor alpha"}
+    text = (
+        "Cisplatin-induced nephrotoxicity (CIN) and heart failure (HF) were studied in 12 patients (n = 12); "
+        "tumour necrosis factor alpha (TNF-alpha) rose, but not in controls (p < 0.05)."
+    )
+    assert abbreviations(text) == {
+        "CIN": "Cisplatin-induced nephrotoxicity",
+        "HF": "heart failure",
+        "TNF-alpha": "tumour necrosis factor alpha",
+    }
     assert abbreviations("We saw nothing (none).") == {}  # no long form whose letters spell it
 
 
 def test_ids_have_one_spelling():
-    assert [canonical_id(raw, "OMIM") for raw in ("D012559", " MESH:D012559", "181500", "OMIM:181500")] == \
-        ["MESH:D012559", "MESH:D012559", "OMIM:181500", "OMIM:181500"]
+    assert [canonical_id(raw, "OMIM") for raw in ("D012559", " MESH:D012559", "181500", "OMIM:181500")] == [
+        "MESH:D012559",
+        "MESH:D012559",
+        "OMIM:181500",
+        "OMIM:181500",
+    ]
     assert canonical_id("species:ncbi:9606") == "NCBITaxon:9606"
 
 
 def tiny_index():
-    concepts = [(["MESH:D001943", "OMIM:114480"], "Breast Neoplasms"), (["MESH:D007674"], "Kidney Diseases"),
-                (["MESH:D003920"], "Diabetes Mellitus")]
+    concepts = [
+        (["MESH:D001943", "OMIM:114480"], "Breast Neoplasms"),
+        (["MESH:D007674"], "Kidney Diseases"),
+        (["MESH:D003920"], "Diabetes Mellitus"),
+    ]
     names = {}
     for index, (ids, name) in enumerate(concepts):
-        for synonym in {0: ["breast cancer", "Breast Neoplasms"], 1: ["kidney disease", "nephrotoxicity"],
-                        2: ["diabetes mellitus", "diabetes"]}[index]:
+        for synonym in {
+            0: ["breast cancer", "Breast Neoplasms"],
+            1: ["kidney disease", "nephrotoxicity"],
+            2: ["diabetes mellitus", "diabetes"],
+        }[index]:
             names.setdefault(normalize(synonym), []).append(index)
     return TypeIndex("Disease", concepts, names, [0, 0, 0], ["hand-made"], threshold=0.5, vocabulary_size=3)
 
@@ -58,14 +80,21 @@ def tiny_index():
 def test_the_linker_uses_exact_names_then_abbreviations_then_tfidf():
     linker = Linker({"Disease": tiny_index()})
     text = "Patients with kidney disease (KD) worsened; KD and breast cancers and diabetis were seen."
-    entities = [{"text": "breast cancers", "type": "Disease"}, {"text": "KD", "type": "Disease"},
-                {"text": "diabetis", "type": "Disease"}, {"text": "zzz qqq", "type": "Disease"},
-                {"text": "aspirin", "type": "Chemical"}]
+    entities = [
+        {"text": "breast cancers", "type": "Disease"},
+        {"text": "KD", "type": "Disease"},
+        {"text": "diabetis", "type": "Disease"},
+        {"text": "zzz qqq", "type": "Disease"},
+        {"text": "aspirin", "type": "Chemical"},
+    ]
     linked = linker.link(text, entities)
     assert [(e["id"], e["link_method"]) for e in linked] == [
         ("MESH:D001943", "exact"),  # plural folded; the MeSH id first
         ("MESH:D007674", "abbreviation"),  # KD: defined in the text as "kidney disease"
-        ("MESH:D003920", "tfidf"), (None, None), (None, None)]  # a typo; nothing near; no Chemical index
+        ("MESH:D003920", "tfidf"),
+        (None, None),
+        (None, None),
+    ]  # a typo; nothing near; no Chemical index
     assert linked[0]["name"] == "Breast Neoplasms" and linked[0]["link_score"] == 1.0
     assert 0.5 <= linked[2]["link_score"] < 1.0 and linked[3]["link_score"] < 0.5  # below the threshold: unlinked
 
@@ -79,7 +108,8 @@ def test_accuracy_at_1_by_hand(tmp_path, monkeypatch):
         "1\t0\t13\tBreast cancer\tSpecificDisease\tD001943\n"
         "1\t18\t26\tdiabetes\tSpecificDisease\tD003920\n"
         "1\t28\t42\tKidney disease\tDiseaseClass\tD001943\n"
-        "1\t44\t69\tbreast and ovarian cancer\tCompositeMention\tD001943|D010051\n\n")
+        "1\t44\t69\tbreast and ovarian cancer\tCompositeMention\tD001943|D010051\n\n"
+    )
     result = accuracy_at_1(Linker({"Disease": tiny_index()}), "NCBI-disease", "Disease", "test", tmp_path)
     assert (result["mentions"], result["correct"], result["composite"]) == (4, 2, 1)
     assert result["accuracy"] == 0.5 and result["coverage"] == 0.75  # D010051 is not in the vocabulary
@@ -109,13 +139,22 @@ def test_bad_vocabulary_files_name_file_and_line(tmp_path):
 
 
 def test_the_shipped_index_round_trips_and_loads_fast_without_shared_data(tmp_path):
-    code = (f"import sys, time; sys.path.insert(0, {str(REPO_ROOT)!r}); start = time.perf_counter();"
-            "from modeling_vaner.linking import Linker; linker = Linker.load();"
-            "print(time.perf_counter() - start);"
-            "print(linker.link_mention('aspirin', 'Chemical')['id'], linker.link_mention('breast cancer', 'Disease')['id'])")
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(REPO_ROOT)!r}); start = time.perf_counter();"
+        "from modeling_vaner.linking import Linker; linker = Linker.load();"
+        "print(time.perf_counter() - start);"
+        "print(linker.link_mention('aspirin', 'Chemical')['id'], linker.link_mention('breast cancer', 'Disease')['id'])"
+    )
     # VANER_DATA points at an empty folder: nothing of ../shared/data is read.
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=tmp_path,
-                            env={"PATH": "/usr/bin:/bin", "VANER_DATA": str(tmp_path / "nothing")}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "VANER_DATA": str(tmp_path / "nothing")},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     seconds, ids = result.stdout.splitlines()
     assert ids == "MESH:D001241 MESH:D001943"
@@ -126,14 +165,28 @@ def test_the_shipped_index_round_trips_and_loads_fast_without_shared_data(tmp_pa
     saved = indexes["Species"].save(tmp_path / "copy")
     again = TypeIndex.load(saved)
     assert again.names == indexes["Species"].names and again.concepts == indexes["Species"].concepts
-    assert again.threshold == indexes["Species"].threshold and again.vocabulary_size == indexes["Species"].vocabulary_size
+    assert (
+        again.threshold == indexes["Species"].threshold and again.vocabulary_size == indexes["Species"].vocabulary_size
+    )
 
 
 @pytest.mark.backbone
 def test_predict_link_gives_mesh_ids_for_the_fixed_sentence():
-    result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--link",
-                             "Aspirin lowered the risk of breast cancer in BRCA1 carriers."],
-                            capture_output=True, check=False, text=True, cwd=REPO_ROOT, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modeling_vaner.commands.cli",
+            "predict",
+            "--link",
+            "Aspirin lowered the risk of breast cancer in BRCA1 carriers.",
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     entities = {e["text"]: e for e in json.loads(result.stdout)["entities"]}
     assert entities["Aspirin"]["id"] == "MESH:D001241" and entities["breast cancer"]["id"] == "MESH:D001943"
@@ -147,15 +200,21 @@ def test_end_to_end_mention_and_id_scores_by_hand(tmp_path, monkeypatch):
     (tmp_path / "linking" / "bc5cdr" / "CDR_TestSet.PubTator.txt").write_text(
         "7|t|Breast cancer and diabetes.\n7|a|Kidney disease.\n"
         "7\t0\t13\tBreast cancer\tDisease\tD001943\n7\t18\t26\tdiabetes\tDisease\tD003920\n"
-        "7\t28\t42\tKidney disease\tDisease\tD007674\n7\tCID\tD000000\tD001943\n\n")
+        "7\t28\t42\tKidney disease\tDisease\tD007674\n7\tCID\tD000000\tD001943\n\n"
+    )
     monkeypatch.setenv("VANER_DATA", str(tmp_path / "bioner"))
 
     def tagger(texts, types, dataset, batch_size):  # finds breast cancer, diabetes (one word short) and "and"
         if types == ["Chemical"]:
             return [[] for _ in texts]
-        return [[{"start": 0, "end": 13, "text": "Breast cancer", "type": "Disease"},
-                 {"start": 18, "end": 25, "text": "diabete", "type": "Disease"},
-                 {"start": 14, "end": 17, "text": "and", "type": "Disease"}] for _ in texts]
+        return [
+            [
+                {"start": 0, "end": 13, "text": "Breast cancer", "type": "Disease"},
+                {"start": 18, "end": 25, "text": "diabete", "type": "Disease"},
+                {"start": 14, "end": 17, "text": "and", "type": "Disease"},
+            ]
+            for _ in texts
+        ]
 
     result = end_to_end(tagger, Linker({"Disease": tiny_index()}), split="test")
     # gold 3; predicted 3; right: breast cancer only (diabetes has the wrong span, "and" is no mention) -> 1/3, 1/3

@@ -17,8 +17,15 @@ from tests.conftest import REPO_ROOT, run_python
 @pytest.fixture
 def tiny_backbone_dir(tmp_path, smollm2_tokenizer):
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(smollm2_tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
     LlamaForCausalLM(config).save_pretrained(tmp_path / "backbone")
     smollm2_tokenizer.save_pretrained(tmp_path / "backbone")
     return tmp_path / "backbone"
@@ -26,9 +33,19 @@ def tiny_backbone_dir(tmp_path, smollm2_tokenizer):
 
 def test_a_lora_run_loads_back_merged_with_the_same_logits(tmp_path, tiny_backbone_dir):
     config = TrainConfig(
-        output_dir=str(tmp_path / "run"), backbone=str(tiny_backbone_dir), corpora=["s800"], max_train_sentences=24,
-        max_eval_sentences=4, dbr_probability=0.0, max_length=48, per_device_batch_size=4, max_steps=4,
-        save_steps=100, learning_rate=1e-2, bf16=False)
+        output_dir=str(tmp_path / "run"),
+        backbone=str(tiny_backbone_dir),
+        corpora=["s800"],
+        max_train_sentences=24,
+        max_eval_sentences=4,
+        dbr_probability=0.0,
+        max_length=48,
+        per_device_batch_size=4,
+        max_steps=4,
+        save_steps=100,
+        learning_rate=1e-2,
+        bf16=False,
+    )
     train(config)
     final = tmp_path / "run" / "final"
     # The Hub layout: no root adapter_config.json (it would send transformers through PEFT), adapter/ in PEFT format.
@@ -37,8 +54,9 @@ def test_a_lora_run_loads_back_merged_with_the_same_logits(tmp_path, tiny_backbo
 
     model, tokenizer = load_vaner(final)
     assert type(model) is VanerForTokenClassification
-    reference = PeftModel.from_pretrained(VanerForTokenClassification.from_backbone(tiny_backbone_dir),
-                                          final / "adapter").eval()
+    reference = PeftModel.from_pretrained(
+        VanerForTokenClassification.from_backbone(tiny_backbone_dir), final / "adapter"
+    ).eval()
     input_ids = torch.tensor([tokenizer("Escherichia coli grew .")["input_ids"]])
     with torch.no_grad():
         assert (model(input_ids).logits - reference(input_ids=input_ids).logits).abs().max() < 1e-5

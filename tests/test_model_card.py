@@ -8,12 +8,31 @@ from huggingface_hub.repocard import metadata_load
 from model_card.generate import write_card
 
 REPORT = {
-    "schema_version": 1, "model": "vaner-tiny", "revision": None, "kind": "vaner", "date": "2026-11-25T00:00:00+00:00",
-    "package_versions": {}, "results": [
-        {"dataset": name, "split": "test", "entity_type": kind, "sentences": 200, "words": 5000,
-         "strict": {"precision": p, "recall": r, "f1": f}, "default": {"precision": p, "recall": r, "f1": f},
-         "per_type": {}, "gold_entities": 10, "predicted_entities": 10, "seconds": 10.0, "words_per_second": 500.0}
-        for name, kind, p, r, f in [("NCBI-disease", "Disease", 0.8, 0.7, 0.74667), ("s800", "Species", 0.6, 0.5, 0.54545)]
+    "schema_version": 1,
+    "model": "vaner-tiny",
+    "revision": None,
+    "kind": "vaner",
+    "date": "2026-11-25T00:00:00+00:00",
+    "package_versions": {},
+    "results": [
+        {
+            "dataset": name,
+            "split": "test",
+            "entity_type": kind,
+            "sentences": 200,
+            "words": 5000,
+            "strict": {"precision": p, "recall": r, "f1": f},
+            "default": {"precision": p, "recall": r, "f1": f},
+            "per_type": {},
+            "gold_entities": 10,
+            "predicted_entities": 10,
+            "seconds": 10.0,
+            "words_per_second": 500.0,
+        }
+        for name, kind, p, r, f in [
+            ("NCBI-disease", "Disease", 0.8, 0.7, 0.74667),
+            ("s800", "Species", 0.6, 0.5, 0.54545),
+        ]
     ],
 }
 
@@ -42,8 +61,12 @@ def test_card_quotes_a_leaderboard_beside_baselines(tmp_path):
 
     results = tmp_path / "results.json"
     results.write_text(json.dumps(REPORT))
-    baseline = {**REPORT, "model": "MiniLM per corpus", "kind": "token-classification",
-                "training": {"seconds": 600.0, "summaries": ["runs/x/training_summary.json"]}}
+    baseline = {
+        **REPORT,
+        "model": "MiniLM per corpus",
+        "kind": "token-classification",
+        "training": {"seconds": 600.0, "summaries": ["runs/x/training_summary.json"]},
+    }
     board = tmp_path / "leaderboard.md"
     board.write_text(render_markdown([REPORT, baseline]))
     write_card(results, tmp_path / "README.md", repo_id="vaner/vaner-tiny", base_model="b", leaderboard_path=board)
@@ -63,9 +86,24 @@ def test_the_card_is_written_from_the_command_line(tmp_path, capsys):
     results.write_text(json.dumps(REPORT))
     ablations = tmp_path / "ablations.md"
     ablations.write_text("| model | core mean |\n|---|---|\n| causal control | 63.21 |\n")
-    main(["--results", str(results), "--repo-id", "vaner/vaner-tiny", "--base-model", "b",
-          "--training", "Trained for 85 minutes on 2 CPU cores.", "--ablations", str(ablations),
-          "--ablations-note", "One run each on one GPU.", "--output", str(tmp_path / "card.md")])
+    main(
+        [
+            "--results",
+            str(results),
+            "--repo-id",
+            "vaner/vaner-tiny",
+            "--base-model",
+            "b",
+            "--training",
+            "Trained for 85 minutes on 2 CPU cores.",
+            "--ablations",
+            str(ablations),
+            "--ablations-note",
+            "One run each on one GPU.",
+            "--output",
+            str(tmp_path / "card.md"),
+        ]
+    )
     text = (tmp_path / "card.md").read_text()
     assert "### Ablations\n\nOne run each on one GPU.\n\n| model | core mean |" in text
     assert "| causal control | 63.21 |" in text

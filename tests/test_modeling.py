@@ -174,8 +174,13 @@ def test_hidden_states_are_returned_on_request():
 
 def test_from_backbone_reuses_every_llama_weight(tmp_path):
     llama_config = LlamaConfig(
-        vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, tie_word_embeddings=True,
+        vocab_size=128,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
     )
     causal_lm = LlamaForCausalLM(llama_config)
     causal_lm.save_pretrained(tmp_path)
@@ -203,8 +208,9 @@ def test_from_backbone_reports_missing_weights(tmp_path):
     # A LLaMA config beside weights of another shape: nothing must be silently left random.
     from safetensors.torch import save_file
 
-    LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                num_attention_heads=4).save_pretrained(tmp_path)
+    LlamaConfig(
+        vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
+    ).save_pretrained(tmp_path)
     save_file({"model.embed_tokens.weight": torch.zeros(128, 32)}, tmp_path / "model.safetensors")
     with pytest.raises(ValueError, match="does not hold every backbone weight"):
         VanerForTokenClassification.from_backbone(tmp_path)

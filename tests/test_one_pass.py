@@ -30,10 +30,12 @@ def test_the_config_names_every_requested_type_in_one_instruction():
     config = tiny_config(head_layout="per_type")
     assert config.num_type_heads == 4 and config.head_index("Gene") == 2
     assert config.instruction(TYPES) == (
-        "If any Chemical, Disease, Gene or Species entity is mentioned in the input, extract it. ##input: ")
+        "If any Chemical, Disease, Gene or Species entity is mentioned in the input, extract it. ##input: "
+    )
     assert config.instruction(["Chemical", "Disease"], ["BC5CDR-chem", "BC5CDR-disease"]) == (
         "If any Chemical or Disease entity is mentioned in the BC5CDR-chem and BC5CDR-disease input, extract it. "
-        "##input: ")
+        "##input: "
+    )
     assert config.instruction("Disease", "NCBI-disease") == tiny_config().instruction("Disease", "NCBI-disease")
     with pytest.raises(ValueError, match="one shared head"):
         tiny_config().instruction(["Chemical", "Disease"])
@@ -61,8 +63,11 @@ def test_logits_have_a_head_per_type_and_only_annotated_heads_learn():
 def test_one_input_per_sentence_whatever_the_types_asked(smollm2_tokenizer):
     asked_rows = []
     for layout, expected in (("per_type", 2), ("shared", 8)):  # two sentences, four types
-        model = per_type_model(smollm2_tokenizer) if layout == "per_type" else \
-            VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2)).eval()
+        model = (
+            per_type_model(smollm2_tokenizer)
+            if layout == "per_type"
+            else VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2)).eval()
+        )
         tagger = VanerTagger(model, smollm2_tokenizer)
         original = tagger._forward
         seen = []
@@ -89,14 +94,17 @@ def test_mentions_of_different_types_overlap(smollm2_tokenizer):
         probabilities[:, :, 0] = 1.0
         for head, tags in wanted.items():
             for index, tag in enumerate(tags):
-                probabilities[index, head] = torch.tensor([0.0, 0.0, 0.0]).index_fill(0, torch.tensor(
-                    "OBI".index(tag)), 0.9)
+                probabilities[index, head] = torch.tensor([0.0, 0.0, 0.0]).index_fill(
+                    0, torch.tensor("OBI".index(tag)), 0.9
+                )
         return probabilities
 
     tagger._forward = forward
     entities = tagger("Escherichia coli infection.")[0]
-    assert [(e["text"], e["type"]) for e in entities] == [("Escherichia coli", "Species"),
-                                                          ("Escherichia coli infection", "Disease")]
+    assert [(e["text"], e["type"]) for e in entities] == [
+        ("Escherichia coli", "Species"),
+        ("Escherichia coli infection", "Disease"),
+    ]
 
 
 def test_a_shared_head_model_answers_as_before(tiny_vaner):
@@ -106,7 +114,9 @@ def test_a_shared_head_model_answers_as_before(tiny_vaner):
     chemical = tagger.tag_words([(words, model.config.instruction("Chemical"))])
     assert tagger.tag_heads([(words, model.config.instruction("Chemical"))]) == [chemical]
     assert tagger.asks(["Chemical", "Disease"], None) == [
-        (("Chemical",), model.config.instruction("Chemical")), (("Disease",), model.config.instruction("Disease"))]
+        (("Chemical",), model.config.instruction("Chemical")),
+        (("Disease",), model.config.instruction("Disease")),
+    ]
 
 
 def test_bc5cdr_chemicals_and_diseases_train_together():
@@ -116,7 +126,9 @@ def test_bc5cdr_chemicals_and_diseases_train_together():
     sets = {name: load_corpus(name, "devel").select(range(50)) for name in ("BC5CDR-chem", "s800", "BC5CDR-disease")}
     sources = merged_sources(sets)
     assert [(s.corpora, s.types, len(s)) for s in sources] == [
-        (["BC5CDR-chem", "BC5CDR-disease"], ["Chemical", "Disease"], 50), (["s800"], ["Species"], 50)]
+        (["BC5CDR-chem", "BC5CDR-disease"], ["Chemical", "Disease"], 50),
+        (["s800"], ["Species"], 50),
+    ]
     chem, disease = sets["BC5CDR-chem"][7]["ner_tags"], sets["BC5CDR-disease"][7]["ner_tags"]
     per_head = head_tags(sources[0].types, sources[0].tags[7], TYPES)
     assert [[("O", "B", "I").index(t) for t in tags] for tags in per_head[:2]] == [chem, disease]
@@ -129,8 +141,9 @@ def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
     from modeling_vaner.training.type_heads import build_type_head_eval_rows
 
     model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Species"])
-    config = TrainConfig(corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"], max_eval_sentences=5, max_length=256,
-                         heads="per_type")
+    config = TrainConfig(
+        corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"], max_eval_sentences=5, max_length=256, heads="per_type"
+    )
     rows = build_type_head_eval_rows(config, smollm2_tokenizer, model.config)
     labelled_words = torch.zeros(3, dtype=torch.long)
     for row in rows:
@@ -144,8 +157,10 @@ def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
             assert "Species entity is mentioned in the s800 input" in instruction and labelled == [False, False, True]
         labelled_words += (labels != -100).sum(0)
     # every word of the five BC5CDR sentences once for chemicals and once for diseases; s800's once for species
-    words = {name: sum(len(tokens) for tokens in load_corpus(name, "devel")[:5]["tokens"])
-             for name in ("BC5CDR-chem", "s800")}
+    words = {
+        name: sum(len(tokens) for tokens in load_corpus(name, "devel")[:5]["tokens"])
+        for name in ("BC5CDR-chem", "s800")
+    }
     assert labelled_words.tolist() == [words["BC5CDR-chem"], words["BC5CDR-chem"], words["s800"]]
 
 
@@ -158,15 +173,34 @@ def per_type_run(tmp_path_factory, smollm2_tokenizer):
 
     root = tmp_path_factory.mktemp("per_type")
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(smollm2_tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
     LlamaForCausalLM(config).save_pretrained(root / "backbone")
     smollm2_tokenizer.save_pretrained(root / "backbone")
-    summary = train(TrainConfig(output_dir=str(root / "run"), backbone=str(root / "backbone"),
-                                corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"], heads="per_type",
-                                max_train_sentences=24, max_eval_sentences=4, dbr_probability=0.5, max_length=48,
-                                per_device_batch_size=4, max_steps=4, save_steps=100, learning_rate=1e-2,
-                                bf16=False))
+    summary = train(
+        TrainConfig(
+            output_dir=str(root / "run"),
+            backbone=str(root / "backbone"),
+            corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"],
+            heads="per_type",
+            max_train_sentences=24,
+            max_eval_sentences=4,
+            dbr_probability=0.5,
+            max_length=48,
+            per_device_batch_size=4,
+            max_steps=4,
+            save_steps=100,
+            learning_rate=1e-2,
+            bf16=False,
+        )
+    )
     from safetensors.torch import load_file, save_file
 
     adapter = root / "run" / "final" / "adapter" / "adapter_model.safetensors"
@@ -185,14 +219,33 @@ def test_a_one_pass_model_trains_saves_and_tags_through_the_python_api(per_type_
     assert model.config.head_layout == "per_type" and model.config.entity_types == ["Chemical", "Disease", "Species"]
     entities = VanerTagger(model, tokenizer)(TEXT)[0]
     assert {e["type"] for e in entities} == {"Chemical", "Disease", "Species"}
-    assert all(TEXT[e["start"]:e["end"]] == e["text"] for e in entities)
+    assert all(TEXT[e["start"] : e["end"]] == e["text"] for e in entities)
 
 
 def test_the_harness_scores_a_one_pass_model_per_corpus(per_type_run, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "eval", "--model", str(per_type_run[0] / "final"),
-                             "--datasets", "BC5CDR-chem,s800", "--split", "devel", "--limit", "6", "--output",
-                             str(tmp_path / "results.json")], capture_output=True, text=True, cwd=REPO_ROOT,
-                            check=False, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modeling_vaner.commands.cli",
+            "eval",
+            "--model",
+            str(per_type_run[0] / "final"),
+            "--datasets",
+            "BC5CDR-chem,s800",
+            "--split",
+            "devel",
+            "--limit",
+            "6",
+            "--output",
+            str(tmp_path / "results.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     scores = {row["dataset"]: row for row in json.loads((tmp_path / "results.json").read_text())["results"]}
     assert set(scores) == {"BC5CDR-chem", "s800"} and all(row["predicted_entities"] for row in scores.values())
@@ -202,10 +255,25 @@ def test_the_harness_scores_a_one_pass_model_per_corpus(per_type_run, tmp_path):
 def test_predict_asks_every_type_in_one_pass(per_type_run, tmp_path):
     source = tmp_path / "in.txt"
     source.write_text(TEXT + "\n")
-    result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--model",
-                             str(per_type_run[0] / "final"), "--input", str(source), "--output",
-                             str(tmp_path / "out.jsonl")], capture_output=True, text=True, cwd=REPO_ROOT,
-                            check=False, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modeling_vaner.commands.cli",
+            "predict",
+            "--model",
+            str(per_type_run[0] / "final"),
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "out.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     [record] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert {e["type"] for e in record["entities"]} == {"Chemical", "Disease", "Species"}
@@ -217,9 +285,26 @@ def test_push_and_load_by_repo_id_through_the_standard_pipeline(per_type_run, tm
     final = per_type_run[0] / "final"
     with running_hub(tmp_path / "hub") as endpoint:
         env = {**os.environ, **hub_env(endpoint, tmp_path / "pusher")}
-        pushed = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "push", "--model", str(final), "--repo",
-                                 "vaner-test/one-pass", "--backbone-repo", "vaner-test/one-pass-backbone"],
-                                capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=False, timeout=600)
+        pushed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modeling_vaner.commands.cli",
+                "push",
+                "--model",
+                str(final),
+                "--repo",
+                "vaner-test/one-pass",
+                "--backbone-repo",
+                "vaner-test/one-pass-backbone",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            check=False,
+            timeout=600,
+        )
         assert pushed.returncode == 0, pushed.stderr[-3000:]
         code = f"""
 import json, sys
@@ -236,7 +321,8 @@ print(json.dumps({{"chunks": len(chunks), "entities": ner({TEXT!r})}}))
     model, tokenizer = load_vaner(final)
     expected = VanerTagger(model, tokenizer)(TEXT)[0]
     assert [(e["entity_group"], e["start"], e["end"]) for e in out["entities"]] == [
-        (e["type"], e["start"], e["end"]) for e in expected]
+        (e["type"], e["start"], e["end"]) for e in expected
+    ]
     assert len({e["entity_group"] for e in out["entities"]}) == 3
 
 
@@ -256,8 +342,11 @@ def test_auto_dtype_on_a_cpu_follows_the_recorded_bf16_check(monkeypatch):
     record = json.loads((REPO_ROOT / "benchmarks" / "results" / "cpu_bf16.json").read_text())
     assert loading.CPU_BF16_AGREES == record["auto_bf16"]  # the rule is what the measurements say
     cpu = torch.device("cpu")
-    for native, agrees, expected in ((True, True, torch.bfloat16), (True, False, torch.float32),
-                                     (False, True, torch.float32)):
+    for native, agrees, expected in (
+        (True, True, torch.bfloat16),
+        (True, False, torch.float32),
+        (False, True, torch.float32),
+    ):
         monkeypatch.setattr(loading, "cpu_has_native_bf16", lambda native=native: native)
         monkeypatch.setattr(loading, "CPU_BF16_AGREES", agrees)
         assert loading.resolve_dtype("auto", cpu) == expected

@@ -34,8 +34,41 @@ BIOMEDICAL_TEXT = st.text(
 def test_words_follow_the_corpora_convention():
     text = "IL-2 (alpha) and 3beta-HSD, e.g. Na+/K+-ATPase; 12.5% p<0.05."
     words = [text[s:e] for s, e in split_words(text)]
-    assert words == ["IL", "-", "2", "(", "alpha", ")", "and", "3beta", "-", "HSD", ",", "e", ".", "g", ".", "Na",
-                     "+", "/", "K", "+", "-", "ATPase", ";", "12", ".", "5", "%", "p", "<", "0", ".", "05", "."]
+    assert words == [
+        "IL",
+        "-",
+        "2",
+        "(",
+        "alpha",
+        ")",
+        "and",
+        "3beta",
+        "-",
+        "HSD",
+        ",",
+        "e",
+        ".",
+        "g",
+        ".",
+        "Na",
+        "+",
+        "/",
+        "K",
+        "+",
+        "-",
+        "ATPase",
+        ";",
+        "12",
+        ".",
+        "5",
+        "%",
+        "p",
+        "<",
+        "0",
+        ".",
+        "05",
+        ".",
+    ]
 
 
 @given(BIOMEDICAL_TEXT)
@@ -89,12 +122,13 @@ class PieceTokenizer:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.integers(1, 6), min_size=1, max_size=30), min_size=1, max_size=12),
-       st.integers(10, 80))
+@given(st.lists(st.lists(st.integers(1, 6), min_size=1, max_size=30), min_size=1, max_size=12), st.integers(10, 80))
 def test_packing_keeps_sentences_whole_in_order_and_within_budget(piece_counts, pack_tokens):
     prompt = [7, 7, 7]
-    requests = [Request([f"{s}:{count}:{w}" for w, count in enumerate(counts)], "instruction")
-                for s, counts in enumerate(piece_counts)]
+    requests = [
+        Request([f"{s}:{count}:{w}" for w, count in enumerate(counts)], "instruction")
+        for s, counts in enumerate(piece_counts)
+    ]
     rows = RequestEncoder(PieceTokenizer(prompt), max_length=len(prompt) + 80, pack_tokens=pack_tokens).encode(requests)
     inputs = [(row.input_ids, [(seg.request, seg.first_word, seg.positions) for seg in row.segments]) for row in rows]
     labelled = []  # (sentence, word) in the order the inputs hold them
@@ -122,21 +156,26 @@ def test_packing_keeps_sentences_whole_in_order_and_within_budget(piece_counts, 
 def test_packed_tagging_reads_each_sentence_where_it_sits(tiny_vaner):
     # A stand-in forward whose label is a function of the token at the position read: packed and unpacked inputs
     # must then give the same tags, word for word, wherever a sentence lands in a packed input.
-    texts = ["Aspirin lowered the risk. Cancer was rare in BRCA1 carriers. Mice were fine. " * 3,
-             "Cisplatin-induced nephrotoxicity in mice. It was mild."]
+    texts = [
+        "Aspirin lowered the risk. Cancer was rare in BRCA1 carriers. Mice were fine. " * 3,
+        "Cisplatin-induced nephrotoxicity in mice. It was mild.",
+    ]
 
     def by_token(tagger):
         def forward(sequences, positions):
             table = [[0.7, 0.2, 0.1], [0.1, 0.7, 0.2], [0.2, 0.1, 0.7]]
             return torch.tensor([table[sequence[p] % 3] for sequence, row in zip(sequences, positions) for p in row])
+
         tagger._forward = forward
         return tagger
 
     unpacked = by_token(VanerTagger(*tiny_vaner, pack_tokens=0))
     packed = by_token(VanerTagger(*tiny_vaner, pack_tokens=48))
     assert packed(texts) == unpacked(texts) and sum(map(len, unpacked(texts))) > 0
-    requests = [Request(["Aspirin", "lowered", "it", "."], packed.config.instruction("Chemical"), document)
-                for document in [0, 0, 0, 1, 1, 1]]
+    requests = [
+        Request(["Aspirin", "lowered", "it", "."], packed.config.instruction("Chemical"), document)
+        for document in [0, 0, 0, 1, 1, 1]
+    ]
     rows = packed.encoder.encode(requests)
     assert [[segment.request for segment in row.segments] for row in rows] == [[0, 1, 2], [3, 4, 5]]  # texts apart
     assert len(unpacked.encoder.encode(requests)) == 6
@@ -160,7 +199,9 @@ def test_the_tagger_asks_at_the_length_the_model_was_trained_at(tiny_vaner):
 def test_bio_repair_and_span_decoding():
     assert repair_bio(["I", "I", "O", "I", "B", "I"]) == ["B", "I", "O", "B", "B", "I"]
     assert decode_spans(["B", "I", "O", "B", "B"], [0.9, 0.7, 0.1, 0.6, 0.5]) == [
-        (0, 2, pytest.approx(0.8)), (3, 4, 0.6), (4, 5, 0.5)
+        (0, 2, pytest.approx(0.8)),
+        (3, 4, 0.6),
+        (4, 5, 0.5),
     ]
 
 
@@ -207,8 +248,8 @@ def test_a_10000_word_document_is_tagged_without_dropping_words(tiny_vaner):
     tagger = VanerTagger(*tiny_vaner, max_length=128)
     calls = []
     original = tagger._forward
-    tagger._forward = lambda sequences, positions: calls.append(sum(map(len, positions))) or original(
-        sequences, positions
+    tagger._forward = lambda sequences, positions: (
+        calls.append(sum(map(len, positions))) or original(sequences, positions)
     )
     [entities] = tagger(text, entity_types=["Gene"], batch_size=64)
     assert sum(calls) == len(split_words(text))  # each word's label position is read exactly once
@@ -263,7 +304,8 @@ print(json.dumps(out))
     assert out["many"][1] == []
     for batched in (out["batched"], out["left"]):  # the pipeline's batches, padded either side: the tagger's spans
         assert [[(e["start"], e["end"], e["type"]) for e in entities] for entities in batched] == [
-            [(e["start"], e["end"], e["type"]) for e in entities] for entities in expected_many]
+            [(e["start"], e["end"], e["type"]) for e in entities] for entities in expected_many
+        ]
         assert all(abs(a["score"] - b["score"]) < 1e-5 for x, y in zip(batched, expected_many) for a, b in zip(x, y))
     assert sum(map(len, expected_many)) > 5 and expected_many[2] == []
 

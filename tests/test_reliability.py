@@ -28,11 +28,18 @@ FIXED = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Esc
 
 def vaner(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """`vaner ARGS` in a fresh process, as a user types it."""
-    return subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", *args], capture_output=True, check=False,
-                          text=True, cwd=REPO_ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "modeling_vaner.commands.cli", *args],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=timeout,
+    )
 
 
 # --- Every subcommand's default path, in a fresh process ------------------------------------------------------------
+
 
 @pytest.mark.backbone
 def test_predict_with_no_options_tags_with_the_default_model():
@@ -58,15 +65,20 @@ def test_serve_without_a_model_starts_the_space_on_the_default_model(tmp_path):
 
     port, log = free_port(), tmp_path / "serve.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
-                                   cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
+        )
     try:
         wait_for(port, process, log, seconds=180, health="/")
         from gradio_client import Client
 
         _, table, _, status = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-            FIXED, ["Chemical", "Disease", "Gene", "Species"], "adaptive (no dataset guidelines)", api_name="/tag")
+            FIXED, ["Chemical", "Disease", "Gene", "Species"], "adaptive (no dataset guidelines)", api_name="/tag"
+        )
         assert {(row[2], row[3], row[1]) for row in table["data"]} >= {(0, 7, "Chemical"), (45, 50, "Gene")}, status
         ids = {row[0]: row[5] for row in table["data"]}
         assert ids["Aspirin"] == "MESH:D001241" and ids["BRCA1"] == "HGNC:1100"  # the entity table links
@@ -82,22 +94,40 @@ def test_demo_backbone_and_leaderboard_run_on_their_defaults(tmp_path):
     assert "Default model:" in demo.stdout and "   0-7    Chemical" in demo.stdout
     backbone = vaner("backbone")
     assert backbone.returncode == 0 and (Path(backbone.stdout.strip()) / "config.json").is_file()
-    board = vaner("leaderboard", str(REPO_ROOT / "results" / "leaderboard" / "vaner-default.json"), "--output",
-                  str(tmp_path / "board.md"), timeout=120)
+    board = vaner(
+        "leaderboard",
+        str(REPO_ROOT / "results" / "leaderboard" / "vaner-default.json"),
+        "--output",
+        str(tmp_path / "board.md"),
+        timeout=120,
+    )
     assert board.returncode == 0 and "| VANER SmolLM2-135M LoRA r=32" in (tmp_path / "board.md").read_text()
 
 
 def test_the_command_line_answers_help_without_importing_torch():
-    code = ("import sys; from modeling_vaner.commands.cli import build_parser; build_parser().format_help(); "
-            "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=REPO_ROOT,
-                            timeout=60)
+    code = (
+        "import sys; from modeling_vaner.commands.cli import build_parser; build_parser().format_help(); "
+        "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=REPO_ROOT, timeout=60
+    )
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-1000:] or result.stdout
 
 
 def test_help_answers_for_every_subcommand():
-    for command in ([], ["predict"], ["eval"], ["train"], ["serve"], ["demo"], ["push"], ["leaderboard"],
-                    ["backbone"], ["link-index"]):
+    for command in (
+        [],
+        ["predict"],
+        ["eval"],
+        ["train"],
+        ["serve"],
+        ["demo"],
+        ["push"],
+        ["leaderboard"],
+        ["backbone"],
+        ["link-index"],
+    ):
         result = vaner(*command, "--help", timeout=120)
         assert result.returncode == 0 and "usage: vaner" in result.stdout, (command, result.stderr[-1000:])
         if command == ["train"]:  # every recipe option, typed, from TrainConfig's fields
@@ -106,6 +136,7 @@ def test_help_answers_for_every_subcommand():
 
 
 # --- Bad input: a clear error naming what and where, before any work -----------------------------------------------
+
 
 def test_predict_refuses_bad_options_before_loading_a_model(tiny_vaner_dir, tmp_path, capsys):
     cases = [
@@ -125,12 +156,17 @@ def test_predict_refuses_bad_options_before_loading_a_model(tiny_vaner_dir, tmp_
     assert not list(tmp_path.glob("**/*.partial"))
 
 
-@pytest.mark.parametrize("argv, option", [(["predict", "--batch-size", "-1", "x"], "--batch-size"),
-                                          (["predict", "--batch-size", "0", "x"], "--batch-size"),
-                                          (["eval", "--limit", "0"], "--limit"),
-                                          (["eval", "--limit", "-5"], "--limit"),
-                                          (["eval", "--batch-size", "two"], "--batch-size"),
-                                          (["serve", "--port", "99999"], "--port")])
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["predict", "--batch-size", "-1", "x"], "--batch-size"),
+        (["predict", "--batch-size", "0", "x"], "--batch-size"),
+        (["eval", "--limit", "0"], "--limit"),
+        (["eval", "--limit", "-5"], "--limit"),
+        (["eval", "--batch-size", "two"], "--batch-size"),
+        (["serve", "--port", "99999"], "--port"),
+    ],
+)
 def test_numbers_below_one_name_their_option(argv, option, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -143,8 +179,22 @@ def test_commands_at_their_edges_say_what_is_wrong(tiny_vaner_dir, tmp_path, cap
     cases = [
         (["train"], "give a recipe, --config RECIPE.yaml"),  # never hours of training on hidden defaults
         (["eval", "--model", str(tiny_vaner_dir), "--datasets", ",,"], "names no corpus"),
-        (["eval", "--model", str(tiny_vaner_dir), "--datasets", "s800", "--limit", "1", "--output",
-          str(tmp_path / "r.json"), "--predictions", "/proc/no/such"], "cannot write /proc/no"),
+        (
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                "s800",
+                "--limit",
+                "1",
+                "--output",
+                str(tmp_path / "r.json"),
+                "--predictions",
+                "/proc/no/such",
+            ],
+            "cannot write /proc/no",
+        ),
         (["backbone", "--output", "/proc/no/such"], "vaner backbone: cannot write /proc/no/such"),
     ]
     for argv, message in cases:
@@ -183,15 +233,32 @@ def test_eval_scores_a_users_conll_folder_from_the_command_line(tiny_vaner_dir, 
     corpus.mkdir()
     (corpus / "test.tsv").write_text("Aspirin\tB-Chemical\ncures\tO\nfever\tO\n.\tO\n\nIbuprofen\tB-Chemical\n")
     output = tmp_path / "r.json"
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"{corpus}:Chemical", "--output",
-                 str(output)]) == 0
+    assert (
+        main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"{corpus}:Chemical", "--output", str(output)]) == 0
+    )
     [result] = json.loads(output.read_text())["results"]
-    assert (result["dataset"], result["entity_type"], result["sentences"], result["words"]) == \
-        (f"{corpus}:Chemical", "Chemical", 2, 5)  # a user's corpus goes by its folder, as given
+    assert (result["dataset"], result["entity_type"], result["sentences"], result["words"]) == (
+        f"{corpus}:Chemical",
+        "Chemical",
+        2,
+        5,
+    )  # a user's corpus goes by its folder, as given
     capsys.readouterr()
     (corpus / "test.tsv").write_text("Aspirin\tI-Chemical\n")
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"{corpus}:Chemical", "--output",
-                 str(tmp_path / "bad.json")]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                f"{corpus}:Chemical",
+                "--output",
+                str(tmp_path / "bad.json"),
+            ]
+        )
+        == 2
+    )
     assert "test.tsv:1: I-Chemical follows O" in capsys.readouterr().err
     assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"{tmp_path / 'nope'}:Chemical"]) == 2
     assert "is not a folder" in capsys.readouterr().err
@@ -206,14 +273,44 @@ def test_pubtator_errors_quote_the_line_and_a_failed_run_leaves_no_partial_file(
     with pytest.raises(InputError, match=r"got: 'not an annotation'"):  # the line itself, not '{line[:80]!r}'
         list(read_documents(source, "pubtator"))
     output = tmp_path / "out.pubtator"
-    assert main(["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--input-format", "pubtator",
-                 "--format", "pubtator", "--output", str(output)]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tiny_vaner_dir),
+                "--input",
+                str(source),
+                "--input-format",
+                "pubtator",
+                "--format",
+                "pubtator",
+                "--output",
+                str(output),
+            ]
+        )
+        == 2
+    )
     assert not output.exists() and not list(tmp_path.glob("*.partial"))
     # Annotations in the input are replaced by predictions, and the user is told so.
     source.write_text("1|t|Aspirin helps.\n1|a|It does.\n1\t0\t7\tAspirin\tChemical\n\n")
     capsys.readouterr()
-    assert main(["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--format", "pubtator",
-                 "--output", str(output)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tiny_vaner_dir),
+                "--input",
+                str(source),
+                "--format",
+                "pubtator",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     assert "annotations (1 in 1 documents) were replaced" in capsys.readouterr().err
 
 
@@ -222,17 +319,21 @@ def test_pubtator_errors_quote_the_line_and_a_failed_run_leaves_no_partial_file(
 def test_readers_take_any_bytes_to_a_result_or_an_error_naming_file_and_line(tmp_path, data):
     path = tmp_path / "fuzz.txt"
     path.write_bytes(data)
-    for reader in (lambda: list(read_documents(path, "text")), lambda: list(read_documents(path, "pubtator")),
-                   lambda: read_conll(path)):
+    for reader in (
+        lambda: list(read_documents(path, "text")),
+        lambda: list(read_documents(path, "pubtator")),
+        lambda: read_conll(path),
+    ):
         try:
             reader()
         except (InputError, CorpusError) as error:
             assert str(error).startswith(str(path)), error
-            line = str(error)[len(str(path)):]
+            line = str(error)[len(str(path)) :]
             assert line.startswith(":") or "no sentences" in line, error
 
 
 # --- Checks that let planted bugs through before ---------------------------------------------------------------------
+
 
 def test_a_sentence_tags_the_same_alone_and_beside_much_longer_neighbours(tiny_vaner):
     # Padding must never be attended: a short row padded to a long neighbour's length reads exactly as alone.
@@ -263,13 +364,30 @@ def test_every_model_index_field_is_its_strict_value_in_the_results(tmp_path):
 
     from model_card.generate import write_card
 
-    report = {"schema_version": 1, "model": "m", "revision": None, "kind": "vaner", "date": "2026-11-26T00:00:00+00:00",
-              "package_versions": {}, "results": [
-                  {"dataset": "NCBI-disease", "split": "test", "entity_type": "Disease", "sentences": 9, "words": 90,
-                   "strict": {"precision": 0.81, "recall": 0.62, "f1": 0.7024},
-                   "default": {"precision": 0.88, "recall": 0.67, "f1": 0.7608},  # conlleval reads more mentions
-                   "per_type": {}, "gold_entities": 10, "predicted_entities": 8, "seconds": 1.0,
-                   "words_per_second": 90.0}]}
+    report = {
+        "schema_version": 1,
+        "model": "m",
+        "revision": None,
+        "kind": "vaner",
+        "date": "2026-11-26T00:00:00+00:00",
+        "package_versions": {},
+        "results": [
+            {
+                "dataset": "NCBI-disease",
+                "split": "test",
+                "entity_type": "Disease",
+                "sentences": 9,
+                "words": 90,
+                "strict": {"precision": 0.81, "recall": 0.62, "f1": 0.7024},
+                "default": {"precision": 0.88, "recall": 0.67, "f1": 0.7608},  # conlleval reads more mentions
+                "per_type": {},
+                "gold_entities": 10,
+                "predicted_entities": 8,
+                "seconds": 1.0,
+                "words_per_second": 90.0,
+            }
+        ],
+    }
     results = tmp_path / "results.json"
     results.write_text(json.dumps(report))
     write_card(results, tmp_path / "README.md", repo_id="org/m", base_model="org/base")
@@ -279,13 +397,28 @@ def test_every_model_index_field_is_its_strict_value_in_the_results(tmp_path):
     assert values == {"precision": 81.0, "recall": 62.0, "f1": 70.24}
 
 
-@pytest.mark.parametrize("piece_counts, budget, context, expected", [
-    # context at least half the budget: cores shrink to one token and every word is cut to its first token
-    ([5, 5, 5, 5], 10, 5, [Window(0, 0, 1, 4), Window(0, 1, 2, 4), Window(0, 2, 3, 4), Window(0, 3, 4, 4)]),
-    ([1] * 7, 4, 2, [Window(0, 0, 1, 3), Window(0, 1, 2, 4), Window(0, 2, 3, 4), Window(1, 3, 4, 5),
-                     Window(2, 4, 5, 6), Window(3, 5, 6, 7), Window(4, 6, 7, 7)]),
-    ([2, 9, 2], 10, 6, [Window(0, 0, 1, 3), Window(0, 1, 2, 3), Window(0, 2, 3, 3)]),
-])
+@pytest.mark.parametrize(
+    "piece_counts, budget, context, expected",
+    [
+        # context at least half the budget: cores shrink to one token and every word is cut to its first token
+        ([5, 5, 5, 5], 10, 5, [Window(0, 0, 1, 4), Window(0, 1, 2, 4), Window(0, 2, 3, 4), Window(0, 3, 4, 4)]),
+        (
+            [1] * 7,
+            4,
+            2,
+            [
+                Window(0, 0, 1, 3),
+                Window(0, 1, 2, 4),
+                Window(0, 2, 3, 4),
+                Window(1, 3, 4, 5),
+                Window(2, 4, 5, 6),
+                Window(3, 5, 6, 7),
+                Window(4, 6, 7, 7),
+            ],
+        ),
+        ([2, 9, 2], 10, 6, [Window(0, 0, 1, 3), Window(0, 1, 2, 3), Window(0, 2, 3, 3)]),
+    ],
+)
 def test_windows_at_the_budget_edge(piece_counts, budget, context, expected):
     windows = plan_windows(piece_counts, budget, context)
     assert windows == expected
@@ -294,12 +427,23 @@ def test_windows_at_the_budget_edge(piece_counts, budget, context, expected):
 
 
 def test_offsets_match_positions_counted_by_hand(tiny_vaner):
-    text = "Fever.  Aspirin\u00a0lowered it; CRLF\r\nthen \U0001F600 BRCA1."
+    text = "Fever.  Aspirin\u00a0lowered it; CRLF\r\nthen \U0001f600 BRCA1."
     tagger = VanerTagger(*tiny_vaner)
     tagger._forward = lambda sequences, positions: torch.tensor([[0.0, 1.0, 0.0]] * sum(map(len, positions)))  # all B
     [entities] = tagger(text, entity_types=["Gene"])
-    expected = [(0, 5), (5, 6), (8, 15), (16, 23), (24, 26), (26, 27), (28, 32), (34, 38), (39, 40), (41, 46),
-                (46, 47)]  # every word a one-word mention, positions counted by hand
+    expected = [
+        (0, 5),
+        (5, 6),
+        (8, 15),
+        (16, 23),
+        (24, 26),
+        (26, 27),
+        (28, 32),
+        (34, 38),
+        (39, 40),
+        (41, 46),
+        (46, 47),
+    ]  # every word a one-word mention, positions counted by hand
     assert [(e["start"], e["end"]) for e in entities] == expected
 
 

@@ -38,17 +38,17 @@ def test_auto_classes_in_a_fresh_process_give_identical_logits(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     code = f"""
 import os, sys, torch
-os.chdir({str(tmp_path / 'elsewhere')!r})
+os.chdir({str(tmp_path / "elsewhere")!r})
 sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
 from transformers import AutoModel, AutoModelForTokenClassification
-model = AutoModelForTokenClassification.from_pretrained({str(tmp_path / 'model')!r}, trust_remote_code=True).eval()
+model = AutoModelForTokenClassification.from_pretrained({str(tmp_path / "model")!r}, trust_remote_code=True).eval()
 assert type(model).__module__.startswith('transformers_modules'), type(model).__module__
 assert 'modeling_vaner' not in {{m.split('.')[0] for m in sys.modules}}, 'the repo package leaked in'
-inputs = torch.load({str(tmp_path / 'inputs.pt')!r})
+inputs = torch.load({str(tmp_path / "inputs.pt")!r})
 with torch.no_grad():
     logits = model(**inputs).logits
-torch.save(logits, {str(tmp_path / 'logits.pt')!r})
-base = AutoModel.from_pretrained({str(tmp_path / 'model')!r}, trust_remote_code=True)
+torch.save(logits, {str(tmp_path / "logits.pt")!r})
+base = AutoModel.from_pretrained({str(tmp_path / "model")!r}, trust_remote_code=True)
 print(type(base).__name__)
 """
     out = run_python(code, env={"HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"})
@@ -79,10 +79,18 @@ def test_remote_code_imports_only_torch_transformers_and_each_other():
 
 
 def test_the_remote_code_list_holds_every_file_the_remote_code_imports():
-    assert set(REMOTE_CODE_FILES) == {"configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py",
-                                      "pipeline_vaner.py"}
-    imported = {module for filename in REMOTE_CODE_FILES
-                for module, level in _imports(REPO_ROOT / "modeling_vaner" / filename) if level}
+    assert set(REMOTE_CODE_FILES) == {
+        "configuration_vaner.py",
+        "modeling_vaner.py",
+        "processing_vaner.py",
+        "pipeline_vaner.py",
+    }
+    imported = {
+        module
+        for filename in REMOTE_CODE_FILES
+        for module, level in _imports(REPO_ROOT / "modeling_vaner" / filename)
+        if level
+    }
     assert {f"{module}.py" for module in imported} <= set(REMOTE_CODE_FILES)
 
 

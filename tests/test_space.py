@@ -25,7 +25,6 @@ ABSTRACT = (
 ) * 3
 
 
-
 def visible_text(highlighted: str) -> str:
     """The highlighted text as a reader sees it (below the legend), marks and all."""
     return html.unescape(re.sub(r"<[^>]+>", "", highlighted.split('<div class="vaner-text"', 1)[1].split(">", 1)[1]))
@@ -37,8 +36,13 @@ def space_url(tiny_vaner_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("space") / "space.log"
     env = {**os.environ, "VANER_MODEL": str(tiny_vaner_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
-                                   cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modeling_vaner.commands.cli", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(port, process, log, seconds=120, health="/")
         yield f"http://127.0.0.1:{port}/"
@@ -56,8 +60,9 @@ def client(space_url):
 
 def test_a_sentence_returns_entities_with_matching_offsets(client):
     text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers."
-    highlighted, table, download, status = client.predict(text, ["Chemical", "Disease"], "NCBI-disease",
-                                                          api_name="/tag")
+    highlighted, table, download, status = client.predict(
+        text, ["Chemical", "Disease"], "NCBI-disease", api_name="/tag"
+    )
     assert table["data"], status
     for entity_text, entity_type, start, end, score, concept_id, concept in table["data"]:
         assert concept_id == "" or (":" in concept_id and concept)  # linked: an id with its concept's name
@@ -67,9 +72,13 @@ def test_a_sentence_returns_entities_with_matching_offsets(client):
     assert visible_text(highlighted) == text
     rows = {(row[0], row[1]): row[4] for row in table["data"]}
     mark = r'<mark class="vaner-entity" data-type="(\w+)" title="(\w+), score ([\d.]+)[^"]*"[^>]*>([^<]*)</mark>'
-    marks = [(kind, title, float(score), html.unescape(word)) for kind, title, score, word in re.findall(mark, highlighted)]
-    assert marks and all(kind == title and (word, kind) in rows and abs(score - rows[word, kind]) < 0.006
-                         for kind, title, score, word in marks)
+    marks = [
+        (kind, title, float(score), html.unescape(word)) for kind, title, score, word in re.findall(mark, highlighted)
+    ]
+    assert marks and all(
+        kind == title and (word, kind) in rows and abs(score - rows[word, kind]) < 0.006
+        for kind, title, score, word in marks
+    )
     assert Path(download).read_text().count('"start"') == len(table["data"])
 
 
@@ -78,8 +87,9 @@ def test_empty_and_oversized_inputs_get_friendly_messages(client):
 
     assert client.predict("   ", ["Gene"], "adaptive (no dataset guidelines)", api_name="/tag")[3] == EMPTY_MESSAGE
     long_text = "BRCA1 " * (MAX_CHARACTERS // 6 + 10)
-    assert client.predict(long_text, ["Gene"], "adaptive (no dataset guidelines)", api_name="/tag")[3] == \
-        TOO_LONG_MESSAGE
+    assert (
+        client.predict(long_text, ["Gene"], "adaptive (no dataset guidelines)", api_name="/tag")[3] == TOO_LONG_MESSAGE
+    )
 
 
 def test_four_concurrent_requests_all_succeed(client, space_url):
@@ -88,8 +98,9 @@ def test_four_concurrent_requests_all_succeed(client, space_url):
     texts = [f"Patient {i} received cisplatin and developed nephrotoxicity." for i in range(4)]
 
     def ask(text):
-        return Client(space_url, verbose=False).predict(text, ["Chemical", "Disease"], "adaptive (no dataset "
-                                                        "guidelines)", api_name="/tag")
+        return Client(space_url, verbose=False).predict(
+            text, ["Chemical", "Disease"], "adaptive (no dataset guidelines)", api_name="/tag"
+        )
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(ask, texts))
@@ -105,8 +116,15 @@ def test_a_browser_types_an_abstract_and_sees_highlighted_entities(space_url, tm
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(space_url)
@@ -118,10 +136,11 @@ def test_a_browser_types_an_abstract_and_sees_highlighted_entities(space_url, tm
         marks = page.locator("#vaner-highlighted mark")
         assert marks.count() > 0
         legend = page.locator("#vaner-highlighted .vaner-legend")
-        assert [legend.nth(i).inner_text() for i in range(legend.count())] == ["Chemical", "Disease", "Gene",
-                                                                                 "Species"]
-        legend_colours = {legend.nth(i).inner_text(): legend.nth(i).evaluate("e => getComputedStyle(e).backgroundColor")
-                          for i in range(legend.count())}
+        assert [legend.nth(i).inner_text() for i in range(legend.count())] == ["Chemical", "Disease", "Gene", "Species"]
+        legend_colours = {
+            legend.nth(i).inner_text(): legend.nth(i).evaluate("e => getComputedStyle(e).backgroundColor")
+            for i in range(legend.count())
+        }
         for i in range(min(marks.count(), 20)):
             mark = marks.nth(i)
             assert mark.inner_text().strip() in ABSTRACT
@@ -166,8 +185,9 @@ entities = tag("Aspirin lowered the risk of breast cancer.", ["Chemical", "Disea
 print(json.dumps({{"package": sys.modules["modeling_vaner"] is not None, "module": processing.__name__,
                   "entities": len(entities), "shown": processing.non_overlapping(entities)}}))
 """
-    out = json.loads(run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")}
-                                ).splitlines()[-1])
+    out = json.loads(
+        run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")}).splitlines()[-1]
+    )
     assert not out["package"] and out["module"].startswith("transformers_modules.")
     assert out["entities"] > len(out["shown"]) > 0  # both types tagged; overlaps shown once
     spans = [(e["start"], e["end"]) for e in out["shown"]]

@@ -36,8 +36,9 @@ print(json.dumps({{"entities": ner({text!r}), "logits": logits[0, :5].tolist(), 
 
 def standard_calls(folder, tmp_path, **env) -> dict:
     code = STANDARD_CALLS.format(root=str(REPO_ROOT), elsewhere=str(tmp_path), folder=str(folder), text=TEXT)
-    return json.loads(run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"),
-                                            **env}))
+    return json.loads(
+        run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), **env})
+    )
 
 
 @pytest.mark.backbone
@@ -49,10 +50,12 @@ def test_the_shipped_folder_answers_the_auto_classes_and_the_standard_pipeline_o
     expected = VanerTagger(model, tokenizer)(TEXT)[0]  # what `vaner predict` answers
     assert not out["package_imported"] and out["same_decoder"]
     assert [(e["entity_group"], e["start"], e["end"], e["word"]) for e in out["entities"]] == [
-        (e["type"], e["start"], e["end"], e["text"]) for e in expected]
+        (e["type"], e["start"], e["end"], e["text"]) for e in expected
+    ]
     assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(out["entities"], expected))
     assert {("Chemical", "Aspirin"), ("Gene", "BRCA1"), ("Species", "Escherichia coli")} <= {
-        (e["entity_group"], e["word"]) for e in out["entities"]}
+        (e["entity_group"], e["word"]) for e in out["entities"]
+    }
 
 
 def test_without_its_backbone_the_shipped_folder_says_to_run_vaner_backbone(tmp_path):
@@ -63,9 +66,21 @@ from transformers import AutoModelForTokenClassification
 AutoModelForTokenClassification.from_pretrained({str(DEFAULT_MODEL_DIR)!r}, trust_remote_code=True)
 """
     # The Hub is unreachable (a closed port) and the cache empty: the answer must come at once, from the config.
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=tmp_path,
-                            timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VANER_CACHE": str(tmp_path / "c"),
-                                 "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "VANER_CACHE": str(tmp_path / "c"),
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_ENDPOINT": "http://127.0.0.1:9",
+        },
+    )
     assert result.returncode != 0
     assert "run `vaner backbone` once" in result.stderr and "Retrying" not in result.stderr, result.stderr[-2000:]
 
@@ -81,7 +96,10 @@ def test_a_saved_default_model_reloads_every_way_with_the_same_logits(tmp_path, 
     save_vaner(model, tokenizer, tmp_path / "saved")
     config = json.loads((tmp_path / "saved" / "config.json").read_text())
     assert config["adapter_subfolder"] is None and set(config["custom_pipelines"]) == {
-        "token-classification", "ner", "vaner-ner"}
+        "token-classification",
+        "ner",
+        "vaner-ner",
+    }
     reloaded, _ = load_vaner(tmp_path / "saved")
     with torch.no_grad():
         assert torch.allclose(reloaded(ids).logits[0, :5], expected, atol=1e-5)
@@ -112,10 +130,15 @@ SENTENCE = (["Cisplatin", "causes", "renal", "failure", "."], [1, 0, 3, 4, 0])
 def save_datasets_corpus(folder, sentences: int = 3):
     import datasets
 
-    features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
-                                  "ner_tags": datasets.Sequence(datasets.ClassLabel(names=NAMES))})
-    split = datasets.Dataset.from_dict({"tokens": [SENTENCE[0]] * sentences, "ner_tags": [SENTENCE[1]] * sentences},
-                                       features=features)
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=NAMES)),
+        }
+    )
+    split = datasets.Dataset.from_dict(
+        {"tokens": [SENTENCE[0]] * sentences, "ner_tags": [SENTENCE[1]] * sentences}, features=features
+    )
     datasets.DatasetDict({"train": split, "validation": split, "test": split}).save_to_disk(str(folder))
     return folder
 
@@ -126,25 +149,71 @@ def test_eval_scores_a_datasets_corpus_one_row_per_type(tiny_vaner_dir, tmp_path
     monkeypatch.chdir(tmp_path)
     save_datasets_corpus(tmp_path / "hf")
     output = tmp_path / "r.json"
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "hf", "--split", "validation",
-                 "--output", str(output)]) == 0, capsys.readouterr().err
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                "hf",
+                "--split",
+                "validation",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    ), capsys.readouterr().err
     rows = {row["dataset"]: row for row in json.loads(output.read_text())["results"]}
     assert list(rows) == ["hf:Chemical", "hf:Disease"]
     assert [(r["entity_type"], r["split"], r["sentences"], r["gold_entities"]) for r in rows.values()] == [
-        ("Chemical", "devel", 3, 3), ("Disease", "devel", 3, 3)]  # each row counts its own type's mentions only
+        ("Chemical", "devel", 3, 3),
+        ("Disease", "devel", 3, 3),
+    ]  # each row counts its own type's mentions only
     assert "any Disease entity is mentioned in the input" in rows["hf:Disease"]["instruction"]
 
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "hf:Disease", "--output",
-                 str(tmp_path / "x.json")]) == 2
+    assert (
+        main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "hf:Disease", "--output", str(tmp_path / "x.json")])
+        == 2
+    )
     error = capsys.readouterr().err
     assert "name Chemical (9 mentions), Disease (9 mentions)" in error and "Give hf alone" in error
 
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "hf", "--guidelines", "BC5CDR-disease",
-                 "--output", str(tmp_path / "g.json")]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                "hf",
+                "--guidelines",
+                "BC5CDR-disease",
+                "--output",
+                str(tmp_path / "g.json"),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((tmp_path / "g.json").read_text())["results"]
     assert all("in the BC5CDR-disease input" in row["instruction"] for row in rows)
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "hf", "--guidelines", "CDR",
-                 "--output", str(tmp_path / "h.json")]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                "hf",
+                "--guidelines",
+                "CDR",
+                "--output",
+                str(tmp_path / "h.json"),
+            ]
+        )
+        == 2
+    )
     assert "--guidelines CDR: the model knows the guidelines of" in capsys.readouterr().err
 
 
@@ -155,11 +224,16 @@ def test_a_conll_folder_of_two_types_is_never_read_as_one(tiny_vaner_dir, tmp_pa
     (tmp_path / "two").mkdir()
     lines = "".join(f"{word}\t{NAMES[tag]}\n" for word, tag in zip(*SENTENCE)) + "\n"
     (tmp_path / "two" / "test.tsv").write_text(lines * 2)
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "two:Disease", "--output",
-                 str(tmp_path / "r.json")]) == 2
+    assert (
+        main(
+            ["eval", "--model", str(tiny_vaner_dir), "--datasets", "two:Disease", "--output", str(tmp_path / "r.json")]
+        )
+        == 2
+    )
     assert "name Chemical (2 mentions), Disease (2 mentions)" in capsys.readouterr().err
-    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "two", "--output",
-                 str(tmp_path / "r.json")]) == 0
+    assert (
+        main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "two", "--output", str(tmp_path / "r.json")]) == 0
+    )
     rows = json.loads((tmp_path / "r.json").read_text())["results"]
     assert [(r["dataset"], r["gold_entities"]) for r in rows] == [("two:Chemical", 2), ("two:Disease", 2)]
 
@@ -182,8 +256,9 @@ except ValueError as error:
 print(json.dumps({{"ids": ids["f1"], "text": text["f1"], "per_type": ids["per_type"]["Chemical"]["f1"],
                   "missing": missing}}))
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=tmp_path,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=tmp_path, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.splitlines()[-1])
     assert out["ids"] == out["text"] == 0.5 and out["per_type"] == 1.0

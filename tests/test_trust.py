@@ -34,6 +34,7 @@ def read(path: Path) -> dict:
 
 # --- 1, 2: `vaner push` uploads an allow-list; --dry-run lists it ---------------------------------------------------
 
+
 @pytest.fixture
 def cluttered_model(tiny_vaner_dir, tmp_path) -> Path:
     """A model folder as a training run leaves it, with secrets and state beside the weights."""
@@ -74,8 +75,14 @@ def test_push_uploads_only_what_a_model_needs(cluttered_model, monkeypatch, caps
     [(repo, files)] = uploads
     assert repo == "org/m"
     assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "modeling_vaner.py"} <= set(files)
-    assert not [name for name in files if name.startswith(".") or "checkpoint" in name or "token" == name
-                or name.endswith((".pt", ".pth", ".bin", ".pkl"))], files
+    assert not [
+        name
+        for name in files
+        if name.startswith(".")
+        or "checkpoint" in name
+        or "token" == name
+        or name.endswith((".pt", ".pth", ".bin", ".pkl"))
+    ], files
 
 
 def test_push_refuses_a_symlink_out_of_the_folder(cluttered_model, monkeypatch, capsys):
@@ -104,6 +111,7 @@ def test_push_dry_run_lists_the_upload_with_sizes_and_uploads_nothing(cluttered_
 
 
 # --- 3-6: results files ----------------------------------------------------------------------------------------------
+
 
 def eval_args(model: Path, output: Path, datasets: str, *extra: str) -> list[str]:
     return ["eval", "--model", str(model), "--datasets", datasets, "--limit", "2", "--output", str(output), *extra]
@@ -138,8 +146,13 @@ def test_writers_of_one_results_file_wait_for_its_lock_and_lose_nothing(tiny_van
     report = read(output)
     other = {**report, "results": [{**report["results"][0], "dataset": "s800", "entity_type": "Species"}]}
     with FileLock(str(output) + ".lock"):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, json.dumps(other), str(output)], cwd=REPO_ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, json.dumps(other), str(output)],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert writer.stdout.readline().strip() == "ready"  # imports done: it is at the write now
         time.sleep(2)  # without the lock it would have written by now; with it, it waits
         assert writer.poll() is None and [r["dataset"] for r in read(output)["results"]] == ["NCBI-disease"]
@@ -150,10 +163,16 @@ def test_writers_of_one_results_file_wait_for_its_lock_and_lose_nothing(tiny_van
 
 def test_two_eval_processes_writing_one_output_both_keep_their_rows(tiny_vaner_dir, tmp_path):
     output = tmp_path / "r.json"
-    processes = [subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli",
-                                   *eval_args(tiny_vaner_dir, output, name)], cwd=REPO_ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for name in ("NCBI-disease", "s800")]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "modeling_vaner.commands.cli", *eval_args(tiny_vaner_dir, output, name)],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("NCBI-disease", "s800")
+    ]
     for process in processes:
         _, err = process.communicate(timeout=600)
         assert process.returncode == 0, err[-2000:]
@@ -166,8 +185,13 @@ def test_a_users_corpus_is_its_folder_never_a_core_corpus(tiny_vaner_dir, tmp_pa
     write_corpus(tmp_path / "x" / "data", 3, extra_words=2)
     write_corpus(tmp_path / "y" / "data", 3, extra_words=3)
     output, predictions = tmp_path / "r.json", tmp_path / "predictions"
-    argv = eval_args(tiny_vaner_dir, output, "NCBI-disease,mine/NCBI-disease:Disease,x/data:Disease,y/data:Disease",
-                     "--predictions", str(predictions))
+    argv = eval_args(
+        tiny_vaner_dir,
+        output,
+        "NCBI-disease,mine/NCBI-disease:Disease,x/data:Disease,y/data:Disease",
+        "--predictions",
+        str(predictions),
+    )
     assert main(argv) == 0, capsys.readouterr().err
     rows = {row["dataset"]: row for row in read(output)["results"]}
     assert list(rows) == ["NCBI-disease", "mine/NCBI-disease:Disease", "x/data:Disease", "y/data:Disease"]
@@ -188,13 +212,16 @@ def good_report(tmp_path, tiny_vaner_dir) -> dict:
     return read(output)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda r: r["results"][0]["strict"].update(f1=5.0), r"results\[0\]\.strict\.f1: 5\.0 is greater than"),
-    (lambda r: r["results"][0].update(sentences="many"), r"results\[0\]\.sentences: 'many' is not of type"),
-    (lambda r: r["results"].append(dict(r["results"][0])), r"results\[1\]\.dataset: 's800' appears twice"),
-    (lambda r: r.pop("device"), r"'device' is a required property"),
-    (lambda r: r.pop("max_length"), r"'max_length' is a required property"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda r: r["results"][0]["strict"].update(f1=5.0), r"results\[0\]\.strict\.f1: 5\.0 is greater than"),
+        (lambda r: r["results"][0].update(sentences="many"), r"results\[0\]\.sentences: 'many' is not of type"),
+        (lambda r: r["results"].append(dict(r["results"][0])), r"results\[1\]\.dataset: 's800' appears twice"),
+        (lambda r: r.pop("device"), r"'device' is a required property"),
+        (lambda r: r.pop("max_length"), r"'max_length' is a required property"),
+    ],
+)
 def test_every_read_of_a_results_file_checks_its_rows(tiny_vaner_dir, tmp_path, capsys, edit, message):
     import re
 
@@ -203,9 +230,12 @@ def test_every_read_of_a_results_file_checks_its_rows(tiny_vaner_dir, tmp_path, 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(report))
     capsys.readouterr()
-    for argv in (["leaderboard", str(bad)], eval_args(tiny_vaner_dir, bad, "s800", "--resume"),
-                 ["serve", "--model", str(tiny_vaner_dir), "--results", str(bad)],
-                 ["push", "--model", str(tiny_vaner_dir), "--repo", "o/m", "--dry-run", "--results", str(bad)]):
+    for argv in (
+        ["leaderboard", str(bad)],
+        eval_args(tiny_vaner_dir, bad, "s800", "--resume"),
+        ["serve", "--model", str(tiny_vaner_dir), "--results", str(bad)],
+        ["push", "--model", str(tiny_vaner_dir), "--repo", "o/m", "--dry-run", "--results", str(bad)],
+    ):
         assert main(argv) == 2, argv
         error = capsys.readouterr().err
         assert str(bad) in error and re.search(message, error), (argv, error)
@@ -222,6 +252,7 @@ def test_leaderboard_says_what_is_not_a_results_file(tmp_path, capsys, content):
 
 # --- 7-10: inputs --------------------------------------------------------------------------------------------------
 
+
 def test_pubtator_bom_tabs_and_checked_annotations(tmp_path):
     from modeling_vaner.formats import Document, InputError, pubtator_block, read_documents
 
@@ -230,15 +261,21 @@ def test_pubtator_bom_tabs_and_checked_annotations(tmp_path):
     [document] = read_documents(path)
     assert document.id == "7" and document.entities[0]["text"] == "Aspirin"
 
-    tabbed = Document(id="8", text="Title with\ttab", title_length=14,
-                      entities=[{"start": 6, "end": 14, "text": "with\ttab", "type": "Disease"}])
+    tabbed = Document(
+        id="8",
+        text="Title with\ttab",
+        title_length=14,
+        entities=[{"start": 6, "end": 14, "text": "with\ttab", "type": "Disease"}],
+    )
     path.write_text(pubtator_block(tabbed))
     [back] = read_documents(path, "pubtator")
     assert back.entities == [{"start": 6, "end": 14, "text": "with tab", "type": "Disease"}]
 
-    for line, message in [("9\t0\t7\tAspirin\tChemical", r"in.txt:3: annotation of document '9' inside document '7'"),
-                          ("7\t5\t90\tAspirin\tChemical", r"in.txt:3: annotation 5-90 lies outside"),
-                          ("7\t7\t7\tAspirin\tChemical", r"in.txt:3: annotation 7-7 lies outside")]:
+    for line, message in [
+        ("9\t0\t7\tAspirin\tChemical", r"in.txt:3: annotation of document '9' inside document '7'"),
+        ("7\t5\t90\tAspirin\tChemical", r"in.txt:3: annotation 5-90 lies outside"),
+        ("7\t7\t7\tAspirin\tChemical", r"in.txt:3: annotation 7-7 lies outside"),
+    ]:
         path.write_text(f"7|t|Aspirin and cancer\n7|a|x\n{line}\n\n")
         with pytest.raises(InputError, match=message):
             list(read_documents(path))
@@ -264,8 +301,10 @@ def test_json_lines_are_read_as_json_and_three_column_conll_is_refused(tiny_vane
     plain = tmp_path / "docs.txt"
     plain.write_text(path.read_text())
     assert [d.text for d in read_documents(plain, "jsonl")] == ["Aspirin causes cancer.", "BRCA1 in mice."]
-    assert main(["predict", "--model", str(tiny_vaner_dir), "--input", str(path), "--output",
-                 str(tmp_path / "out.json")]) == 0
+    assert (
+        main(["predict", "--model", str(tiny_vaner_dir), "--input", str(path), "--output", str(tmp_path / "out.json")])
+        == 0
+    )
     records = [json.loads(line) for line in (tmp_path / "out.json").read_text().splitlines()]
     assert [(r["id"], r["text"]) for r in records] == [("a1", "Aspirin causes cancer."), ("3", "BRCA1 in mice.")]
     path.write_text('{"id": 1}\n')
@@ -307,8 +346,10 @@ def test_options_and_inputs_are_checked_before_the_model_loads(tiny_vaner_dir, t
         (["predict", *model, "--input", str(latin1)], "latin1.txt:1: not UTF-8"),
         (["eval", *model, "--datasets", f"{tmp_path / 'no-test'}:Disease"], "test.tsv: no such file"),
         (["serve", *model, "--results", str(tmp_path / "not-json.json")], "not-json.json is not valid JSON"),
-        (["train", "--corpora", "s800", "--output_dir", str(tmp_path / "a-file")],
-         "--output_dir on the command line must be a folder"),
+        (
+            ["train", "--corpora", "s800", "--output_dir", str(tmp_path / "a-file")],
+            "--output_dir on the command line must be a folder",
+        ),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
@@ -317,6 +358,7 @@ def test_options_and_inputs_are_checked_before_the_model_loads(tiny_vaner_dir, t
 
 
 # --- 11-16: models, runs and indexes ---------------------------------------------------------------------------------
+
 
 def test_broken_weights_are_named_not_tracebacks(tiny_vaner_dir, tmp_path, capsys):
     from modeling_vaner.loading import DEFAULT_MODEL_DIR
@@ -405,8 +447,11 @@ def test_link_index_swaps_in_only_a_whole_index(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in output.iterdir()) == ["disease.json.gz"]  # the previous index, whole
     assert (output / "disease.json.gz").read_bytes() == b"previous"
     assert not list(tmp_path.glob(".index-*"))
-    monkeypatch.setattr(build, "build_type_index", lambda entity_type, *args, **kwargs: index.TypeIndex(
-        entity_type, [(["X:1"], "x")], {"x": [0]}, [0]))
+    monkeypatch.setattr(
+        build,
+        "build_type_index",
+        lambda entity_type, *args, **kwargs: index.TypeIndex(entity_type, [(["X:1"], "x")], {"x": [0]}, [0]),
+    )
     assert main(["link-index", "--data", str(data_root().parent), "--output", str(output)]) == 0
     assert sorted(p.name for p in output.iterdir()) == [f"{t.lower()}.json.gz" for t in index.ENTITY_TYPES]
     assert index.TypeIndex.load(output / "disease.json.gz").concepts == [(["X:1"], "x")]
@@ -429,8 +474,9 @@ def test_a_run_refuses_a_recipe_of_another_shape_and_keeps_its_record(tmp_path, 
     assert "lora_r 2 -> 4" in error and "checkpoint-2 cannot be resumed" in error
     assert (run / "train_config.yaml").read_text() == before
     with pytest.warns(UserWarning, match="checkpoint-2 has no optimizer state"):
-        assert resumable_checkpoint(TrainConfig(output_dir=str(run), corpora=["s800"], lora_r=2), run) == \
-            str(checkpoint)
+        assert resumable_checkpoint(TrainConfig(output_dir=str(run), corpora=["s800"], lora_r=2), run) == str(
+            checkpoint
+        )
     assert main(["train", "--output_dir", str(tmp_path / "r2"), "--corpora", "s800", "--lora_r", "0"]) == 2
     assert "--lora_r on the command line must be at least 1, got 0" in capsys.readouterr().err
 
@@ -445,9 +491,20 @@ def test_train_takes_a_users_folder_as_corpora_says(tmp_path, smollm2_tokenizer)
     folder = write_corpus(tmp_path / "my corpus", 6)
     torch.manual_seed(0)
     model = VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2))
-    config = TrainConfig.from_yaml(None, {"output_dir": str(tmp_path / "run"), "corpora": [f"{folder}:Disease"],
-                                          "max_steps": 2, "per_device_batch_size": 2, "save_steps": 2,
-                                          "dbr_probability": 0.0, "bf16": False, "max_length": 160, "lora": False})
+    config = TrainConfig.from_yaml(
+        None,
+        {
+            "output_dir": str(tmp_path / "run"),
+            "corpora": [f"{folder}:Disease"],
+            "max_steps": 2,
+            "per_device_batch_size": 2,
+            "save_steps": 2,
+            "dbr_probability": 0.0,
+            "bf16": False,
+            "max_length": 160,
+            "lora": False,
+        },
+    )
     summary = train(config, model=model, tokenizer=smollm2_tokenizer)
     assert summary["corpora"] == {f"{folder}:Disease": 6}
     trained, _ = load_vaner(tmp_path / "run" / "final")
@@ -481,9 +538,23 @@ def test_sigterm_during_predict_leaves_no_partial_output(tiny_vaner_dir, tmp_pat
     # far more lines than the wait below
     source.write_text("Aspirin lowered the risk of breast cancer in BRCA1 carriers.\n" * 20000)
     output = tmp_path / "out.json"
-    process = subprocess.Popen([sys.executable, "-m", "modeling_vaner.commands.cli", "predict", "--model", str(tiny_vaner_dir),
-                                "--input", str(source), "--output", str(output)], cwd=REPO_ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modeling_vaner.commands.cli",
+            "predict",
+            "--model",
+            str(tiny_vaner_dir),
+            "--input",
+            str(source),
+            "--output",
+            str(output),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     partial = tmp_path / "out.json.partial"
     deadline = time.monotonic() + 300
     while not partial.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -498,14 +569,21 @@ def test_linking_gives_junk_no_confident_id():
     from modeling_vaner.linking import Linker
 
     linker = Linker.load()
-    for mention, entity_type in [("e", "Chemical"), ("a", "Species"), ("x", "Gene"), ("1", "Disease"),
-                                 ("x" * 500, "Disease"), ("2.5", "Chemical")]:
+    for mention, entity_type in [
+        ("e", "Chemical"),
+        ("a", "Species"),
+        ("x", "Gene"),
+        ("1", "Disease"),
+        ("x" * 500, "Disease"),
+        ("2.5", "Chemical"),
+    ]:
         assert linker.link_mention(mention, entity_type)["id"] is None, mention
     assert linker.link_mention("aspirin", "Chemical")["id"] == "MESH:D001241"  # real names still link
     assert linker.link_mention("p53", "Gene")["id"] is not None
 
 
 # --- 17: one error model -------------------------------------------------------------------------------------------
+
 
 def test_every_error_class_of_the_package_is_a_vaner_error():
     import importlib
@@ -572,8 +650,9 @@ def test_the_instructions_of_the_eight_corpora_are_pinned_and_training_asks_them
 
     model, tokenizer = tiny_vaner
     predictor = VanerPredictor(model, tokenizer)
-    assert {name: predictor.instruction(name, get_corpus(name).entity_type) for name in CORE_CORPORA} == \
-        PINNED_INSTRUCTIONS
+    assert {
+        name: predictor.instruction(name, get_corpus(name).entity_type) for name in CORE_CORPORA
+    } == PINNED_INSTRUCTIONS
     for name in CORE_CORPORA:
         config = TrainConfig(output_dir=str(tmp_path), corpora=[name], max_train_sentences=3, dbr_probability=0.0)
         train_sets = {name: load_corpus(name, "train").select(range(3))}
@@ -607,9 +686,13 @@ def test_an_entity_score_is_its_chosen_labels_probability_and_offsets_keep_leadi
     for probabilities, score in (([0.1, 0.6, 0.3], 0.6), ([0.3, 0.45, 0.25], 0.45)):
         tagger = VanerTagger(FixedProbabilities(tiny_config(), probabilities), smollm2_tokenizer)
         entities = tagger(text, entity_types=["Chemical"])[0]
-        assert [(e["start"], e["end"], e["text"]) for e in entities] == [(3, 10, "Aspirin"), (11, 17, "causes"),
-                                                                         (18, 24, "cancer"), (24, 25, ".")]
-        assert all(text[e["start"]:e["end"]] == e["text"] for e in entities)
+        assert [(e["start"], e["end"], e["text"]) for e in entities] == [
+            (3, 10, "Aspirin"),
+            (11, 17, "causes"),
+            (18, 24, "cancer"),
+            (24, 25, "."),
+        ]
+        assert all(text[e["start"] : e["end"]] == e["text"] for e in entities)
         assert [e["score"] for e in entities] == pytest.approx([score] * 4)
     # I is the most likely label everywhere: one mention over every word (BIO repair opens it with B), scored by
     # the probability of the label each word chose (I), not of B.
@@ -639,7 +722,8 @@ def test_corpus_shares_follow_the_temperature_by_value():
 
     assert corpus_weights({"big": 9000, "small": 1000}, 2.0) == pytest.approx({"big": 0.75, "small": 0.25})
     assert corpus_weights({"a": 100, "b": 400, "c": 1600}, 2.0) == pytest.approx(
-        {"a": 10 / 70, "b": 20 / 70, "c": 40 / 70})
+        {"a": 10 / 70, "b": 20 / 70, "c": 40 / 70}
+    )
 
 
 def test_the_conlleval_figure_differs_from_strict_when_a_predictor_emits_i_after_o(tmp_path):

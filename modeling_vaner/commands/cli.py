@@ -8,8 +8,10 @@ from ..errors import UsageError, VanerError
 from ..formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
 
 DEVICE_HELP = "where the model runs: auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
-DTYPE_HELP = "weights dtype; auto: bfloat16 on CUDA, float32 on the CPU (bfloat16 is about twice as fast on CPUs " \
-             "with AVX512-BF16)"
+DTYPE_HELP = (
+    "weights dtype; auto: bfloat16 on CUDA, float32 on the CPU (bfloat16 is about twice as fast on CPUs "
+    "with AVX512-BF16)"
+)
 
 
 def positive_int(text: str) -> int:
@@ -66,12 +68,16 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
         recipe_parser().print_help()
         return 0
     if args.config is None and not overrides:
-        raise UsageError("give a recipe, --config RECIPE.yaml (configs/ holds ours: gpu_smollm2.yaml is the "
-                         "default model's), and any --option value to override it")
+        raise UsageError(
+            "give a recipe, --config RECIPE.yaml (configs/ holds ours: gpu_smollm2.yaml is the "
+            "default model's), and any --option value to override it"
+        )
     config = TrainConfig.from_yaml(args.config, parse_overrides(overrides))
     summary = train(config)
-    print(f"step {summary['global_step']}, train loss {summary['train_loss']:.4f}, best devel loss "
-          f"{summary['best_eval_loss']}, {summary['seconds']} s; saved to {config.output_dir}/final")
+    print(
+        f"step {summary['global_step']}, train loss {summary['train_loss']:.4f}, best devel loss "
+        f"{summary['best_eval_loss']}, {summary['seconds']} s; saved to {config.output_dir}/final"
+    )
     return 0
 
 
@@ -87,15 +93,29 @@ def _eval(args: argparse.Namespace) -> int:
     if args.model is None and not has_default_model():
         raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
     model = args.model or str(DEFAULT_MODEL_DIR)
-    datasets = ALL_DATASETS if args.datasets == "all" else [name for spec in args.datasets.split(",")
-                                                             if spec.strip() for name in corpus_names(spec.strip())]
+    datasets = (
+        ALL_DATASETS
+        if args.datasets == "all"
+        else [name for spec in args.datasets.split(",") if spec.strip() for name in corpus_names(spec.strip())]
+    )
     if not datasets:
         raise UsageError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
     try:
-        report = run_eval(model, datasets, split="devel" if args.split == "validation" else args.split,
-                          output=args.output, limit=args.limit, predictions_dir=args.predictions,
-                          revision=args.revision, batch_size=args.batch_size, dtype=args.dtype, model_name=args.name,
-                          resume=args.resume, device=args.device, guidelines=args.guidelines)
+        report = run_eval(
+            model,
+            datasets,
+            split="devel" if args.split == "validation" else args.split,
+            output=args.output,
+            limit=args.limit,
+            predictions_dir=args.predictions,
+            revision=args.revision,
+            batch_size=args.batch_size,
+            dtype=args.dtype,
+            model_name=args.name,
+            resume=args.resume,
+            device=args.device,
+            guidelines=args.guidelines,
+        )
     except OSError as error:  # --output or --predictions cannot be written
         if isinstance(error, VanerError):
             raise
@@ -122,8 +142,11 @@ def _eval_linking(args: argparse.Namespace) -> int:
 
     try:
         linker = Linker.load(args.index, fuzzy=not args.exact_only)
-        name = args.name or ("exact match (normalised names, abbreviations)" if args.exact_only
-                             else "exact match, abbreviations, then char 3-gram TF-IDF")
+        name = args.name or (
+            "exact match (normalised names, abbreviations)"
+            if args.exact_only
+            else "exact match, abbreviations, then char 3-gram TF-IDF"
+        )
         if args.end_to_end:  # the NER model (default: the default model) then the linker, BC5CDR documents
             import json
 
@@ -131,8 +154,12 @@ def _eval_linking(args: argparse.Namespace) -> int:
 
             from .. import VanerTagger, load_vaner
 
-            result = end_to_end(VanerTagger(*load_vaner(args.model, dtype=args.dtype, device=args.device)), linker,
-                                split=args.split, batch_size=args.batch_size)
+            result = end_to_end(
+                VanerTagger(*load_vaner(args.model, dtype=args.dtype, device=args.device)),
+                linker,
+                split=args.split,
+                batch_size=args.batch_size,
+            )
             result.update(model=args.model or "the default model", linker=name)
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
             Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
@@ -183,16 +210,23 @@ def _push(args: argparse.Namespace) -> int:
 
         read_results(args.results)
     if args.model:
-        commit = push_model(args.model, args.repo, revision=args.revision, private=args.private,
-                            merge=args.merge, backbone_repo=args.backbone_repo, results=args.results,
-                            leaderboard=args.leaderboard, dry_run=args.dry_run)
+        commit = push_model(
+            args.model,
+            args.repo,
+            revision=args.revision,
+            private=args.private,
+            merge=args.merge,
+            backbone_repo=args.backbone_repo,
+            results=args.results,
+            leaderboard=args.leaderboard,
+            dry_run=args.dry_run,
+        )
         print(commit if args.dry_run else f"{args.repo}@{args.revision or 'main'}: {commit}")
     if args.dataset_repo:
         corpora = args.corpora.split(",") if args.corpora else None
         from ..corpora import CORE_CORPORA, UNSEEN_CORPORA
 
-        commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA],
-                              private=args.private)
+        commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA], private=args.private)
         print(f"datasets/{args.dataset_repo}: {commit}")
     if args.space_repo:
         space_dir = Path(__file__).resolve().parents[2] / "space"
@@ -221,12 +255,18 @@ def add_predict_command(commands) -> None:
         "every word is tagged, none dropped.",
     )
     predict.add_argument("text", nargs="?", help="the text to tag")
-    predict.add_argument("--input", help="a file of documents: plain text (one per line), PubTator (its annotation "
-                         "lines are read, then replaced by the model's predictions in the output) or JSON Lines "
-                         "(objects with \"text\" and an optional \"id\"); gzip'd too")
-    predict.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
-                         help="auto: jsonl for .jsonl/.ndjson files, pubtator when the first line is ID|t|title, "
-                         "else text")
+    predict.add_argument(
+        "--input",
+        help="a file of documents: plain text (one per line), PubTator (its annotation "
+        "lines are read, then replaced by the model's predictions in the output) or JSON Lines "
+        '(objects with "text" and an optional "id"); gzip\'d too',
+    )
+    predict.add_argument(
+        "--input-format",
+        choices=INPUT_FORMATS,
+        default="auto",
+        help="auto: jsonl for .jsonl/.ndjson files, pubtator when the first line is ID|t|title, else text",
+    )
     predict.add_argument("--output", help="write here instead of standard output")
     predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
     predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
@@ -234,12 +274,19 @@ def add_predict_command(commands) -> None:
     predict.add_argument("--format", choices=OUTPUT_FORMATS, default="json", help="json: one object per document")
     predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
     add_device_options(predict)
-    predict.add_argument("--link", action="store_true",
-                         help="add each entity's knowledge-base id, the concept's preferred name and the link score "
-                         "(MeSH/OMIM for diseases, MeSH/ChEBI chemicals, HGNC human genes, NCBI Taxonomy species)")
-    predict.add_argument("--max-length", type=positive_int, default=None,
-                         help="tokens per model input, instruction included (default: the length the model was "
-                         "trained at, its config's max_length; 512 where it records none)")
+    predict.add_argument(
+        "--link",
+        action="store_true",
+        help="add each entity's knowledge-base id, the concept's preferred name and the link score "
+        "(MeSH/OMIM for diseases, MeSH/ChEBI chemicals, HGNC human genes, NCBI Taxonomy species)",
+    )
+    predict.add_argument(
+        "--max-length",
+        type=positive_int,
+        default=None,
+        help="tokens per model input, instruction included (default: the length the model was "
+        "trained at, its config's max_length; 512 where it records none)",
+    )
     predict.set_defaults(handler=_predict)
 
 
@@ -261,44 +308,65 @@ def add_eval_command(commands) -> None:
         "classifier, per corpus; results JSON (harness/results.schema.json) and a markdown leaderboard beside it, "
         "rewritten after each corpus.",
     )
-    evaluate.add_argument("--model", help="a model folder or Hub repo id (default: the default model); {dataset} "
-                          "in a path names one model per corpus")
+    evaluate.add_argument(
+        "--model",
+        help="a model folder or Hub repo id (default: the default model); {dataset} "
+        "in a path names one model per corpus",
+    )
     evaluate.add_argument("--name", help="the model's name on the leaderboard (default: --model)")
     evaluate.add_argument("--revision", help="Hub revision (branch, tag or commit)")
-    evaluate.add_argument("--datasets", default="all",
-                          help="all (the eight core corpora) or NAME,NAME,...; a NAME may be your own corpus: "
-                          "FOLDER:TYPE, a folder of train/devel/test.tsv in CoNLL IOB2 or a datasets corpus "
-                          "(save_to_disk; tokens, ner_tags as a ClassLabel) annotated for TYPE; or FOLDER alone, one "
-                          "row per entity type its tags name")
-    evaluate.add_argument("--split", default="test", choices=("train", "devel", "validation", "test"),
-                          help="validation is devel")
-    evaluate.add_argument("--guidelines", help="ask every corpus with this known corpus's guidelines (e.g. "
-                          "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
-                          "instruction")
+    evaluate.add_argument(
+        "--datasets",
+        default="all",
+        help="all (the eight core corpora) or NAME,NAME,...; a NAME may be your own corpus: "
+        "FOLDER:TYPE, a folder of train/devel/test.tsv in CoNLL IOB2 or a datasets corpus "
+        "(save_to_disk; tokens, ner_tags as a ClassLabel) annotated for TYPE; or FOLDER alone, one "
+        "row per entity type its tags name",
+    )
+    evaluate.add_argument(
+        "--split", default="test", choices=("train", "devel", "validation", "test"), help="validation is devel"
+    )
+    evaluate.add_argument(
+        "--guidelines",
+        help="ask every corpus with this known corpus's guidelines (e.g. "
+        "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
+        "instruction",
+    )
     evaluate.add_argument("--output", default="results.json")
     evaluate.add_argument("--limit", type=positive_int, help="score only the first N sentences of each split")
     evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
     evaluate.add_argument("--batch-size", type=positive_int, default=16)
     add_device_options(evaluate)
-    evaluate.add_argument("--linking", action="store_true",
-                          help="score entity linking instead: accuracy@1 given the gold mentions of NCBI-disease, "
-                          "BC5CDR, LINNAEUS and S800 (--split, --output, --name apply)")
+    evaluate.add_argument(
+        "--linking",
+        action="store_true",
+        help="score entity linking instead: accuracy@1 given the gold mentions of NCBI-disease, "
+        "BC5CDR, LINNAEUS and S800 (--split, --output, --name apply)",
+    )
     evaluate.add_argument("--exact-only", action="store_true", help="with --linking: no TF-IDF (the baseline)")
-    evaluate.add_argument("--end-to-end", action="store_true",
-                          help="with --linking: tag BC5CDR's documents with --model (default: the default model), "
-                          "link, and score mention + id precision/recall/F1 (strict offsets)")
+    evaluate.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="with --linking: tag BC5CDR's documents with --model (default: the default model), "
+        "link, and score mention + id precision/recall/F1 (strict offsets)",
+    )
     evaluate.add_argument("--index", help="with --linking: a linking index folder (default: the shipped one)")
-    evaluate.add_argument("--resume", action="store_true",
-                          help="keep the corpora --output already scored for this model and settings; run the rest")
+    evaluate.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the corpora --output already scored for this model and settings; run the rest",
+    )
     evaluate.set_defaults(handler=_eval)
 
 
 def add_link_index_command(commands) -> None:
     link_index = commands.add_parser(
-        "link-index", help="build the entity-linking index from the vocabularies and gold-linked corpora",
+        "link-index",
+        help="build the entity-linking index from the vocabularies and gold-linked corpora",
         description="Read CTD MEDIC, MeSH 2024, HGNC, ChEBI and the NCBI Taxonomy subset (../shared/data or --data) "
         "plus the training and devel mentions of NCBI-disease, BC5CDR, LINNAEUS and S800; choose each type's TF-IDF "
-        "threshold on devel; write one compact index per entity type.")
+        "threshold on devel; write one compact index per entity type.",
+    )
     link_index.add_argument("--data", help="the folder holding kb/ and linking/ (default: ../shared/data)")
     link_index.add_argument("--output", help="where to write (default: the package's linking_index/)")
     link_index.set_defaults(handler=_link_index)
@@ -306,8 +374,10 @@ def add_link_index_command(commands) -> None:
 
 def add_leaderboard_command(commands) -> None:
     leaderboard = commands.add_parser(
-        "leaderboard", help="one markdown leaderboard from several `vaner eval` results files",
-        description="Measured rows (one per results JSON, in the order given) and the reported rows, apart.")
+        "leaderboard",
+        help="one markdown leaderboard from several `vaner eval` results files",
+        description="Measured rows (one per results JSON, in the order given) and the reported rows, apart.",
+    )
     leaderboard.add_argument("results", nargs="+", help="`vaner eval` results JSON files")
     leaderboard.add_argument("--output", help="also write the markdown here")
     leaderboard.set_defaults(handler=_leaderboard)
@@ -332,8 +402,11 @@ def add_push_command(commands) -> None:
     push.add_argument("--dataset-repo", help="also push the BioNER corpora as this dataset repo (parquet + card)")
     push.add_argument("--corpora", help="corpora for --dataset-repo (default: the core eight and CRAFT's views)")
     push.add_argument("--space-repo", help="also push space/ as this Space repo")
-    push.add_argument("--dry-run", action="store_true",
-                      help="print exactly which files --model would upload, with their sizes, and upload nothing")
+    push.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print exactly which files --model would upload, with their sizes, and upload nothing",
+    )
     push.set_defaults(handler=_push)
 
 
@@ -353,16 +426,28 @@ def add_demo_command(commands) -> None:
         help="tag sample text for all four entity types with the default model (what `make run` does)",
     )
     demo.add_argument("text", nargs="?", help="text to tag (default: three sample sentences)")
-    demo.add_argument("--untrained", action="store_true",
-                      help="use a fresh random head on the backbone instead (shows the path, not accuracy)")
+    demo.add_argument(
+        "--untrained",
+        action="store_true",
+        help="use a fresh random head on the backbone instead (shows the path, not accuracy)",
+    )
     demo.add_argument("--seed", type=int, default=0, help="seed for the fresh head with --untrained")
     add_device_options(demo, dtype=False)
     demo.set_defaults(handler=_demo)
 
 
 # `vaner COMMAND`, in the order `vaner --help` lists them.
-COMMANDS = (add_backbone_command, add_predict_command, add_train_command, add_eval_command, add_link_index_command,
-            add_leaderboard_command, add_push_command, add_serve_command, add_demo_command)
+COMMANDS = (
+    add_backbone_command,
+    add_predict_command,
+    add_train_command,
+    add_eval_command,
+    add_link_index_command,
+    add_leaderboard_command,
+    add_push_command,
+    add_serve_command,
+    add_demo_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

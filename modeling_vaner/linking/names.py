@@ -9,10 +9,33 @@ document defines, "cisplatin-induced nephrotoxicity (CIN)", with the Schwartz-He
 import re
 import unicodedata
 
-GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
-         "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "ο": "omicron",
-         "π": "pi", "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi",
-         "ψ": "psi", "ω": "omega"}
+GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "ι": "iota",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "ο": "omicron",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "ς": "sigma",
+    "τ": "tau",
+    "υ": "upsilon",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+}
 NON_WORD = re.compile(r"[^0-9a-z]+")
 # Plural endings, longest first: "-ies" -> "-y" (allergies), "-es" after s/x/z/ch/sh (viruses), else "-s".
 PLURALS = ((re.compile(r"ies$"), "y"), (re.compile(r"([sxz]|[cs]h)es$"), r"\1"), (re.compile(r"(?<![siu])s$"), ""))

@@ -20,6 +20,7 @@ class VocabularyError(VanerError, ValueError):
 @dataclass
 class Concept:
     """One concept: its ids (the first is the one a link reports), preferred name and other names."""
+
     ids: list[str]
     name: str
     synonyms: list[str] = field(default_factory=list)
@@ -68,13 +69,16 @@ def read_mesh_terms(path: str | Path, trees: tuple[str, ...]) -> Iterator[Concep
     for number, line in _lines(path):
         if number == 1:
             if not line.startswith("DescriptorUI\tDescriptorName\tTreeNumbers\tTermName"):
-                raise VocabularyError(f"{path}:1: expected the header DescriptorUI, DescriptorName, TreeNumbers, "
-                                      f"TermName, got {line[:80]!r}")
+                raise VocabularyError(
+                    f"{path}:1: expected the header DescriptorUI, DescriptorName, TreeNumbers, "
+                    f"TermName, got {line[:80]!r}"
+                )
             continue
         fields = line.split("\t")
         if len(fields) < 4 or not fields[0].startswith("D"):
-            raise VocabularyError(f"{path}:{number}: expected a descriptor row of 4+ tab-separated fields, "
-                                  f"got {line[:80]!r}")
+            raise VocabularyError(
+                f"{path}:{number}: expected a descriptor row of 4+ tab-separated fields, got {line[:80]!r}"
+            )
         uid, name, tree_numbers, term = fields[:4]
         if not any(tree.startswith(trees) for tree in tree_numbers.split(";")):
             continue
@@ -105,6 +109,7 @@ def read_kb_tsv(path: str | Path) -> Iterator[Concept]:
 @dataclass
 class GoldMention:
     """A mention with its gold ids (a composite mention: one id per part, all needed)."""
+
     document: str
     start: int
     end: int
@@ -147,8 +152,9 @@ def read_species_gold(corpus_dir: str | Path, split: str) -> Iterator[tuple[str,
                 raise VocabularyError(f"{corpus_dir / 'S800.tsv'}:{number}: expected 5 fields, got {line[:80]!r}")
             name = fields[1].split(":")[0]
             by_document.setdefault(name, []).append((int(fields[2]), int(fields[3]) + 1, fields[0]))
-        documents = {name: corpus_dir / "abstracts" / f"{name}.txt" for name in by_document
-                     if pmid_of.get(name) in wanted}
+        documents = {
+            name: corpus_dir / "abstracts" / f"{name}.txt" for name in by_document if pmid_of.get(name) in wanted
+        }
     else:  # LINNAEUS
         for number, line in _lines(corpus_dir / "filtered_tags.tsv"):
             if line.startswith("#") or not line.strip():
@@ -160,17 +166,33 @@ def read_species_gold(corpus_dir: str | Path, split: str) -> Iterator[tuple[str,
         documents = {name: corpus_dir / "txt" / f"{name}.txt" for name in by_document if name in wanted}
     for name, path in sorted(documents.items()):
         text = path.read_text(encoding="utf-8")
-        mentions = [GoldMention(name, start, end, text[start:end], "Species", [canonical_id(raw, "NCBITaxon")])
-                    for start, end, raw in by_document[name]]
+        mentions = [
+            GoldMention(name, start, end, text[start:end], "Species", [canonical_id(raw, "NCBITaxon")])
+            for start, end, raw in by_document[name]
+        ]
         yield name, text, mentions
 
 
 def read_gold(corpus: str, split: str, root: Path) -> Iterator[tuple[str, str, list[GoldMention]]]:
     """The gold-linked documents of `corpus` (`NCBI-disease`, `BC5CDR`, `linnaeus`, `s800`) and split."""
-    files = {"NCBI-disease": ("ncbi_disease", {"train": "NCBItrainset_corpus.txt", "devel": "NCBIdevelopset_corpus.txt",
-                                               "test": "NCBItestset_corpus.txt"}),
-             "BC5CDR": ("bc5cdr", {"train": "CDR_TrainingSet.PubTator.txt", "devel": "CDR_DevelopmentSet.PubTator.txt",
-                                   "test": "CDR_TestSet.PubTator.txt"})}
+    files = {
+        "NCBI-disease": (
+            "ncbi_disease",
+            {
+                "train": "NCBItrainset_corpus.txt",
+                "devel": "NCBIdevelopset_corpus.txt",
+                "test": "NCBItestset_corpus.txt",
+            },
+        ),
+        "BC5CDR": (
+            "bc5cdr",
+            {
+                "train": "CDR_TrainingSet.PubTator.txt",
+                "devel": "CDR_DevelopmentSet.PubTator.txt",
+                "test": "CDR_TestSet.PubTator.txt",
+            },
+        ),
+    }
     try:
         if corpus in files:
             folder, names = files[corpus]

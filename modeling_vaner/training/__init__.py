@@ -27,6 +27,23 @@ from .mix import (
 from .recipe import RecipeError, TrainConfig, parse_overrides, read_recipe, recipe_parser
 from .run import RunFinishedError, initial_model, resumable_checkpoint, train
 
-__all__ = ["LABEL_IDS", "RecipeError", "RunFinishedError", "TrainConfig", "build_dictionary", "build_eval_rows",
-           "build_train_rows", "corpus_weights", "encode_plan", "initial_model", "labelled_rows", "mixed_sentences",
-           "parse_overrides", "read_recipe", "recipe_parser", "request_encoder", "resumable_checkpoint", "train"]
+__all__ = [
+    "LABEL_IDS",
+    "RecipeError",
+    "RunFinishedError",
+    "TrainConfig",
+    "build_dictionary",
+    "build_eval_rows",
+    "build_train_rows",
+    "corpus_weights",
+    "encode_plan",
+    "initial_model",
+    "labelled_rows",
+    "mixed_sentences",
+    "parse_overrides",
+    "read_recipe",
+    "recipe_parser",
+    "request_encoder",
+    "resumable_checkpoint",
+    "train",
+]

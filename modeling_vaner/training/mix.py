@@ -13,10 +13,13 @@ from .recipe import RecipeError, TrainConfig
 
 LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
 
+
 def request_encoder(config: TrainConfig, tokenizer) -> RequestEncoder:
     """The encoder inference uses, set as the run trains (and records in the model's config)."""
-    return RequestEncoder(tokenizer, max_length=config.max_length, pack_tokens=config.pack_tokens,
-                          pad_token_id=tokenizer.pad_token_id)
+    return RequestEncoder(
+        tokenizer, max_length=config.max_length, pack_tokens=config.pack_tokens, pad_token_id=tokenizer.pad_token_id
+    )
+
 
 def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list, heads: int = 0) -> list[dict]:
     """Training rows for `requests` (`tags[r]`: request r's gold tags, or with `heads` its tags per head): the rows
@@ -26,19 +29,28 @@ def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list, 
     from .type_heads import head_labels
 
     words = [len(request.words) for request in requests]
-    return [{"input_ids": row.input_ids, "length": len(row.input_ids), "sentences": row.requests,
-             "labels": head_labels(row, tags, words, LABEL_IDS) if heads else row.labels(tags, LABEL_IDS)}
-            for row in encoder.encode(requests)]
+    return [
+        {
+            "input_ids": row.input_ids,
+            "length": len(row.input_ids),
+            "sentences": row.requests,
+            "labels": head_labels(row, tags, words, LABEL_IDS) if heads else row.labels(tags, LABEL_IDS),
+        }
+        for row in encoder.encode(requests)
+    ]
+
 
 def sentence_rows(encoder: RequestEncoder, instruction: str, words: list[str], tags: list[str]) -> list[dict]:
     """Training rows of one sentence behind its instruction (one per window)."""
     return [without_count(row) for row in labelled_rows(encoder, [Request(words, instruction)], [tags])]
+
 
 def corpus_weights(sizes: dict[str, int], temperature: float) -> dict[str, float]:
     """Sampling probability of each corpus, proportional to size^(1/temperature)."""
     raw = {name: size ** (1.0 / temperature) for name, size in sizes.items()}
     total = sum(raw.values())
     return {name: value / total for name, value in raw.items()}
+
 
 def build_dictionary(config: TrainConfig, train_sets: dict):
     from ..dbr import EntityDictionary
@@ -53,6 +65,7 @@ def build_dictionary(config: TrainConfig, train_sets: dict):
             dictionary.add_gold_mentions(words, [TAGS[t] for t in tag_ids], entity_type)
     return dictionary
 
+
 def mixed_sentences(config: TrainConfig, train_sets: dict, rng: random.Random):
     """One epoch's sentences, `(corpus, words, tags)`: each corpus drawn by its temperature weight (the total is the
     sum of corpus sizes), in a shuffled order within the corpus."""
@@ -66,6 +79,7 @@ def mixed_sentences(config: TrainConfig, train_sets: dict, rng: random.Random):
         for index in order:
             yield name, all_words[index], [TAGS[t] for t in all_tags[index]]
 
+
 def devel_sentences(config: TrainConfig):
     """`(corpus, words, tags)` of the devel splits (the first `max_eval_sentences` of each): checkpoints are chosen
     on these, never on test."""
@@ -75,6 +89,7 @@ def devel_sentences(config: TrainConfig):
             dataset = dataset.select(range(min(len(dataset), config.max_eval_sentences)))
         for words, tag_ids in zip(dataset["tokens"], dataset["ner_tags"]):
             yield name, words, [TAGS[t] for t in tag_ids]
+
 
 def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None):
     """VANER's shuffled training rows of one epoch (a `datasets.Dataset`): each mixed sentence behind its
@@ -92,24 +107,39 @@ def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: d
         entity_type = get_corpus(name).entity_type
         ask(model_config.instruction(entity_type, name if config.instruction == "dataset" else None), words, tags)
         if dictionary is not None and rng.random() < config.dbr_probability:
-            ask(model_config.instruction(entity_type),
-                *dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other))
+            ask(
+                model_config.instruction(entity_type),
+                *dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other),
+            )
     # Each data-parallel process writes its own copy: never two writers on one file.
-    rows = encode_plan(plan, request_encoder(config, tokenizer), "training rows",
-                       cache_dir=Path(config.output_dir) / "rows" / f"rank-{os.environ.get('RANK', '0')}")
+    rows = encode_plan(
+        plan,
+        request_encoder(config, tokenizer),
+        "training rows",
+        cache_dir=Path(config.output_dir) / "rows" / f"rank-{os.environ.get('RANK', '0')}",
+    )
     order = list(range(len(rows)))
     rng.shuffle(order)  # the permutation that shuffling a list of the rows would make
     return rows.select(order)
+
 
 def row_features():
     """The columns of a training row, as Arrow stores them."""
     from datasets import Features, Sequence, Value
 
-    return Features({"input_ids": Sequence(Value("int32")), "labels": Sequence(Value("int32")),
-                     "length": Value("int32")})
+    return Features(
+        {"input_ids": Sequence(Value("int32")), "labels": Sequence(Value("int32")), "length": Value("int32")}
+    )
 
-def encode_plan(plan: dict, encoder: RequestEncoder, what: str, cache_dir: str | Path | None = None,
-                chunk: int = 20_000, heads: int = 0):
+
+def encode_plan(
+    plan: dict,
+    encoder: RequestEncoder,
+    what: str,
+    cache_dir: str | Path | None = None,
+    chunk: int = 20_000,
+    heads: int = 0,
+):
     """Labelled rows (`input_ids`, `labels`, `length`) of a plan of requests (lists `words`, `instruction`, `tags`,
     and `document` when packing; with `heads`, `tags` per head), in plan order, as one `datasets.Dataset`. The plan goes to Arrow `chunk` requests
     at a time and `Dataset.map` encodes each part; with `cache_dir`, parts are written there batch by batch (and
@@ -121,8 +151,10 @@ def encode_plan(plan: dict, encoder: RequestEncoder, what: str, cache_dir: str |
 
     def encode(batch):
         documents = batch["document"] if "document" in batch else [None] * len(batch["words"])
-        requests = [Request(words, instruction, document)
-                    for words, instruction, document in zip(batch["words"], batch["instruction"], documents)]
+        requests = [
+            Request(words, instruction, document)
+            for words, instruction, document in zip(batch["words"], batch["instruction"], documents)
+        ]
         rows = labelled_rows(encoder, requests, batch["tags"], heads)
         return {key: [row[key] for row in rows] for key in ("input_ids", "labels", "length")}
 
@@ -136,11 +168,21 @@ def encode_plan(plan: dict, encoder: RequestEncoder, what: str, cache_dir: str |
             cache.parent.mkdir(parents=True, exist_ok=True)
         # Always rebuilt (never a stale cache); the fingerprint is given, since hashing `encode` would hash the
         # tokenizer it closes over.
-        parts.append(part.map(encode, batched=True, batch_size=None if encoder.pack_tokens else 1000,
-                              remove_columns=part.column_names, features=row_features(),
-                              cache_file_name=str(cache) if cache else None, load_from_cache_file=False,
-                              new_fingerprint=uuid.uuid4().hex, desc=f"encoding {what}"))
+        parts.append(
+            part.map(
+                encode,
+                batched=True,
+                batch_size=None if encoder.pack_tokens else 1000,
+                remove_columns=part.column_names,
+                features=row_features(),
+                cache_file_name=str(cache) if cache else None,
+                load_from_cache_file=False,
+                new_fingerprint=uuid.uuid4().hex,
+                desc=f"encoding {what}",
+            )
+        )
     return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
 
 def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None):
     """`build_train_rows` on packed inputs, and the sentences kept per corpus. Each corpus is packed in file order
@@ -156,8 +198,11 @@ def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_
     for name, dataset in train_sets.items():
         entity_type = get_corpus(name).entity_type
         instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
-        rows = labelled_rows(encoder, [Request(words, instruction) for words in dataset["tokens"]],
-                             [[TAGS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]])
+        rows = labelled_rows(
+            encoder,
+            [Request(words, instruction) for words in dataset["tokens"]],
+            [[TAGS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]],
+        )
         random.Random(config.seed).shuffle(rows)
         if config.max_train_sentences is not None:
             kept, count = [], 0
@@ -184,16 +229,20 @@ def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_
                 drawn += rows[index]["sentences"]
                 for _ in range(rows[index]["sentences"]):
                     if dictionary is not None and rng.random() < config.dbr_probability:
-                        dbr_words, dbr_tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same,
-                                                                     config.dbr_max_other)
-                        train_rows.extend(sentence_rows(single, model_config.instruction(entity_type),
-                                                        dbr_words, dbr_tags))
+                        dbr_words, dbr_tags = dictionary.sample_item(
+                            rng, entity_type, config.dbr_max_same, config.dbr_max_other
+                        )
+                        train_rows.extend(
+                            sentence_rows(single, model_config.instruction(entity_type), dbr_words, dbr_tags)
+                        )
     rng.shuffle(train_rows)
     return datasets.Dataset.from_list([without_count(row) for row in train_rows]), sizes
+
 
 def without_count(row: dict) -> dict:
     """A packed row as the model's collator takes it (the sentence count only serves the sampling)."""
     return {key: value for key, value in row.items() if key != "sentences"}
+
 
 def build_eval_rows(config: TrainConfig, tokenizer, model_config):
     """Devel rows (a `datasets.Dataset`), asked the way the run trains: one sentence per input, or packed (a
@@ -202,11 +251,13 @@ def build_eval_rows(config: TrainConfig, tokenizer, model_config):
     for name, words, tags in devel_sentences(config):
         entity_type = get_corpus(name).entity_type
         plan["words"].append(words)
-        plan["instruction"].append(model_config.instruction(entity_type, name if config.instruction == "dataset"
-                                                            else None))
+        plan["instruction"].append(
+            model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
+        )
         plan["tags"].append(tags)
         plan["document"].append(name)
     return encode_plan(plan, request_encoder(config, tokenizer), "devel rows")
+
 
 def encoder_setup(config: TrainConfig, train_sets: dict):
     """An ordinary encoder token classifier (a baseline): model, tokenizer, training and devel rows. Labels are typed
@@ -223,13 +274,15 @@ def encoder_setup(config: TrainConfig, train_sets: dict):
     typed = config.typed_labels if config.typed_labels is not None else len(types) > 1
     labels = label_names(types, typed)
     label2id = {label: i for i, label in enumerate(labels)}
-    model = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(labels), label2id=label2id,
-                                                            id2label=dict(enumerate(labels)))
+    model = AutoModelForTokenClassification.from_pretrained(
+        path, num_labels=len(labels), label2id=label2id, id2label=dict(enumerate(labels))
+    )
     tokenizer = AutoTokenizer.from_pretrained(path)
 
     def encode(name, words, tags):
-        return encode_encoder_example(tokenizer, words, tags, label2id, get_corpus(name).entity_type, typed,
-                                      config.max_length)
+        return encode_encoder_example(
+            tokenizer, words, tags, label2id, get_corpus(name).entity_type, typed, config.max_length
+        )
 
     rng = random.Random(config.seed)
     train_rows = [row for sentence in mixed_sentences(config, train_sets, rng) for row in encode(*sentence)]

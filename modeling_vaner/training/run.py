@@ -18,8 +18,20 @@ from .recipe import RecipeError, TrainConfig, read_recipe
 
 # The options that fix a model's shape and what a checkpoint's weights mean: a run resuming from a checkpoint must
 # keep them as the checkpoint was trained.
-SHAPE_OPTIONS = ("architecture", "backbone", "init_from", "encoder", "typed_labels", "lora", "lora_r", "lora_alpha",
-                 "lora_target_modules", "causal", "heads")
+SHAPE_OPTIONS = (
+    "architecture",
+    "backbone",
+    "init_from",
+    "encoder",
+    "typed_labels",
+    "lora",
+    "lora_r",
+    "lora_alpha",
+    "lora_target_modules",
+    "causal",
+    "heads",
+)
+
 
 def initial_model(config: TrainConfig):
     """The model a run starts from, and its tokenizer: a trained VANER model (`init_from`, its own head, labels and
@@ -27,25 +39,38 @@ def initial_model(config: TrainConfig):
     if config.init_from:
         model, tokenizer = load_vaner(config.init_from)
         if model.config.is_causal != config.causal:
-            raise RecipeError(f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
-                             f"on from it cannot switch the mask (causal: {config.causal}).")
+            raise RecipeError(
+                f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
+                f"on from it cannot switch the mask (causal: {config.causal})."
+            )
         if model.config.head_layout != config.heads:
-            raise RecipeError(f"{config.init_from} has head_layout {model.config.head_layout}; a run going on from "
-                              f"it keeps it (heads: {config.heads}).")
+            raise RecipeError(
+                f"{config.init_from} has head_layout {model.config.head_layout}; a run going on from "
+                f"it keeps it (heads: {config.heads})."
+            )
         return model.train(), tokenizer
     if config.heads == "per_type":
         from .type_heads import entity_types_of
 
-        return load_backbone(config.backbone, is_causal=config.causal, head_layout="per_type",
-                             entity_types=entity_types_of(config.corpora))
+        return load_backbone(
+            config.backbone,
+            is_causal=config.causal,
+            head_layout="per_type",
+            entity_types=entity_types_of(config.corpora),
+        )
     return load_backbone(config.backbone, is_causal=config.causal)
+
 
 def last_complete_checkpoint(output_dir: Path) -> str | None:
     """The newest `checkpoint-N` that was written to the end (Trainer writes `trainer_state.json` last): a save
     interrupted half way is skipped, never resumed from."""
-    complete = [path for path in output_dir.glob("checkpoint-*")
-                if path.name.split("-")[-1].isdigit() and (path / "trainer_state.json").is_file()]
+    complete = [
+        path
+        for path in output_dir.glob("checkpoint-*")
+        if path.name.split("-")[-1].isdigit() and (path / "trainer_state.json").is_file()
+    ]
     return str(max(complete, key=lambda path: int(path.name.split("-")[-1]))) if complete else None
+
 
 def trained_seconds(checkpoint: str | None) -> float:
     """Training time recorded in a checkpoint by the run's clock (0 for none, or a checkpoint from before it)."""
@@ -54,6 +79,7 @@ def trained_seconds(checkpoint: str | None) -> float:
     state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
     clock = (state.get("stateful_callbacks") or {}).get("TrainingClock") or {}
     return float((clock.get("attributes") or {}).get("elapsed_seconds", 0.0))
+
 
 def resumable_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
     """The checkpoint this run resumes from, if any, once the recipe is known to fit it: the options that fix the
@@ -70,13 +96,19 @@ def resumable_checkpoint(config: TrainConfig, output_dir: Path) -> str | None:
     changed = [name for name in SHAPE_OPTIONS if name in saved and saved[name] != current[name]]
     if changed:
         differences = ", ".join(f"{name} {saved[name]!r} -> {current[name]!r}" for name in changed)
-        raise RecipeError(f"{output_dir} holds a run trained with other model options ({differences}); its "
-                          f"checkpoint {Path(last).name} cannot be resumed with them. Keep that run's options or "
-                          "choose another output_dir.")
+        raise RecipeError(
+            f"{output_dir} holds a run trained with other model options ({differences}); its "
+            f"checkpoint {Path(last).name} cannot be resumed with them. Keep that run's options or "
+            "choose another output_dir."
+        )
     if not (Path(last) / "optimizer.pt").is_file():
-        warnings.warn(f"{last} has no optimizer state (optimizer.pt): training resumes from its weights with a "
-                      "fresh optimizer, so its steps are not exactly those of an uninterrupted run.", stacklevel=2)
+        warnings.warn(
+            f"{last} has no optimizer state (optimizer.pt): training resumes from its weights with a "
+            "fresh optimizer, so its steps are not exactly those of an uninterrupted run.",
+            stacklevel=2,
+        )
     return last
+
 
 class RunFinishedError(VanerError, RuntimeError):
     """The output folder holds a finished run: training it again would rewrite its record. Not a failure: exit 0."""
@@ -97,25 +129,36 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     config.validate()
     output_dir = Path(config.output_dir)
     if (output_dir / "training_summary.json").is_file() and (output_dir / "final").is_dir():
-        raise RunFinishedError(f"{output_dir} holds a finished run (final/ and training_summary.json); nothing to "
-                               "do. Train more with --init_from, or choose another output_dir.")
+        raise RunFinishedError(
+            f"{output_dir} holds a finished run (final/ and training_summary.json); nothing to "
+            "do. Train more with --init_from, or choose another output_dir."
+        )
     last = resumable_checkpoint(config, output_dir)  # a recipe that does not fit the run fails before any loading
     set_seed(config.seed)
     train_sets = load_train_sets(config)
     model, tokenizer, rows = model_and_rows(config, train_sets, model, tokenizer)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "train_config.yaml").write_text(yaml.safe_dump(asdict(config), sort_keys=False))
-    clock = TrainingClock(budget_seconds=config.time_budget_minutes * 60 if config.time_budget_minutes else None,
-                          stop_after_steps=config.stop_after_steps, elapsed_seconds=trained_seconds(last),
-                          time_source=time_source)
+    clock = TrainingClock(
+        budget_seconds=config.time_budget_minutes * 60 if config.time_budget_minutes else None,
+        stop_after_steps=config.stop_after_steps,
+        elapsed_seconds=trained_seconds(last),
+        time_source=time_source,
+    )
     trainer = build_trainer(config, model, tokenizer, rows, clock)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
     sitting_seconds = time.perf_counter() - start
-    summary = {"resumed_from": last, **run_summary(trainer, result, rows), "seconds": round(clock.elapsed(), 1),
-               "sitting_seconds": round(sitting_seconds, 1), "lr_schedule": config.lr_schedule,
-               "corpora": rows["used_sentences"], "dbr_dictionary_names": rows["dictionary_names"],
-               "log_history": trainer.state.log_history}
+    summary = {
+        "resumed_from": last,
+        **run_summary(trainer, result, rows),
+        "seconds": round(clock.elapsed(), 1),
+        "sitting_seconds": round(sitting_seconds, 1),
+        "lr_schedule": config.lr_schedule,
+        "corpora": rows["used_sentences"],
+        "dbr_dictionary_names": rows["dictionary_names"],
+        "log_history": trainer.state.log_history,
+    }
     if trainer.is_world_process_zero():
         save_final(config, trainer.model, tokenizer, output_dir / "final")
         write_json_atomically(output_dir / "training_summary.json", summary)
@@ -129,8 +172,11 @@ def load_train_sets(config: TrainConfig) -> dict:
         dataset = load_corpus(name, "train")
         # Packing needs the corpus in file order: its cap is taken on whole packs (build_packed_train_rows), and
         # DBR's dictionary then holds the gold mentions of the whole training split.
-        if not config.pack_tokens and config.max_train_sentences is not None \
-                and len(dataset) > config.max_train_sentences:
+        if (
+            not config.pack_tokens
+            and config.max_train_sentences is not None
+            and len(dataset) > config.max_train_sentences
+        ):
             dataset = dataset.shuffle(seed=config.seed).select(range(config.max_train_sentences))
         train_sets[name] = dataset
     return train_sets
@@ -156,8 +202,9 @@ def model_and_rows(config: TrainConfig, train_sets: dict, model=None, tokenizer=
         rows["train"] = build_type_head_train_rows(config, tokenizer, model.config, train_sets, dictionary)
         rows["eval"] = build_type_head_eval_rows(config, tokenizer, model.config)
     elif config.pack_tokens:
-        rows["train"], rows["used_sentences"] = build_packed_train_rows(config, tokenizer, model.config, train_sets,
-                                                                        dictionary)
+        rows["train"], rows["used_sentences"] = build_packed_train_rows(
+            config, tokenizer, model.config, train_sets, dictionary
+        )
         rows["eval"] = build_eval_rows(config, tokenizer, model.config)
     else:
         rows["train"] = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
@@ -173,8 +220,11 @@ def build_trainer(config: TrainConfig, model, tokenizer, rows: dict, clock):
     from .trainer import VanerTrainer, training_arguments
 
     heads = model.config.num_type_heads if getattr(model.config, "head_layout", "shared") == "per_type" else 0
-    collate = DataCollatorForTokenClassification(tokenizer) if config.architecture == "encoder" else \
-        RowCollator(tokenizer.pad_token_id, heads)
+    collate = (
+        DataCollatorForTokenClassification(tokenizer)
+        if config.architecture == "encoder"
+        else RowCollator(tokenizer.pad_token_id, heads)
+    )
     return VanerTrainer(
         model=model,
         args=training_arguments(config),
@@ -207,8 +257,12 @@ def run_summary(trainer, result, rows: dict) -> dict:
     """Steps, losses, rows and mean rates of the sitting (the sampler mixes long and short rows evenly)."""
     train_rows = rows["train"]
     train_tokens = sum(train_rows["length"])
-    train_words = sum(label != IGNORE_INDEX for batch in train_rows.iter(batch_size=1000) for labels in batch["labels"]
-                      for label in labels)
+    train_words = sum(
+        label != IGNORE_INDEX
+        for batch in train_rows.iter(batch_size=1000)
+        for labels in batch["labels"]
+        for label in labels
+    )
     samples_per_second = result.metrics.get("train_samples_per_second", 0.0)
     return {
         "global_step": trainer.state.global_step,

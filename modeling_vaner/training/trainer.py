@@ -21,8 +21,13 @@ class TrainingClock(TrainerCallback, ExportableState):
     steps are trained again). Training stops, saving and evaluating a checkpoint, at the first step end past
     `budget_seconds` or at `stop_after_steps`."""
 
-    def __init__(self, budget_seconds: float | None = None, stop_after_steps: int | None = None,
-                 elapsed_seconds: float = 0.0, time_source=time.monotonic):
+    def __init__(
+        self,
+        budget_seconds: float | None = None,
+        stop_after_steps: int | None = None,
+        elapsed_seconds: float = 0.0,
+        time_source=time.monotonic,
+    ):
         self.budget_seconds = budget_seconds
         self.stop_after_steps = stop_after_steps
         self.elapsed_seconds = elapsed_seconds  # trained before this sitting
@@ -37,22 +42,26 @@ class TrainingClock(TrainerCallback, ExportableState):
         self.sitting_start = self.time_source()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if ((self.budget_seconds is not None and self.elapsed() >= self.budget_seconds)
-                or (self.stop_after_steps is not None and state.global_step >= self.stop_after_steps)):
+        if (self.budget_seconds is not None and self.elapsed() >= self.budget_seconds) or (
+            self.stop_after_steps is not None and state.global_step >= self.stop_after_steps
+        ):
             control.should_training_stop = True
             control.should_save = True
             control.should_evaluate = True
         return control
 
     def state(self) -> dict:
-        return {"args": {"budget_seconds": self.budget_seconds, "stop_after_steps": self.stop_after_steps},
-                "attributes": {"elapsed_seconds": self.elapsed()}}
+        return {
+            "args": {"budget_seconds": self.budget_seconds, "stop_after_steps": self.stop_after_steps},
+            "attributes": {"elapsed_seconds": self.elapsed()},
+        }
 
 
 def budget_fitted_schedule(warmup_steps: int, clock) -> "callable":
     """`LambdaLR` factor: linear warm-up over `warmup_steps`, times the fraction of the time budget still left, so the
     learning rate falls linearly with elapsed training time and reaches 0 when the budget runs out. (A closure,
     not an object: `LambdaLR` would pickle an object's clock into the checkpoint.)"""
+
     def factor(step: int) -> float:
         warm = min(1.0, step / warmup_steps) if warmup_steps else 1.0
         return warm * max(0.0, 1.0 - clock.elapsed() / clock.budget_seconds)
@@ -76,13 +85,17 @@ class VanerTrainer(Trainer):
         itself is looked up one row at a time, about 30 s per epoch of 58k rows on one core (the same order either
         way; benchmarks/train_input_path.py)."""
         dataset = self.train_dataset if train_dataset is None else train_dataset
-        return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                    dataset=dataset, lengths=list(dataset["length"]))
+        return LengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            dataset=dataset,
+            lengths=list(dataset["length"]),
+        )
 
     def create_scheduler(self, num_training_steps, optimizer=None):
         if self.lr_scheduler is None and self.lr_schedule == "budget":
             self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
-                optimizer or self.optimizer, budget_fitted_schedule(self.args.warmup_steps, self.clock))
+                optimizer or self.optimizer, budget_fitted_schedule(self.args.warmup_steps, self.clock)
+            )
         return super().create_scheduler(num_training_steps, optimizer)
 
 
@@ -123,6 +136,11 @@ def training_arguments(config: TrainConfig) -> TrainingArguments:
 def wrap_lora(model, config: TrainConfig):
     from peft import LoraConfig, TaskType, get_peft_model
 
-    lora = LoraConfig(task_type=TaskType.TOKEN_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
-                      lora_dropout=config.lora_dropout, target_modules=config.lora_target_modules)
+    lora = LoraConfig(
+        task_type=TaskType.TOKEN_CLS,
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.lora_target_modules,
+    )
     return get_peft_model(model, lora)  # TOKEN_CLS trains and saves the `score` head in full

@@ -127,8 +127,13 @@ def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict
             plan["words"].append(words)
             plan["instruction"].append(model_config.instruction(entity_type))
             plan["tags"].append(head_tags([entity_type], [tags], heads))
-    rows = encode_plan(plan, request_encoder(config, tokenizer), "training rows", heads=len(heads),
-                       cache_dir=Path(config.output_dir) / "rows" / f"rank-{os.environ.get('RANK', '0')}")
+    rows = encode_plan(
+        plan,
+        request_encoder(config, tokenizer),
+        "training rows",
+        heads=len(heads),
+        cache_dir=Path(config.output_dir) / "rows" / f"rank-{os.environ.get('RANK', '0')}",
+    )
     order = list(range(len(rows)))
     rng.shuffle(order)
     return rows.select(order)

@@ -86,8 +86,12 @@ class BioNERF1(evaluate.Metric):
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=[
-                datasets.Features({"predictions": datasets.Sequence(datasets.Value(kind)),
-                                   "references": datasets.Sequence(datasets.Value(kind))})
+                datasets.Features(
+                    {
+                        "predictions": datasets.Sequence(datasets.Value(kind)),
+                        "references": datasets.Sequence(datasets.Value(kind)),
+                    }
+                )
                 for kind in ("string", "int64")
             ],
             reference_urls=["https://github.com/chakki-works/seqeval"],
@@ -100,13 +104,17 @@ class BioNERF1(evaluate.Metric):
         for sentence, (predicted, gold) in enumerate(zip(predictions, references)):
             if len(predicted) != len(gold):
                 raise ValueError(f"Sentence {sentence}: {len(predicted)} predicted tags for {len(gold)} gold ones.")
+
         # Entities as seqeval reads them: `(sentence, start, end, type)`, strict IOB2 and conlleval-style.
         def strict(sequences):
             return {(e.sent_id, e.start, e.end, e.tag) for s in Entities(sequences, IOB2).entities for e in s}
 
         gold_all, predicted_all = strict(references), strict(predictions)
-        default_all = {(sentence, first, last + 1, kind) for sentence, sequence in enumerate(predictions)
-                       for kind, first, last in get_entities(list(sequence))}
+        default_all = {
+            (sentence, first, last + 1, kind)
+            for sentence, sequence in enumerate(predictions)
+            for kind, first, last in get_entities(list(sequence))
+        }
         # Gold files are valid IOB2, so both modes read them alike.
         strict = precision_recall_f1(len(gold_all & predicted_all), len(gold_all), len(predicted_all))
         default = precision_recall_f1(len(gold_all & default_all), len(gold_all), len(default_all))
@@ -114,8 +122,11 @@ class BioNERF1(evaluate.Metric):
         for kind in sorted({entity[3] for entity in gold_all | predicted_all}):
             gold = {e for e in gold_all if e[3] == kind}
             predicted = {e for e in predicted_all if e[3] == kind}
-            per_type[kind] = {**precision_recall_f1(len(gold & predicted), len(gold), len(predicted)),
-                                     "gold": len(gold), "predicted": len(predicted)}
+            per_type[kind] = {
+                **precision_recall_f1(len(gold & predicted), len(gold), len(predicted)),
+                "gold": len(gold),
+                "predicted": len(predicted),
+            }
         return {
             **strict,
             **{f"default_{key}": value for key, value in default.items()},

@@ -1,4 +1,5 @@
-"""No function in the package is longer than 60 lines (docstring included): one that is, reads as several jobs."""
+"""House rules the code keeps: no function longer than 60 lines (docstring included: one that is, reads as several
+jobs); deprecations of transformers and peft fail the tests (pyproject.toml's filterwarnings)."""
 
 import ast
 from pathlib import Path
@@ -34,3 +35,15 @@ def test_the_measure_sees_a_long_function(tmp_path):
     for package in PACKAGES:
         (tmp_path / package).mkdir(exist_ok=True)
     assert long_functions(tmp_path) == [f"harness/long.py:5 long ({MAX_LINES + 1} lines)"]
+
+
+def test_deprecations_of_transformers_and_peft_fail_the_tests():
+    import warnings
+
+    import pytest
+
+    for module in ("transformers.modeling_utils", "peft.tuners.lora", "modeling_vaner.loading"):
+        with pytest.raises(DeprecationWarning, match="planted"):
+            warnings.warn_explicit("planted", DeprecationWarning, "planted.py", 1, module=module)
+    with warnings.catch_warnings(record=True):  # others' deprecations stay noise
+        warnings.warn_explicit("planted", DeprecationWarning, "planted.py", 1, module="gradio.blocks")
