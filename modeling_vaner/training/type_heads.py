@@ -45,7 +45,7 @@ def merged_sources(datasets: dict) -> list[Source]:
     `datasets.Dataset` with `tokens` and `ner_tags`), in the order the corpora are given."""
     sources: dict[tuple, Source] = {}
     for name, dataset in datasets.items():
-        tokens = dataset["tokens"]
+        tokens = list(dataset["tokens"])  # a list: a datasets column is read row by row when indexed
         tags = [[TAGS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]]
         key = tuple(map(tuple, tokens))
         entity_type = get_corpus(name).entity_type
