@@ -35,6 +35,25 @@ def tiny_llama_config(**overrides):
     return LlamaConfig(**{k: v for k, v in fields.items() if k in LlamaConfig.__dataclass_fields__})
 
 
+def save_tiny_backbone(folder: Path, tokenizer) -> Path:
+    """A random tiny LLaMA causal LM saved like a downloaded backbone (with `tokenizer`), seeded: `folder`."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return Path(folder)
+
+
 @pytest.fixture
 def config() -> VanerConfig:
     return tiny_config()

@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from modeling_vaner.training import TrainConfig
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, save_tiny_backbone
 
 
 @pytest.mark.parametrize("recipe, heads, batch", [("gpu_smollm2", "shared", 128), ("gpu_one_pass", "per_type", 512)])
@@ -20,21 +19,7 @@ def test_the_gpu_recipes_are_valid(recipe, heads, batch):
 
 @pytest.fixture
 def tiny_backbone(tmp_path, smollm2_tokenizer):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(smollm2_tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        tie_word_embeddings=True,
-    )
-    LlamaForCausalLM(config).save_pretrained(tmp_path / "backbone")
-    smollm2_tokenizer.save_pretrained(tmp_path / "backbone")
-    return tmp_path / "backbone"
+    return save_tiny_backbone(tmp_path / "backbone", smollm2_tokenizer)
 
 
 def test_the_gpu_script_trains_scores_and_packs_on_a_cpu(tmp_path, tiny_backbone):

@@ -11,9 +11,8 @@ import sys
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
-from tests.conftest import REPO_ROOT, run_python
+from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone
 from tests.local_hub import hub_env, running_hub
 
 ORG = "vaner-test"
@@ -43,18 +42,7 @@ def lora_model(tmp_path_factory, smollm2_tokenizer):
     from modeling_vaner.training import TrainConfig, train
 
     root = tmp_path_factory.mktemp("lora")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(smollm2_tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        tie_word_embeddings=True,
-    )
-    LlamaForCausalLM(config).save_pretrained(root / "backbone")
-    smollm2_tokenizer.save_pretrained(root / "backbone")
+    save_tiny_backbone(root / "backbone", smollm2_tokenizer)
     train(
         TrainConfig(
             output_dir=str(root / "run"),

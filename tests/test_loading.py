@@ -5,30 +5,17 @@ import json
 import pytest
 import torch
 from peft import PeftModel
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from modeling_vaner import VanerForTokenClassification, load_vaner
 from modeling_vaner.backbone import SMOLLM2_NAME
 from modeling_vaner.loading import BackboneMismatchError, resolve_backbone
 from modeling_vaner.training import TrainConfig, train
-from tests.conftest import REPO_ROOT, run_python
+from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone
 
 
 @pytest.fixture
 def tiny_backbone_dir(tmp_path, smollm2_tokenizer):
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(smollm2_tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        tie_word_embeddings=True,
-    )
-    LlamaForCausalLM(config).save_pretrained(tmp_path / "backbone")
-    smollm2_tokenizer.save_pretrained(tmp_path / "backbone")
-    return tmp_path / "backbone"
+    return save_tiny_backbone(tmp_path / "backbone", smollm2_tokenizer)
 
 
 def test_a_lora_run_loads_back_merged_with_the_same_logits(tmp_path, tiny_backbone_dir):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerTagger
-from tests.conftest import REPO_ROOT, run_python, tiny_config
+from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone, tiny_config
 
 TYPES = ["Chemical", "Disease", "Gene", "Species"]
 TEXT = "Aspirin lowered the risk of Escherichia coli infection. Mice were given cisplatin."
@@ -167,23 +167,10 @@ def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
 @pytest.fixture(scope="module")
 def per_type_run(tmp_path_factory, smollm2_tokenizer):
     """A tiny one-pass LoRA VANER trained a few steps on a tiny LLaMA backbone, in the Hub layout."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from modeling_vaner.training import TrainConfig, train
 
     root = tmp_path_factory.mktemp("per_type")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(smollm2_tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        tie_word_embeddings=True,
-    )
-    LlamaForCausalLM(config).save_pretrained(root / "backbone")
-    smollm2_tokenizer.save_pretrained(root / "backbone")
+    save_tiny_backbone(root / "backbone", smollm2_tokenizer)
     summary = train(
         TrainConfig(
             output_dir=str(root / "run"),
