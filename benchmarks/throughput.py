@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from modeling_vaner.pipeline_vaner import blank_labels, head_probabilities, place_labels
+from modeling_vaner.pipeline_vaner import blank_labels, place_labels
 from modeling_vaner.processing_vaner import Request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,7 +179,7 @@ def part_paper(args) -> dict:
             )
             logits = trainer.predict(Dataset.from_list(features)).predictions  # [rows, longest, labels], -100 pads
         for row, row_logits in zip(rows, logits):
-            probabilities = head_probabilities(torch.from_numpy(row_logits[row.positions]))
+            probabilities = torch.from_numpy(row_logits[row.positions]).float().softmax(-1)
             place_labels([row], probabilities, label_ids, scores)
 
     return run_inference(args, forward)

@@ -9,6 +9,7 @@
 - `load_backbone`: a fresh head on a LLaMA-architecture backbone (what training starts from).
 """
 
+import functools
 from pathlib import Path
 
 from . import register
@@ -67,6 +68,7 @@ def resolve_device(device: str | None = "auto"):
 CPU_BF16_AGREES = False
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (the `avx512_bf16` or `amx_bf16` flag of Linux's /proc/cpuinfo);
     elsewhere torch emulates bf16, slowly."""

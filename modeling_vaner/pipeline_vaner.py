@@ -88,7 +88,7 @@ class VanerTagger:
         types = tuple(dict.fromkeys(entity_types if entity_types is not None else self.config.entity_types))
         if not types:
             raise ValueError(f"No entity type asked for; this model knows {', '.join(self.config.entity_types)}.")
-        if getattr(self.config, "head_layout", "shared") == "per_type":
+        if self.config.head_layout == "per_type":
             return [(types, self.config.instruction(types, dataset))]
         return [((entity_type,), self.config.instruction(entity_type, dataset)) for entity_type in types]
 
@@ -103,7 +103,7 @@ class VanerTagger:
 
     def head_index(self, entity_type: str | None) -> int:
         """The head that tags `entity_type` (a shared head: 0, whatever the type)."""
-        if getattr(self.config, "head_layout", "shared") != "per_type":
+        if self.config.head_layout != "per_type":
             return 0
         if entity_type is None:
             raise ValueError("This model has one head per entity type: name the type whose tags you want.")
@@ -186,8 +186,8 @@ class VanerTagger:
 
     @torch.inference_mode()
     def _forward(self, sequences: list[list[int]], positions: list[list[int]]) -> torch.Tensor:
-        """Label probabilities at the given positions of each sequence, row after row: `[positions, heads,
-        labels]`."""
+        """Label probabilities at the given positions of each sequence, row after row: `[positions, labels]`, or
+        `[positions, heads, labels]` with a head per type."""
         length = max(len(sequence) for sequence in sequences)
         device = next(self.model.parameters()).device
         input_ids = torch.tensor([sequence + [self.pad_token_id] * (length - len(sequence)) for sequence in sequences])
@@ -197,14 +197,7 @@ class VanerTagger:
         columns = torch.tensor(
             [position for row_positions in positions for position in row_positions], dtype=torch.long
         )
-        return head_probabilities(logits[rows.to(device), columns.to(device)]).cpu()
-
-
-def head_probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """Label probabilities `[positions, heads, labels]` from logits read at positions: `[positions, labels]` (a
-    shared head) or `[positions, heads, labels]` (a head per type)."""
-    probabilities = logits.float().softmax(-1)
-    return probabilities.unsqueeze(1) if probabilities.dim() == 2 else probabilities
+        return logits[rows.to(device), columns.to(device)].float().softmax(-1).cpu()
 
 
 def blank_labels(requests: Sequence[Request], heads: int = 1) -> tuple[list[list[list[int]]], list[list[list[float]]]]:
@@ -328,7 +321,7 @@ class VanerNERPipeline(ChunkPipeline):
             row, mask = output["row"], output["attention_mask"][0]
             first = int(mask.argmax())  # a batch padded on the left shifts the row
             positions = torch.tensor(row.positions, dtype=torch.long) + first
-            place_labels([row], head_probabilities(output["logits"][0, positions]), label_ids, scores)
+            place_labels([row], output["logits"][0, positions].float().softmax(-1), label_ids, scores)
         heads = tagger.tags(label_ids, scores)
         return [
             {"entity_group": entity["type"], "word": entity["text"], **entity}

@@ -315,7 +315,7 @@ def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -
         repo_id=repo_id,
         base_model=base,
         leaderboard_path=leaderboard,
-        head_layout=getattr(config, "head_layout", "shared"),
+        head_layout=config.head_layout,
     )
 
 

@@ -219,12 +219,11 @@ def build_trainer(config: TrainConfig, model, tokenizer, rows: dict, clock):
     from ..collate import RowCollator
     from .trainer import VanerTrainer, training_arguments
 
-    heads = model.config.num_type_heads if getattr(model.config, "head_layout", "shared") == "per_type" else 0
-    collate = (
-        DataCollatorForTokenClassification(tokenizer)
-        if config.architecture == "encoder"
-        else RowCollator(tokenizer.pad_token_id, heads)
-    )
+    if config.architecture == "encoder":
+        collate = DataCollatorForTokenClassification(tokenizer)
+    else:  # a head per type: labels of every head, flattened per row
+        per_type = model.config.head_layout == "per_type"
+        collate = RowCollator(tokenizer.pad_token_id, model.config.num_type_heads if per_type else 0)
     return VanerTrainer(
         model=model,
         args=training_arguments(config),
