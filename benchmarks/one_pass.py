@@ -50,11 +50,13 @@ def abstract_of(words: int, texts: list[str]) -> str:
 
 def tokens_run(tagger, texts: list[str]) -> int:
     """Tokens the model reads to tag `texts` for the four types (instructions included)."""
-    from modeling_vaner.processing_vaner import AskedText
+    from modeling_vaner.processing_vaner import RequestedText
 
-    asks = tagger.asks(TYPES, None)
+    instructions = tagger.instructions(TYPES, None)
     return sum(
-        len(row.input_ids) for text in texts for row in tagger.encoder.encode(AskedText.build(text, asks).requests)
+        len(row.input_ids)
+        for text in texts
+        for row in tagger.encoder.encode(RequestedText.build(text, instructions).requests)
     )
 
 

@@ -4,7 +4,7 @@
 
 The instruction is about 20 tokens in front of sentences of about 40: packing several consecutive sentences of the
 test file (the corpora keep document order) into one model input of at most BUDGET tokens (`VanerTagger`'s
-`pack_tokens`) cuts the tokens to run. Budget 0 asks one sentence per input. A model trained one sentence per input
+`pack_tokens`) cuts the tokens to run. Budget 0 runs one sentence per input. A model trained one sentence per input
 (the default) measures what packing costs without retraining; one trained packed (`--pack-tokens`, see
 scripts/packing.sh) what it costs with. Prints strict F1 per corpus on the fixed slice, the tokens run, and words/s.
 """

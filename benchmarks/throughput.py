@@ -62,7 +62,7 @@ def requests_for(tagger, sentences: int):
 
 
 def load_default(dtype, model_path=None, pack_tokens=None):
-    """A tagger on the default model (or `model_path`), asked as it was trained unless `pack_tokens` says."""
+    """A tagger on the default model (or `model_path`), run as it was trained unless `pack_tokens` says."""
     from modeling_vaner import VanerTagger, load_vaner
 
     model, tokenizer = load_vaner(model_path, dtype=dtype)

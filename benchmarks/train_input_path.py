@@ -133,6 +133,9 @@ def measure(heads: str, args) -> dict:
                 logging_steps=10**6,
                 select_best=False,
                 bf16=False,
+                lr_schedule="steps",  # a fixed number of steps, not the default recipe's wall-clock budget
+                time_budget_minutes=None,
+                warmup_steps=0,
             )
             summary = train(config, model=model, tokenizer=tokenizer)
     finally:

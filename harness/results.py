@@ -1,7 +1,7 @@
 """Results files (`vaner eval --output`): read and checked against `results.schema.json` on every read, and written
 by merging under a lock, so no finished row is ever lost or invented.
 
-A results file holds one model, asked with one set of settings (`SETTINGS`), and one row per corpus. Writing takes
+A results file holds one model, scored with one set of settings (`SETTINGS`), and one row per corpus. Writing takes
 a lock beside the file (`r.json.lock`), reads what is there, keeps every row of the same model and settings that
 this run did not score, replaces the rows it did, and renames the new file into place: two `vaner eval` processes
 writing one `--output` both keep their rows, and a reader never sees half a file.
@@ -15,7 +15,7 @@ from modeling_vaner.files import write_json_atomically
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 SCHEMA_VERSION = 2  # 2: `device` and `max_length` are required (files of version 1 predate them)
-# What makes two files' rows comparable: one model, asked the same way.
+# What makes two files' rows comparable: one model, scored the same way.
 SETTINGS = ("model_path", "revision", "dtype", "max_length", "guidelines")
 
 

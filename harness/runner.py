@@ -53,7 +53,7 @@ class VanerPredictor:
         if guidelines is not None and guidelines not in self.config.datasets:
             raise HarnessError(
                 f"--guidelines {guidelines}: the model knows the guidelines of "
-                f"{', '.join(self.config.datasets) or 'no corpus (it asks adaptively)'}."
+                f"{', '.join(self.config.datasets) or 'no corpus (it uses the adaptive instruction)'}."
             )
         self.guidelines = guidelines
 
@@ -330,8 +330,8 @@ def run_eval(
     make one leaderboard row, whose training time is the sum of theirs. With `resume`, datasets that `output`
     already scored for the same model and settings are kept, not run again (a long run stopped half way); rows of
     corpora this run does not name are always kept. `device` and `dtype` as in `load_predictor`; the file records
-    both (the dtype by name, as resolved). `guidelines`: ask every corpus with that known corpus's guidelines
-    (recorded; a file asked otherwise is not resumed)."""
+    both (the dtype by name, as resolved). `guidelines`: instruct every corpus with that known corpus's guidelines
+    (recorded; a file scored otherwise is not resumed)."""
     target, dtype = device_and_dtype(device, dtype)
     check_datasets(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
     output = Path(output)
@@ -341,7 +341,7 @@ def run_eval(
     done = finished_results(output, model, datasets, split, limit, revision, dtype, guidelines) if resume else {}
     report = new_report(model, model_name, revision, dtype, target)
     report["guidelines"] = guidelines
-    report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were asked at
+    report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were scored at
     add_training_time(report, [model.replace("{dataset}", name) for name in datasets])
     predictors = Predictors(model, revision, batch_size, dtype, target, guidelines)
     written = None  # what the file holds after this run's last write: its rows and every row it kept
@@ -352,10 +352,12 @@ def run_eval(
             continue
         predictor = predictors.get(name)
         report["kind"] = report["kind"] or predictor.kind
-        if done and report["max_length"] != predictor.max_length:  # rows asked at another length must not mix
-            asked = f"max_length {report['max_length']}" if report["max_length"] else "a max_length it does not record"
+        if done and report["max_length"] != predictor.max_length:  # rows scored at another length must not mix
+            kept_at = (
+                f"max_length {report['max_length']}" if report["max_length"] else "a max_length it does not record"
+            )
             raise HarnessError(
-                f"Cannot resume from {output}: it asked the model at {asked}, this run asks "
+                f"Cannot resume from {output}: it ran the model at {kept_at}, this run uses "
                 f"{predictor.max_length}; write to another --output."
             )
         report["max_length"] = predictor.max_length
@@ -377,7 +379,7 @@ def new_report(model: str, model_name: str | None, revision: str | None, dtype: 
         "package_versions": package_versions(),
         "dtype": dtype,
         "device": describe_device(target),
-        "max_length": None,  # set once the model is loaded: the length it is asked at
+        "max_length": None,  # set once the model is loaded: the length it runs at
         "training": {"seconds": 0.0, "summaries": []},
         "results": [],
     }
@@ -461,7 +463,7 @@ def finished_results(
         if (result["split"], result.get("limit")) != (split, limit):
             raise HarnessError(
                 f"Cannot resume from {output}: its {result['dataset']} row is split "
-                f"{result['split']!r}, limit {result.get('limit')}; this run asks {split!r}, "
+                f"{result['split']!r}, limit {result.get('limit')}; this run scores {split!r}, "
                 f"limit {limit}."
             )
         kept[result["dataset"]] = {"kind": saved.get("kind"), "max_length": saved.get("max_length"), "result": result}

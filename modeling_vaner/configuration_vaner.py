@@ -24,6 +24,17 @@ DEFAULT_ENTITY_TYPES = ("Chemical", "Disease", "Gene", "Species")
 # or one BIO head per entity type, so one input (its instruction naming every type requested) tags them all.
 HEAD_LAYOUTS = ("shared", "per_type")
 
+# What makes a saved folder or Hub repo load through transformers' standard calls: the Auto classes (`auto_map`), and
+# VANER's pipeline for the task names a VANER model answers to (`custom_pipelines`): the standard one, its alias, ours.
+# Every VanerConfig carries both, so every way of saving writes them.
+AUTO_MAP = {
+    "AutoConfig": "configuration_vaner.VanerConfig",
+    "AutoModel": "modeling_vaner.VanerModel",
+    "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification",
+}
+PIPELINE_TASKS = ("token-classification", "ner", "vaner-ner")
+PIPELINE_ENTRY = {"impl": "pipeline_vaner.VanerNERPipeline", "pt": ["AutoModelForTokenClassification"], "type": "text"}
+
 # Where `vaner backbone` writes the backbones it builds (SmolLM2 from its GGUF): `$VANER_CACHE/backbones/<name>`,
 # and where the remote code finds them, so a model trained on one loads offline wherever it was built.
 BACKBONE_RECORD = "vaner_backbone.json"
@@ -86,11 +97,11 @@ class VanerConfig(LlamaConfig):
             paper).
         max_length (`int`, *optional*):
             The most tokens one training input held, instruction included; longer sentences went through windows.
-            The tagger asks the model at this length unless told otherwise. Unset (models that record none): 512.
+            The tagger runs the model at this length unless told otherwise. Unset (models that record none): 512.
         head_layout (`str`, *optional*, defaults to `"shared"`):
-            `"shared"`: one BIO head, and the instruction names the one entity type an input asks for (the paper).
+            `"shared"`: one BIO head, and the instruction names the one entity type an input requests (the paper).
             `"per_type"`: one BIO head per entry of `entity_types` (logits `(batch, seq_len, num_types, 3)`), and
-            one input asks for every requested type at once; its instruction names them all.
+            one input requests every requested type at once; its instruction names them all.
 
     Example:
 
@@ -131,6 +142,8 @@ class VanerConfig(LlamaConfig):
         if self.head_layout not in HEAD_LAYOUTS:
             raise ValueError(f"head_layout {self.head_layout!r}: use one of {', '.join(HEAD_LAYOUTS)}.")
         super().__post_init__(**kwargs)
+        self.auto_map = {**(getattr(self, "auto_map", None) or {}), **AUTO_MAP}
+        self.custom_pipelines = {task: dict(PIPELINE_ENTRY) for task in PIPELINE_TASKS}
         self.use_cache = False  # nothing to cache: every position attends to every other
 
     @property
@@ -148,15 +161,15 @@ class VanerConfig(LlamaConfig):
             raise ValueError(f"Unknown entity type {entity_type!r}; this model knows {', '.join(self.entity_types)}.")
 
     def instruction(self, entity_type: str | Sequence[str], dataset: str | Sequence[str] | None = None) -> str:
-        """The instruction that asks for `entity_type` mentions, under `dataset`'s guidelines if one is named.
+        """The instruction that requests `entity_type` mentions, under `dataset`'s guidelines if one is named.
 
-        A model with one head per type is asked for several types (and datasets) in one instruction: a list of
+        A model with one head per type takes several types (and datasets) in one instruction: a list of
         types is named as "Chemical, Disease or Gene", a list of datasets as "BC5CDR-chem and BC5CDR-disease"."""
         types = [entity_type] if isinstance(entity_type, str) else list(dict.fromkeys(entity_type))
         for name in types:
             self.check_type(name)
         if len(types) > 1 and self.head_layout != "per_type":
-            raise ValueError("This model has one shared head: ask it for one entity type per instruction.")
+            raise ValueError("This model has one shared head: request one entity type per instruction.")
         datasets = [dataset] if isinstance(dataset, str) else list(dict.fromkeys(dataset or ()))
         for name in datasets:
             if name not in self.datasets:

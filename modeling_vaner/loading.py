@@ -17,7 +17,6 @@ from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
 from .configuration_vaner import VanerConfig
 from .errors import ModelFileError, VanerError
 from .modeling_vaner import VanerForTokenClassification
-from .pipeline_vaner import PIPELINE_TASKS
 
 register()  # every way to a model goes through here: the Auto classes must know `vaner` first
 
@@ -81,7 +80,7 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_dtype(dtype, device):
-    """Weights dtype: as asked (a `torch.dtype`, or its name), else (`auto`) bfloat16 on CUDA; on a CPU bfloat16
+    """Weights dtype: as requested (a `torch.dtype`, or its name), else (`auto`) bfloat16 on CUDA; on a CPU bfloat16
     where it is native and tags as well as float32 (`CPU_BF16_AGREES`), else float32."""
     import torch
 
@@ -92,20 +91,6 @@ def resolve_dtype(dtype, device):
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
-def set_hub_metadata(config) -> None:
-    """What makes a saved folder or Hub repo load through transformers' standard calls (one place): `auto_map` for
-    `AutoConfig`, `AutoModel` and `AutoModelForTokenClassification`, and VANER's pipeline for the task names
-    `token-classification`, `ner` and `vaner-ner` (`custom_pipelines`)."""
-    config.auto_map = {
-        **(getattr(config, "auto_map", None) or {}),
-        "AutoConfig": "configuration_vaner.VanerConfig",
-        "AutoModel": "modeling_vaner.VanerModel",
-        "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification",
-    }
-    entry = {"impl": "pipeline_vaner.VanerNERPipeline", "pt": ["AutoModelForTokenClassification"], "type": "text"}
-    config.custom_pipelines = {task: dict(entry) for task in PIPELINE_TASKS}
-
-
 def copy_remote_code(save_directory) -> None:
     import shutil
 
@@ -114,9 +99,8 @@ def copy_remote_code(save_directory) -> None:
 
 
 def save_vaner(model, tokenizer, save_directory) -> None:
-    """Save model, tokenizer, the remote-code files and the pipeline entries in one folder, which then loads with
+    """Save model, tokenizer and the remote-code files in one folder (the config carries the Auto and pipeline entries), which then loads with
     `load_vaner`, the Auto classes and `pipeline("token-classification", ..., trust_remote_code=True)`."""
-    set_hub_metadata(model.config)
     model.save_pretrained(save_directory)
     tokenizer.save_pretrained(save_directory)
     copy_remote_code(save_directory)
@@ -149,7 +133,6 @@ def save_adapter_layout(peft_model, tokenizer, save_directory, adapter_subfolder
     config = VanerConfig.from_dict(base.config.to_dict())
     config.adapter_subfolder = adapter_subfolder
     config.architectures = [type(base).__name__]
-    set_hub_metadata(config)
     config.save_pretrained(save_directory)
     copy_remote_code(save_directory)
     tokenizer.save_pretrained(save_directory)
@@ -174,9 +157,9 @@ def load_backbone(name_or_path: str = "smollm2", is_causal: bool = False, **conf
 
 
 def record_recipe(model_config, recipe: dict) -> None:
-    """Write into a model's config what inference must know to ask it as it was trained (`recipe`: the run's
-    options, as in its `train_config.yaml`): the guidelines it learned (none for VANER_adapt, so inference asks it
-    adaptively), its input length and its packing."""
+    """Write into a model's config what inference must know to run it as it was trained (`recipe`: the run's
+    options, as in its `train_config.yaml`): the guidelines it learned (none for VANER_adapt, so inference gives it the
+    adaptive instruction), its input length and its packing."""
     from .corpora import get_corpus
 
     model_config.datasets = (

@@ -32,8 +32,6 @@ SUPPORTED_BACKBONE_TYPES = ("llama",)
 HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_download", "proxies")
 # PEFT prefixes every key of a saved adapter with this.
 PEFT_PREFIX = "base_model.model."
-# This file's name as `auto_map` spells it, also when it runs as remote code (`transformers_modules.<hash>.<name>`).
-_REMOTE_MODULE = __name__.rsplit(".", 1)[-1]
 
 
 def position_ids_from_attention_mask(attention_mask: torch.Tensor) -> torch.LongTensor:
@@ -203,8 +201,6 @@ class VanerForTokenClassification(VanerPreTrainedModel):
 
     def __init__(self, config: VanerConfig):
         super().__init__(config)
-        # `save_pretrained` maps only the saved class; add the base model so one folder serves `AutoModel` too.
-        config.auto_map = {**(getattr(config, "auto_map", None) or {}), "AutoModel": f"{_REMOTE_MODULE}.VanerModel"}
         self.num_labels = config.num_labels
         self.model = VanerModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout)

@@ -1,5 +1,5 @@
 # Copyright 2026 The VANER authors. Licensed under the Apache License, Version 2.0.
-"""Asking a VANER model: rows from `processing_vaner` -> bidirectional model -> a label per word -> typed spans.
+"""Running a VANER model: rows from `processing_vaner` -> bidirectional model -> a label per word -> typed spans.
 
 `VanerTagger` is the Python API (batches every row of every text and entity type together, length-sorted);
 `VanerNERPipeline` is the custom transformers pipeline `vaner-ner` (`preprocess` / `_forward` / `postprocess`, so
@@ -19,9 +19,9 @@ from transformers.utils import logging
 
 from .processing_vaner import (
     DEFAULT_MAX_LENGTH,
-    AskedText,
     EncodedRow,
     Request,
+    RequestedText,
     RequestEncoder,
     repair_bio,
 )
@@ -47,7 +47,7 @@ class VanerTagger:
             `config.max_length` (the length it was trained at), else 512.
         context: tokens of context each window keeps on either side of the words it labels.
         pack_tokens: put consecutive sentences of a text behind one instruction, in inputs of at most this many
-            tokens; 0 asks one sentence per input. Defaults to the model's `config.pack_tokens`: ask a model the
+            tokens; 0 runs one sentence per input. Defaults to the model's `config.pack_tokens`: run a model the
             way it was trained.
     """
 
@@ -80,25 +80,27 @@ class VanerTagger:
     def pack_tokens(self) -> int:
         return self.encoder.pack_tokens
 
-    def asks(self, entity_types: Iterable[str] | None, dataset: str | None) -> list[tuple[tuple[str, ...], str]]:
+    def instructions(
+        self, entity_types: Iterable[str] | None, dataset: str | None
+    ) -> list[tuple[tuple[str, ...], str]]:
         """`(entity_types, instruction)` pairs, one per model input a sentence needs: one per type with a shared
         head, one naming every type with a head per type. Unknown types or datasets raise ValueError naming what
         is known."""
-        # Each type once, in the order asked: `Chemical,Chemical` asks for chemicals once.
+        # Each type once, in the order requested: `Chemical,Chemical` requests chemicals once.
         types = tuple(dict.fromkeys(entity_types if entity_types is not None else self.config.entity_types))
         if not types:
-            raise ValueError(f"No entity type asked for; this model knows {', '.join(self.config.entity_types)}.")
+            raise ValueError(f"No entity type requested; this model knows {', '.join(self.config.entity_types)}.")
         if self.config.head_layout == "per_type":
             return [(types, self.config.instruction(types, dataset))]
         return [((entity_type,), self.config.instruction(entity_type, dataset)) for entity_type in types]
 
     def typed(
-        self, asked: AskedText, heads: list[list[tuple[list[str], list[float]]]]
+        self, requested: RequestedText, heads: list[list[tuple[list[str], list[float]]]]
     ) -> list[list[tuple[list[str], list[float]]]]:
-        """Per request of `asked`, the `(tags, scores)` of each type it asks for, from every head's (`tag_heads`)."""
+        """Per request of `requested`, the `(tags, scores)` of each type it requests, from every head's (`tag_heads`)."""
         return [
             [per_head[self.head_index(entity_type)] for entity_type in types]
-            for types, per_head in zip(asked.entity_types, heads)
+            for types, per_head in zip(requested.entity_types, heads)
         ]
 
     def head_index(self, entity_type: str | None) -> int:
@@ -126,19 +128,19 @@ class VanerTagger:
         entity_types: Iterable[str] | None = None,
         dataset: str | None = None,
         batch_size: int = 16,
-    ) -> list[tuple[AskedText, list[dict]]]:
-        """Per text, its words and sentences as the tagger split them (`AskedText`) and its entities."""
+    ) -> list[tuple[RequestedText, list[dict]]]:
+        """Per text, its words and sentences as the tagger split them (`RequestedText`) and its entities."""
         if isinstance(texts, str):
             texts = [texts]
-        asks = self.asks(entity_types, dataset)
-        asked = []
+        instructions = self.instructions(entity_types, dataset)
+        requested = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"Text {index} is a {type(text).__name__}, not a str.")
-            asked.append(AskedText.build(text, asks, document=index))
-        heads = self.tag_heads([request for text in asked for request in text.requests], batch_size)
+            requested.append(RequestedText.build(text, instructions, document=index))
+        heads = self.tag_heads([request for text in requested for request in text.requests], batch_size)
         results, start = [], 0
-        for text in asked:
+        for text in requested:
             results.append((text, text.entities(self.typed(text, heads[start : start + len(text.requests)]))))
             start += len(text.requests)
         return results
@@ -233,8 +235,6 @@ def place_labels(
             offset += count
 
 
-# The task names a VANER model answers to (`custom_pipelines` in its config): the standard one, its alias, and ours.
-PIPELINE_TASKS = ("token-classification", "ner", "vaner-ner")
 # transformers' `aggregation_strategy` values. VANER labels whole words and returns whole mentions, so every value
 # gives the same, word-aggregated entities; they are accepted so that token-classification code runs unchanged.
 AGGREGATION_STRATEGIES = ("none", "simple", "first", "average", "max")
@@ -259,7 +259,7 @@ class VanerNERPipeline(ChunkPipeline):
     _load_tokenizer = True  # never guessed: the inputs need it, and a loading failure must surface
 
     def __init__(self, *args, **kwargs):
-        self._taggers: dict[int | None, VanerTagger] = {}  # one per max length asked
+        self._taggers: dict[int | None, VanerTagger] = {}  # one per max length requested
         kwargs.setdefault("batch_size", DEFAULT_BATCH_SIZE)
         super().__init__(*args, **kwargs)
 
@@ -287,36 +287,36 @@ class VanerNERPipeline(ChunkPipeline):
         return preprocess, {}, {}
 
     def tagger(self, max_length: int | None = None) -> VanerTagger:
-        """The tagger (encoder, labels) this pipeline asks through, one per max length asked."""
+        """The tagger (encoder, labels) this pipeline runs through, one per max length requested."""
         if max_length not in self._taggers:
             self._taggers[max_length] = VanerTagger(self.model, self.tokenizer, max_length=max_length)
         return self._taggers[max_length]
 
     def preprocess(self, text, entity_types=None, dataset=None, max_length=None):
         tagger = self.tagger(max_length)
-        asks = tagger.asks(entity_types, dataset)
-        asked = AskedText.build(text, asks)
-        rows = tagger.encoder.encode(asked.requests)
+        instructions = tagger.instructions(entity_types, dataset)
+        requested = RequestedText.build(text, instructions)
+        rows = tagger.encoder.encode(requested.requests)
         if not rows:  # no words: one instruction-only input, so the text still comes out (with no entities)
-            rows = [EncodedRow(list(tagger.encoder.prompt(asks[0][1])), [])]
+            rows = [EncodedRow(list(tagger.encoder.prompt(instructions[0][1])), [])]
         for index, row in enumerate(rows):
             yield {
                 "input_ids": torch.tensor([row.input_ids]),
                 "attention_mask": torch.ones((1, len(row.input_ids)), dtype=torch.long),
                 "row": row,
-                "asked": asked,
+                "requested": requested,
                 "max_length": max_length,
                 "is_last": index == len(rows) - 1,
             }
 
     def _forward(self, model_inputs):
-        passed = {key: model_inputs.pop(key) for key in ("row", "asked", "max_length", "is_last")}
+        passed = {key: model_inputs.pop(key) for key in ("row", "requested", "max_length", "is_last")}
         logits = self.model(input_ids=model_inputs["input_ids"], attention_mask=model_inputs["attention_mask"]).logits
         return {"logits": logits, "attention_mask": model_inputs["attention_mask"], **passed}
 
     def postprocess(self, all_outputs):
-        asked, tagger = all_outputs[0]["asked"], self.tagger(all_outputs[0]["max_length"])
-        label_ids, scores = blank_labels(asked.requests, self.model.config.num_type_heads)
+        requested, tagger = all_outputs[0]["requested"], self.tagger(all_outputs[0]["max_length"])
+        label_ids, scores = blank_labels(requested.requests, self.model.config.num_type_heads)
         for output in all_outputs:
             row, mask = output["row"], output["attention_mask"][0]
             first = int(mask.argmax())  # a batch padded on the left shifts the row
@@ -325,5 +325,5 @@ class VanerNERPipeline(ChunkPipeline):
         heads = tagger.tags(label_ids, scores)
         return [
             {"entity_group": entity["type"], "word": entity["text"], **entity}
-            for entity in asked.entities(tagger.typed(asked, heads))
+            for entity in requested.entities(tagger.typed(requested, heads))
         ]

@@ -27,13 +27,13 @@ def tag_documents(
     A document's own annotations (PubTator input) are replaced by the predictions; `replaced` collects how many."""
     iterator = iter(documents)
     while chunk := list(itertools.islice(iterator, chunk_size)):
-        for document, (asked, entities) in zip(
+        for document, (requested, entities) in zip(
             chunk, tagger.tag_texts([d.text for d in chunk], entity_types, dataset, batch_size)
         ):
             if replaced is not None and document.entities:
                 replaced.append(len(document.entities))
             document.entities = entities
-            document.words, document.sentences = asked.words, asked.sentences  # CoNLL writes the words tagged
+            document.words, document.sentences = requested.words, requested.sentences  # CoNLL writes the words tagged
             yield document
 
 
@@ -82,7 +82,7 @@ def check_request(args) -> None:
 
 
 def requested_types(args) -> list[str] | None:
-    """`--types` as a list, each type once (`Chemical,Chemical` asks once); None for every type the model knows."""
+    """`--types` as a list, each type once (`Chemical,Chemical` requests chemicals once); None for every type the model knows."""
     if not args.types:
         return None
     return list(dict.fromkeys(name.strip() for name in args.types.split(",") if name.strip()))

@@ -5,7 +5,7 @@ packed) -> a label per word, placed (training) or read (inference) at the word's
 -> spans.
 
 `RequestEncoder.encode` builds the rows both sides use: training places the gold labels on them
-(`EncodedRow.labels`), the tagger reads the model's labels back at the same positions, so a model is asked exactly
+(`EncodedRow.labels`), the tagger reads the model's labels back at the same positions, so a model is run exactly
 the way it was trained.
 
 Remote code: uploaded to the Hub beside the weights. No torch here, only the standard library (and a tokenizer
@@ -188,7 +188,7 @@ class RequestEncoder:
             (`plan_windows`) that label every word exactly once.
         context: tokens of context a window keeps on either side of the words it labels (default: a quarter of
             the room left after the instruction).
-        pack_tokens: 0 asks one sentence per input (the paper); N puts consecutive requests of one document and
+        pack_tokens: 0 runs one sentence per input (the paper); N puts consecutive requests of one document and
             instruction in inputs of at most N tokens, so the instruction is paid once per input.
         pad_token_id: fed in place of a word the tokenizer turns into no token at all, so the word keeps a
             position to carry its label.
@@ -331,38 +331,40 @@ def decode_spans(tags: list[str], scores: list[float]) -> list[tuple[int, int, f
 
 
 @dataclass
-class AskedText:
-    """A text asked for entity types: one request per (ask, sentence), an ask's sentences in order (packing keeps
-    them together), and what turns the tags of those requests back into spans of the text. An ask is the types one
-    instruction names: one type (a shared head) or every requested type (one head per type)."""
+class RequestedText:
+    """A text and the entity types requested of it: one request per (instruction, sentence), an instruction's
+    sentences in order (packing keeps them together), and what turns the tags of those requests back into spans of
+    the text. An instruction names one type (a shared head) or every requested type (one head per type)."""
 
     text: str
     words: list[tuple[int, int]]  # character spans of the text's words
     sentences: list[tuple[int, int]]  # `(first_word, end_word)` of each sentence
     requests: list[Request]
-    entity_types: list[tuple[str, ...]]  # per request: the types its instruction asks for
+    entity_types: list[tuple[str, ...]]  # per request: the types its instruction names
     word_spans: list[list[tuple[int, int]]]  # per request: its words' character spans in `text`
 
     @classmethod
-    def build(cls, text: str, asks: list[tuple[str | tuple[str, ...], str]], document: Hashable = None) -> "AskedText":
-        """`asks`: `(entity_types, instruction)` pairs (a type or a tuple of types); `document` keeps packing
+    def build(
+        cls, text: str, instructions: list[tuple[str | tuple[str, ...], str]], document: Hashable = None
+    ) -> "RequestedText":
+        """`instructions`: `(entity_types, instruction)` pairs (a type or a tuple of types); `document` keeps packing
         inside this text."""
         if not isinstance(text, str):
             raise TypeError(f"Expected a text (str), got a {type(text).__name__}.")
         spans = split_words(text)
         words = [text[start:end] for start, end in spans]
         sentences = split_sentences(text, spans)
-        asked = cls(text, spans, sentences, [], [], [])
-        for entity_types, instruction in asks:
+        requested = cls(text, spans, sentences, [], [], [])
+        for entity_types, instruction in instructions:
             types = (entity_types,) if isinstance(entity_types, str) else tuple(entity_types)
             for first, end in sentences:
-                asked.requests.append(Request(words[first:end], instruction, document))
-                asked.entity_types.append(types)
-                asked.word_spans.append(spans[first:end])
-        return asked
+                requested.requests.append(Request(words[first:end], instruction, document))
+                requested.entity_types.append(types)
+                requested.word_spans.append(spans[first:end])
+        return requested
 
     def entities(self, tagged: list[list[tuple[list[str], list[float]]]]) -> list[dict]:
-        """Entities from each request's `(tags, scores)` per type it asks for (`tagged[request][i]` for
+        """Entities from each request's `(tags, scores)` per type it requests (`tagged[request][i]` for
         `entity_types[request][i]`): dicts `{start, end, text, type, score}` with `text == self.text[start:end]`,
         sorted by position. Mentions of different types may overlap."""
         entities = []
@@ -394,10 +396,10 @@ def non_overlapping(entities: list[dict]) -> list[dict]:
 
 
 __all__ = [
-    "AskedText",
     "EncodedRow",
     "Request",
     "RequestEncoder",
+    "RequestedText",
     "Segment",
     "Window",
     "decode_spans",

@@ -68,7 +68,7 @@ class VanerComponent:
         from . import VanerTagger, load_vaner
 
         self.tagger = VanerTagger(*load_vaner(model, device=device))
-        self.tagger.asks(entity_types, dataset)  # unknown types or guidelines fail here, not on a doc
+        self.tagger.instructions(entity_types, dataset)  # unknown types or guidelines fail here, not on a doc
         self.entity_types, self.dataset, self.batch_size, self.spans_key = entity_types, dataset, batch_size, spans_key
         self.linker = None
         if link:

@@ -21,7 +21,7 @@ def main() -> int:
     reports = [json.loads(Path(path).read_text()) for path in (args.first, args.second)]
     scores = [{r["dataset"]: 100 * r["strict"]["f1"] for r in report["results"]} for report in reports]
     devices = [(report.get("device") or {}).get("name", "?") for report in reports]
-    # The tokens per input each file asked the model at (files from before it was recorded: 512, the old default).
+    # The tokens per input each file ran the model at (files from before it was recorded: 512, the old default).
     lengths = [
         f"max_length {report['max_length']}" if report.get("max_length") else "max_length not recorded"
         for report in reports

@@ -9,6 +9,8 @@ import torch
 from modeling_vaner import VanerConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Tiny training runs count steps: a step schedule with no warm-up, not the default recipe's wall-clock budget.
+STEP_SCHEDULE = {"lr_schedule": "steps", "time_budget_minutes": None, "warmup_steps": 0}
 
 
 def tiny_config(**overrides) -> VanerConfig:

@@ -52,7 +52,7 @@ def test_cuda_without_cuda_is_a_clear_error_everywhere(tiny_vaner_dir, tmp_path,
 
 
 @pytest.mark.parametrize("device", ["cpu", "auto"])
-def test_the_python_api_and_the_pipeline_run_on_the_device_asked(tiny_vaner_dir, device):
+def test_the_python_api_and_the_pipeline_run_on_the_requested_device(tiny_vaner_dir, device):
     from transformers import pipeline
 
     model, _ = load_vaner(tiny_vaner_dir, device=device)

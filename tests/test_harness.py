@@ -212,15 +212,15 @@ def test_resume_keeps_finished_corpora_and_refuses_other_settings(tiny_vaner_dir
     assert [r["dataset"] for r in json.loads(output.read_text())["results"]] == ["s800", "NCBI-disease"]
     jsonschema.validate(resumed, SCHEMA)
 
-    with pytest.raises(HarnessError, match="limit 3; this run asks 'test', limit 5"):
+    with pytest.raises(HarnessError, match="limit 3; this run scores 'test', limit 5"):
         run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=5, resume=True)
     with pytest.raises(HarnessError, match="write to another --output"):
         run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=3, dtype="bfloat16", resume=True)
     assert scored == ["NCBI-disease"]  # refused before scoring anything
     assert resumed["max_length"] == 512  # the tiny model records no training length: the tagger's 512
     saved = json.loads(output.read_text())
-    output.write_text(json.dumps({**saved, "max_length": 256}))  # rows asked at another length must not mix
-    with pytest.raises(HarnessError, match="asked the model at max_length 256, this run asks 512"):
+    output.write_text(json.dumps({**saved, "max_length": 256}))  # rows scored at another length must not mix
+    with pytest.raises(HarnessError, match="ran the model at max_length 256, this run uses 512"):
         run_eval(str(tiny_vaner_dir), ["s800", "NCBI-disease", "BC2GM"], output=output, limit=3, resume=True)
     assert scored == ["NCBI-disease"]
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone
+from tests.conftest import REPO_ROOT, STEP_SCHEDULE, run_python, save_tiny_backbone
 from tests.local_hub import hub_env, running_hub
 
 ORG = "vaner-test"
@@ -57,6 +57,7 @@ def lora_model(tmp_path_factory, smollm2_tokenizer):
             save_steps=100,
             learning_rate=1e-2,
             bf16=False,
+            **STEP_SCHEDULE,
         )
     )
     from safetensors.torch import load_file, save_file

@@ -10,7 +10,7 @@ from modeling_vaner import VanerForTokenClassification, load_vaner
 from modeling_vaner.backbone import SMOLLM2_NAME
 from modeling_vaner.loading import BackboneMismatchError, resolve_backbone
 from modeling_vaner.training import TrainConfig, train
-from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone
+from tests.conftest import REPO_ROOT, STEP_SCHEDULE, run_python, save_tiny_backbone
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def test_a_lora_run_loads_back_merged_with_the_same_logits(tmp_path, tiny_backbo
         save_steps=100,
         learning_rate=1e-2,
         bf16=False,
+        **STEP_SCHEDULE,
     )
     train(config)
     final = tmp_path / "run" / "final"
@@ -70,3 +71,20 @@ def test_a_smollm2_adapter_refuses_another_gguf(smollm2_dir):
     assert resolve_backbone(None, {"name": SMOLLM2_NAME}) == str(smollm2_dir)
     with pytest.raises(BackboneMismatchError, match="trained on a SmolLM2 GGUF with SHA-256 0000"):
         resolve_backbone(str(smollm2_dir), {"name": SMOLLM2_NAME, "gguf_sha256": "0000"})
+
+
+def test_every_saved_config_carries_the_auto_classes_and_the_pipeline(tmp_path):
+    """`auto_map` and `custom_pipelines` are defined once (`configuration_vaner`) and every VanerConfig carries them,
+    so a plain `save_pretrained` writes a folder that the standard calls load."""
+    from modeling_vaner import VanerForTokenClassification
+    from tests.conftest import tiny_config
+
+    VanerForTokenClassification(tiny_config()).save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["auto_map"] == {
+        "AutoConfig": "configuration_vaner.VanerConfig",
+        "AutoModel": "modeling_vaner.VanerModel",
+        "AutoModelForTokenClassification": "modeling_vaner.VanerForTokenClassification",
+    }
+    assert sorted(saved["custom_pipelines"]) == ["ner", "token-classification", "vaner-ner"]
+    assert {entry["impl"] for entry in saved["custom_pipelines"].values()} == {"pipeline_vaner.VanerNERPipeline"}

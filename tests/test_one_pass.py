@@ -1,8 +1,8 @@
 """One pass for every type: a VANER model with one BIO head per entity type (`head_layout="per_type"`).
 
-One input per sentence (or window) whatever the number of types asked, its instruction naming them all; training
+One input per sentence (or window) whatever the number of types requested, its instruction naming them all; training
 supervises only the heads of the types a corpus annotates; corpora over the same sentences train together; every
-entry point asks all requested types in one pass.
+entry point requests all types in one pass.
 """
 
 import json
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerTagger
-from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone, tiny_config
+from tests.conftest import REPO_ROOT, STEP_SCHEDULE, run_python, save_tiny_backbone, tiny_config
 
 TYPES = ["Chemical", "Disease", "Gene", "Species"]
 TEXT = "Aspirin lowered the risk of Escherichia coli infection. Mice were given cisplatin."
@@ -60,7 +60,7 @@ def test_logits_have_a_head_per_type_and_only_annotated_heads_learn():
     assert all(model.score.bias.grad.view(4, 3)[head].abs().sum() == 0 for head in (0, 2, 3))
 
 
-def test_one_input_per_sentence_whatever_the_types_asked(smollm2_tokenizer):
+def test_one_input_per_sentence_whatever_the_types_requested(smollm2_tokenizer):
     asked_rows = []
     for layout, expected in (("per_type", 2), ("shared", 8)):  # two sentences, four types
         model = (
@@ -113,7 +113,7 @@ def test_a_shared_head_model_answers_as_before(tiny_vaner):
     words = ["Aspirin", "lowered", "fever", "."]
     chemical = tagger.tag_words([(words, model.config.instruction("Chemical"))])
     assert tagger.tag_heads([(words, model.config.instruction("Chemical"))]) == [chemical]
-    assert tagger.asks(["Chemical", "Disease"], None) == [
+    assert tagger.instructions(["Chemical", "Disease"], None) == [
         (("Chemical",), model.config.instruction("Chemical")),
         (("Disease",), model.config.instruction("Disease")),
     ]
@@ -177,6 +177,7 @@ def per_type_run(tmp_path_factory, smollm2_tokenizer):
             backbone=str(root / "backbone"),
             corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"],
             heads="per_type",
+            **STEP_SCHEDULE,
             max_train_sentences=24,
             max_eval_sentences=4,
             dbr_probability=0.5,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from modeling_vaner.dbr import EntityDictionary
 from modeling_vaner.processing_vaner import Request, RequestEncoder
 from modeling_vaner.training import TrainConfig, corpus_weights, labelled_rows, parse_overrides, train
+from tests.conftest import STEP_SCHEDULE
 
 WORDS = st.lists(st.text(alphabet="abcdefgXYZ0123456789-αβ()", min_size=1, max_size=12), min_size=1, max_size=80)
 
@@ -93,11 +94,11 @@ def test_overrides_are_typed_by_the_recipe_fields_and_unknown_options_fail():
             "--corpora",
             "s800",
             "linnaeus",
-            "--no_select_best",
+            "--no_bf16",
             "--typed-labels",
             "true",
         ]
-    ) == {"max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"], "select_best": False, "typed_labels": True}
+    ) == {"max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"], "bf16": False, "typed_labels": True}
     with pytest.raises(ValueError, match="Unknown training option.*--max_stepz"):
         parse_overrides(["--max_stepz", "20"])
     with pytest.raises(ValueError, match="--max_steps.*invalid int value: 'four'"):
@@ -133,6 +134,10 @@ def tiny_run_config(tmp_path, **overrides):
         learning_rate=5e-3,
         bf16=False,
         lora_target_modules=["q_proj", "v_proj"],
+        lora_r=12,
+        lora_alpha=32,
+        select_best=True,
+        **STEP_SCHEDULE,
     )
     fields.update(overrides)
     return TrainConfig(**fields)
@@ -230,7 +235,7 @@ def test_the_budget_fitted_schedule_reaches_zero_at_the_deadline(tmp_path, smoll
     assert (tmp_path / "run" / "final").is_dir() and (tmp_path / "run" / "checkpoint-100").is_dir()
 
 
-def test_a_resumed_budget_run_counts_its_time_across_sittings(tmp_path, smollm2_tokenizer):
+def test_a_resumed_budget_run_counts_its_time_across_resumes(tmp_path, smollm2_tokenizer):
     # Interrupted at 45 s: checkpoint-40 holds 40 s of training; the 5 s after it are lost with their steps.
     model = fresh_tiny_model(smollm2_tokenizer)
     with pytest.raises(Interrupted):
@@ -244,7 +249,7 @@ def test_a_resumed_budget_run_counts_its_time_across_sittings(tmp_path, smollm2_
     model = fresh_tiny_model(smollm2_tokenizer)  # a new process would build a fresh model too
     summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
     assert summary["resumed_from"].endswith("checkpoint-40")
-    assert summary["global_step"] == 100 and summary["seconds"] == 100.0 and summary["sitting_seconds"] > 0
+    assert summary["global_step"] == 100 and summary["seconds"] == 100.0 and summary["process_seconds"] > 0
     rates = logged_rates(summary)
     assert sorted(rates) == list(range(1, 101))  # the history goes on from checkpoint-40's; steps 41-45 once
     assert rates[61] == pytest.approx(5e-3 * (1 - 60 / 100))  # the same schedule goes on
@@ -267,7 +272,7 @@ def test_an_interrupted_checkpoint_save_is_skipped_on_resume(tmp_path, smollm2_t
 
 @pytest.mark.parametrize("lora", [False, True])
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, smollm2_tokenizer, lora):
-    """Fresh model objects each sitting: the weights, optimizer and data order come from the checkpoint, so the
+    """Fresh model objects each process: the weights, optimizer and data order come from the checkpoint, so the
     interrupted-and-resumed run trains the same model as the uninterrupted one (same seed)."""
     from safetensors.torch import load_file
 
@@ -301,7 +306,7 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, smollm2_to
         select_best=False,
     )
     resumed = train(config, model=model, tokenizer=smollm2_tokenizer, time_source=forwards)
-    assert forwards.now == 10  # this sitting trained steps 21-30 only: it went on from the checkpoint
+    assert forwards.now == 10  # this process trained steps 21-30 only: it went on from the checkpoint
     assert resumed["resumed_from"].endswith("checkpoint-20") and resumed["global_step"] == 30
     weights = "adapter/adapter_model.safetensors" if lora else "model.safetensors"
     a, b = (load_file(tmp_path / name / "final" / weights) for name in ("straight", "resumed"))
@@ -321,7 +326,7 @@ def test_a_recipe_that_cannot_run_is_refused_before_anything_loads(tmp_path):
         "max_steps: four\n": "max_steps .* must be a whole number, got 'four'",
         "learning_rate: -1.0e-4\n": "learning_rate .* must be above 0",
         "corpora: NCBI-disease, nosuch\n": "Unknown corpus 'nosuch'",
-        "lr_schedule: budget\n": "time_budget_minutes .* must be set when lr_schedule is budget",
+        "time_budget_minutes: null\n": "time_budget_minutes .* must be set when lr_schedule is budget",
         "per_device_batch_size: 0\n": "per_device_batch_size .* must be at least 1",
     }
     for text, message in cases.items():
@@ -369,7 +374,7 @@ def test_the_saved_model_names_only_the_guidelines_it_learned(
     )
     config = VanerConfig.from_pretrained(tmp_path / "run" / "final")
     assert config.datasets == known
-    # so inference (the harness, the pipeline) asks a VANER_adapt model without a dataset name
+    # so inference (the harness, the pipeline) runs a VANER_adapt model without a dataset name
     with pytest.raises(ValueError, match="Unknown dataset"):
         config.instruction("Disease", "BC5CDR-disease")
 
@@ -509,10 +514,10 @@ def test_packed_training_inputs_are_the_inputs_the_tagger_packs(tiny_model, smol
     config = TrainConfig(corpora=["NCBI-disease"], max_eval_sentences=30, max_length=128, pack_tokens=128)
     rows = build_eval_rows(config, smollm2_tokenizer, tiny_model.config)  # the rows a packed run is scored on
     tagger = VanerTagger(tiny_model, smollm2_tokenizer, max_length=128, pack_tokens=128)
-    asked = tagger.encoder.encode([Request(words, instruction) for words, _ in sentences])
-    assert [row["input_ids"] for row in rows] == [row.input_ids for row in asked]
+    encoded_rows = tagger.encoder.encode([Request(words, instruction) for words, _ in sentences])
+    assert [row["input_ids"] for row in rows] == [row.input_ids for row in encoded_rows]
     assert len(rows) < 15  # packed, several sentences per input
-    for row, encoded in zip(rows, asked):  # labels sit exactly where inference reads, each word's gold tag
+    for row, encoded in zip(rows, encoded_rows):  # labels sit exactly where inference reads, each word's gold tag
         read = {
             position: LABEL_IDS[sentences[segment.request][1][segment.first_word + offset]]
             for segment in encoded.segments
@@ -540,7 +545,7 @@ def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llam
     saved = VanerConfig.from_pretrained(tmp_path / "run" / "final")
     # the LoRA of a continued run sits on a tuned model, not on the backbone: saved merged, as a full model
     assert saved.pack_tokens == 64 and saved.adapter_subfolder is None
-    assert saved.max_length == 64  # asked as it was trained: recorded on this path too
+    assert saved.max_length == 64  # run as it was trained: recorded on this path too
     continued, _ = load_vaner(tmp_path / "run" / "final")
     checkpoint, _ = load_run_checkpoint(tmp_path / "run" / "checkpoint-4")
     start, _ = load_vaner(tmp_path / "first" / "final")
@@ -601,6 +606,10 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
             "false",
             "--select_best",
             "false",
+            "--lr_schedule",  # steps, so the two runs' learning rates do not hang on the wall clock
+            "steps",
+            "--warmup_steps",
+            "0",
         ]
         result = subprocess.run(
             [sys.executable, "-m", "modeling_vaner.commands.cli", "train", *args],

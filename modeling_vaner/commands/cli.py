@@ -328,7 +328,7 @@ def add_eval_command(commands) -> None:
     )
     evaluate.add_argument(
         "--guidelines",
-        help="ask every corpus with this known corpus's guidelines (e.g. "
+        help="instruct every corpus with this known corpus's guidelines (e.g. "
         "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
         "instruction",
     )

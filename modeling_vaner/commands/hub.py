@@ -193,12 +193,11 @@ def stage_backbone(backbone_dir: Path, staging: Path, model_config=None) -> None
     if model_config is None:
         return
     from ..configuration_vaner import VanerConfig
-    from ..loading import copy_remote_code, set_hub_metadata
+    from ..loading import copy_remote_code
 
     config = VanerConfig.from_dict(model_config.to_dict())
     config.adapter_subfolder, config.backbone_name_or_path, config.backbone_revision = None, None, None
     config.architectures = ["VanerForTokenClassification"]
-    set_hub_metadata(config)
     config.save_pretrained(staging)
     copy_remote_code(staging)
 
@@ -219,7 +218,6 @@ def push_model(
     listing of what would be uploaded, and nothing is). The card quotes `results` (a `vaner eval` JSON) and, if
     given, a markdown `leaderboard` beside baselines."""
     from ..configuration_vaner import VanerConfig
-    from ..loading import set_hub_metadata
 
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
@@ -255,7 +253,6 @@ def push_model(
             name_base(
                 staging / config.adapter_subfolder / "adapter_config.json", backbone_repo, config.backbone_revision
             )
-        set_hub_metadata(config)  # a folder saved before the standard task names were written gets them too
         config.save_pretrained(staging)
         _write_card(staging, repo_id, config, results, leaderboard)
         if dry_run:

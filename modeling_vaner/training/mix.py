@@ -23,7 +23,7 @@ def request_encoder(config: TrainConfig, tokenizer) -> RequestEncoder:
 
 def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list, heads: int = 0) -> list[dict]:
     """Training rows for `requests` (`tags[r]`: request r's gold tags, or with `heads` its tags per head): the rows
-    inference asks, with each word's label at its first sub-token, in the window whose core holds it, exactly once
+    inference runs, with each word's label at its first sub-token, in the window whose core holds it, exactly once
     (per head, flattened position-major, with a head per type); `sentences`: how many requests a row labels
     (packing samples by it)."""
     from .type_heads import head_labels
@@ -98,16 +98,16 @@ def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: d
     rng = random.Random(config.seed)
     plan = {"words": [], "instruction": [], "tags": []}
 
-    def ask(instruction, words, tags):
+    def add(instruction, words, tags):
         plan["words"].append(words)
         plan["instruction"].append(instruction)
         plan["tags"].append(tags)
 
     for name, words, tags in mixed_sentences(config, train_sets, rng):
         entity_type = get_corpus(name).entity_type
-        ask(model_config.instruction(entity_type, name if config.instruction == "dataset" else None), words, tags)
+        add(model_config.instruction(entity_type, name if config.instruction == "dataset" else None), words, tags)
         if dictionary is not None and rng.random() < config.dbr_probability:
-            ask(
+            add(
                 model_config.instruction(entity_type),
                 *dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other),
             )
@@ -245,7 +245,7 @@ def without_count(row: dict) -> dict:
 
 
 def build_eval_rows(config: TrainConfig, tokenizer, model_config):
-    """Devel rows (a `datasets.Dataset`), asked the way the run trains: one sentence per input, or packed (a
+    """Devel rows (a `datasets.Dataset`), encoded the way the run trains: one sentence per input, or packed (a
     corpus is one document)."""
     plan = {"words": [], "instruction": [], "tags": [], "document": []}
     for name, words, tags in devel_sentences(config):

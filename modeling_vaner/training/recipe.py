@@ -9,6 +9,8 @@ import yaml
 from ..corpora import CORE_CORPORA, get_corpus
 from ..errors import VanerError
 
+# Every projection of a LLaMA block: attention (q, k, v, o) and MLP (gate, up, down). The default model adapts them all.
+LLAMA_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Options checked by kind, in `TrainConfig.validate`.
 WHOLE_NUMBER_OPTIONS = (
     "max_steps",
@@ -53,7 +55,8 @@ def option(default=None, help: str = "", default_factory=None):
 @dataclass
 class TrainConfig:
     """A training recipe; YAML files in `configs/` set these fields, `--key value` on the command line overrides
-    them (parsed by transformers' `HfArgumentParser`, so `vaner train --help` lists them all)."""
+    them (parsed by transformers' `HfArgumentParser`, so `vaner train --help` lists them all). The defaults are the
+    shipped default model's recipe (`configs/gpu_smollm2.yaml`: one GPU, a 5.88-minute budget)."""
 
     output_dir: str = option("runs/vaner", "where checkpoints, final/ and training_summary.json go")
     architecture: str = option("vaner", "vaner, or encoder: an ordinary token classifier baseline (no instruction)")
@@ -69,7 +72,7 @@ class TrainConfig:
         help="the corpora to mix (names, or FOLDER:TYPE)", default_factory=lambda: list(CORE_CORPORA)
     )
     max_train_sentences: int | None = option(None, "per corpus, sampled with the seed (BC4CHEMD is large)")
-    max_eval_sentences: int | None = option(500, "per corpus, from devel: checkpoints are chosen on devel, never test")
+    max_eval_sentences: int | None = option(100, "per corpus, from devel: checkpoints are chosen on devel, never test")
     temperature: float = option(1.0, "corpus sampling weights ~ size^(1/T); a large T approaches uniform")
     instruction: str = option("dataset", "dataset (VANER) or adaptive (VANER_adapt, no dataset name)")
     heads: str = option(
@@ -77,48 +80,48 @@ class TrainConfig:
         "shared: one BIO head, one entity type per input (the paper); per_type: one head "
         "per entity type of the corpora, every requested type in one input (one pass)",
     )
-    dbr_probability: float = option(0.5, "chance that a training sentence brings one DBR item; 0 turns DBR off")
-    dbr_max_same: int = option(10, "DBR: most names of the asked type in one item")
+    dbr_probability: float = option(0.3, "chance that a training sentence brings one DBR item; 0 turns DBR off")
+    dbr_max_same: int = option(10, "DBR: most names of the item's entity type in one item")
     dbr_max_other: int = option(5, "DBR: most names of other types in one item")
     kb_dir: str | None = option(None, "knowledge-base names for DBR (default: ../shared/data/kb)")
     max_length: int = option(
         256,
         "tokens per input, instruction included; longer sentences go through windows "
-        "(the model records it, and is asked at it)",
+        "(the model records it, and inference runs at it)",
     )
     pack_tokens: int = option(
         0, "0: one sentence per input (the paper); N: consecutive sentences share inputs of at most N tokens"
     )
     lora: bool = option(True, "LoRA; false: full fine-tuning (small backbones)")
-    lora_r: int = option(12, "LoRA rank")
-    lora_alpha: int = option(32, "LoRA alpha")
-    lora_dropout: float = option(0.1, "LoRA dropout")
+    lora_r: int = option(32, "LoRA rank")
+    lora_alpha: int = option(64, "LoRA alpha")
+    lora_dropout: float = option(0.05, "LoRA dropout")
     lora_target_modules: list[str] = option(
-        help="the modules LoRA adapts", default_factory=lambda: ["q_proj", "v_proj"]
+        help="the modules LoRA adapts", default_factory=lambda: list(LLAMA_PROJECTIONS)
     )
-    learning_rate: float = option(1e-4, "peak learning rate (AdamW)")
+    learning_rate: float = option(8e-4, "peak learning rate (AdamW)")
     weight_decay: float = option(0.01, "weight decay, on matrices only")
-    warmup_steps: int = option(0, "linear warm-up steps")
-    per_device_batch_size: int = option(4, "inputs per device per step")
+    warmup_steps: int = option(100, "linear warm-up steps")
+    per_device_batch_size: int = option(128, "inputs per device per step")
     gradient_accumulation_steps: int = option(1, "steps accumulated per optimizer update")
-    num_train_epochs: float = option(1.0, "epochs over the mix (when max_steps is not set)")
+    num_train_epochs: float = option(20.0, "epochs over the mix (when max_steps is not set; with a budget, a ceiling)")
     max_steps: int = option(-1, "optimizer steps; -1: num_train_epochs decides")
     time_budget_minutes: float | None = option(
-        None,
+        5.88,
         "stop cleanly, with a checkpoint, once the run has trained this long: its training time over all "
-        "its sittings, up to the checkpoint each sitting resumed from",
+        "its processes, up to the checkpoint each resumed process started from",
     )
     lr_schedule: str = option(
-        "steps",
+        "budget",
         "steps: warm-up, then linear decay to 0 at max_steps / num_train_epochs; "
         "budget: warm-up, then linear decay with elapsed time, reaching 0 when "
         "time_budget_minutes runs out",
     )
     stop_after_steps: int | None = option(None, "stop there on max_steps' schedule (ablations of a run's first steps)")
-    select_best: bool = option(True, "final/ is the checkpoint with the best devel loss; false: the model at the end")
-    save_steps: int = option(500, "steps between checkpoints")
+    select_best: bool = option(False, "final/ is the checkpoint with the best devel loss; false: the model at the end")
+    save_steps: int = option(250, "steps between checkpoints")
     eval_steps: int | None = option(None, "steps between devel evaluations (default: save_steps)")
-    save_total_limit: int = option(3, "checkpoints kept")
+    save_total_limit: int = option(2, "checkpoints kept")
     logging_steps: int = option(25, "steps between log lines")
     bf16: bool = option(True, "bf16 autocast; on a CPU it needs AVX512-BF16 or AMX to pay off")
     causal: bool = option(False, "keep the decoder's causal mask: the paper's control experiment, not a VANER model")

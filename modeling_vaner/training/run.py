@@ -148,12 +148,12 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     trainer = build_trainer(config, model, tokenizer, rows, clock)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
-    sitting_seconds = time.perf_counter() - start
+    process_seconds = time.perf_counter() - start
     summary = {
         "resumed_from": last,
         **run_summary(trainer, result, rows),
         "seconds": round(clock.elapsed(), 1),
-        "sitting_seconds": round(sitting_seconds, 1),
+        "process_seconds": round(process_seconds, 1),
         "lr_schedule": config.lr_schedule,
         "corpora": rows["used_sentences"],
         "dbr_dictionary_names": rows["dictionary_names"],
@@ -253,7 +253,7 @@ def save_final(config: TrainConfig, model, tokenizer, final_dir: Path) -> None:
 
 
 def run_summary(trainer, result, rows: dict) -> dict:
-    """Steps, losses, rows and mean rates of the sitting (the sampler mixes long and short rows evenly)."""
+    """Steps, losses, rows and mean rates of this process (the sampler mixes long and short rows evenly)."""
     train_rows = rows["train"]
     train_tokens = sum(train_rows["length"])
     train_words = sum(

@@ -14,10 +14,10 @@ from .recipe import TrainConfig
 
 
 class TrainingClock(TrainerCallback, ExportableState):
-    """The run's training time over all its sittings, and the stop it calls for.
+    """The run's training time over all its processes (each resume starts one), and the stop it calls for.
 
-    A checkpoint records the time trained up to it (`trainer_state.json`, `stateful_callbacks`); a resumed sitting
-    starts its clock there, so the time an interrupted sitting spent after its last checkpoint is not counted (its
+    A checkpoint records the time trained up to it (`trainer_state.json`, `stateful_callbacks`); a resumed process
+    starts its clock there, so the time an interrupted process spent after its last checkpoint is not counted (its
     steps are trained again). Training stops, saving and evaluating a checkpoint, at the first step end past
     `budget_seconds` or at `stop_after_steps`."""
 
@@ -30,16 +30,16 @@ class TrainingClock(TrainerCallback, ExportableState):
     ):
         self.budget_seconds = budget_seconds
         self.stop_after_steps = stop_after_steps
-        self.elapsed_seconds = elapsed_seconds  # trained before this sitting
+        self.elapsed_seconds = elapsed_seconds  # trained before this process
         self.time_source = time_source
-        self.sitting_start = None
+        self.process_start = None
 
     def elapsed(self) -> float:
-        sitting = self.time_source() - self.sitting_start if self.sitting_start is not None else 0.0
-        return self.elapsed_seconds + sitting
+        this_process = self.time_source() - self.process_start if self.process_start is not None else 0.0
+        return self.elapsed_seconds + this_process
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.sitting_start = self.time_source()
+        self.process_start = self.time_source()
 
     def on_step_end(self, args, state, control, **kwargs):
         if (self.budget_seconds is not None and self.elapsed() >= self.budget_seconds) or (

@@ -9,7 +9,7 @@ from transformers import AutoTokenizer
 from modeling_vaner import VanerForTokenClassification
 from modeling_vaner.backbone import convert_smollm2
 from modeling_vaner.training import TrainConfig, train
-from tests.conftest import tiny_config
+from tests.conftest import STEP_SCHEDULE, tiny_config
 
 output_dir = sys.argv[1]
 tokenizer = AutoTokenizer.from_pretrained(convert_smollm2())
@@ -29,6 +29,7 @@ config = TrainConfig(
     learning_rate=5e-3,
     bf16=False,
     lora=False,
+    **STEP_SCHEDULE,
 )
 summary = train(config, model=model, tokenizer=tokenizer)
 rank = int(os.environ["RANK"])
