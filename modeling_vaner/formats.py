@@ -31,11 +31,13 @@ class Document:
     # The words (character spans) and sentences (word ranges) the tagger split `text` into, once tagged.
     words: list[tuple[int, int]] | None = None
     sentences: list[tuple[int, int]] | None = None
+    line: int | None = None  # the line of its file the document starts on (where a shard of the file can start)
 
 
-def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+def read_lines(path: str | Path, first_line: int = 1) -> Iterator[tuple[int, str]]:
     """`(line number, line without its newline)` of a text file (gzip'd when it ends in .gz), decoding UTF-8
-    strictly, one line at a time: the one reader behind every file format here, so every error names file and line."""
+    strictly, one line at a time: the one reader behind every file format here, so every error names file and line.
+    Lines before `first_line` are passed over undecoded."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -43,6 +45,8 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, start=1):
+                if number < first_line:
+                    continue
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
@@ -89,28 +93,29 @@ def sniff_format(path: Path) -> str:
     return "text"
 
 
-def read_documents(path: str | Path, input_format: str = "auto") -> Iterator[Document]:
+def read_documents(path: str | Path, input_format: str = "auto", first_line: int = 1) -> Iterator[Document]:
     """Stream the documents of a file: plain text (one document per line; blank lines skipped), PubTator, or JSON
-    Lines (one object per line with `text` and an optional `id`; what `vaner predict --format json` writes)."""
+    Lines (one object per line with `text` and an optional `id`; what `vaner predict --format json` writes).
+    `first_line`: start there, on the first line of a document (`Document.line`)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if input_format == "auto":
         input_format = sniff_format(path)
     if input_format == "text":
-        for number, line in read_lines(path):
+        for number, line in read_lines(path, first_line):
             if line.strip():
-                yield Document(id=str(number), text=line)
+                yield Document(id=str(number), text=line, line=number)
     elif input_format == "pubtator":
-        yield from _read_pubtator(path)
+        yield from _read_pubtator(path, first_line)
     elif input_format == "jsonl":
-        yield from _read_jsonl(path)
+        yield from _read_jsonl(path, first_line)
     else:
         raise InputError(f"Unknown input format {input_format!r}; use one of {', '.join(INPUT_FORMATS)}.")
 
 
-def _read_jsonl(path: Path) -> Iterator[Document]:
-    for number, line in read_lines(path):
+def _read_jsonl(path: Path, first_line: int = 1) -> Iterator[Document]:
+    for number, line in read_lines(path, first_line):
         if not line.strip():
             continue
         try:
@@ -120,10 +125,10 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise InputError(f'{path}:{number}: expected an object with a "text" string, got {line[:80]!r}')
         entities = record.get("entities") if isinstance(record.get("entities"), list) else []
-        yield Document(id=str(record.get("id", number)), text=record["text"], entities=entities)
+        yield Document(id=str(record.get("id", number)), text=record["text"], entities=entities, line=number)
 
 
-def _read_pubtator(path: Path) -> Iterator[Document]:
+def _read_pubtator(path: Path, first_line: int = 1) -> Iterator[Document]:
     current: dict | None = None
 
     def finish():
@@ -136,11 +141,10 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
                     f"document {current['id']}'s text (0-{len(text)}); expected 0 <= start < end <= "
                     "its length"
                 )
-        return Document(
-            id=current["id"], text=text, title_length=len(title), entities=[entity for _, entity in current["entities"]]
-        )
+        entities = [entity for _, entity in current["entities"]]
+        return Document(id=current["id"], text=text, title_length=len(title), entities=entities, line=current["line"])
 
-    for number, line in read_lines(path):
+    for number, line in read_lines(path, first_line):
         if not line.strip():
             if current is not None:
                 yield finish()
@@ -153,7 +157,7 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
                 yield finish()
                 current = None
             if current is None:
-                current = {"id": doc_id, "entities": []}
+                current = {"id": doc_id, "entities": [], "line": number}
             if kind in current:
                 raise InputError(f"{path}:{number}: document {doc_id} has a second |{kind}| line")
             current[kind] = content

@@ -1,5 +1,7 @@
-"""`vaner predict`: tag a text or a file of documents, streaming, with a progress bar for files."""
+"""`vaner predict`: tag a text or a file of documents, streaming, with a progress bar for files; or, with
+`--output DIR`, a corpus of any size in shards (`modeling_vaner.bulk`): resumable, on workers or on Ray."""
 
+import glob
 import itertools
 import os
 import signal
@@ -9,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ModelFileError, UsageError
+from .errors import UsageError
 from .files import written_atomically
 from .formats import Document, read_documents, sniff_format, write_document
 
@@ -37,12 +39,42 @@ def tag_documents(
             yield document
 
 
+def is_sharded(args) -> bool:
+    """Whether the run writes one file per shard into a folder: `--output` names one (it exists, or ends in `/`),
+    `--input` is more than a file, or an option that only shards have is given."""
+    folder_output = bool(args.output) and (Path(args.output).is_dir() or args.output.endswith(("/", os.sep)))
+    many_inputs = args.input is not None and (Path(args.input).is_dir() or glob.has_magic(args.input))
+    return folder_output or many_inputs or args.resume or args.workers > 1 or args.engine != "local"
+
+
+def check_sharded_options(args) -> None:
+    if args.input is None:
+        raise UsageError("--output DIR, --resume, --workers and --engine tag files: give --input FILE, FOLDER or GLOB")
+    if not args.output:
+        raise UsageError(
+            "a folder, a glob, --resume, --workers and --engine write one file per shard: name a folder with "
+            "--output DIR"
+        )
+    if args.workers > 1 and args.engine == "ray":
+        raise UsageError("--workers is for one machine; with --engine ray use --concurrency")
+    if args.workers > 1 and (args.device or "").startswith(("cuda", "gpu")):
+        import torch
+
+        if args.workers > torch.cuda.device_count():
+            raise UsageError(
+                f"--workers {args.workers} with --device cuda: this machine has "
+                f"{torch.cuda.device_count()} GPU(s), one worker each"
+            )
+
+
 def check_options(args) -> None:
     """Everything a user can get wrong, checked before the model loads (a minute on a slow disk): `UsageError`."""
     from .loading import has_default_model
 
     if args.text is None and args.input is None:
         raise UsageError("give a TEXT or --input FILE")
+    if args.text is not None and args.input is not None:
+        raise UsageError("give a TEXT or --input FILE, not both")
     if args.model is None and not has_default_model():
         raise UsageError(
             "no default model in this installation; pass --model DIR_OR_REPO (`vaner demo "
@@ -50,13 +82,13 @@ def check_options(args) -> None:
         )
     if args.model is not None and not Path(args.model).exists() and looks_like_a_path(args.model):
         raise UsageError(f"--model {args.model}: no such folder (a Hub repo id is ORG/NAME)")
-    if args.output:
+    if is_sharded(args):
+        check_sharded_options(args)
+    elif args.output:
         parent = Path(args.output).resolve().parent
         if not parent.is_dir():
             raise UsageError(f"--output {args.output}: folder {parent} does not exist")
-        if Path(args.output).is_dir():
-            raise UsageError(f"--output {args.output} is a folder; name a file")
-    if args.input is not None:
+    if args.input is not None and not is_sharded(args):
         if not Path(args.input).is_file():
             raise UsageError(f"--input {args.input}: no such file")
         if args.output and Path(args.output).resolve() == Path(args.input).resolve():
@@ -99,27 +131,54 @@ def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
     return read_documents(path, input_format), total
 
 
-def load_tagger(args):
-    from . import VanerTagger, load_vaner
+def tagging_options(args):
+    from .bulk import TaggingOptions
 
-    try:
-        model, tokenizer = load_vaner(args.model, dtype=args.dtype, device=args.device)
-    except (ModelFileError, OSError) as error:  # missing, truncated or pickled weights; a backbone not there
-        raise ModelFileError(f"--model {args.model or 'the default model'}: cannot load a model: {error}") from None
-    return VanerTagger(model, tokenizer, max_length=args.max_length)
+    return TaggingOptions(
+        model=args.model,
+        entity_types=tuple(requested_types(args) or ()) or None,
+        dataset=args.dataset,
+        output_format=args.format,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        dtype=args.dtype,
+        device=args.device,
+        link=args.link,
+        threads=args.threads,
+    )
+
+
+def run_sharded(args) -> int:
+    from .bulk import tag_corpus
+
+    ray_options = {
+        "address": args.ray_address,
+        "concurrency": args.concurrency,
+        "gpus_per_actor": args.gpus_per_actor,
+        "cpus_per_actor": args.cpus_per_actor,
+    }
+    tag_corpus(
+        args.input,
+        args.output,
+        tagging_options(args),
+        input_format=args.input_format,
+        shard_size=args.shard_size,
+        resume=args.resume,
+        workers=args.workers,
+        engine=args.engine,
+        ray_options=ray_options,
+    )
+    return 0
 
 
 def run_predict(args) -> int:
     from tqdm.auto import tqdm
 
     check_options(args)
+    if is_sharded(args):
+        return run_sharded(args)
     documents, total = read_input(args)
-    linker = None
-    if args.link:
-        from .linking import Linker
-
-        linker = Linker.load()
-    tagger = load_tagger(args)
+    tagger, linker = tagging_options(args).load()
     entity_types = requested_types(args)
     replaced = []
     with atomic_output(args.output) as out:

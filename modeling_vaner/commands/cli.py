@@ -252,14 +252,17 @@ def add_predict_command(commands) -> None:
         help="tag entities in a text or a file of documents",
         description="Tag biomedical entities (type, character offsets, score) in TEXT or in --input FILE "
         "(plain text, one document per line; or PubTator). Long documents are split into sentences and windows: "
-        "every word is tagged, none dropped.",
+        "every word is tagged, none dropped. With --output DIR (or a folder or glob as --input), a corpus of any "
+        "size: shards of --shard-size documents, each tagged into its own file, a manifest, --resume after a stop, "
+        "--workers processes or a Ray cluster (--engine ray).",
     )
     predict.add_argument("text", nargs="?", help="the text to tag")
     predict.add_argument(
         "--input",
         help="a file of documents: plain text (one per line), PubTator (its annotation "
         "lines are read, then replaced by the model's predictions in the output) or JSON Lines "
-        '(objects with "text" and an optional "id"); gzip\'d too',
+        '(objects with "text" and an optional "id"); gzip\'d too. Or a folder of such files, or a quoted glob '
+        "('pubtator/*.gz'): they are read lazily, one shard at a time",
     )
     predict.add_argument(
         "--input-format",
@@ -267,7 +270,11 @@ def add_predict_command(commands) -> None:
         default="auto",
         help="auto: jsonl for .jsonl/.ndjson files, pubtator when the first line is ID|t|title, else text",
     )
-    predict.add_argument("--output", help="write here instead of standard output")
+    predict.add_argument(
+        "--output",
+        help="write here instead of standard output: a file; or a folder (an existing one, or a name ending in /), "
+        "which gets one file per shard, each renamed into place when complete, and manifest.json",
+    )
     predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
     predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
     predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
@@ -287,7 +294,48 @@ def add_predict_command(commands) -> None:
         help="tokens per model input, instruction included (default: the length the model was "
         "trained at, its config's max_length; 512 where it records none)",
     )
+    add_scale_options(predict)
     predict.set_defaults(handler=_predict)
+
+
+def add_scale_options(predict) -> None:
+    """`vaner predict`'s options for corpora: shards, resuming, workers, Ray."""
+    from ..bulk import ENGINES
+
+    group = predict.add_argument_group("corpora (with --output DIR)")
+    group.add_argument(
+        "--shard-size", type=positive_int, default=1000, help="documents per shard: the unit of work and of resuming"
+    )
+    group.add_argument(
+        "--resume", action="store_true", help="go on with the run in --output DIR: tag only the shards it lacks"
+    )
+    group.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes on this machine, each loading the model once (the CPU cores are shared out); with "
+        "--device cuda, one per GPU, each pinned to its own",
+    )
+    group.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="ray: the same job as a Ray Data pipeline with a pool of tagging actors (pip install 'vaner[ray]')",
+    )
+    group.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads per process (default: the cores, shared out among --workers). Scores agree to float "
+        "precision whatever the threads; the same threads give the same bytes",
+    )
+    group.add_argument("--ray-address", help="a running Ray cluster (e.g. auto, or ray://HOST:10001); default: local")
+    group.add_argument(
+        "--concurrency",
+        type=positive_int,
+        help="--engine ray: tagging actors (default: as the cluster's CPUs/GPUs allow)",
+    )
+    group.add_argument("--gpus-per-actor", type=float, default=0, help="--engine ray: GPUs per actor (1 on GPUs)")
+    group.add_argument("--cpus-per-actor", type=float, default=1, help="--engine ray: CPUs per actor")
 
 
 def add_train_command(commands) -> None:

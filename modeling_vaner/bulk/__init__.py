@@ -1,0 +1,71 @@
+"""Tagging corpora of any size (`vaner predict --output DIR`): the input files, read lazily, are cut into shards of
+consecutive documents; each shard is tagged into its own output file, renamed into place when complete, beside a
+`manifest.json`; `--resume` goes on where a run stopped. The shards run in this process, in `--workers` processes
+on one machine, or on a Ray cluster (`--engine ray`), and the output is the same file for file."""
+
+from dataclasses import asdict
+from pathlib import Path
+
+from .job import Job, ShardCounts, TaggingOptions, tag_shard
+from .progress import Progress
+from .shards import Shard, expand_inputs, plan_shards
+
+ENGINES = ("local", "ray")
+
+
+def tag_corpus(
+    inputs: str,
+    output_dir: str | Path,
+    options: TaggingOptions,
+    input_format: str = "auto",
+    shard_size: int = 1000,
+    resume: bool = False,
+    workers: int = 1,
+    engine: str = "local",
+    ray_options: dict | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """Tag every document of `inputs` (a file, folder or glob) into `output_dir`; returns the run's summary (also
+    written into the manifest). Errors in the input are raised (`InputError`, naming file and line) before any
+    model loads."""
+    shards = plan_shards(expand_inputs(inputs), input_format, shard_size, options.output_format)
+    settings = {**asdict(options), "input_format": input_format, "shard_size": shard_size}
+    for where in ("device", "threads", "batch_size"):  # how it runs: a resumed run may change them
+        settings.pop(where)
+    job = Job.open(output_dir, shards, settings, resume)
+    pending = job.pending()
+    progress = Progress(
+        total=sum(shard.documents for shard in pending),
+        shards=len(shards),
+        skipped_shards=len(shards) - len(pending),
+        enabled=show_progress,
+    )
+    if engine == "ray":
+        from .ray_engine import run_ray
+
+        run_ray(job, options, progress, **(ray_options or {}))
+    elif workers > 1:
+        from .local import run_workers
+
+        run_workers(job, options, progress, workers)
+    elif pending:
+        from .local import run_in_process
+
+        run_in_process(job, options, progress)
+    summary = {**progress.close(), "engine": engine, "workers": workers if engine == "local" else None}
+    job.write_manifest(summary)
+    return summary
+
+
+__all__ = [
+    "ENGINES",
+    "Job",
+    "Progress",
+    "Shard",
+    "ShardCounts",
+    "TaggingOptions",
+    "expand_inputs",
+    "plan_shards",
+    "tag_corpus",
+    "tag_shard",
+]

@@ -1,0 +1,169 @@
+"""A tagging job over shards: what it tags with (`TaggingOptions`), the output folder and its manifest, and the
+one function that tags a shard into its file.
+
+A shard's output appears only complete (written beside, then renamed), so the files in the folder are the truth
+about what is done: a run killed at any moment loses at most the shards it was writing, and `--resume` tags only
+the shards with no file. `manifest.json` records the job's settings (a resumed run must use the same) and its
+shards, and at the end a summary; `done.jsonl` gets a line with each shard's counts as it finishes. Both are
+written by one process only (the one that runs the job)."""
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ModelFileError, UsageError
+from ..files import write_json_atomically, written_atomically
+from ..formats import write_document
+from .shards import Shard
+
+MANIFEST = "manifest.json"
+DONE_LOG = "done.jsonl"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TaggingOptions:
+    """What every worker needs to tag a shard exactly as any other would: the model and how to run it."""
+
+    model: str | None  # a folder or Hub repo id; None: the default model
+    entity_types: tuple[str, ...] | None  # None: every type the model knows
+    dataset: str | None
+    output_format: str = "json"
+    batch_size: int = 16
+    max_length: int | None = None
+    dtype: str = "auto"
+    device: str | None = None
+    link: bool = False
+    threads: int | None = None  # torch's CPU threads per process; None: torch's default (or the cores shared out)
+
+    def load(self, device: str | None = None, threads: int | None = None):
+        """`(tagger, linker or None)` on `device` (default: `self.device`), with `threads` CPU threads (default:
+        `self.threads`, else torch's)."""
+        import torch
+
+        from ..loading import load_vaner
+        from ..pipeline_vaner import VanerTagger
+
+        if threads or self.threads:
+            torch.set_num_threads(threads or self.threads)
+
+        try:
+            model, tokenizer = load_vaner(self.model, dtype=self.dtype, device=device or self.device)
+        except (ModelFileError, OSError) as error:  # missing, truncated or pickled weights; a backbone not there
+            raise ModelFileError(f"--model {self.model or 'the default model'}: cannot load a model: {error}") from None
+        linker = None
+        if self.link:
+            from ..linking import Linker
+
+            linker = Linker.load()
+        return VanerTagger(model, tokenizer, max_length=self.max_length), linker
+
+
+@dataclass
+class ShardCounts:
+    documents: int = 0
+    words: int = 0
+    entities: int = 0
+    replaced: int = 0  # the input's own annotations (PubTator) that predictions replaced
+
+    def add(self, other: "ShardCounts") -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+def tag_shard(tagger, linker, shard: Shard, options: TaggingOptions, output_dir: Path, on_chunk=None) -> ShardCounts:
+    """Tag `shard` into `output_dir / shard.output`, atomically. `on_chunk(documents, words)` is called as chunks
+    of documents are written (progress)."""
+    from ..predict import tag_documents
+
+    path = output_dir / shard.output
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts, replaced = ShardCounts(), []
+    types = list(options.entity_types) if options.entity_types else None
+    columns = types or list(tagger.config.entity_types)
+    with written_atomically(path) as out:
+        for document in tag_documents(
+            tagger, shard.read(), types, options.dataset, options.batch_size, replaced=replaced
+        ):
+            if linker is not None:
+                linker.link(document.text, document.entities)
+            write_document(document, options.output_format, out, columns)
+            counts.documents += 1
+            counts.words += len(document.words)
+            counts.entities += len(document.entities)
+            if on_chunk is not None:
+                on_chunk(1, len(document.words))
+    counts.replaced = sum(replaced)
+    return counts
+
+
+@dataclass
+class Job:
+    """The output folder of a sharded run, its shards and its settings."""
+
+    output_dir: Path
+    shards: list[Shard]
+    settings: dict
+    done: set = field(default_factory=set)  # the outputs of the shards done
+
+    @classmethod
+    def open(cls, output_dir: str | Path, shards: list[Shard], settings: dict, resume: bool) -> "Job":
+        """The job in `output_dir`: a new one (the folder absent or empty), or with `resume` the one there, which
+        must have the same settings and shards. Refuses, naming the option, anything else."""
+        output_dir = Path(output_dir)
+        if output_dir.exists() and not output_dir.is_dir():
+            raise UsageError(f"--output {output_dir} is a file; sharded output goes to a folder")
+        manifest = output_dir / MANIFEST
+        job = cls(
+            output_dir, shards, json.loads(json.dumps(settings))
+        )  # as the manifest holds them (lists, not tuples)
+        if manifest.is_file():
+            if not resume:
+                raise UsageError(
+                    f"--output {output_dir} holds a run already ({MANIFEST}); pass --resume to go on with it, or "
+                    "name another folder"
+                )
+            job.check_same(json.loads(manifest.read_text(encoding="utf-8")))
+        elif output_dir.is_dir() and any(output_dir.iterdir()):
+            raise UsageError(f"--output {output_dir} is a folder with other files in it; name a new or empty one")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for partial in output_dir.rglob("*.partial"):  # what a killed run was writing: never complete
+            partial.unlink()
+        job.done = {shard.output for shard in shards if (output_dir / shard.output).is_file()}
+        job.write_manifest()
+        return job
+
+    def check_same(self, saved: dict) -> None:
+        if saved.get("settings") != self.settings:
+            changed = sorted(
+                key
+                for key in {*self.settings, *saved.get("settings", {})}
+                if self.settings.get(key) != saved.get("settings", {}).get(key)
+            )
+            raise UsageError(
+                f"--resume: {self.output_dir} was tagged with other settings ({', '.join(changed)}); run with the "
+                "same ones, or name another --output"
+            )
+        if saved.get("shards") != [asdict(shard) for shard in self.shards]:
+            raise UsageError(f"--resume: the input files changed since {self.output_dir} was started")
+
+    def pending(self) -> list[Shard]:
+        return [shard for shard in self.shards if shard.output not in self.done]
+
+    def finish_shard(self, shard: Shard, counts: ShardCounts) -> None:
+        """Record a shard whose file is in place (a line cut short by a kill is only a lost count)."""
+        self.done.add(shard.output)
+        with open(self.output_dir / DONE_LOG, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"output": shard.output, **asdict(counts)}) + "\n")
+
+    def write_manifest(self, summary: dict | None = None) -> None:
+        record = {
+            "vaner_predict_manifest": MANIFEST_VERSION,
+            "settings": self.settings,
+            "shards": [asdict(shard) for shard in self.shards],
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        if summary is not None:
+            record["summary"] = summary
+        write_json_atomically(self.output_dir / MANIFEST, record)
