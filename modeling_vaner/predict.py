@@ -2,41 +2,18 @@
 `--output DIR`, a corpus of any size in shards (`modeling_vaner.bulk`): resumable, on workers or on Ray."""
 
 import glob
-import itertools
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .bulk.job import tag_documents
 from .errors import UsageError
 from .files import written_atomically
 from .formats import Document, read_documents, sniff_format, write_document
-
-
-def tag_documents(
-    tagger,
-    documents: Iterable[Document],
-    entity_types,
-    dataset,
-    batch_size: int,
-    chunk_size: int = 64,
-    replaced: list | None = None,
-) -> Iterator[Document]:
-    """Tag documents `chunk_size` at a time (batched across documents, types and windows), yielding each in order.
-    A document's own annotations (PubTator input) are replaced by the predictions; `replaced` collects how many."""
-    iterator = iter(documents)
-    while chunk := list(itertools.islice(iterator, chunk_size)):
-        for document, (requested, entities) in zip(
-            chunk, tagger.tag_texts([d.text for d in chunk], entity_types, dataset, batch_size)
-        ):
-            if replaced is not None and document.entities:
-                replaced.append(len(document.entities))
-            document.entities = entities
-            document.words, document.sentences = requested.words, requested.sentences  # CoNLL writes the words tagged
-            yield document
 
 
 def is_sharded(args) -> bool:

@@ -7,14 +7,16 @@ the shards with no file. `manifest.json` records the job's settings (a resumed r
 shards, and at the end a summary; `done.jsonl` gets a line with each shard's counts as it finishes. Both are
 written by one process only (the one that runs the job)."""
 
+import itertools
 import json
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ModelFileError, UsageError
 from ..files import write_json_atomically, written_atomically
-from ..formats import write_document
+from ..formats import Document, write_document
 from .shards import Shard
 
 MANIFEST = "manifest.json"
@@ -72,11 +74,32 @@ class ShardCounts:
             setattr(self, name, getattr(self, name) + value)
 
 
+def tag_documents(
+    tagger,
+    documents: Iterable[Document],
+    entity_types,
+    dataset,
+    batch_size: int,
+    chunk_size: int = 64,
+    replaced: list | None = None,
+) -> Iterator[Document]:
+    """Tag documents `chunk_size` at a time (batched across documents, types and windows), yielding each in order.
+    A document's own annotations (PubTator input) are replaced by the predictions; `replaced` collects how many."""
+    iterator = iter(documents)
+    while chunk := list(itertools.islice(iterator, chunk_size)):
+        for document, (requested, entities) in zip(
+            chunk, tagger.tag_texts([d.text for d in chunk], entity_types, dataset, batch_size)
+        ):
+            if replaced is not None and document.entities:
+                replaced.append(len(document.entities))
+            document.entities = entities
+            document.words, document.sentences = requested.words, requested.sentences  # CoNLL writes the words tagged
+            yield document
+
+
 def tag_shard(tagger, linker, shard: Shard, options: TaggingOptions, output_dir: Path, on_chunk=None) -> ShardCounts:
     """Tag `shard` into `output_dir / shard.output`, atomically. `on_chunk(documents, words)` is called as chunks
     of documents are written (progress)."""
-    from ..predict import tag_documents
-
     path = output_dir / shard.output
     path.parent.mkdir(parents=True, exist_ok=True)
     counts, replaced = ShardCounts(), []
