@@ -51,18 +51,17 @@ def save_tiny_model(folder: Path) -> Path:
     import torch
     from transformers import AutoTokenizer
 
-    from modeling_vaner import VanerConfig, VanerForTokenClassification, save_vaner
+    from modeling_vaner import VanerForTokenClassification, save_vaner
     from modeling_vaner.backbone import convert_smollm2
+    from tests.conftest import tiny_config
 
     tokenizer = AutoTokenizer.from_pretrained(convert_smollm2())
     torch.manual_seed(0)
-    config = VanerConfig(
+    config = tiny_config(
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        max_position_embeddings=2048,
         pad_token_id=tokenizer.pad_token_id or 0,
     )
     save_vaner(VanerForTokenClassification(config).eval(), tokenizer, folder)

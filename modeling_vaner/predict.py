@@ -25,6 +25,8 @@ def is_sharded(args) -> bool:
 
 
 def check_sharded_options(args) -> None:
+    if args.input is None and args.output and Path(args.output).is_dir():
+        raise UsageError(f"--output {args.output} is a folder; a TEXT is written to a file or to standard output")
     if args.input is None:
         raise UsageError("--output DIR, --resume, --workers and --engine tag files: give --input FILE, FOLDER or GLOB")
     if not args.output:
