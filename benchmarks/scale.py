@@ -9,6 +9,7 @@ with 1 and 2 worker processes and through a local Ray cluster, on this machine's
   default model (what a user gets). Wall time includes start-up (loading the model in every process, starting Ray).
 
     .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000] [--tiny-documents 2000] [--default-documents 48]
+        [--parts throughput memory]
 
 Writes benchmarks/results/scale.json.
 """
@@ -74,16 +75,18 @@ def run_predict(arguments: list[str]) -> dict:
 
     command = [sys.executable, "-m", "modeling_vaner.commands.cli", "predict", *arguments]
     start, peak = time.perf_counter(), 0
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    tree = psutil.Process(process.pid)
-    while process.poll() is None:
-        try:
-            members = [tree, *tree.children(recursive=True)]
-            peak = max(peak, sum(member.memory_info().rss for member in members))
-        except psutil.Error:  # a member ended between listing and reading
-            pass
-        time.sleep(0.1)
-    err = process.stderr.read()
+    with tempfile.TemporaryFile("w+") as log:  # not a pipe: a long run's progress bar would fill it and block
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        tree = psutil.Process(process.pid)
+        while process.poll() is None:
+            try:
+                members = [tree, *tree.children(recursive=True)]
+                peak = max(peak, sum(member.memory_info().rss for member in members))
+            except psutil.Error:  # a member ended between listing and reading
+                pass
+            time.sleep(0.1)
+        log.seek(0)
+        err = log.read()
     if process.returncode != 0:
         raise SystemExit(f"vaner predict failed:\n{err[-3000:]}")
     output = Path(arguments[arguments.index("--output") + 1])
@@ -131,18 +134,28 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--tiny-documents", type=int, default=2000)
     parser.add_argument("--default-documents", type=int, default=48)
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=("throughput", "memory"),
+        default=["throughput", "memory"],
+        help="measure these only, keeping the other part of an existing results file",
+    )
     args = parser.parse_args()
+    record = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    record["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         model = save_tiny_model(folder / "tiny")
-        record = {
-            "command": "python benchmarks/scale.py " + " ".join(sys.argv[1:]),
-            "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
-            "date": time.strftime("%Y-%m-%d"),
-            "throughput_tiny_model": throughput(model, args.tiny_documents, folder, "tiny"),
-            "throughput_default_model": throughput(None, args.default_documents, folder, "default"),
-            "memory_by_corpus_size": memory_by_size(model, args.sizes, folder),
-        }
+        part = {"command": "python benchmarks/scale.py " + " ".join(sys.argv[1:]), "date": time.strftime("%Y-%m-%d")}
+        if "throughput" in args.parts:
+            record["throughput"] = {
+                **part,
+                "tiny_model": throughput(model, args.tiny_documents, folder, "tiny"),
+                "default_model": throughput(None, args.default_documents, folder, "default"),
+            }
+        if "memory" in args.parts:
+            record["memory_by_corpus_size"] = {**part, "runs": memory_by_size(model, args.sizes, folder)}
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {RESULTS}", file=sys.stderr)
 
