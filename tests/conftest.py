@@ -13,6 +13,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 STEP_SCHEDULE = {"lr_schedule": "steps", "time_budget_minutes": None, "warmup_steps": 0}
 
 
+def tiny_lora_recipe(output_dir: Path, backbone: Path, **overrides):
+    """The recipe of a four-step LoRA run on a tiny backbone (s800, no DBR): a trained model in the Hub layout."""
+    from modeling_vaner.training import TrainConfig
+
+    fields = dict(
+        output_dir=str(output_dir),
+        backbone=str(backbone),
+        corpora=["s800"],
+        max_train_sentences=24,
+        max_eval_sentences=4,
+        dbr_probability=0.0,
+        max_length=48,
+        per_device_batch_size=4,
+        max_steps=4,
+        save_steps=100,
+        learning_rate=1e-2,
+        bf16=False,
+        **STEP_SCHEDULE,
+    )
+    fields.update(overrides)
+    return TrainConfig(**fields)
+
+
 def tiny_config(**overrides) -> VanerConfig:
     """A random LLaMA-shaped VANER small enough to run in milliseconds (GQA on, as in SmolLM2 and LLaMA-2-70B)."""
     fields = dict(

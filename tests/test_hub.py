@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, STEP_SCHEDULE, run_python, save_tiny_backbone
+from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone, tiny_lora_recipe
 from tests.local_hub import hub_env, running_hub
 
 ORG = "vaner-test"
@@ -39,27 +39,10 @@ def vaner(args: list[str], env: dict) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def lora_model(tmp_path_factory, smollm2_tokenizer):
     """A tiny LoRA VANER trained a few steps on a tiny LLaMA backbone, in the Hub layout."""
-    from modeling_vaner.training import TrainConfig, train
+    from modeling_vaner.training import train
 
     root = tmp_path_factory.mktemp("lora")
-    save_tiny_backbone(root / "backbone", smollm2_tokenizer)
-    train(
-        TrainConfig(
-            output_dir=str(root / "run"),
-            backbone=str(root / "backbone"),
-            corpora=["s800"],
-            max_train_sentences=24,
-            max_eval_sentences=4,
-            dbr_probability=0.0,
-            max_length=48,
-            per_device_batch_size=4,
-            max_steps=4,
-            save_steps=100,
-            learning_rate=1e-2,
-            bf16=False,
-            **STEP_SCHEDULE,
-        )
-    )
+    train(tiny_lora_recipe(root / "run", save_tiny_backbone(root / "backbone", smollm2_tokenizer)))
     from safetensors.torch import load_file, save_file
 
     adapter = root / "run" / "final" / "adapter" / "adapter_model.safetensors"

@@ -9,8 +9,8 @@ from peft import PeftModel
 from modeling_vaner import VanerForTokenClassification, load_vaner
 from modeling_vaner.backbone import SMOLLM2_NAME
 from modeling_vaner.loading import BackboneMismatchError, resolve_backbone
-from modeling_vaner.training import TrainConfig, train
-from tests.conftest import REPO_ROOT, STEP_SCHEDULE, run_python, save_tiny_backbone
+from modeling_vaner.training import train
+from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone, tiny_lora_recipe
 
 
 @pytest.fixture
@@ -19,22 +19,7 @@ def tiny_backbone_dir(tmp_path, smollm2_tokenizer):
 
 
 def test_a_lora_run_loads_back_merged_with_the_same_logits(tmp_path, tiny_backbone_dir):
-    config = TrainConfig(
-        output_dir=str(tmp_path / "run"),
-        backbone=str(tiny_backbone_dir),
-        corpora=["s800"],
-        max_train_sentences=24,
-        max_eval_sentences=4,
-        dbr_probability=0.0,
-        max_length=48,
-        per_device_batch_size=4,
-        max_steps=4,
-        save_steps=100,
-        learning_rate=1e-2,
-        bf16=False,
-        **STEP_SCHEDULE,
-    )
-    train(config)
+    train(tiny_lora_recipe(tmp_path / "run", tiny_backbone_dir))
     final = tmp_path / "run" / "final"
     # The Hub layout: no root adapter_config.json (it would send transformers through PEFT), adapter/ in PEFT format.
     assert not (final / "adapter_config.json").exists() and (final / "adapter" / "adapter_config.json").is_file()

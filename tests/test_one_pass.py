@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerTagger
-from tests.conftest import REPO_ROOT, STEP_SCHEDULE, run_python, save_tiny_backbone, tiny_config
+from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone, tiny_config, tiny_lora_recipe
 
 TYPES = ["Chemical", "Disease", "Gene", "Species"]
 TEXT = "Aspirin lowered the risk of Escherichia coli infection. Mice were given cisplatin."
@@ -167,26 +167,17 @@ def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
 @pytest.fixture(scope="module")
 def per_type_run(tmp_path_factory, smollm2_tokenizer):
     """A tiny one-pass LoRA VANER trained a few steps on a tiny LLaMA backbone, in the Hub layout."""
-    from modeling_vaner.training import TrainConfig, train
+    from modeling_vaner.training import train
 
     root = tmp_path_factory.mktemp("per_type")
-    save_tiny_backbone(root / "backbone", smollm2_tokenizer)
+    backbone = save_tiny_backbone(root / "backbone", smollm2_tokenizer)
     summary = train(
-        TrainConfig(
-            output_dir=str(root / "run"),
-            backbone=str(root / "backbone"),
+        tiny_lora_recipe(
+            root / "run",
+            backbone,
             corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"],
             heads="per_type",
-            **STEP_SCHEDULE,
-            max_train_sentences=24,
-            max_eval_sentences=4,
             dbr_probability=0.5,
-            max_length=48,
-            per_device_batch_size=4,
-            max_steps=4,
-            save_steps=100,
-            learning_rate=1e-2,
-            bf16=False,
         )
     )
     from safetensors.torch import load_file, save_file
