@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .bulk.job import tag_documents
+from .bulk.job import write_tagged
 from .errors import UsageError
 from .files import written_atomically
-from .formats import Document, read_documents, sniff_format, write_document
+from .formats import Document, read_documents, sniff_format
 
 
 def is_sharded(args) -> bool:
@@ -157,21 +157,15 @@ def run_predict(args) -> int:
     if is_sharded(args):
         return run_sharded(args)
     documents, total = read_input(args)
-    tagger, linker = tagging_options(args).load()
-    entity_types = requested_types(args)
-    replaced = []
-    with atomic_output(args.output) as out:
-        tagged = tag_documents(tagger, documents, entity_types, args.dataset, args.batch_size, replaced=replaced)
-        for document in tqdm(tagged, total=total, unit="doc", disable=args.input is None, file=sys.stderr):
-            if linker is not None:
-                linker.link(document.text, document.entities)
-            write_document(document, args.format, out, entity_types or list(tagger.config.entity_types))
-    if replaced:
-        print(
-            f"vaner predict: the input's own annotations ({sum(replaced)} in {len(replaced)} documents) were "
-            "replaced by the model's predictions",
-            file=sys.stderr,
-        )
+    options = tagging_options(args)
+    tagger, linker = options.load()
+    with (
+        atomic_output(args.output) as out,
+        tqdm(total=total, unit="doc", disable=args.input is None, file=sys.stderr) as bar,
+    ):
+        counts = write_tagged(tagger, linker, documents, options, out, on_document=lambda n, _: bar.update(n))
+    if note := counts.replaced_note():
+        print(note, file=sys.stderr)
     return 0
 
 

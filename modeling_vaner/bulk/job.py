@@ -68,10 +68,20 @@ class ShardCounts:
     words: int = 0
     entities: int = 0
     replaced: int = 0  # the input's own annotations (PubTator) that predictions replaced
+    replaced_documents: int = 0  # the documents that had them
 
     def add(self, other: "ShardCounts") -> None:
         for name, value in asdict(other).items():
             setattr(self, name, getattr(self, name) + value)
+
+    def replaced_note(self) -> str | None:
+        """What to tell a user whose input's annotations were replaced, if any were."""
+        if not self.replaced:
+            return None
+        return (
+            f"vaner predict: the input's own annotations ({self.replaced} in {self.replaced_documents} documents) "
+            "were replaced by the model's predictions"
+        )
 
 
 def tag_documents(
@@ -97,28 +107,31 @@ def tag_documents(
             yield document
 
 
-def tag_shard(tagger, linker, shard: Shard, options: TaggingOptions, output_dir: Path, on_chunk=None) -> ShardCounts:
-    """Tag `shard` into `output_dir / shard.output`, atomically. `on_chunk(documents, words)` is called as chunks
-    of documents are written (progress)."""
-    path = output_dir / shard.output
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_tagged(tagger, linker, documents: Iterable[Document], options, out, on_document=None) -> ShardCounts:
+    """Tag, link (with a `linker`) and write `documents` to `out` in `options.output_format`; the one loop behind
+    every `vaner predict` output. `on_document(1, words)` is called as each document is written (progress)."""
     counts, replaced = ShardCounts(), []
     types = list(options.entity_types) if options.entity_types else None
     columns = types or list(tagger.config.entity_types)
-    with written_atomically(path) as out:
-        for document in tag_documents(
-            tagger, shard.read(), types, options.dataset, options.batch_size, replaced=replaced
-        ):
-            if linker is not None:
-                linker.link(document.text, document.entities)
-            write_document(document, options.output_format, out, columns)
-            counts.documents += 1
-            counts.words += len(document.words)
-            counts.entities += len(document.entities)
-            if on_chunk is not None:
-                on_chunk(1, len(document.words))
-    counts.replaced = sum(replaced)
+    for document in tag_documents(tagger, documents, types, options.dataset, options.batch_size, replaced=replaced):
+        if linker is not None:
+            linker.link(document.text, document.entities)
+        write_document(document, options.output_format, out, columns)
+        counts.documents += 1
+        counts.words += len(document.words)
+        counts.entities += len(document.entities)
+        if on_document is not None:
+            on_document(1, len(document.words))
+    counts.replaced, counts.replaced_documents = sum(replaced), len(replaced)
     return counts
+
+
+def tag_shard(tagger, linker, shard: Shard, options: TaggingOptions, output_dir: Path, on_document=None) -> ShardCounts:
+    """Tag `shard` into `output_dir / shard.output`, atomically (`write_tagged`)."""
+    path = output_dir / shard.output
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with written_atomically(path) as out:
+        return write_tagged(tagger, linker, shard.read(), options, out, on_document)
 
 
 @dataclass

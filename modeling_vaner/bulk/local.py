@@ -29,7 +29,7 @@ def cpu_threads(workers: int) -> int:
 def run_in_process(job: Job, options: TaggingOptions, progress: Progress) -> None:
     tagger, linker = options.load()
     for shard in job.pending():
-        counts = tag_shard(tagger, linker, shard, options, job.output_dir, on_chunk=progress.advance)
+        counts = tag_shard(tagger, linker, shard, options, job.output_dir, on_document=progress.advance)
         job.finish_shard(shard, counts)
         progress.shard_done(counts)
 
@@ -54,7 +54,7 @@ def run_workers(job: Job, options: TaggingOptions, progress: Progress, workers: 
     try:
         while pending:
             kind, *payload = next_event(events, processes)
-            if kind == "chunk":
+            if kind == "progress":
                 progress.advance(*payload)
             elif kind == "shard":
                 output, counts = payload
@@ -87,13 +87,13 @@ def work(index, workers, options, output_dir, tasks, events, parent) -> None:
     def report(documents, words):
         if os.getppid() != parent:  # the run was killed: stop, leaving this shard (never renamed) for --resume
             raise SystemExit(1)
-        events.put(("chunk", documents, words))
+        events.put(("progress", documents, words))
 
     try:
         device = worker_device(options, index, torch.cuda.device_count())
         tagger, linker = options.load(device, options.threads or cpu_threads(workers))
         while (shard := tasks.get()) is not None:
-            counts = tag_shard(tagger, linker, shard, options, Path(output_dir), on_chunk=report)
+            counts = tag_shard(tagger, linker, shard, options, Path(output_dir), on_document=report)
             events.put(("shard", shard.output, vars(counts)))
     except Exception as error:  # noqa: BLE001 - any failure goes to the parent, which stops the run and names it
         events.put(("error", index, f"{type(error).__name__}: {error}"))

@@ -51,10 +51,6 @@ class Progress:
             f"{summary['shards_already_done']} already done",
             file=sys.stderr,
         )
-        if self.counts.replaced:
-            print(
-                f"vaner predict: the input's own annotations ({self.counts.replaced}) were replaced by the model's "
-                "predictions",
-                file=sys.stderr,
-            )
+        if note := self.counts.replaced_note():
+            print(note, file=sys.stderr)
         return summary

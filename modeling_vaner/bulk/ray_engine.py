@@ -9,7 +9,7 @@ retries its shard (Ray Data's defaults for actor pools: `max_restarts=-1`, `max_
 the shard again from its start, and since a shard file appears only complete, nothing is lost or doubled. The input
 and output folders must be visible to every node at the same paths (a shared file system)."""
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from ..errors import UsageError
@@ -17,7 +17,7 @@ from .job import Job, ShardCounts, TaggingOptions, tag_shard
 from .progress import Progress
 from .shards import Shard
 
-COUNT_FIELDS = ("documents", "words", "entities", "replaced")
+COUNT_FIELDS = tuple(count.name for count in fields(ShardCounts))
 
 
 class ShardTagger:

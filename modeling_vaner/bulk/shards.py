@@ -65,7 +65,7 @@ def plan_shards(files: list[Path], input_format: str, shard_size: int, output_fo
         stem = name.name.removesuffix(".gz")
         starts, count = [], 0  # the first line of every shard_size-th document: memory grows by shards only
         for count, document in enumerate(read_documents(file, file_format), start=1):
-            if count % shard_size == 1 or shard_size == 1:
+            if (count - 1) % shard_size == 0:
                 starts.append(document.line)
         for index, first_line in enumerate(starts):
             output = name.parent / f"{stem}.{index:05d}{OUTPUT_SUFFIXES[output_format]}"
