@@ -142,7 +142,7 @@ class VanerConfig(LlamaConfig):
         if self.head_layout not in HEAD_LAYOUTS:
             raise ValueError(f"head_layout {self.head_layout!r}: use one of {', '.join(HEAD_LAYOUTS)}.")
         super().__post_init__(**kwargs)
-        self.auto_map = {**(getattr(self, "auto_map", None) or {}), **AUTO_MAP}
+        self.auto_map = dict(AUTO_MAP)  # ours alone: an entry naming another repo's code is never kept nor saved
         self.custom_pipelines = {task: dict(PIPELINE_ENTRY) for task in PIPELINE_TASKS}
         self.use_cache = False  # nothing to cache: every position attends to every other
 

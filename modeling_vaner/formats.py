@@ -125,7 +125,40 @@ def _read_jsonl(path: Path, first_line: int = 1) -> Iterator[Document]:
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise InputError(f'{path}:{number}: expected an object with a "text" string, got {line[:80]!r}')
         entities = record.get("entities") if isinstance(record.get("entities"), list) else []
-        yield Document(id=str(record.get("id", number)), text=record["text"], entities=entities, line=number)
+        yield Document(id=jsonl_id(path, number, record.get("id")), text=record["text"], entities=entities, line=number)
+
+
+def jsonl_id(path: Path, number: int, value) -> str:
+    """A JSON Lines record's `id`: a string or an integer; absent or null, its line number."""
+    if value is None:
+        return str(number)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(f'{path}:{number}: "id" must be a string or an integer, got {json.dumps(value)[:80]}')
+    return str(value)
+
+
+# What would end a line to a reader of the file written (`str.splitlines` ends lines at each of these).
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def check_writable(document: Document, output_format: str, where: str) -> None:
+    """Refuse, naming `where` (`file:line`), a document that `output_format` cannot hold as it is: an id that would
+    break its line or add records (PubTator: `|`, a tab or a line break; CoNLL: a tab or a line break), or, for
+    PubTator, a line break inside the text. Called on every document before any model loads."""
+    if output_format == "json":
+        return
+    forbidden = (LINE_BREAKS | {"\t", "|"}) if output_format == "pubtator" else (LINE_BREAKS | {"\t"})
+    if not document.id.strip() or forbidden & set(document.id):
+        bad = "is empty" if not document.id.strip() else f"holds {sorted(forbidden & set(document.id))}"
+        raise InputError(
+            f"{where}: document id {document.id[:40]!r} {bad}, which --format {output_format} cannot write without "
+            "breaking its lines; give ids without tabs, line breaks or '|' (or use --format json)"
+        )
+    if output_format == "pubtator" and LINE_BREAKS & set(document.text):
+        raise InputError(
+            f"{where}: document {document.id!r} has a line break inside its text, which PubTator cannot hold (one "
+            "line per title and abstract); replace the line breaks with spaces, or use --format json"
+        )
 
 
 def _read_pubtator(path: Path, first_line: int = 1) -> Iterator[Document]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from .bulk.job import write_tagged
 from .errors import UsageError
 from .files import written_atomically
-from .formats import Document, read_documents, sniff_format
+from .formats import Document, check_writable, read_documents, sniff_format
 
 
 def is_sharded(args) -> bool:
@@ -103,10 +103,14 @@ def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
     """The documents to tag and how many (None for one TEXT). A file is read through once first, so a bad line
     or bytes that are not UTF-8 are named before the model loads; tagging then streams it again."""
     if args.input is None:
-        return [Document(id="1", text=args.text)], None
+        document = Document(id="1", text=args.text)
+        check_writable(document, args.format, "TEXT")
+        return [document], None
     path = Path(args.input)
     input_format = sniff_format(path) if args.input_format == "auto" else args.input_format
-    total = sum(1 for _ in read_documents(path, input_format))
+    total = 0
+    for total, document in enumerate(read_documents(path, input_format), start=1):
+        check_writable(document, args.format, f"{path}:{document.line}")
     return read_documents(path, input_format), total
 
 

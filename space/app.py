@@ -95,9 +95,10 @@ BOX = "padding:0.1em 0.3em;border-radius:0.3em;color:#111;"  # a mark's and a le
 
 def highlight_html(text: str, shown: list[dict], entity_types: list[str]) -> str:
     """The text with each shown mention marked in its type's colour, a legend above; hovering a mark shows its type,
-    score and, when linked, its concept (the `title` of each `<mark>`)."""
+    score and, when linked, its concept (the `title` of each `<mark>`). Every string from the model, its config, the
+    linker or the user is escaped: none of them is markup."""
     legend = "".join(
-        f'<span class="vaner-legend" style="background:{COLORS.get(t, "#ddd")};{BOX}font-weight:600">{t}</span> '
+        f'<span class="vaner-legend" style="background:{color(t)};{BOX}font-weight:600">{html.escape(t)}</span> '
         for t in entity_types
     )
     pieces, position = [], 0
@@ -107,8 +108,8 @@ def highlight_html(text: str, shown: list[dict], entity_types: list[str]) -> str
         if entity.get("id"):
             hover += f", {entity['id']} {entity.get('name') or ''}".rstrip()
         pieces.append(
-            f'<mark class="vaner-entity" data-type="{entity["type"]}" title="{html.escape(hover)}" '
-            f'style="background:{COLORS.get(entity["type"], "#ddd")};{BOX}cursor:help">'
+            f'<mark class="vaner-entity" data-type="{html.escape(entity["type"])}" title="{html.escape(hover)}" '
+            f'style="background:{color(entity["type"])};{BOX}cursor:help">'
             f"{html.escape(text[entity['start'] : entity['end']])}</mark>"
         )
         position = entity["end"]
@@ -117,6 +118,11 @@ def highlight_html(text: str, shown: list[dict], entity_types: list[str]) -> str
         f'<div class="vaner-legend-row" style="margin-bottom:0.5em">{legend}</div>'
         f'<div class="vaner-text" style="white-space:pre-wrap;line-height:2">{"".join(pieces)}</div>'
     )
+
+
+def color(entity_type: str) -> str:
+    """The highlight colour of a type: one of ours, never a string from the model (grey for types we have none for)."""
+    return COLORS.get(entity_type, "#ddd")
 
 
 def model_note(config, results_path: str | None, model: str | None = None) -> str:

@@ -102,3 +102,39 @@ def test_predict_errors_are_clear(tiny_vaner_dir, tmp_path, capsys):
     assert main(["predict", "--input", str(bad), "--model", str(tiny_vaner_dir), "--output", str(bad)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err
     assert bad.read_bytes() == b"ok\n\xff\xfe\n"
+
+
+@pytest.mark.parametrize("output_format", ["pubtator", "conll"])
+def test_an_id_that_would_break_the_output_lines_is_refused_before_the_model_loads(tmp_path, capsys, output_format):
+    source = tmp_path / "docs.jsonl"
+    hostile = "1\n999\t0\t7\tINJECTED\tDisease\tMESH:D000001"
+    source.write_text(json.dumps({"id": "fine", "text": "Aspirin."}) + "\n" + json.dumps({"id": hostile, "text": "x"}))
+    model = tmp_path / "never-loaded"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "vaner"}))
+    for output in (["--output", str(tmp_path / "out.txt")], ["--output", f"{tmp_path}/shards/"]):
+        code = main(["predict", "--model", str(model), "--input", str(source), "--format", output_format, *output])
+        error = capsys.readouterr().err
+        assert code == 2 and f"{source}:2: document id" in error and "Traceback" not in error, error
+    assert not (tmp_path / "out.txt").exists() and not (tmp_path / "shards").exists()
+
+
+def test_pubtator_output_refuses_line_breaks_in_the_text_before_the_model_loads(tmp_path, capsys):
+    source = tmp_path / "docs.jsonl"
+    source.write_text(json.dumps({"id": "a1", "text": "Aspirin.\nCisplatin."}) + "\n")
+    model = tmp_path / "never-loaded"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "vaner"}))
+    code = main(["predict", "--model", str(model), "--input", str(source), "--format", "pubtator"])
+    assert code == 2 and "a line break inside its text" in capsys.readouterr().err
+    code = main(["predict", "Aspirin.\nCisplatin.", "--model", str(model), "--format", "pubtator"])
+    assert code == 2 and "TEXT: document '1' has a line break" in capsys.readouterr().err
+
+
+def test_jsonl_ids_are_strings_or_integers_and_null_is_the_line_number(tmp_path):
+    source = tmp_path / "docs.jsonl"
+    source.write_text('{"id": null, "text": "a"}\n{"id": 7, "text": "b"}\n{"id": "x", "text": "c"}\n')
+    assert [d.id for d in read_documents(source)] == ["1", "7", "x"]
+    source.write_text('{"id": ["x"], "text": "a"}\n')
+    with pytest.raises(InputError, match='docs.jsonl:1: "id" must be a string or an integer'):
+        list(read_documents(source))

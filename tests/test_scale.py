@@ -86,20 +86,63 @@ def test_shards_cut_each_file_and_read_back_its_documents(tmp_path):
     )
     shards = plan_shards(sorted(tmp_path.iterdir()), "auto", 3, "json")
     assert [(Path(s.input).name, s.input_format, s.documents, s.output) for s in shards] == [
-        ("a.txt", "text", 3, "a.txt.00000.jsonl"),
-        ("a.txt", "text", 3, "a.txt.00001.jsonl"),
-        ("a.txt", "text", 1, "a.txt.00002.jsonl"),
-        ("b.pubtator.gz", "pubtator", 3, "b.pubtator.00000.jsonl"),
-        ("b.pubtator.gz", "pubtator", 3, "b.pubtator.00001.jsonl"),
-        ("b.pubtator.gz", "pubtator", 1, "b.pubtator.00002.jsonl"),
-        ("c.jsonl", "jsonl", 3, "c.jsonl.00000.jsonl"),
-        ("c.jsonl", "jsonl", 3, "c.jsonl.00001.jsonl"),
-        ("c.jsonl", "jsonl", 1, "c.jsonl.00002.jsonl"),
+        ("a.txt", "text", 3, "a.00000.jsonl"),
+        ("a.txt", "text", 3, "a.00001.jsonl"),
+        ("a.txt", "text", 1, "a.00002.jsonl"),
+        ("b.pubtator.gz", "pubtator", 3, "b.00000.jsonl"),
+        ("b.pubtator.gz", "pubtator", 3, "b.00001.jsonl"),
+        ("b.pubtator.gz", "pubtator", 1, "b.00002.jsonl"),
+        ("c.jsonl", "jsonl", 3, "c.00000.jsonl"),
+        ("c.jsonl", "jsonl", 3, "c.00001.jsonl"),
+        ("c.jsonl", "jsonl", 1, "c.00002.jsonl"),
     ]
     for name in ("a.txt", "b.pubtator.gz", "c.jsonl"):  # the shards, in order, are the file's documents
         whole = [(d.id, d.text) for d in read_documents(tmp_path / name)]
         pieces = [(d.id, d.text) for s in shards if Path(s.input).name == name for d in s.read()]
         assert pieces == whole and len(whole) == 7
+
+
+def test_every_input_file_gets_output_files_of_its_own(tmp_path):
+    """`x.txt` beside `x.txt.gz`, links to one file, a loop of folder links, the output folder inside the input."""
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "x.txt").write_text("Aspirin one.\nAspirin two.\n")
+    with gzip.open(corpus / "x.txt.gz", "wt") as handle:
+        handle.write("Cisplatin.\n")
+    (corpus / "x").write_text("Cisplatin three.\n")
+    (corpus / "sub" / "x.txt").write_text("Cisplatin four.\n")
+    (corpus / "linked.txt").symlink_to(corpus / "x")
+    (corpus / "sub" / "loop").symlink_to(corpus / "sub")  # sub/loop/loop/... is sub again
+    (corpus / "out").mkdir()
+    (corpus / "out" / "x.00000.jsonl").write_text('{"text": "an output of an earlier run"}\n')
+    for spec in (str(corpus), f"{corpus}/**/*"):
+        files = expand_inputs(spec, exclude=corpus / "out")
+        assert [file.relative_to(corpus).as_posix() for file in files] == [
+            "linked.txt",
+            "sub/x.txt",
+            "x",
+            "x.txt",
+            "x.txt.gz",
+        ], spec
+        shards = plan_shards(files, "auto", 1, "json")
+        outputs = [shard.output for shard in shards]
+        assert len(set(outputs)) == len(outputs) == 6, outputs
+        read = {shard.output: [d.text for d in shard.read()] for shard in shards}
+        assert read["linked.txt.00000.jsonl"] == read["x.00000.jsonl"] == ["Cisplatin three."]
+        assert read["x.txt.gz.00000.jsonl"] == ["Cisplatin."] and read["sub/x.00000.jsonl"] == ["Cisplatin four."]
+        assert read["x.txt.00000.jsonl"] == ["Aspirin one."] and read["x.txt.00001.jsonl"] == ["Aspirin two."]
+
+
+def test_a_resume_after_an_input_is_edited_in_place_is_refused(tiny_vaner_dir, tmp_path, capsys):
+    source = write_text(tmp_path / "abstracts.txt", 6)
+    run = ["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/"]
+    assert main([*run, "--shard-size", "3"]) == 0
+    (tmp_path / "out" / "abstracts.00001.jsonl").unlink()  # as if the run had stopped before its last shard
+    source.write_text(source.read_text().replace("Patient", "Subject"))  # same lines, other words
+    capsys.readouterr()
+    assert main([*run, "--shard-size", "3", "--resume"]) == 2
+    assert "the input files changed since" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "abstracts.00001.jsonl").exists()
 
 
 def test_sharded_output_is_the_single_file_output_cut_into_shards(tiny_vaner_dir, tmp_path):
@@ -108,7 +151,7 @@ def test_sharded_output_is_the_single_file_output_cut_into_shards(tiny_vaner_dir
     assert main(["predict", *common, "--output", str(tmp_path / "one.jsonl")]) == 0
     assert main(["predict", *common, "--output", str(tmp_path / "out") + "/", "--shard-size", "4"]) == 0
     shards = files_of(tmp_path / "out")
-    assert list(shards) == ["abstracts.txt.00000.jsonl", "abstracts.txt.00001.jsonl", "abstracts.txt.00002.jsonl"]
+    assert list(shards) == ["abstracts.00000.jsonl", "abstracts.00001.jsonl", "abstracts.00002.jsonl"]
     # The same documents and entities; scores agree to float precision (a shard's documents are batched apart from
     # the others', so the padding differs). Runs with the same shards agree byte for byte (the tests below).
     assert_same_records(b"".join(shards.values()), (tmp_path / "one.jsonl").read_bytes())
@@ -140,8 +183,11 @@ def test_a_run_in_the_folder_needs_resume_and_the_same_settings(tiny_vaner_dir, 
     assert "holds a run already (manifest.json); pass --resume" in capsys.readouterr().err
     assert main([*common, "--types", "Disease", "--resume"]) == 2
     assert "was tagged with other settings (entity_types)" in capsys.readouterr().err
+    summary = json.loads((tmp_path / "out" / "manifest.json").read_text())["summary"]
     assert main([*common, "--types", "Chemical", "--resume"]) == 0  # nothing left: says so, changes nothing
     assert "0 shards tagged, 1 already done" in capsys.readouterr().err
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["summary"] == summary
+    assert summary["documents"] == 3
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine\n")
     assert (
@@ -152,6 +198,19 @@ def test_a_run_in_the_folder_needs_resume_and_the_same_settings(tiny_vaner_dir, 
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine\n"
     assert main(["predict", "--model", str(tiny_vaner_dir), "--input", str(tmp_path), "--workers", "2"]) == 2
     assert "name a folder with --output DIR" in capsys.readouterr().err
+
+
+def test_a_done_log_line_cut_by_a_kill_does_not_glue_onto_the_next(tiny_vaner_dir, tmp_path):
+    source = write_text(tmp_path / "abstracts.txt", 4)
+    run = ["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/"]
+    assert main([*run, "--shard-size", "2"]) == 0
+    log = tmp_path / "out" / "done.jsonl"
+    first = log.read_text().splitlines()[0]
+    log.write_text(first + "\n" + first[:20])  # killed while writing the second line, its shard file in place
+    (tmp_path / "out" / "abstracts.00001.jsonl").unlink()
+    assert main([*run, "--shard-size", "2", "--resume"]) == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [record["output"] for record in records] == ["abstracts.00000.jsonl", "abstracts.00001.jsonl"]
 
 
 def test_a_killed_run_resumes_to_the_bytes_of_an_uninterrupted_one(tiny_vaner_dir, tmp_path):
@@ -216,32 +275,14 @@ def test_a_worker_that_fails_stops_the_run_and_is_named(tmp_path, capsys):
     assert files_of(tmp_path / "out") == {}
 
 
-@pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory):
-    """A local Ray cluster started as a user starts one (`ray start --head`), stopped at the end."""
-    ray = Path(sys.executable).with_name("ray")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    port = "6399"
-    started = subprocess.run(
-        [str(ray), "start", "--head", "--port", port, "--num-cpus", "2", "--include-dashboard", "false"],
-        capture_output=True,
-        check=False,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
-    yield "auto"  # this machine's running cluster, as a user on a node of it names it
-    subprocess.run([str(ray), "stop", "--force"], capture_output=True, check=False, env=env, timeout=300)
-
-
-def test_ray_writes_what_one_process_writes_even_when_a_worker_is_killed(tiny_vaner_dir, tmp_path, ray_cluster):
+def test_ray_writes_what_one_process_writes_even_when_a_worker_is_killed(tiny_vaner_dir, tmp_path):
+    """On a local cluster the run starts itself (no --ray-address) and stops at its end: only its own processes."""
     source = write_text(tmp_path / "abstracts.txt", 80)  # linking all the random model's mentions: ~0.3 s a document
     common = ["--model", str(tiny_vaner_dir), "--input", str(source), "--shard-size", "4", "--link", "--threads", "1"]
     finished(vaner_predict(*common, "--output", f"{tmp_path}/one/"))
-    on_ray = [*common, "--engine", "ray", "--ray-address", ray_cluster, "--concurrency", "2"]
-    process = vaner_predict(*on_ray, "--output", f"{tmp_path}/ray/")
-    killed = kill_a_ray_actor_once_it_has_written(tmp_path / "ray", process)
+    on_ray = [*common, "--engine", "ray", "--concurrency", "2"]
+    process = vaner_predict(*on_ray, "--output", f"{tmp_path}/ray/", env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    killed, started = kill_a_ray_actor_once_it_has_written(tmp_path / "ray", process)
     err = finished(process)
     shards = files_of(tmp_path / "ray")
     assert killed and len(shards) == 20 and not any(name.endswith(".partial") for name in shards)
@@ -249,21 +290,48 @@ def test_ray_writes_what_one_process_writes_even_when_a_worker_is_killed(tiny_va
     assert "80 documents" in err
     done = [json.loads(line)["output"] for line in (tmp_path / "ray" / "done.jsonl").read_text().splitlines()]
     assert sorted(done) == sorted(shards)
+    assert any("raylet" in name for name in started.values()), started  # it ran a cluster of its own ...
+    assert wait_until_gone(started) == []  # ... and stopped every process of it
 
 
-def kill_a_ray_actor_once_it_has_written(folder: Path, process: subprocess.Popen) -> bool:
-    """SIGKILL one of the run's tagging actors (a `ray::` process holding the model) after its first shard."""
+def kill_a_ray_actor_once_it_has_written(folder: Path, process: subprocess.Popen) -> tuple[bool, dict]:
+    """SIGKILL one of the run's own tagging actors (a `ray::` process holding the model, among the run's descendants)
+    after its first shard; returns whether it did and the run's processes seen (pid: name)."""
     import psutil
 
-    deadline = time.monotonic() + 300
+    deadline, started = time.monotonic() + 300, {}
     while time.monotonic() < deadline and process.poll() is None:
+        try:
+            children = psutil.Process(process.pid).children(recursive=True)
+            started.update({child.pid: " ".join(child.cmdline()) for child in children})
+        except psutil.Error:  # a process that ended while listed
+            continue
         if complete_shards(folder) >= 2:
-            actors = [p for p in psutil.process_iter(["cmdline"]) if "ShardTagger" in " ".join(p.info["cmdline"] or [])]
+            actors = [child for child in children if "ShardTagger" in started[child.pid]]
             if actors:
                 actors[0].kill()
-                return True
+                return True, started
         time.sleep(0.05)
-    return False
+    return False, started
+
+
+def wait_until_gone(processes: dict, seconds: float = 60) -> list:
+    """The pids among `processes` still running after up to `seconds`."""
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while (alive := [pid for pid in processes if psutil.pid_exists(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return [pid for pid in alive if running(pid)]
+
+
+def running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_a_bad_line_in_any_input_file_is_named_before_the_model_loads(tmp_path, capsys):

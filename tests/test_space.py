@@ -109,23 +109,48 @@ def test_four_concurrent_requests_all_succeed(client, space_url):
         assert all(text[row[2] : row[3]] == row[0] for row in table["data"])
 
 
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, with nothing that reaches the network."""
+    assert Path(CHROMIUM).is_file(), "Debian's chromium is needed: apt-get install chromium (make test does it)"
+    flags = ("no-sandbox", "disable-gpu", "disable-background-networking", "disable-component-update", "disable-sync")
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[f"--{flag}" for flag in (*flags, "no-first-run", "disable-quic")]
+    )
+
+
+def test_a_hostile_type_name_or_concept_is_text_in_the_browser_not_markup():
+    from playwright.sync_api import sync_playwright
+
+    from space.app import highlight_html
+
+    hostile = '<img src=x onerror="window.pwned = 1">'
+    concept = '"><script>window.pwned = 2</script>'
+    text = "Aspirin <b>lowers</b> pain."
+    shown = [{"start": 0, "end": 7, "type": hostile, "score": 0.9, "id": "MESH:D001241", "name": concept}]
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.set_content(f"<html><body>{highlight_html(text, shown, ['Chemical', hostile])}</body></html>")
+        page.wait_for_timeout(300)  # an <img onerror> would have fired by now
+        ran = page.evaluate("window.pwned")
+        legend = page.locator(".vaner-legend").all_inner_texts()
+        mark = page.locator("mark.vaner-entity")
+        seen = (mark.get_attribute("data-type"), mark.get_attribute("title"), page.locator(".vaner-text").inner_text())
+        elements = page.locator("img, script, b").count()
+        browser.close()
+    assert ran is None and not dialogs and elements == 0
+    assert legend == ["Chemical", hostile]
+    assert seen == (hostile, f"{hostile}, score 0.90, MESH:D001241 {concept}", text)
+
+
 def test_a_browser_types_an_abstract_and_sees_highlighted_entities(space_url, tmp_path):
     assert Path(CHROMIUM).is_file(), "Debian's chromium is needed: apt-get install chromium (make test does it)"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(space_url)
         page.locator("#vaner-text textarea").fill(ABSTRACT)

@@ -110,6 +110,66 @@ def test_push_dry_run_lists_the_upload_with_sizes_and_uploads_nothing(cluttered_
     assert "Dry run: nothing was uploaded." in out and len(uploads) == 1
 
 
+def test_push_refuses_a_cut_weights_file_before_uploading_anything(cluttered_model, monkeypatch, capsys):
+    uploads = staged_upload(monkeypatch)
+    weights = cluttered_model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100_000])
+    for extra in ([], ["--dry-run"]):
+        assert main(["push", "--model", str(cluttered_model), "--repo", "org/m", *extra]) == 2
+        error = capsys.readouterr().err
+        assert f"weights file {weights} is truncated or corrupt" in error and "Traceback" not in error
+    assert uploads == []
+
+
+def test_push_stages_big_files_without_copying_them(cluttered_model, monkeypatch, capsys):
+    from modeling_vaner.commands import hub
+
+    big = cluttered_model / "extra.safetensors"  # 2 GiB of zeros in a sparse file, whole by its header
+    header = json.dumps({"x": {"dtype": "U8", "shape": [2**31], "data_offsets": [0, 2**31]}}).encode()
+    with open(big, "wb") as out:
+        out.write(len(header).to_bytes(8, "little") + header)
+        out.truncate(8 + len(header) + 2**31)
+    staged = {}
+
+    def upload(api, folder, repo_id, *args, **kwargs):
+        staged.update({p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()})
+        staged["inode"] = staged["extra.safetensors"].stat().st_ino
+        return "0" * 40
+
+    monkeypatch.setattr(hub, "_api", lambda token: type("Api", (), {"token": "hf_test"})())
+    monkeypatch.setattr(hub, "_upload", upload)
+    before = {path.name: path.read_bytes() for path in cluttered_model.iterdir() if path.is_file() and path != big}
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0, capsys.readouterr().err
+    assert staged["inode"] == big.stat().st_ino  # the user's file itself, not a copy
+    assert {path.name: path.read_bytes() for path in cluttered_model.iterdir() if path.is_file() and path != big} == (
+        before
+    )  # and nothing the push wrote reached the user's folder through a link
+
+
+def test_push_writes_vaners_own_auto_map_whatever_the_folder_says(cluttered_model, monkeypatch, capsys):
+    from modeling_vaner.commands import hub
+    from modeling_vaner.configuration_vaner import AUTO_MAP
+
+    config_path = cluttered_model / "config.json"
+    config = json.loads(config_path.read_text())
+    config["auto_map"] = {
+        "AutoModelForTokenClassification": "evil/code--modeling_evil.Evil",
+        "AutoModelForCausalLM": "evil/code--modeling_evil.Causal",
+    }
+    config_path.write_text(json.dumps(config))
+    pushed = {}
+
+    def upload(api, folder, repo_id, *args, **kwargs):
+        pushed.update(json.loads((folder / "config.json").read_text()))
+        return "0" * 40
+
+    monkeypatch.setattr(hub, "_api", lambda token: type("Api", (), {"token": "hf_test"})())
+    monkeypatch.setattr(hub, "_upload", upload)
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0, capsys.readouterr().err
+    assert pushed["auto_map"] == AUTO_MAP
+    assert json.loads(config_path.read_text())["auto_map"]["AutoModelForCausalLM"].startswith("evil/")  # untouched
+
+
 # --- 3-6: results files ----------------------------------------------------------------------------------------------
 
 

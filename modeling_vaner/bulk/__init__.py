@@ -28,7 +28,8 @@ def tag_corpus(
     """Tag every document of `inputs` (a file, folder or glob) into `output_dir`; returns the run's summary (also
     written into the manifest). Errors in the input are raised (`InputError`, naming file and line) before any
     model loads."""
-    shards = plan_shards(expand_inputs(inputs), input_format, shard_size, options.output_format)
+    files = expand_inputs(inputs, exclude=Path(output_dir))  # never the run's own output, on a resume
+    shards = plan_shards(files, input_format, shard_size, options.output_format)
     settings = {**asdict(options), "input_format": input_format, "shard_size": shard_size}
     for where in ("device", "threads", "batch_size"):  # how it runs: a resumed run may change them
         settings.pop(where)
@@ -53,6 +54,8 @@ def tag_corpus(
 
         run_in_process(job, options, progress)
     summary = {**progress.close(), "engine": engine, "workers": workers if engine == "local" else None}
+    if not pending and job.summary is not None:  # a finished run resumed: nothing was done, its summary stands
+        return job.summary
     job.write_manifest(summary)
     return summary
 

@@ -21,7 +21,7 @@ from .shards import Shard
 
 MANIFEST = "manifest.json"
 DONE_LOG = "done.jsonl"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: shards carry their input's digest
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,7 @@ class Job:
     shards: list[Shard]
     settings: dict
     done: set = field(default_factory=set)  # the outputs of the shards done
+    summary: dict | None = None  # a finished run's summary, kept when a resume finds nothing to do
 
     @classmethod
     def open(cls, output_dir: str | Path, shards: list[Shard], settings: dict, resume: bool) -> "Job":
@@ -150,25 +151,52 @@ class Job:
         output_dir = Path(output_dir)
         if output_dir.exists() and not output_dir.is_dir():
             raise UsageError(f"--output {output_dir} is a file; sharded output goes to a folder")
-        manifest = output_dir / MANIFEST
-        job = cls(
-            output_dir, shards, json.loads(json.dumps(settings))
-        )  # as the manifest holds them (lists, not tuples)
-        if manifest.is_file():
+        job = cls(output_dir, shards, json.loads(json.dumps(settings)))  # as the manifest holds them (lists, not tuples)
+        saved = job.read_manifest()
+        if saved is not None:
             if not resume:
                 raise UsageError(
                     f"--output {output_dir} holds a run already ({MANIFEST}); pass --resume to go on with it, or "
                     "name another folder"
                 )
-            job.check_same(json.loads(manifest.read_text(encoding="utf-8")))
+            job.check_same(saved)
+            job.summary = saved.get("summary")
         elif output_dir.is_dir() and any(output_dir.iterdir()):
-            raise UsageError(f"--output {output_dir} is a folder with other files in it; name a new or empty one")
+            raise UsageError(
+                f"--output {output_dir} is a folder with other files in it and no {MANIFEST} (so not a run to "
+                f"resume): {', '.join(sorted(p.name for p in output_dir.iterdir())[:3])}; name a new or empty one"
+            )
         output_dir.mkdir(parents=True, exist_ok=True)
         for partial in output_dir.rglob("*.partial"):  # what a killed run was writing: never complete
             partial.unlink()
         job.done = {shard.output for shard in shards if (output_dir / shard.output).is_file()}
-        job.write_manifest()
+        job.end_done_log()
+        job.write_manifest(job.summary if not job.pending() else None)
         return job
+
+    def read_manifest(self) -> dict | None:
+        """The saved manifest, None when there is none; a manifest that is not one is a clear error."""
+        manifest = self.output_dir / MANIFEST
+        if not manifest.is_file():
+            return None
+        try:
+            saved = json.loads(manifest.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise UsageError(f"--output {manifest}: not a manifest of vaner predict ({error}); name another folder")
+        if not isinstance(saved, dict) or "vaner_predict_manifest" not in saved:
+            raise UsageError(f"--output {manifest}: not a manifest of vaner predict; name another folder")
+        if saved["vaner_predict_manifest"] != MANIFEST_VERSION:
+            raise UsageError(
+                f"--resume: {self.output_dir} was started by another version of vaner (manifest "
+                f"{saved['vaner_predict_manifest']!r}, this one writes {MANIFEST_VERSION}); tag into a new --output"
+            )
+        return saved
+
+    def end_done_log(self) -> None:
+        """Cut a last `done.jsonl` line that a kill left unfinished, so the next record starts on a line of its own."""
+        log = self.output_dir / DONE_LOG
+        if log.is_file() and (data := log.read_bytes()) and not data.endswith(b"\n"):
+            log.write_bytes(data[: data.rfind(b"\n") + 1])
 
     def check_same(self, saved: dict) -> None:
         if saved.get("settings") != self.settings:
@@ -182,7 +210,10 @@ class Job:
                 "same ones, or name another --output"
             )
         if saved.get("shards") != [asdict(shard) for shard in self.shards]:
-            raise UsageError(f"--resume: the input files changed since {self.output_dir} was started")
+            raise UsageError(
+                f"--resume: the input files changed since {self.output_dir} was started (their names, documents or "
+                "bytes); tag them into a new --output"
+            )
 
     def pending(self) -> list[Shard]:
         return [shard for shard in self.shards if shard.output not in self.done]

@@ -1,4 +1,5 @@
-"""Many machines: the same job as a Ray Data pipeline, on a running Ray cluster (`--ray-address`) or a local one.
+"""Many machines: the same job as a Ray Data pipeline, on a running Ray cluster (`--ray-address`) or, without one, a
+local cluster that this run starts and stops.
 
     read (the pending shards) -> map_batches(ShardTagger: a pool of actors, each with the model loaded once,
     `num_gpus` each on GPU) -> write (each shard into its own file, renamed into place when complete)
@@ -64,7 +65,9 @@ def run_ray(
     pending = {shard.output: shard for shard in job.pending()}
     if not pending:
         return
-    ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    # No address: a cluster of this process's own ("local"), stopped when it ends; never one that another user
+    # on this machine started (what `address=None` would join).
+    ray.init(address=address or "local", ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # ours counts documents and words
     if concurrency is None:

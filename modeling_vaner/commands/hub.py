@@ -7,8 +7,9 @@ as its own repo and the adapter points at that commit; `--merge` pushes full mer
 
 Only what a model needs is uploaded (`MODEL_FILES`, an allow-list): never dotfiles, tokens, checkpoints, optimizer
 or RNG state, pickles, or anything else a training folder gathers; a symlink leading out of the folder is refused.
-Every upload is staged in a temporary folder and sent as one commit: the user's folders are never modified, and a
-failed push leaves nothing behind and can be run again. `dry_run` stages, lists and uploads nothing.
+Every upload is staged in a temporary folder (links to the user's files, copies of the few it rewrites) and sent as
+one commit: the user's folders are never modified, and a failed push leaves nothing behind and can be run again.
+Every safetensors file is checked whole before anything is uploaded, and the config's `auto_map` is VANER's own. `dry_run` stages, lists and uploads nothing.
 """
 
 import fnmatch
@@ -100,10 +101,24 @@ def package_code(path: Path) -> bool:
     return path.name in REMOTE_CODE_FILES and path.resolve() == (Path(__file__).resolve().parents[1] / path.name)
 
 
+# The files a push writes anew into the staging folder (config, card, the adapter's base): staged as copies. Every
+# other file is staged as a link to the user's file, so weights of any size are never copied, and nothing a push
+# writes can reach the user's folder through a link.
+REWRITTEN = ("config.json", "README.md", "adapter_config.json")
+
+
 def stage_files(folder: Path, staging: Path, files: list[str]) -> None:
+    """Stage `files` of `folder` (checked first: every safetensors file whole) without copying their bytes."""
+    from ..loading import check_safetensors
+
     for relative in files:
+        if relative.endswith(".safetensors"):
+            check_safetensors(folder / relative)  # a cut weights file is refused before anything is uploaded
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(folder / relative, staging / relative)
+        if Path(relative).name in REWRITTEN:
+            shutil.copyfile(folder / relative, staging / relative)
+        else:
+            (staging / relative).symlink_to((folder / relative).resolve())
 
 
 def listing(folder: Path, title: str) -> str:
@@ -294,9 +309,14 @@ def _complete(folder: Path, config) -> None:
 
         from ..loading import resolve_backbone
 
-        AutoTokenizer.from_pretrained(
+        tokenizer = AutoTokenizer.from_pretrained(
             resolve_backbone(config.backbone_name_or_path, config.backbone_provenance)
-        ).save_pretrained(folder)
+        )
+        with tempfile.TemporaryDirectory() as saved:  # never written through a staged link to the user's file
+            tokenizer.save_pretrained(saved)
+            for path in Path(saved).iterdir():
+                if not (folder / path.name).exists():
+                    shutil.move(path, folder / path.name)
 
 
 def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -> None:
