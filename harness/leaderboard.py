@@ -4,6 +4,8 @@ from pathlib import Path
 
 from modeling_vaner.corpora import CORE_CORPORA, UNSEEN_CORPORA
 
+from .documents import render_documents_table
+
 # F1 as reported by the systems' authors: not measured here.
 REPORTED = [
     {
@@ -32,7 +34,7 @@ COLUMN_ORDER = [*CORE_CORPORA, *UNSEEN_CORPORA]
 def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str:
     """One row per measured model (strict F1 per corpus, the mean over the eight core corpora, training time when
     `vaner train` recorded it, eval words/s) and per reported system."""
-    present = {r["dataset"] for report in reports for r in report["results"]}
+    present = {r["dataset"] for report in reports for r in report["results"] if r.get("level") != "document"}
     columns = [name for name in COLUMN_ORDER if name in present] + sorted(present - set(COLUMN_ORDER))
     columns = columns or list(CORE_CORPORA)
     header = "| model | kind | " + " | ".join(columns) + " | core mean | train time | words/s |"
@@ -46,7 +48,7 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
         "|" + "---|" * (len(columns) + 5),
     ]
     for report in reports:
-        by_name = {r["dataset"]: r for r in report["results"]}
+        by_name = {r["dataset"]: r for r in report["results"] if r.get("level") != "document"}
         cells, f1s, words, seconds = [], [], 0, 0.0
         for name in columns:
             result = by_name.get(name)
@@ -79,7 +81,8 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
     if any(r.get("limit") for report in reports for r in report["results"]):
         lines.append("\\* scored on the first N sentences of the split only (`--limit`).")
     lines.extend(f"- {row['model']}: {row['source']}" for row in reported)
-    return "\n".join(lines) + "\n"
+    documents = render_documents_table(reports)
+    return "\n".join(lines) + "\n" + (f"\n{documents}" if documents else "")
 
 
 def write_leaderboard(reports: list[dict], path: str | Path) -> str:

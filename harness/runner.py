@@ -15,9 +15,11 @@ from pathlib import Path
 import evaluate
 
 from modeling_vaner.corpora import CORE_CORPORA, TAGS, file_stem, get_corpus, load_corpus
+from modeling_vaner.documents import document_corpus, is_document_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
 
+from .documents import evaluate_documents
 from .results import SCHEMA_VERSION, ResultsError, read_results, write_results
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
@@ -280,6 +282,11 @@ def training_seconds(summary: Path) -> float | None:
 def check_splits(datasets: list[str], split: str) -> None:
     """Every corpus's split file is there, before any model loads (a missing test.tsv is named at once)."""
     for name in datasets:
+        if is_document_corpus(name):
+            corpus = document_corpus(name)
+            if not corpus.has_split(split):
+                raise HarnessError(f"{corpus.path}: no {split} split (document corpus {name!r}).")
+            continue
         corpus = get_corpus(name)
         if not corpus.has_split(split):
             raise HarnessError(
@@ -322,6 +329,7 @@ def run_eval(
     resume: bool = False,
     device: str | None = "auto",
     guidelines: str | None = None,
+    type_map: dict[str, str] | None = None,
 ) -> dict:
     """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
     and rewriting its markdown leaderboard as soon as it is scored; returns what `output` then holds.
@@ -331,7 +339,8 @@ def run_eval(
     already scored for the same model and settings are kept, not run again (a long run stopped half way); rows of
     corpora this run does not name are always kept. `device` and `dtype` as in `load_predictor`; the file records
     both (the dtype by name, as resolved). `guidelines`: instruct every corpus with that known corpus's guidelines
-    (recorded; a file scored otherwise is not resumed)."""
+    (recorded; a file scored otherwise is not resumed). A document corpus (`BioRED`, a folder of PubTator files) is
+    scored at the character level (`harness.documents`), its type names mapped by `type_map` where given."""
     target, dtype = device_and_dtype(device, dtype)
     check_datasets(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
     output = Path(output)
@@ -361,7 +370,10 @@ def run_eval(
                 f"{predictor.max_length}; write to another --output."
             )
         report["max_length"] = predictor.max_length
-        report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
+        if is_document_corpus(name):
+            report["results"].append(evaluate_documents(predictor, name, split, limit, type_map))
+        else:
+            report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
         written = write_report(report, output, replace_other=not (resume or written))
     if written is None and report["kind"] is not None:  # everything was already done (resume): record this run
         written = write_report(report, output)

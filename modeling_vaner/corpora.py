@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .configuration_vaner import DEFAULT_DATASETS, VANER_LABELS
+from .documents import KNOWN_DOCUMENT_CORPORA, is_document_corpus
 from .errors import VanerError
 from .formats import InputError, read_conll_sentences
 
@@ -36,18 +37,34 @@ class Corpus:
     entity_type: str
     # Tag labels (the `X` of `B-X`) kept as mentions; None keeps every label. Others become `O`.
     labels: tuple[str, ...] | None = None
-    kind: str = "conll"  # or "datasets": a folder written by `save_to_disk`
+    kind: str = (
+        "conll"  # or "datasets": a folder written by `save_to_disk`; or "pubtator": one type of a document corpus
+    )
+    dataset: str | None = None  # the name its instruction gives it (a document corpus's one-type views: the corpus's)
+
+    @property
+    def guidelines(self) -> str:
+        """The dataset name an instruction with this corpus's guidelines names."""
+        return self.dataset or self.name
 
     def split_path(self, split: str) -> Path:
         """The file a split is read from (a `datasets` corpus: its folder, whatever the split)."""
         if split not in SPLITS:
             raise CorpusError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
+        if self.kind == "pubtator":
+            return self.documents().split_file(split) or self.path / f"{split}.PubTator"
         return self.path if self.kind == "datasets" else self.path / f"{split}.tsv"
 
     def has_split(self, split: str) -> bool:
         if self.kind == "datasets":
             return arrow_split_name(self.path, split) is not None
         return self.split_path(split).is_file()
+
+    def documents(self):
+        """The document corpus a `pubtator` corpus is one type of."""
+        from .documents import document_corpus
+
+        return document_corpus(self.name.rpartition(":")[0])
 
 
 def data_root() -> Path:
@@ -244,12 +261,55 @@ def get_corpus(name: str) -> Corpus:
     """The registered corpus `name` (a known corpus, a registered one, or a `FOLDER:TYPE` spec)."""
     if name not in _registry and name in {**CORE_CORPORA, **UNSEEN_CORPORA}:
         register_corpus(name, data_root() / name, {**CORE_CORPORA, **UNSEEN_CORPORA}[name])
+    if name not in _registry and ":" in name and is_document_corpus(name.rpartition(":")[0]):
+        register_document_view(name)
     if name not in _registry and ":" in name:
         return get_corpus(corpus_from_spec(name))
     if name not in _registry:
         known = ", ".join([*CORE_CORPORA, *UNSEEN_CORPORA, *(n for n in _registry if n not in CORE_CORPORA)])
         raise CorpusError(f"Unknown corpus {name!r}; known: {known}, or FOLDER:TYPE for a folder of CoNLL files.")
     return _registry[name]
+
+
+def document_views(spec: str) -> list[str]:
+    """A document corpus (`BioRED`, or a folder of PubTator splits) as one-type corpora over the same sentences,
+    one per VANER type it annotates (`BioRED:Gene`, `BioRED:Disease`, ...): what training mixes. A corpus name or a
+    `FOLDER:TYPE` that is not a document corpus is itself."""
+    from .documents import document_corpus
+
+    if not is_document_corpus(spec):
+        return [spec]
+    corpus = document_corpus(spec)
+    types = Counter()
+    for split in SPLITS:
+        if corpus.has_split(split):
+            types.update(corpus.read(split).mention_counts())
+    if not types:
+        raise CorpusError(f"{spec}: its PubTator files hold no mention of a type VANER knows")
+    return [register_document_view(f"{spec}:{entity_type}").name for entity_type in sorted(types)]
+
+
+def register_document_view(name: str) -> Corpus:
+    """`DOCUMENT_CORPUS:TYPE`, the mentions of one type of a document corpus, as a corpus."""
+    from .documents import document_corpus
+
+    spec, _, entity_type = name.rpartition(":")
+    corpus = document_corpus(spec)
+    if name in _registry:
+        return _registry[name]
+    dataset = spec if spec in KNOWN_DOCUMENT_CORPORA else Path(spec).name
+    view = Corpus(name=name, path=corpus.path, entity_type=entity_type, kind="pubtator", dataset=dataset)
+    _registry[name] = view
+    return view
+
+
+@lru_cache(maxsize=16)
+def document_sentences(spec: str, split: str, entity_type: str, mtime: int) -> list[tuple[list[str], list[str]]]:
+    """The sentences of a document corpus's split with one type's BIO tags, split as the tagger splits documents."""
+    from .documents import document_corpus, sentence_tags
+
+    documents = document_corpus(spec).read(split).documents
+    return [(words, tags[0]) for document in documents for words, tags in sentence_tags(document, [entity_type])]
 
 
 def read_conll(path: str | os.PathLike, labels: tuple[str, ...] | None = None) -> list[tuple[list[str], list[str]]]:
@@ -302,6 +362,9 @@ def read_split(corpus: Corpus, split: str) -> list[tuple[list[str], list[str]]]:
     """A corpus split's `(words, B/I/O tags)`: its CoNLL file, or its `datasets` split."""
     if corpus.kind == "conll":
         return read_conll(corpus.split_path(split), corpus.labels)
+    if corpus.kind == "pubtator":
+        mtime = corpus.split_path(split).stat().st_mtime_ns
+        return document_sentences(corpus.name.rpartition(":")[0], split, corpus.entity_type, mtime)
     sentences = [
         (list(words), plain_tags(tags, corpus.labels, [f"{corpus.path} [{split}] sentence {number}"] * len(tags)))
         for number, (words, tags) in enumerate(arrow_sentences(corpus.path, split), start=1)

@@ -32,6 +32,7 @@ class Document:
     words: list[tuple[int, int]] | None = None
     sentences: list[tuple[int, int]] | None = None
     line: int | None = None  # the line of its file the document starts on (where a shard of the file can start)
+    relations: list[str] = field(default_factory=list)  # PubTator relation lines, as they were read
 
 
 def read_lines(path: str | Path, first_line: int = 1) -> Iterator[tuple[int, str]]:
@@ -93,10 +94,14 @@ def sniff_format(path: Path) -> str:
     return "text"
 
 
-def read_documents(path: str | Path, input_format: str = "auto", first_line: int = 1) -> Iterator[Document]:
+def read_documents(
+    path: str | Path, input_format: str = "auto", first_line: int = 1, problems: list | None = None
+) -> Iterator[Document]:
     """Stream the documents of a file: plain text (one document per line; blank lines skipped), PubTator, or JSON
     Lines (one object per line with `text` and an optional `id`; what `vaner predict --format json` writes).
-    `first_line`: start there, on the first line of a document (`Document.line`)."""
+    `first_line`: start there, on the first line of a document (`Document.line`). `problems`: PubTator annotations
+    whose offsets fall outside the text or do not hold their mention are skipped and listed there as
+    `(file:line, message)` (published corpora carry a few); without it, they are an `InputError`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -107,7 +112,7 @@ def read_documents(path: str | Path, input_format: str = "auto", first_line: int
             if line.strip():
                 yield Document(id=str(number), text=line, line=number)
     elif input_format == "pubtator":
-        yield from _read_pubtator(path, first_line)
+        yield from _read_pubtator(path, first_line, problems)
     elif input_format == "jsonl":
         yield from _read_jsonl(path, first_line)
     else:
@@ -161,21 +166,29 @@ def check_writable(document: Document, output_format: str, where: str) -> None:
         )
 
 
-def _read_pubtator(path: Path, first_line: int = 1) -> Iterator[Document]:
+def _read_pubtator(path: Path, first_line: int = 1, problems: list | None = None) -> Iterator[Document]:
     current: dict | None = None
 
     def finish():
         title, abstract = current.get("t", ""), current.get("a")
         text = title if abstract is None else f"{title} {abstract}"
+        kept = []
         for number, entity in current["entities"]:
-            if not 0 <= entity["start"] < entity["end"] <= len(text):
-                raise InputError(
-                    f"{path}:{number}: annotation {entity['start']}-{entity['end']} lies outside "
-                    f"document {current['id']}'s text (0-{len(text)}); expected 0 <= start < end <= "
-                    "its length"
-                )
-        entities = [entity for _, entity in current["entities"]]
-        return Document(id=current["id"], text=text, title_length=len(title), entities=entities, line=current["line"])
+            problem = offset_problem(entity, text, current["id"], check_text=problems is not None)
+            if problem is None:
+                kept.append(entity)
+            elif problems is None:
+                raise InputError(f"{path}:{number}: {problem}")
+            else:
+                problems.append((f"{path}:{number}", problem))
+        return Document(
+            id=current["id"],
+            text=text,
+            title_length=len(title),
+            entities=kept,
+            line=current["line"],
+            relations=current["relations"],
+        )
 
     for number, line in read_lines(path, first_line):
         if not line.strip():
@@ -190,14 +203,15 @@ def _read_pubtator(path: Path, first_line: int = 1) -> Iterator[Document]:
                 yield finish()
                 current = None
             if current is None:
-                current = {"id": doc_id, "entities": [], "line": number}
+                current = {"id": doc_id, "entities": [], "relations": [], "line": number}
             if kind in current:
                 raise InputError(f"{path}:{number}: document {doc_id} has a second |{kind}| line")
             current[kind] = content
             continue
         fields = line.split("\t")
-        if current is not None and len(fields) == 4 and not fields[1].isdigit():
-            continue  # a relation line, `ID<TAB>CID<TAB>chemical<TAB>disease` (BC5CDR): not a mention
+        if current is not None and len(fields) >= 4 and fields[0] == current["id"] and not fields[1].isdigit():
+            current["relations"].append(line)  # `ID<TAB>CID<TAB>chemical<TAB>disease` (BC5CDR), BioRED's 5 columns
+            continue
         if current is None or len(fields) < 5:
             raise InputError(
                 f"{path}:{number}: expected 'ID|t|title', 'ID|a|abstract' or an annotation "
@@ -206,6 +220,21 @@ def _read_pubtator(path: Path, first_line: int = 1) -> Iterator[Document]:
         current["entities"].append((number, annotation(path, number, fields, current["id"])))
     if current is not None:
         yield finish()
+
+
+def offset_problem(entity: dict, text: str, doc_id: str, check_text: bool) -> str | None:
+    """What is wrong with an annotation's offsets in its document's `text`, or None."""
+    if not 0 <= entity["start"] < entity["end"] <= len(text):
+        return (
+            f"annotation {entity['start']}-{entity['end']} lies outside document {doc_id}'s text (0-{len(text)}); "
+            "expected 0 <= start < end <= its length"
+        )
+    if check_text and text[entity["start"] : entity["end"]] != entity["text"]:
+        found = text[entity["start"] : entity["end"]]
+        return (
+            f"annotation {entity['start']}-{entity['end']} reads {found!r} in document {doc_id}, not {entity['text']!r}"
+        )
+    return None
 
 
 def annotation(path: Path, number: int, fields: list[str], doc_id: str) -> dict:
@@ -255,6 +284,7 @@ def pubtator_block(document: Document) -> str:
         if "score" in entity:
             columns.append(f"score={entity['score']:.4f}")
         lines.append("\t".join(columns))
+    lines.extend(document.relations)  # the input's relation lines pass through unchanged
     return "\n".join(lines) + "\n\n"
 
 

@@ -162,11 +162,13 @@ def record_recipe(model_config, recipe: dict) -> None:
     adaptive instruction), its input length and its packing."""
     from .corpora import get_corpus
 
-    model_config.datasets = (
-        {}
-        if recipe["instruction"] == "adaptive"
-        else {name: get_corpus(name).entity_type for name in recipe["corpora"]}
-    )
+    datasets = {}
+    if recipe["instruction"] != "adaptive":
+        for name in recipe["corpora"]:  # a document corpus's types, one guideline name: "Gene,Disease,..."
+            corpus = get_corpus(name)
+            known = datasets.get(corpus.guidelines)
+            datasets[corpus.guidelines] = f"{known},{corpus.entity_type}" if known else corpus.entity_type
+    model_config.datasets = datasets
     model_config.max_length = recipe["max_length"]
     model_config.pack_tokens = recipe["pack_tokens"]
 

@@ -151,7 +151,9 @@ class Job:
         output_dir = Path(output_dir)
         if output_dir.exists() and not output_dir.is_dir():
             raise UsageError(f"--output {output_dir} is a file; sharded output goes to a folder")
-        job = cls(output_dir, shards, json.loads(json.dumps(settings)))  # as the manifest holds them (lists, not tuples)
+        job = cls(
+            output_dir, shards, json.loads(json.dumps(settings))
+        )  # as the manifest holds them (lists, not tuples)
         saved = job.read_manifest()
         if saved is not None:
             if not resume:

@@ -86,18 +86,14 @@ def _eval(args: argparse.Namespace) -> int:
         return _eval_linking(args)
     from harness.leaderboard import render_markdown
     from harness.runner import ALL_DATASETS, run_eval
-    from modeling_vaner.corpora import corpus_names
 
+    from ..documents import read_type_map
     from ..loading import DEFAULT_MODEL_DIR, has_default_model
 
     if args.model is None and not has_default_model():
         raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
     model = args.model or str(DEFAULT_MODEL_DIR)
-    datasets = (
-        ALL_DATASETS
-        if args.datasets == "all"
-        else [name for spec in args.datasets.split(",") if spec.strip() for name in corpus_names(spec.strip())]
-    )
+    datasets = ALL_DATASETS if args.datasets == "all" else eval_corpora(args.datasets)
     if not datasets:
         raise UsageError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
     try:
@@ -115,6 +111,7 @@ def _eval(args: argparse.Namespace) -> int:
             resume=args.resume,
             device=args.device,
             guidelines=args.guidelines,
+            type_map=read_type_map(args.type_map) if args.type_map else None,
         )
     except OSError as error:  # --output or --predictions cannot be written
         if isinstance(error, VanerError):
@@ -123,6 +120,34 @@ def _eval(args: argparse.Namespace) -> int:
     print(render_markdown([report]))
     print(f"Results: {args.output} (leaderboard beside it: {args.output.rsplit('.', 1)[0]}.md)")
     return 0
+
+
+def eval_corpora(spec: str) -> list[str]:
+    """The corpora `--datasets` names: known names, `documents` (every known document corpus), folders (CoNLL: a
+    corpus per type; PubTator: one document corpus, `FOLDER:Name=Type,...` mapping its type names), FOLDER:TYPE."""
+    from ..corpora import corpus_names
+    from ..documents import DOCUMENTS_GROUP, KNOWN_DOCUMENT_CORPORA, is_document_corpus
+
+    names = []
+    for entry in filter(None, (piece.strip() for piece in split_specs(spec))):
+        if entry == DOCUMENTS_GROUP:
+            names.extend(KNOWN_DOCUMENT_CORPORA)
+        elif is_document_corpus(entry):
+            names.append(entry)
+        else:
+            names.extend(corpus_names(entry))
+    return names
+
+
+def split_specs(spec: str) -> list[str]:
+    """`--datasets` entries split at commas, keeping a `FOLDER:Name=Type,Name=Type` map with its folder."""
+    entries = []
+    for piece in spec.split(","):
+        if entries and "=" in piece and ":" not in piece and "=" in entries[-1]:
+            entries[-1] += "," + piece
+        else:
+            entries.append(piece)
+    return entries
 
 
 def _link_index(args: argparse.Namespace) -> int:
@@ -369,7 +394,15 @@ def add_eval_command(commands) -> None:
         help="all (the eight core corpora) or NAME,NAME,...; a NAME may be your own corpus: "
         "FOLDER:TYPE, a folder of train/devel/test.tsv in CoNLL IOB2 or a datasets corpus "
         "(save_to_disk; tokens, ner_tags as a ClassLabel) annotated for TYPE; or FOLDER alone, one "
-        "row per entity type its tags name",
+        "row per entity type its tags name. Document corpora (PubTator, scored at the character level, strict and "
+        "relaxed, per type): BioRED, NLM-Gene, GNormPlus, NLM-Chem, DrugProt, S800-documents, BioID-CellLine, "
+        "'documents' for them all, or a FOLDER of train/dev/test.PubTator files (FOLDER:Name=Type,... maps its "
+        "type names)",
+    )
+    evaluate.add_argument(
+        "--type-map",
+        help="a file of 'Name<TAB>Type' lines: how document corpora's type names map to the model's types "
+        "(default: BioRED's and the short names, e.g. GeneOrGeneProduct=Gene)",
     )
     evaluate.add_argument(
         "--split", default="test", choices=("train", "devel", "validation", "test"), help="validation is devel"

@@ -105,7 +105,7 @@ def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: d
 
     for name, words, tags in mixed_sentences(config, train_sets, rng):
         entity_type = get_corpus(name).entity_type
-        add(model_config.instruction(entity_type, name if config.instruction == "dataset" else None), words, tags)
+        add(model_config.instruction(entity_type, config.guidelines(name)), words, tags)
         if dictionary is not None and rng.random() < config.dbr_probability:
             add(
                 model_config.instruction(entity_type),
@@ -197,7 +197,7 @@ def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_
     packs, sizes = {}, {}
     for name, dataset in train_sets.items():
         entity_type = get_corpus(name).entity_type
-        instruction = model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
+        instruction = model_config.instruction(entity_type, config.guidelines(name))
         rows = labelled_rows(
             encoder,
             [Request(words, instruction) for words in dataset["tokens"]],
@@ -251,9 +251,7 @@ def build_eval_rows(config: TrainConfig, tokenizer, model_config):
     for name, words, tags in devel_sentences(config):
         entity_type = get_corpus(name).entity_type
         plan["words"].append(words)
-        plan["instruction"].append(
-            model_config.instruction(entity_type, name if config.instruction == "dataset" else None)
-        )
+        plan["instruction"].append(model_config.instruction(entity_type, config.guidelines(name)))
         plan["tags"].append(tags)
         plan["document"].append(name)
     return encode_plan(plan, request_encoder(config, tokenizer), "devel rows")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from ..corpora import CORE_CORPORA, get_corpus
+from ..corpora import CORE_CORPORA, document_views, get_corpus
 from ..errors import VanerError
 
 # Every projection of a LLaMA block: attention (q, k, v, o) and MLP (gate, up, down). The default model adapts them all.
@@ -165,8 +165,13 @@ class TrainConfig:
         self._check_choices(fail)
         if not self.corpora:
             fail("corpora", "must name at least one corpus")
+        self.corpora = list(dict.fromkeys(view for name in self.corpora for view in document_views(name)))
         for name in self.corpora:
             get_corpus(name)  # an unknown corpus is named here, before any data loads
+
+    def guidelines(self, corpus: str) -> str | None:
+        """The dataset an instruction for `corpus`'s rows names: its own (`instruction: dataset`), or none (adaptive)."""
+        return get_corpus(corpus).guidelines if self.instruction == "dataset" else None
 
     def _check_numbers(self, fail) -> None:
         for name in WHOLE_NUMBER_OPTIONS:

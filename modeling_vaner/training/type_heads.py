@@ -102,7 +102,8 @@ def mixed_items(config, sources: list[Source], rng: random.Random):
 
 def source_instruction(config, model_config, source: Source) -> str:
     """The instruction of a source's sentences: its types, and its corpora's guidelines (VANER) or none."""
-    return model_config.instruction(source.types, source.corpora if config.instruction == "dataset" else None)
+    datasets = [config.guidelines(name) for name in source.corpora]
+    return model_config.instruction(source.types, None if None in datasets else datasets)
 
 
 def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict, dictionary=None):

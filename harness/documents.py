@@ -1,0 +1,128 @@
+"""Scoring a VANER model on a document corpus (PubTator): the documents go through `vaner predict`'s tagging path
+(sentences, windows, every requested type in one pass where the model has a head per type), and its mentions are
+matched to the gold ones at the character level, per type, strict and relaxed (`modeling_vaner.documents`)."""
+
+import copy
+import time
+
+from modeling_vaner.bulk.job import tag_documents
+from modeling_vaner.documents import document_corpus, score_mentions, scored_types
+from modeling_vaner.errors import VanerError
+
+# F1 published for document corpora (not measured here), by corpus and type; `overall` is the authors' micro F1.
+REPORTED_DOCUMENTS = [
+    {
+        "model": "AIONER (all corpora)",
+        "source": "Luo et al. 2023, AIONER, Bioinformatics 39(5) btad310, Table 2 (BioRED test)",
+        "f1": {
+            "BioRED": {
+                "Gene": 92.40,
+                "Disease": 88.07,
+                "Chemical": 90.98,
+                "Species": 97.50,
+                "Variant": 88.51,
+                "CellLine": 90.53,
+                "overall": 91.26,
+            }
+        },
+    },
+    {
+        "model": "AIONER (BioRED only)",
+        "source": "Luo et al. 2023, AIONER, Bioinformatics 39(5) btad310, Table 2 (BioRED test)",
+        "f1": {
+            "BioRED": {
+                "Gene": 92.35,
+                "Disease": 83.47,
+                "Chemical": 88.55,
+                "Species": 96.98,
+                "Variant": 87.34,
+                "CellLine": 90.53,
+                "overall": 89.34,
+            }
+        },
+    },
+]
+
+
+class DocumentEvalError(VanerError, ValueError):
+    pass
+
+
+def evaluate_documents(predictor, name: str, split: str = "test", limit: int | None = None, type_map=None) -> dict:
+    """Score a VANER `predictor` on document corpus `name`'s `split` (the first `limit` documents): a results row
+    with strict and relaxed P/R/F1 over the scored types and per type, the mentions not scored by type name, and
+    the annotations skipped for offset errors (file and line)."""
+    if getattr(predictor, "kind", None) != "vaner":
+        raise DocumentEvalError(f"{name}: document corpora are scored through VANER's tagger; this model is not one.")
+    data = document_corpus(name, type_map).read(split)
+    documents = data.documents = data.documents[:limit] if limit is not None else data.documents
+    types, left_out = scored_types(data, list(predictor.config.entity_types))
+    if not types:
+        raise DocumentEvalError(
+            f"{name}: the model knows none of the corpus's types ({', '.join(left_out) or 'no mentions'}); "
+            "map them with --type-map"
+        )
+    gold = [
+        (i, e["start"], e["end"], e["type"]) for i, d in enumerate(documents) for e in d.entities if e["type"] in types
+    ]
+    start = time.perf_counter()
+    tagged = list(tag_documents(predictor.tagger, copy.deepcopy(documents), types, None, predictor.batch_size))
+    seconds = time.perf_counter() - start
+    predicted = [(i, e["start"], e["end"], e["type"]) for i, d in enumerate(tagged) for e in d.entities]
+    scores = score_mentions(gold, predicted, types)
+    words = sum(len(d.words) for d in tagged)
+    return {
+        "dataset": name,
+        "level": "document",
+        "split": split,
+        "entity_type": ",".join(types),
+        "instruction": None,  # the adaptive instruction, as `vaner predict` asks
+        "documents": len(documents),
+        "sentences": sum(len(d.sentences) for d in tagged),
+        "words": words,
+        "limit": limit,
+        "strict": scores["strict"],
+        "relaxed": scores["relaxed"],
+        "per_type": scores["per_type"],
+        "not_scored": left_out,
+        "offset_problems": [{"where": where, "problem": problem} for where, problem in data.offset_problems],
+        "gold_entities": scores["gold_entities"],
+        "predicted_entities": scores["predicted_entities"],
+        "seconds": round(seconds, 2),
+        "words_per_second": round(words / seconds, 1) if seconds else None,
+    }
+
+
+def render_documents_table(reports: list[dict], reported: list[dict] = REPORTED_DOCUMENTS) -> str:
+    """Document corpora: per corpus and type, relaxed F1 (strict in brackets) of each measured model, and the
+    published figures beside them where they exist (their own matching rule)."""
+    rows = [(report, r) for report in reports for r in report["results"] if r.get("level") == "document"]
+    if not rows:
+        return ""
+    lines = [
+        "Document corpora (character offsets): F1 per type, relaxed (each offset within one character, HunFlair2's "
+        "rule) with strict in brackets. *Reported* figures are the authors' own, not measured here.",
+        "",
+        "| model | corpus | type | relaxed F1 (strict) | P | R | gold | predicted |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for report, result in rows:
+        for entity_type, score in [*result["per_type"].items(), ("overall", result)]:
+            relaxed, strict = score["relaxed"], score["strict"]
+            gold = score.get("gold", score.get("gold_entities"))
+            predicted = score.get("predicted", score.get("predicted_entities"))
+            lines.append(
+                f"| {report['model']} | {result['dataset']} ({result['split']}) | {entity_type} | "
+                f"{100 * relaxed['f1']:.2f} ({100 * strict['f1']:.2f}) | {100 * relaxed['precision']:.2f} | "
+                f"{100 * relaxed['recall']:.2f} | {gold} | {predicted} |"
+            )
+        if result["not_scored"]:
+            left = ", ".join(f"{name} {count}" for name, count in result["not_scored"].items())
+            lines.append(f"| | {result['dataset']} | not scored | {left} | | | | |")
+    for row in reported:
+        for corpus, figures in row["f1"].items():
+            for entity_type, f1 in figures.items():
+                lines.append(f"| {row['model']} | {corpus} (test) | {entity_type} | *{f1:.2f}* (reported) | | | | |")
+    lines.append("")
+    lines.extend(f"- {row['model']}: {row['source']}" for row in reported)
+    return "\n".join(lines) + "\n"
