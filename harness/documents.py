@@ -5,6 +5,8 @@ matched to the gold ones at the character level, per type, strict and relaxed (`
 import copy
 import time
 
+from transformers.utils import logging
+
 from modeling_vaner.bulk.job import tag_documents
 from modeling_vaner.documents import document_corpus, score_mentions, scored_types
 from modeling_vaner.errors import VanerError
@@ -66,7 +68,8 @@ def evaluate_documents(predictor, name: str, split: str = "test", limit: int | N
         (i, e["start"], e["end"], e["type"]) for i, d in enumerate(documents) for e in d.entities if e["type"] in types
     ]
     start = time.perf_counter()
-    tagged = list(tag_documents(predictor.tagger, copy.deepcopy(documents), types, None, predictor.batch_size))
+    stream = tag_documents(predictor.tagger, copy.deepcopy(documents), types, None, predictor.batch_size)
+    tagged = list(logging.tqdm(stream, total=len(documents), desc=f"{name} {split}", unit="doc"))
     seconds = time.perf_counter() - start
     predicted = [(i, e["start"], e["end"], e["type"]) for i, d in enumerate(tagged) for e in d.entities]
     scores = score_mentions(gold, predicted, types)
@@ -99,9 +102,12 @@ def render_documents_table(reports: list[dict], reported: list[dict] = REPORTED_
     rows = [(report, r) for report in reports for r in report["results"] if r.get("level") == "document"]
     if not rows:
         return ""
-    lines = [
+    caption = (
         "Document corpora (character offsets): F1 per type, relaxed (each offset within one character, HunFlair2's "
-        "rule) with strict in brackets. *Reported* figures are the authors' own, not measured here.",
+        "rule) with strict in brackets. *Reported* figures are the authors' own, not measured here."
+    )
+    lines = [
+        caption,
         "",
         "| model | corpus | type | relaxed F1 (strict) | P | R | gold | predicted |",
         "|---|---|---|---|---|---|---|---|",

@@ -190,6 +190,10 @@ def load_run_checkpoint(checkpoint_dir: str | Path, dtype=None):
     recipe = yaml.safe_load(recipe_path.read_text(encoding="utf-8"))
     if recipe.get("init_from"):
         model, tokenizer = load_vaner(recipe["init_from"])
+        if recipe.get("heads") == "per_type" and model.config.head_layout == "shared":
+            from .training.type_heads import with_type_heads
+
+            model = with_type_heads(model, recipe["corpora"])
     else:
         fields = {}
         if recipe.get("heads") == "per_type":
@@ -281,7 +285,18 @@ def load_vaner(model_name_or_path=None, dtype=None, revision: str | None = None,
             kwargs["backbone"] = backbone
         if Path(source).is_dir() and not (Path(source) / "tokenizer_config.json").is_file():
             tokenizer_source = backbone  # a folder saved without its tokenizer (the backbone's is the same)
-    model = VanerForTokenClassification.from_pretrained(source, **kwargs).to(target).eval()
+    try:
+        model = VanerForTokenClassification.from_pretrained(source, **kwargs).to(target).eval()
+    except ValueError as error:  # the model's own refusals: heads saved for other types, an adapter without backbone
+        raise ModelFileError(f"{source}: {error}") from None
+    except RuntimeError as error:  # transformers' refusal of weights whose shapes differ from the config's
+        if "mismatched_sizes" not in str(error):
+            raise
+        raise ModelFileError(
+            f"{source}: its weights do not fit its config: the head holds another number of entity types than "
+            f"config.entity_types lists ({len(config.entity_types)}: {config.entity_types}); restore entity_types "
+            "as the model was saved"
+        ) from None
     return model, AutoTokenizer.from_pretrained(
         tokenizer_source, revision=revision if tokenizer_source == source else None
     )

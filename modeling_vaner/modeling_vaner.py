@@ -13,6 +13,7 @@ Remote code: uploaded to the Hub beside the weights, so it imports only `torch`,
 `configuration_vaner`.
 """
 
+import hashlib
 import json
 import math
 
@@ -189,6 +190,15 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
         return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden_states)
 
 
+def type_hashes(entity_types) -> torch.Tensor:
+    """A fingerprint of each entity type's name, in order (`(num_types,)` int64): what the per-type heads were
+    trained for, stored with the head so that a config edited afterwards cannot point a head at another type."""
+    return torch.tensor(
+        [int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little", signed=True) for name in entity_types],
+        dtype=torch.long,
+    )
+
+
 class VanerForTokenClassification(VanerPreTrainedModel):
     """VANER: [`VanerModel`] with dropout and a linear BIO head on every token: one head whose type the instruction
     names (`config.head_layout="shared"`, the paper), or one head per entity type (`"per_type"`), all in one linear
@@ -205,7 +215,29 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         self.model = VanerModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.score = nn.Linear(config.hidden_size, config.num_type_heads * config.num_labels)
+        if config.head_layout == "per_type":  # the heads carry their types, saved with the weights
+            self.score.register_buffer("type_hashes", type_hashes(config.entity_types))
         self.post_init()
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if module is self.score and hasattr(module, "type_hashes"):  # a buffer loading did not fill: the config's
+            module.type_hashes.copy_(type_hashes(self.config.entity_types))
+
+    def check_head_types(self) -> None:
+        """Refuse a config whose `entity_types` are not the types the per-type heads were trained for (the hashes
+        saved beside the head): a reordered, renamed, added or removed type would make one type's head answer for
+        another. `ValueError`, naming what differs."""
+        saved = getattr(self.score, "type_hashes", None)
+        if saved is None or torch.equal(saved, type_hashes(self.config.entity_types)):
+            return
+        names = dict(zip(type_hashes(self.config.entity_types).tolist(), self.config.entity_types))
+        trained = [names.get(value, "<a type this config does not name>") for value in saved.tolist()]
+        raise ValueError(
+            f"config.entity_types {self.config.entity_types} are not the types its heads were trained for, in "
+            f"order: {trained}. Restore entity_types as the model was saved; a head answers only for its own type."
+        )
 
     def get_input_embeddings(self):
         return self.model.embed_tokens
@@ -264,7 +296,9 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
             config = VanerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         if not config.adapter_subfolder:
-            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
+            loaded = super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
+            (loaded[0] if isinstance(loaded, tuple) else loaded).check_head_types()
+            return loaded
 
         hub_kwargs = {key: kwargs.pop(key) for key in HUB_KWARGS if key in kwargs}
         # The Auto classes pass the model repo's revision along in `adapter_kwargs`; it means nothing for the backbone.
@@ -296,6 +330,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         with open(fetch("adapter_config.json")) as handle:
             adapter_config = json.load(handle)
         model.merge_lora_adapter(adapter_config, load_state_dict(fetch("adapter_model.safetensors")))
+        model.check_head_types()
         model.config.adapter_subfolder = None  # merged: saving this model writes full weights that reload as such
         return model
 
@@ -315,7 +350,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             raise ValueError(f"Only plain LoRA adapters merge here; this one uses {unsupported or 'another type'}.")
         rank = adapter_config["r"]
         scale = adapter_config["lora_alpha"] / (math.sqrt(rank) if adapter_config.get("use_rslora") else rank)
-        parameters = dict(self.named_parameters())
+        parameters = {**dict(self.named_parameters()), **dict(self.named_buffers())}
         for key, tensor in state_dict.items():
             name = key.removeprefix(PEFT_PREFIX)
             if name.endswith(".lora_A.weight"):
@@ -325,6 +360,11 @@ class VanerForTokenClassification(VanerPreTrainedModel):
                 module.weight.add_(delta.to(module.weight.dtype))
             elif name.endswith(".lora_B.weight"):
                 continue
+            elif name in parameters and parameters[name].shape != tensor.shape:
+                raise ValueError(
+                    f"Adapter weight {key} has shape {tuple(tensor.shape)}, the model's {tuple(parameters[name].shape)}"
+                    f": the config's entity_types ({len(self.config.entity_types)}) are not the heads it was saved with"
+                )
             elif name in parameters:
                 parameters[name].copy_(tensor.to(parameters[name].dtype))
             else:

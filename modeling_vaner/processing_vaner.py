@@ -12,6 +12,7 @@ Remote code: uploaded to the Hub beside the weights. No torch here, only the sta
 passed in).
 """
 
+import bisect
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -388,11 +389,15 @@ class RequestedText:
 def non_overlapping(entities: list[dict]) -> list[dict]:
     """The mentions that can be shown as one layer (spaCy's `doc.ents`, a highlight): where mentions of different
     types overlap, the most confident one; sorted by position."""
-    kept = []
+    kept, starts = [], []  # kept mentions never overlap, so sorted by start they are sorted by end too
     for entity in sorted(entities, key=lambda e: -e["score"]):
-        if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
-            kept.append(entity)
-    return sorted(kept, key=lambda e: e["start"])
+        i = bisect.bisect_right(starts, entity["start"])
+        clear_left = i == 0 or kept[i - 1]["end"] <= entity["start"]
+        clear_right = i == len(kept) or entity["end"] <= kept[i]["start"]
+        if clear_left and clear_right:
+            kept.insert(i, entity)
+            starts.insert(i, entity["start"])
+    return kept
 
 
 __all__ = [

@@ -7,6 +7,7 @@ entry point requests all types in one pass.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -341,3 +342,69 @@ def test_the_space_asks_the_model_for_its_own_types(per_type_run):
     assert {e["type"] for e in entities} == {"Chemical", "Disease", "Species"}
     legend = highlight_html(TEXT, processing.non_overlapping(entities), config.entity_types)
     assert legend.count('class="vaner-legend"') == 3 and ">Gene<" not in legend
+
+
+def test_a_one_pass_copy_of_a_shared_model_answers_each_type_exactly_as_it(tiny_vaner):
+    from modeling_vaner.processing_vaner import Request, RequestEncoder
+    from modeling_vaner.training.type_heads import with_type_heads
+
+    shared, tokenizer = tiny_vaner
+    copy = with_type_heads(shared, ["BC5CDR-chem", "s800"]).eval()
+    assert copy.config.head_layout == "per_type" and copy.config.entity_types == TYPES
+    encoder = RequestEncoder(tokenizer, max_length=64, pad_token_id=tokenizer.pad_token_id)
+    for head, entity_type in enumerate(TYPES):
+        rows = encoder.encode([Request(TEXT.split(), shared.config.instruction(entity_type))])
+        input_ids = torch.tensor([rows[0].input_ids])
+        with torch.no_grad():
+            expected = shared(input_ids=input_ids).logits
+            got = copy(input_ids=input_ids).logits[:, :, head]
+        # The same to float rounding (a matmul over 12 outputs may sum in another order than over 3) ...
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+        # ... because every weight is the same, exactly: the backbone, and each type's rows of the head.
+        rows = copy.score.weight[3 * head : 3 * head + 3], copy.score.bias[3 * head : 3 * head + 3]
+        assert torch.equal(rows[0], shared.score.weight) and torch.equal(rows[1], shared.score.bias)
+    backbone = {k: v for k, v in copy.state_dict().items() if not k.startswith("score.")}
+    assert all(torch.equal(value, shared.state_dict()[key]) for key, value in backbone.items())
+    assert shared.config.head_layout == "shared"  # the source is left as it was
+
+
+def test_train_init_from_a_shared_model_starts_a_one_pass_model_and_records_where(tmp_path, smollm2_tokenizer):
+    import yaml
+
+    from modeling_vaner import load_vaner, save_vaner
+    from modeling_vaner.training import train
+
+    torch.manual_seed(0)
+    backbone = save_tiny_backbone(tmp_path / "backbone", smollm2_tokenizer)
+    source = VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2)).eval()
+    save_vaner(source, smollm2_tokenizer, tmp_path / "shared")
+    recipe = tiny_lora_recipe(
+        tmp_path / "run", backbone, init_from=str(tmp_path / "shared"), heads="per_type", max_steps=1
+    )
+    train(recipe)
+    assert yaml.safe_load((tmp_path / "run" / "train_config.yaml").read_text())["init_from"] == str(tmp_path / "shared")
+    model, _ = load_vaner(tmp_path / "run" / "final")
+    assert model.config.head_layout == "per_type" and model.config.entity_types == TYPES
+
+
+@pytest.mark.parametrize(
+    "edit, says",
+    [
+        (lambda types: [types[1], types[0], *types[2:]], "trained for, in order: ['Chemical', 'Disease'"),
+        (lambda types: ["Drug", *types[1:]], "trained for, in order: ['<a type this config does not name>'"),
+        (lambda types: [*types, "Variant"], "entity_types"),
+        (lambda types: types[:-1], "entity_types"),
+    ],
+)
+def test_heads_carry_their_types_and_an_edited_config_is_refused(smollm2_tokenizer, tmp_path, edit, says):
+    from modeling_vaner import load_vaner, save_vaner
+    from modeling_vaner.errors import ModelFileError
+
+    save_vaner(per_type_model(smollm2_tokenizer), smollm2_tokenizer, tmp_path / "model")
+    config_path = tmp_path / "model" / "config.json"
+    config = json.loads(config_path.read_text())
+    assert load_vaner(tmp_path / "model", device="cpu")[0].config.entity_types == config["entity_types"] == TYPES
+    config["entity_types"] = edit(config["entity_types"])
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match=re.escape(says)):
+        load_vaner(tmp_path / "model", device="cpu")

@@ -329,3 +329,28 @@ def test_word_pieces_of_a_wordpiece_tokenizer_are_its_own(tmp_path):
     tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
     words = ["Aspirin", "fever", ".", "ASP", "unknown"]
     assert word_pieces(tokenizer, words) == tokenizer([" " + w for w in words], add_special_tokens=False)["input_ids"]
+
+
+def test_the_one_layer_view_keeps_the_more_confident_of_overlapping_mentions():
+    import random
+
+    from modeling_vaner.processing_vaner import non_overlapping
+
+    disease = {"start": 0, "end": 20, "type": "Disease", "score": 0.9}
+    gene = {"start": 5, "end": 10, "type": "Gene", "score": 0.8}
+    species = {"start": 20, "end": 25, "type": "Species", "score": 0.5}  # touches, does not overlap
+    assert [e["type"] for e in non_overlapping([gene, species, disease])] == ["Disease", "Species"]
+    assert [e["type"] for e in non_overlapping([{**gene, "score": 0.95}, disease])] == ["Gene"]
+
+    def reference(entities):  # the rule as written: most confident first, kept if it overlaps nothing kept
+        kept = []
+        for entity in sorted(entities, key=lambda e: -e["score"]):
+            if all(entity["end"] <= k["start"] or entity["start"] >= k["end"] for k in kept):
+                kept.append(entity)
+        return sorted(kept, key=lambda e: e["start"])
+
+    rng = random.Random(0)
+    for _ in range(200):
+        starts = [rng.randint(0, 60) for _ in range(rng.randint(0, 40))]
+        entities = [{"start": s, "end": s + rng.randint(1, 8), "score": rng.random()} for s in starts]
+        assert non_overlapping(entities) == reference(entities)

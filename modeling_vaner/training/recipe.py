@@ -80,6 +80,11 @@ class TrainConfig:
         "shared: one BIO head, one entity type per input (the paper); per_type: one head "
         "per entity type of the corpora, every requested type in one input (one pass)",
     )
+    adaptive_probability: float = option(
+        0.0,
+        "heads per_type: chance that a row's instruction names no dataset (the adaptive instruction that vaner "
+        "predict asks, every type of its source); the rest name their corpus",
+    )
     dbr_probability: float = option(0.3, "chance that a training sentence brings one DBR item; 0 turns DBR off")
     dbr_max_same: int = option(10, "DBR: most names of the item's entity type in one item")
     dbr_max_other: int = option(5, "DBR: most names of other types in one item")
@@ -184,7 +189,7 @@ class TrainConfig:
         for name in POSITIVE_COUNT_OPTIONS:
             if getattr(self, name) < 1:
                 fail(name, "must be at least 1")
-        for name in ("weight_decay", "lora_dropout", "dbr_probability"):
+        for name in ("weight_decay", "lora_dropout", "dbr_probability", "adaptive_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 fail(name, "must be between 0 and 1")
         for name in ("learning_rate", "temperature"):

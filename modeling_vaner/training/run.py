@@ -35,7 +35,8 @@ SHAPE_OPTIONS = (
 
 def initial_model(config: TrainConfig):
     """The model a run starts from, and its tokenizer: a trained VANER model (`init_from`, its own head, labels and
-    mask) or a fresh head on the configured backbone."""
+    mask; a shared head copied into a head per type when the run trains `heads: per_type`) or a fresh head on the
+    configured backbone."""
     if config.init_from:
         model, tokenizer = load_vaner(config.init_from)
         if model.config.is_causal != config.causal:
@@ -43,6 +44,10 @@ def initial_model(config: TrainConfig):
                 f"{config.init_from} was trained with is_causal={model.config.is_causal}; a run going "
                 f"on from it cannot switch the mask (causal: {config.causal})."
             )
+        if model.config.head_layout == "shared" and config.heads == "per_type":
+            from .type_heads import with_type_heads
+
+            return with_type_heads(model, config.corpora).train(), tokenizer
         if model.config.head_layout != config.heads:
             raise RecipeError(
                 f"{config.init_from} has head_layout {model.config.head_layout}; a run going on from "

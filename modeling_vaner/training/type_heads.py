@@ -40,6 +40,23 @@ def entity_types_of(corpora: list[str]) -> list[str]:
     return [t for t in DEFAULT_ENTITY_TYPES if t in types] + sorted(types - set(DEFAULT_ENTITY_TYPES))
 
 
+def with_type_heads(model, corpora: list[str]):
+    """A one-pass copy of a shared-head VANER `model` for training on `corpora`: the same weights, and a head per
+    entity type (the model's own types, then the corpora's new ones), each a copy of the shared head. Asked with
+    one type's instruction, every head then gives exactly the shared model's answer for that type: training only
+    has to teach the instruction that names several types."""
+    types = list(model.config.entity_types)
+    types += [t for t in entity_types_of(corpora) if t not in types]
+    config = type(model.config).from_dict({**model.config.to_dict(), "head_layout": "per_type", "entity_types": types})
+    state = model.state_dict()
+    state["score.weight"] = state["score.weight"].repeat(len(types), 1)  # head k: rows [3k, 3k + 3)
+    state["score.bias"] = state["score.bias"].repeat(len(types))
+    copy = type(model)(config).to(model.dtype)
+    state["score.type_hashes"] = copy.score.type_hashes  # the types the new heads are for
+    copy.load_state_dict(state)
+    return copy.train(model.training)
+
+
 def merged_sources(datasets: dict) -> list[Source]:
     """One source per group of corpora with the same sentences, word for word (`datasets`: corpus name ->
     `datasets.Dataset` with `tokens` and `ner_tags`), in the order the corpora are given."""
@@ -120,7 +137,10 @@ def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict
     plan = {"words": [], "instruction": [], "tags": []}
     for source, index in mixed_items(config, merged_sources(train_sets), rng):
         plan["words"].append(source.tokens[index])
-        plan["instruction"].append(source_instruction(config, model_config, source))
+        adaptive = config.adaptive_probability and rng.random() < config.adaptive_probability
+        plan["instruction"].append(
+            model_config.instruction(source.types) if adaptive else source_instruction(config, model_config, source)
+        )
         plan["tags"].append(head_tags(source.types, source.tags[index], heads))
         if dictionary is not None and rng.random() < config.dbr_probability:
             entity_type = rng.choice(source.types)
