@@ -96,6 +96,11 @@ def evaluate_documents(predictor, name: str, split: str = "test", limit: int | N
     }
 
 
+def cell(text: str) -> str:
+    """`text` as one markdown table cell: no line break, `|` escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def render_documents_table(reports: list[dict], reported: list[dict] = REPORTED_DOCUMENTS) -> str:
     """Document corpora: per corpus and type, relaxed F1 (strict in brackets) of each measured model, and the
     published figures beside them where they exist (their own matching rule)."""
@@ -118,13 +123,13 @@ def render_documents_table(reports: list[dict], reported: list[dict] = REPORTED_
             gold = score.get("gold", score.get("gold_entities"))
             predicted = score.get("predicted", score.get("predicted_entities"))
             lines.append(
-                f"| {report['model']} | {result['dataset']} ({result['split']}) | {entity_type} | "
+                f"| {cell(report['model'])} | {cell(result['dataset'])} ({result['split']}) | {entity_type} | "
                 f"{100 * relaxed['f1']:.2f} ({100 * strict['f1']:.2f}) | {100 * relaxed['precision']:.2f} | "
                 f"{100 * relaxed['recall']:.2f} | {gold} | {predicted} |"
             )
         if result["not_scored"]:
             left = ", ".join(f"{name} {count}" for name, count in result["not_scored"].items())
-            lines.append(f"| | {result['dataset']} | not scored | {left} | | | | |")
+            lines.append(f"| | {cell(result['dataset'])} | not scored | {cell(left)} | | | | |")
     for row in reported:
         for corpus, figures in row["f1"].items():
             for entity_type, f1 in figures.items():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from modeling_vaner.corpora import CORE_CORPORA, UNSEEN_CORPORA
 
-from .documents import render_documents_table
+from .documents import cell, render_documents_table
 
 # F1 as reported by the systems' authors: not measured here.
 REPORTED = [
@@ -68,7 +68,7 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
         trained = report.get("training") or {}
         train_time = f"{trained['seconds'] / 60:.0f} min" if trained.get("summaries") else ""
         lines.append(
-            f"| {report['model']} | measured ({report['kind']}) | "
+            f"| {cell(report['model'])} | measured ({report['kind']}) | "
             + " | ".join(cells)
             + f" | {mean} | {train_time} | {speed} |"
         )

@@ -8,6 +8,7 @@ writing one `--output` both keep their rows, and a reader never sees half a file
 """
 
 import json
+import math
 from pathlib import Path
 
 from modeling_vaner.errors import VanerError
@@ -36,6 +37,8 @@ def check_results(report, path: str | Path) -> dict:
     if not isinstance(report, dict) or "results" not in report or "schema_version" not in report:
         kind = type(report).__name__ if not isinstance(report, dict) else "object without schema_version/results"
         raise ResultsError(f"{path} is not a `vaner eval` results file (a JSON {kind}).")
+    if where := non_finite(report):
+        raise ResultsError(f"{path}: field {where}: not a finite number (NaN or Infinity); a score is a number.")
     errors = sorted(_validator().iter_errors(report), key=lambda error: list(error.absolute_path))
     if errors:
         error = errors[0]
@@ -50,6 +53,18 @@ def check_results(report, path: str | Path) -> dict:
             )
         seen.add(row["dataset"])
     return report
+
+
+def non_finite(value, where: str = "") -> str | None:
+    """The JSON path of the first NaN or Infinity in `value`, or None (JSON Schema's `number` lets them through)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(top level)"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = non_finite(item, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."))
+        if found:
+            return found
+    return None
 
 
 def read_results(path: str | Path) -> dict:

@@ -59,6 +59,10 @@ class VanerTagger:
         context: int | None = None,
         pack_tokens: int | None = None,
     ):
+        if max_length is not None and (
+            isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+        ):
+            raise ValueError(f"max_length must be a whole number of tokens, at least 1; got {max_length!r}")
         self.model = model
         self.tokenizer = tokenizer
         self.config = model.config

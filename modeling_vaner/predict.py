@@ -94,9 +94,12 @@ def check_request(args) -> None:
 
 def requested_types(args) -> list[str] | None:
     """`--types` as a list, each type once (`Chemical,Chemical` requests chemicals once); None for every type the model knows."""
-    if not args.types:
+    if args.types is None:
         return None
-    return list(dict.fromkeys(name.strip() for name in args.types.split(",") if name.strip()))
+    names = list(dict.fromkeys(name.strip() for name in args.types.split(",") if name.strip()))
+    if not names:
+        raise UsageError(f"--types {args.types!r} names no entity type; give e.g. Chemical,Disease (or leave it out)")
+    return names
 
 
 def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
@@ -133,6 +136,12 @@ def tagging_options(args):
 
 def run_sharded(args) -> int:
     from .bulk import tag_corpus
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    on_cpu = not (args.device or "").startswith(("cuda", "gpu"))
+    if on_cpu and args.workers > cores:  # each worker holds a model copy: more than the cores only costs memory
+        print(f"vaner predict: --workers {args.workers} on {cores} CPU cores: running {cores}", file=sys.stderr)
+        args.workers = cores
 
     ray_options = {
         "address": args.ray_address,

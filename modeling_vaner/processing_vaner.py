@@ -20,7 +20,9 @@ from itertools import accumulate, chain
 
 # The biomedical corpora's convention (BioBERT's re-split of BC4CHEMD is `[0-9a-zA-Z]+|[^0-9a-zA-Z]`): runs of
 # letters and digits stay whole, every other visible character (punctuation, hyphens, brackets) is a word of its own.
-WORD_PATTERN = re.compile(r"[^\W_]+|\S")
+# Letters and digits, with the combining marks that follow them (an NFD accent stays in its word), or one other mark.
+COMBINING_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+WORD_PATTERN = re.compile(rf"[^\W_](?:[^\W_]|[{COMBINING_MARKS}])*|\S")
 # A sentence ends at . ! or ? before whitespace and an upper-case letter, digit or opening bracket, unless the dot
 # closes a common abbreviation or a single initial.
 SENTENCE_END_PATTERN = re.compile(r"[.!?]\s+(?=[A-Z0-9(\[])")

@@ -290,3 +290,25 @@ def test_the_harness_reaches_models_through_loading_never_training():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 assert node.module != "modeling_vaner.training", f"{path.name} imports training"
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity"])
+def test_a_results_file_with_a_non_finite_score_is_refused(tmp_path, bad):
+    from harness.results import ResultsError, read_results
+
+    path = tmp_path / "results.json"
+    report = {"schema_version": 3, "results": [{"strict": {"f1": 0.5}}]}
+    path.write_text(json.dumps(report).replace("0.5", bad))
+    with pytest.raises(ResultsError, match=r"results\[0\]\.strict\.f1: not a finite number"):
+        read_results(path)
+
+
+def test_a_model_name_with_a_bar_or_a_line_break_stays_one_leaderboard_cell():
+    from harness.leaderboard import render_markdown
+
+    report = {"model": "mine | v2\nfinal", "kind": "vaner", "results": [], "training": {}}
+    lines = render_markdown([report]).splitlines()
+    [header] = [line for line in lines if line.startswith("| model |")]
+    [row] = [line for line in lines if line.startswith("| mine")]
+    assert row.startswith("| mine \\| v2 final | measured (vaner) |")
+    assert row.replace("\\|", "").count("|") == header.count("|")  # as many cells as the header

@@ -354,3 +354,18 @@ def test_the_one_layer_view_keeps_the_more_confident_of_overlapping_mentions():
         starts = [rng.randint(0, 60) for _ in range(rng.randint(0, 40))]
         entities = [{"start": s, "end": s + rng.randint(1, 8), "score": rng.random()} for s in starts]
         assert non_overlapping(entities) == reference(entities)
+
+
+@pytest.mark.parametrize("max_length", [0, -5, "64", 64.0, True])
+def test_a_max_length_that_is_not_a_count_of_tokens_is_refused(tiny_vaner, max_length):
+    from modeling_vaner import VanerTagger
+
+    with pytest.raises(ValueError, match="max_length must be a whole number of tokens"):
+        VanerTagger(*tiny_vaner, max_length=max_length)
+
+
+def test_an_nfd_accent_stays_inside_its_word():
+    from modeling_vaner.processing_vaner import split_words
+
+    text = "El ca\u0301ncer de mama."
+    assert [text[start:end] for start, end in split_words(text)] == ["El", "ca\u0301ncer", "de", "mama", "."]

@@ -1,6 +1,7 @@
 """`vaner predict` and its file formats."""
 
 import json
+from contextlib import nullcontext
 
 import pytest
 
@@ -138,3 +139,26 @@ def test_jsonl_ids_are_strings_or_integers_and_null_is_the_line_number(tmp_path)
     source.write_text('{"id": ["x"], "text": "a"}\n')
     with pytest.raises(InputError, match='docs.jsonl:1: "id" must be a string or an integer'):
         list(read_documents(source))
+
+
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        (["--types", ","], "--types ',' names no entity type"),
+        (["--types", " , "], "names no entity type"),
+        (
+            ["--engine", "ray", "--cpus-per-actor", "0", "--input", "x", "--output", "o/"],
+            "--cpus-per-actor: must be above 0",
+        ),
+        (
+            ["--engine", "ray", "--gpus-per-actor", "-1", "--input", "x", "--output", "o/"],
+            "--gpus-per-actor: must be at least 0",
+        ),
+    ],
+)
+def test_options_that_name_nothing_or_divide_by_zero_are_one_clear_line(options, says, capsys):
+    with pytest.raises(SystemExit) if "actor" in says else nullcontext():
+        code = main(["predict", *(["Aspirin."] if "--input" not in options else []), *options])
+        assert code == 2
+    error = capsys.readouterr().err
+    assert says in error and "Traceback" not in error

@@ -345,3 +345,12 @@ def test_a_bad_line_in_any_input_file_is_named_before_the_model_loads(tmp_path, 
     assert code != 0
     assert 'b.jsonl:2: expected an object with a "text" string' in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_more_workers_than_cores_run_as_many_as_the_cores(tiny_vaner_dir, tmp_path, capsys):
+    cores = len(os.sched_getaffinity(0))
+    source = write_text(tmp_path / "abstracts.txt", 4)
+    run = ["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/"]
+    assert main([*run, "--shard-size", "2", "--workers", str(cores + 4), "--threads", "1"]) == 0
+    assert f"--workers {cores + 4} on {cores} CPU cores: running {cores}" in capsys.readouterr().err
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["summary"]["workers"] == cores

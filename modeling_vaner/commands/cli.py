@@ -1,6 +1,7 @@
 """`vaner`: the command line that reaches every part of VANER."""
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -23,6 +24,21 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def number_from(low: float, inclusive: bool):
+    """An argparse type: a finite number above `low` (or at least `low`, `inclusive`)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'above'} {low:g}, got {text}")
+        return value
+
+    return parse
 
 
 def port_number(text: str) -> int:
@@ -359,8 +375,15 @@ def add_scale_options(predict) -> None:
         type=positive_int,
         help="--engine ray: tagging actors (default: as the cluster's CPUs/GPUs allow)",
     )
-    group.add_argument("--gpus-per-actor", type=float, default=0, help="--engine ray: GPUs per actor (1 on GPUs)")
-    group.add_argument("--cpus-per-actor", type=float, default=1, help="--engine ray: CPUs per actor")
+    group.add_argument(
+        "--gpus-per-actor",
+        type=number_from(0, inclusive=True),
+        default=0,
+        help="--engine ray: GPUs per actor (1 on GPUs)",
+    )
+    group.add_argument(
+        "--cpus-per-actor", type=number_from(0, inclusive=False), default=1, help="--engine ray: CPUs per actor"
+    )
 
 
 def add_train_command(commands) -> None:
