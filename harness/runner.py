@@ -199,6 +199,13 @@ def evaluate_dataset(
     }
 
 
+def evaluate_corpus(predictor, name: str, split: str, limit, predictions_dir, type_map=None) -> dict:
+    """One corpus's results row: a document corpus at the character level, a sentence corpus word by word."""
+    if is_document_corpus(name):
+        return evaluate_documents(predictor, name, split, limit, type_map)
+    return evaluate_dataset(predictor, name, split, limit, predictions_dir)
+
+
 def write_predictions(path: Path, sentences, gold, predicted) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as out:
@@ -370,10 +377,7 @@ def run_eval(
                 f"{predictor.max_length}; write to another --output."
             )
         report["max_length"] = predictor.max_length
-        if is_document_corpus(name):
-            report["results"].append(evaluate_documents(predictor, name, split, limit, type_map))
-        else:
-            report["results"].append(evaluate_dataset(predictor, name, split, limit, predictions_dir))
+        report["results"].append(evaluate_corpus(predictor, name, split, limit, predictions_dir, type_map))
         written = write_report(report, output, replace_other=not (resume or written))
     if written is None and report["kind"] is not None:  # everything was already done (resume): record this run
         written = write_report(report, output)

@@ -5,6 +5,7 @@ Remote code: uploaded to the Hub beside the weights, so it imports only `torch` 
 """
 
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,20 @@ AUTO_MAP = {
 }
 PIPELINE_TASKS = ("token-classification", "ner", "vaner-ner")
 PIPELINE_ENTRY = {"impl": "pipeline_vaner.VanerNERPipeline", "pt": ["AutoModelForTokenClassification"], "type": "text"}
+
+# The remote code: what a saved folder or Hub repo holds beside the weights so that it loads anywhere. Every way of
+# saving a VANER model writes them (`VanerPreTrainedModel.save_pretrained`).
+REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py", "pipeline_vaner.py")
+
+
+def copy_remote_code(save_directory) -> None:
+    """Copy the remote-code files beside this one (the package's, or the Hub cache's) into `save_directory`."""
+    here = Path(__file__).resolve().parent
+    for name in REMOTE_CODE_FILES:
+        source, target = here / name, Path(save_directory) / name
+        if source.is_file() and not (target.exists() and target.resolve() == source):
+            shutil.copyfile(source, target)
+
 
 # Where `vaner backbone` writes the backbones it builds (SmolLM2 from its GGUF): `$VANER_CACHE/backbones/<name>`,
 # and where the remote code finds them, so a model trained on one loads offline wherever it was built.

@@ -14,14 +14,13 @@ from pathlib import Path
 
 from . import register
 from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
-from .configuration_vaner import VanerConfig
+from .configuration_vaner import VanerConfig, copy_remote_code
 from .errors import ModelFileError, VanerError
 from .modeling_vaner import VanerForTokenClassification
 
 register()  # every way to a model goes through here: the Auto classes must know `vaner` first
 
 # The remote code: uploaded beside the weights, what `trust_remote_code=True` runs on the Hub.
-REMOTE_CODE_FILES = ("configuration_vaner.py", "modeling_vaner.py", "processing_vaner.py", "pipeline_vaner.py")
 
 # The model `vaner predict`, `make run` and the Space use when no other is named.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
@@ -91,19 +90,12 @@ def resolve_dtype(dtype, device):
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
-def copy_remote_code(save_directory) -> None:
-    import shutil
-
-    for module in REMOTE_CODE_FILES:
-        shutil.copyfile(Path(__file__).resolve().parent / module, Path(save_directory) / module)
-
-
 def save_vaner(model, tokenizer, save_directory) -> None:
-    """Save model, tokenizer and the remote-code files in one folder (the config carries the Auto and pipeline entries), which then loads with
-    `load_vaner`, the Auto classes and `pipeline("token-classification", ..., trust_remote_code=True)`."""
+    """Save model, tokenizer and (with the model) the remote-code files in one folder (the config carries the Auto and
+    pipeline entries), which then loads with `load_vaner`, the Auto classes and `pipeline("token-classification",
+    ..., trust_remote_code=True)`."""
     model.save_pretrained(save_directory)
     tokenizer.save_pretrained(save_directory)
-    copy_remote_code(save_directory)
 
 
 def resolve_backbone(name_or_path: str | None, provenance: dict | None) -> str:

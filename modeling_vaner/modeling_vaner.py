@@ -25,7 +25,7 @@ from transformers.modeling_outputs import BaseModelOutput, TokenClassifierOutput
 from transformers.modeling_utils import load_state_dict
 from transformers.utils import cached_file, logging
 
-from .configuration_vaner import BACKBONE_RECORD, VanerConfig, backbone_cache_dir
+from .configuration_vaner import BACKBONE_RECORD, VanerConfig, backbone_cache_dir, copy_remote_code
 
 # Backbones whose weights map one to one onto VanerModel (LLaMA, LLaMA-2/3, SmolLM2, TinyLlama, ...).
 SUPPORTED_BACKBONE_TYPES = ("llama",)
@@ -88,6 +88,14 @@ class VanerPreTrainedModel(LlamaPreTrainedModel):
     # Generation makes no sense without a causal mask; flex attention would need its own block mask.
     _supports_flex_attn = False
     _can_compile_fullgraph = False
+
+    def save_pretrained(self, save_directory, *args, is_main_process: bool = True, **kwargs):
+        """As [`PreTrainedModel.save_pretrained`], and the remote-code files beside the weights: the folder (or a
+        `push_to_hub` of it) loads with the Auto classes and as VANER's pipeline, wherever it goes."""
+        result = super().save_pretrained(save_directory, *args, is_main_process=is_main_process, **kwargs)
+        if is_main_process:
+            copy_remote_code(save_directory)
+        return result
 
 
 class VanerModel(VanerPreTrainedModel, LlamaModel):

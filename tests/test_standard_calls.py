@@ -316,3 +316,24 @@ def test_a_known_corpus_given_by_its_folder_is_that_corpus():
 
     folder = str(data_root() / "NCBI-disease")
     assert corpus_names(folder) == corpus_names(f"{folder}:Disease") == ["NCBI-disease"]
+
+
+def test_a_plain_save_pretrained_of_model_and_tokenizer_stays_vaners_pipeline(tiny_vaner, tmp_path):
+    """`model.save_pretrained(d)` + `tokenizer.save_pretrained(d)`, then `pipeline(d)` elsewhere, offline and without
+    the package: the remote code travels with the model, so the folder is VANER's pipeline, typed entities and all."""
+    model, tokenizer = tiny_vaner
+    folder = tmp_path / "saved"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    code = f"""
+import json, os, sys
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+sys.modules["modeling_vaner"] = None
+os.chdir({str(tmp_path)!r})
+from transformers import pipeline
+ner = pipeline("token-classification", model={str(folder)!r}, trust_remote_code=True)
+print(json.dumps(ner({TEXT!r}, entity_types=["Chemical", "Disease"])))
+"""
+    entities = json.loads(run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")}))
+    assert entities and {e["entity_group"] for e in entities} <= {"Chemical", "Disease"}
+    assert all(TEXT[e["start"] : e["end"]] == e["word"] for e in entities)

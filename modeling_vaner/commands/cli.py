@@ -436,11 +436,23 @@ def add_eval_command(commands) -> None:
         "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
         "instruction",
     )
-    evaluate.add_argument("--output", default="results.json")
+    evaluate.add_argument(
+        "--output", default="results.json", help="the results JSON (rows merged in; a markdown leaderboard beside it)"
+    )
     evaluate.add_argument("--limit", type=positive_int, help="score only the first N sentences of each split")
     evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
     evaluate.add_argument("--batch-size", type=positive_int, default=16)
     add_device_options(evaluate)
+    add_eval_linking_options(evaluate)
+    evaluate.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the corpora --output already scored for this model and settings; run the rest",
+    )
+    evaluate.set_defaults(handler=_eval)
+
+
+def add_eval_linking_options(evaluate) -> None:
     evaluate.add_argument(
         "--linking",
         action="store_true",
@@ -455,12 +467,6 @@ def add_eval_command(commands) -> None:
         "link, and score mention + id precision/recall/F1 (strict offsets)",
     )
     evaluate.add_argument("--index", help="with --linking: a linking index folder (default: the shipped one)")
-    evaluate.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the corpora --output already scored for this model and settings; run the rest",
-    )
-    evaluate.set_defaults(handler=_eval)
 
 
 def add_link_index_command(commands) -> None:
