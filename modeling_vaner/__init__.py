@@ -1,7 +1,7 @@
 """VANER: a bidirectional LLaMA token classifier for instruction-driven biomedical NER.
 
 `configuration_vaner`, `modeling_vaner`, `processing_vaner` and `pipeline_vaner` are the remote code uploaded to the
-Hub beside the weights (`loading.REMOTE_CODE_FILES`); everything else in this package (backbone conversion, file
+Hub beside the weights (`configuration_vaner.REMOTE_CODE_FILES`); everything else in this package (backbone conversion, file
 formats, training, linking) builds on them, never the reverse, and the commands (`commands/`: the command line,
 pushing, building the linking index) sit above it all (docs/design.md).
 

@@ -52,7 +52,7 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return {
         str(path.relative_to(folder)): path.read_bytes()
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name not in ("manifest.json", "done.jsonl")
+        if path.is_file() and path.name not in ("manifest.json", "done.jsonl", ".vaner-predict.lock")
     }
 
 
@@ -354,3 +354,35 @@ def test_more_workers_than_cores_run_as_many_as_the_cores(tiny_vaner_dir, tmp_pa
     assert main([*run, "--shard-size", "2", "--workers", str(cores + 4), "--threads", "1"]) == 0
     assert f"--workers {cores + 4} on {cores} CPU cores: running {cores}" in capsys.readouterr().err
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["summary"]["workers"] == cores
+
+
+def test_a_second_run_on_a_folder_being_tagged_is_refused_at_once(tiny_vaner_dir, tmp_path, capsys):
+    from filelock import FileLock
+
+    source = write_text(tmp_path / "abstracts.txt", 2)
+    run = ["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/"]
+    (tmp_path / "out").mkdir()
+    with FileLock(str(tmp_path / "out" / ".vaner-predict.lock")):  # as a first run holds it while it tags
+        assert main([*run, "--resume"]) == 2
+        assert "another vaner predict is tagging into it now" in capsys.readouterr().err
+    assert main([*run, "--resume"]) == 0  # once it is free, the run goes ahead, and leaves no lock behind
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "abstracts.00000.jsonl",
+        "done.jsonl",
+        "manifest.json",
+    ]
+
+
+def test_ctrl_c_is_one_line_that_says_how_to_go_on(tiny_vaner_dir, tmp_path):
+    source = write_text(tmp_path / "abstracts.txt", 400)
+    process = vaner_predict(
+        "--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/", "--shard-size", "4"
+    )
+    deadline = time.monotonic() + 300
+    while complete_shards(tmp_path / "out") < 1 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("vaner predict: stopped (Ctrl-C).") and "--resume" in last and "Traceback" not in err

@@ -6,7 +6,7 @@ on one machine, or on a Ray cluster (`--engine ray`), and the output is the same
 from dataclasses import asdict
 from pathlib import Path
 
-from .job import Job, ShardCounts, TaggingOptions, tag_shard
+from .job import Job, ShardCounts, TaggingOptions, holding_the_folder, tag_shard
 from .progress import Progress
 from .shards import Shard, expand_inputs, plan_shards
 
@@ -33,26 +33,37 @@ def tag_corpus(
     settings = {**asdict(options), "input_format": input_format, "shard_size": shard_size}
     for where in ("device", "threads", "batch_size"):  # how it runs: a resumed run may change them
         settings.pop(where)
-    job = Job.open(output_dir, shards, settings, resume)
+    with holding_the_folder(Path(output_dir)):
+        return run_job(
+            Job.open(output_dir, shards, settings, resume), options, engine, workers, ray_options, show_progress
+        )
+
+
+def run_job(job: Job, options: TaggingOptions, engine: str, workers: int, ray_options, show_progress: bool) -> dict:
+    """Tag `job`'s pending shards where `engine` and `workers` say; returns (and records) the run's summary."""
     pending = job.pending()
     progress = Progress(
         total=sum(shard.documents for shard in pending),
-        shards=len(shards),
-        skipped_shards=len(shards) - len(pending),
+        shards=len(job.shards),
+        skipped_shards=len(job.shards) - len(pending),
         enabled=show_progress,
     )
-    if engine == "ray":
-        from .ray_engine import run_ray
+    try:
+        if engine == "ray":
+            from .ray_engine import run_ray
 
-        run_ray(job, options, progress, **(ray_options or {}))
-    elif workers > 1:
-        from .local import run_workers
+            run_ray(job, options, progress, **(ray_options or {}))
+        elif workers > 1:
+            from .local import run_workers
 
-        run_workers(job, options, progress, workers)
-    elif pending:
-        from .local import run_in_process
+            run_workers(job, options, progress, workers)
+        elif pending:
+            from .local import run_in_process
 
-        run_in_process(job, options, progress)
+            run_in_process(job, options, progress)
+    except KeyboardInterrupt:
+        progress.bar.close()  # its last line before the command's: stopped, and how to go on
+        raise
     summary = {**progress.close(), "engine": engine, "workers": workers if engine == "local" else None}
     if not pending and job.summary is not None:  # a finished run resumed: nothing was done, its summary stands
         return job.summary

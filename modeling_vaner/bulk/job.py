@@ -11,6 +11,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .shards import Shard
 
 MANIFEST = "manifest.json"
 DONE_LOG = "done.jsonl"
+LOCK = ".vaner-predict.lock"  # held by the one run tagging into the folder
 MANIFEST_VERSION = 2  # 2: shards carry their input's digest
 
 
@@ -134,6 +136,30 @@ def tag_shard(tagger, linker, shard: Shard, options: TaggingOptions, output_dir:
         return write_tagged(tagger, linker, shard.read(), options, out, on_document)
 
 
+@contextmanager
+def holding_the_folder(output_dir: Path):
+    """Hold the output folder's lock for a run: a second run on the same folder (`--resume` twice) is refused at
+    once, naming the folder, instead of writing the same shards beside the first."""
+    from filelock import FileLock, Timeout
+
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"--output {output_dir} is a file; sharded output goes to a folder")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(output_dir / LOCK), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UsageError(
+            f"--output {output_dir}: another vaner predict is tagging into it now (it holds {LOCK}); wait for it "
+            "to finish, or stop it, then --resume"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+        (output_dir / LOCK).unlink(missing_ok=True)
+
+
 @dataclass
 class Job:
     """The output folder of a sharded run, its shards and its settings."""
@@ -163,10 +189,10 @@ class Job:
                 )
             job.check_same(saved)
             job.summary = saved.get("summary")
-        elif output_dir.is_dir() and any(output_dir.iterdir()):
+        elif output_dir.is_dir() and (others := sorted(p.name for p in output_dir.iterdir() if p.name != LOCK)):
             raise UsageError(
                 f"--output {output_dir} is a folder with other files in it and no {MANIFEST} (so not a run to "
-                f"resume): {', '.join(sorted(p.name for p in output_dir.iterdir())[:3])}; name a new or empty one"
+                f"resume): {', '.join(others[:3])}; name a new or empty one"
             )
         output_dir.mkdir(parents=True, exist_ok=True)
         for partial in output_dir.rglob("*.partial"):  # what a killed run was writing: never complete

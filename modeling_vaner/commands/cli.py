@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -584,6 +585,22 @@ def main(argv: list[str] | None = None) -> int:
     except VanerError as error:  # the one place a user's error becomes a message and an exit status
         print(f"vaner {args.command}: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:  # Ctrl-C: one line, what is kept, how to go on
+        print(f"vaner {args.command}: stopped (Ctrl-C). {interrupted_note(args)}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `vaner predict ... | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
+
+
+def interrupted_note(args) -> str:
+    """What an interrupted command left, and how to go on."""
+    output = getattr(args, "output", None)
+    if args.command == "predict" and output and Path(output).is_dir():
+        return f"Finished shards are kept in {output}; run the same command with --resume to tag the rest."
+    if args.command in ("train", "eval"):
+        return "What was done is kept; run the same command (with --resume for eval) to go on."
+    return "Nothing was left half-written."
 
 
 if __name__ == "__main__":

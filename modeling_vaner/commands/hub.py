@@ -34,7 +34,7 @@ A VANER model for biomedical named entity recognition. No evaluation results wer
 
 
 # What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
-# code files are added from `loading.REMOTE_CODE_FILES`.
+# code files are added from `configuration_vaner.REMOTE_CODE_FILES`.
 MODEL_FILES = (
     "config.json",
     "generation_config.json",
@@ -70,7 +70,7 @@ def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> l
     symlink in the folder that leads out of it is refused (`HubError`): a push never uploads what it points at."""
     import os
 
-    from ..loading import REMOTE_CODE_FILES
+    from ..configuration_vaner import REMOTE_CODE_FILES
 
     folder = Path(folder).resolve()
     patterns = [p.replace("{adapter}", adapter_subfolder or "adapter") for p in (*MODEL_FILES, *REMOTE_CODE_FILES)]
@@ -96,7 +96,7 @@ def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> l
 
 def package_code(path: Path) -> bool:
     """Whether `path` links to this package's own remote-code file of its name (the default model's folder does)."""
-    from ..loading import REMOTE_CODE_FILES
+    from ..configuration_vaner import REMOTE_CODE_FILES
 
     return path.name in REMOTE_CODE_FILES and path.resolve() == (Path(__file__).resolve().parents[1] / path.name)
 
@@ -207,8 +207,7 @@ def stage_backbone(backbone_dir: Path, staging: Path, model_config=None) -> None
     stage_files(backbone_dir, staging, allowed_files(backbone_dir))
     if model_config is None:
         return
-    from ..configuration_vaner import VanerConfig
-    from ..loading import copy_remote_code
+    from ..configuration_vaner import VanerConfig, copy_remote_code
 
     config = VanerConfig.from_dict(model_config.to_dict())
     config.adapter_subfolder, config.backbone_name_or_path, config.backbone_revision = None, None, None
@@ -298,7 +297,7 @@ def dry_run_report(staging: Path, repo_id: str, revision: str | None, backbone_d
 
 def _complete(folder: Path, config) -> None:
     """Add what a Hub user needs and a lean local folder may lack: the remote code and the tokenizer."""
-    from ..loading import REMOTE_CODE_FILES
+    from ..configuration_vaner import REMOTE_CODE_FILES
 
     package = Path(__file__).resolve().parents[1]  # modeling_vaner/, where the remote code lives
     for module in REMOTE_CODE_FILES:
