@@ -67,6 +67,8 @@ class VanerComponent:
     ):
         from . import VanerTagger, load_vaner
 
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"vaner component: batch_size must be a whole number of at least 1, got {batch_size!r}")
         self.tagger = VanerTagger(*load_vaner(model, device=device))
         self.tagger.instructions(entity_types, dataset)  # unknown types or guidelines fail here, not on a doc
         self.entity_types, self.dataset, self.batch_size, self.spans_key = entity_types, dataset, batch_size, spans_key
@@ -89,10 +91,14 @@ class VanerComponent:
 
 
 def set_entities(doc: Doc, entities: list[dict], spans_key: str) -> Doc:
-    """Every mention in `doc.spans[spans_key]`; the one layer `non_overlapping` keeps in `doc.ents`."""
+    """Every mention in `doc.spans[spans_key]`; the one layer `non_overlapping` keeps in `doc.ents`, beside the
+    entities the doc already had (an earlier component's) where they do not overlap ours."""
     doc.spans[spans_key] = [span for span in (to_span(doc, entity) for entity in entities) if span is not None]
     shown = [to_span(doc, entity) for entity in non_overlapping(entities)]
-    doc.ents = spacy.util.filter_spans([span for span in shown if span is not None])  # (widened spans may touch)
+    ours = spacy.util.filter_spans([span for span in shown if span is not None])  # (widened spans may touch)
+    taken = {i for span in ours for i in range(span.start, span.end)}
+    kept = [span for span in doc.ents if not taken.intersection(range(span.start, span.end))]  # earlier components'
+    doc.ents = sorted([*ours, *kept], key=lambda span: span.start)
     return doc
 
 

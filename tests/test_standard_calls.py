@@ -337,3 +337,21 @@ print(json.dumps(ner({TEXT!r}, entity_types=["Chemical", "Disease"])))
     entities = json.loads(run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")}))
     assert entities and {e["entity_group"] for e in entities} <= {"Chemical", "Disease"}
     assert all(TEXT[e["start"] : e["end"]] == e["word"] for e in entities)
+
+
+def test_the_spacy_component_keeps_the_entities_a_doc_already_had_where_ours_do_not_overlap(tiny_vaner_dir):
+    import spacy
+
+    from modeling_vaner.spacy_component import VanerComponent, set_entities
+
+    nlp = spacy.blank("en")
+    doc = nlp("Aspirin was given in Boston and in London.")
+    doc.ents = [doc.char_span(21, 27, label="GPE"), doc.char_span(35, 41, label="GPE")]
+    ours = [
+        {"start": 0, "end": 7, "type": "Chemical", "score": 0.9},
+        {"start": 35, "end": 41, "type": "Disease", "score": 0.6},
+    ]
+    set_entities(doc, ours, "vaner")
+    assert [(e.label_, e.text) for e in doc.ents] == [("Chemical", "Aspirin"), ("GPE", "Boston"), ("Disease", "London")]
+    with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1, got 0"):
+        VanerComponent(str(tiny_vaner_dir), batch_size=0)
