@@ -386,3 +386,21 @@ def test_ctrl_c_is_one_line_that_says_how_to_go_on(tiny_vaner_dir, tmp_path):
     assert process.returncode == 130, err[-2000:]
     last = err.strip().splitlines()[-1]
     assert last.startswith("vaner predict: stopped (Ctrl-C).") and "--resume" in last and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        (["--ray-address", "127.0.0.1:1"], "--ray-address 127.0.0.1:1: no Ray cluster answers there"),
+        (["--ray-address", "nonsense"], "--ray-address nonsense: expected HOST:PORT, auto, or ray://HOST:PORT"),
+        (["--ray-address", "auto"], "--ray-address auto: cannot join a Ray cluster"),
+        (["--gpus-per-actor", "1"], "--gpus-per-actor 1: the Ray cluster has 0 GPUs; no actor could start"),
+    ],
+)
+def test_a_ray_cluster_that_cannot_run_the_job_is_one_clear_line(tiny_vaner_dir, tmp_path, options, says):
+    source = write_text(tmp_path / "abstracts.txt", 2)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_USAGE_STATS_ENABLED": "0"}
+    run = ["--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/", "--engine", "ray"]
+    process = vaner_predict(*run, *options, env=env)
+    _, err = process.communicate(timeout=120)  # Ray alone would retry an address for minutes
+    assert process.returncode == 2 and says in err and "Traceback" not in err, err[-2000:]

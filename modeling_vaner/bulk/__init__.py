@@ -61,8 +61,8 @@ def run_job(job: Job, options: TaggingOptions, engine: str, workers: int, ray_op
             from .local import run_in_process
 
             run_in_process(job, options, progress)
-    except KeyboardInterrupt:
-        progress.bar.close()  # its last line before the command's: stopped, and how to go on
+    except BaseException:  # Ctrl-C or an error: the bar's last line comes before the command's message
+        progress.bar.close()
         raise
     summary = {**progress.close(), "engine": engine, "workers": workers if engine == "local" else None}
     if not pending and job.summary is not None:  # a finished run resumed: nothing was done, its summary stands

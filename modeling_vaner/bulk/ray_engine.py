@@ -10,6 +10,7 @@ retries its shard (Ray Data's defaults for actor pools: `max_restarts=-1`, `max_
 the shard again from its start, and since a shard file appears only complete, nothing is lost or doubled. The input
 and output folders must be visible to every node at the same paths (a shared file system)."""
 
+import socket
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -50,6 +51,27 @@ def import_ray():
     return ray
 
 
+CONNECT_SECONDS = 10  # how long a named cluster's address may take to answer
+
+
+def connect(ray, address: str | None) -> None:
+    """Join the cluster at `address`, or with none start a local one of this process's own (stopped when it ends;
+    never one that another user on this machine started, which `address=None` would join). An address where no
+    cluster answers is one clear error within seconds, not Ray's minutes of retries."""
+    if address and not address.startswith(("ray://", "auto", "local")):
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--ray-address {address}: expected HOST:PORT, auto, or ray://HOST:PORT")
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+        except OSError as error:
+            raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({error})") from None
+    try:
+        ray.init(address=address or "local", ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise UsageError(f"--ray-address {address}: cannot join a Ray cluster ({str(error).splitlines()[0]})") from None
+
+
 def run_ray(
     job: Job,
     options: TaggingOptions,
@@ -65,13 +87,17 @@ def run_ray(
     pending = {shard.output: shard for shard in job.pending()}
     if not pending:
         return
-    # No address: a cluster of this process's own ("local"), stopped when it ends; never one that another user
-    # on this machine started (what `address=None` would join).
-    ray.init(address=address or "local", ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    connect(ray, address)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # ours counts documents and words
+    resources = ray.cluster_resources()
+    for kind, wanted in (("GPU", gpus_per_actor), ("CPU", cpus_per_actor)):
+        if wanted and resources.get(kind, 0) < wanted:  # an actor that no node can hold would wait forever
+            raise UsageError(
+                f"--{kind.lower()}s-per-actor {wanted:g}: the Ray cluster has {resources.get(kind, 0):g} {kind}s; "
+                "no actor could start"
+            )
     if concurrency is None:
-        resources = ray.cluster_resources()
         per_actor = ("GPU", gpus_per_actor) if gpus_per_actor else ("CPU", cpus_per_actor)
         concurrency = max(1, int(resources.get(per_actor[0], 1) // per_actor[1]))
     shards = ray.data.from_items([asdict(shard) for shard in pending.values()], override_num_blocks=len(pending))
