@@ -241,7 +241,12 @@ def arrow_sentences(folder: Path, split: str):
         raise CorpusError(
             f"{folder} [{name}]: ner_tags must be a ClassLabel of IOB2 names (B-Chemical, ...), found {label}"
         )
-    for tokens, tags in zip(data["tokens"], data["ner_tags"]):
+    for number, (tokens, tags) in enumerate(zip(data["tokens"], data["ner_tags"]), start=1):
+        if any(not token or token.isspace() or "\t" in token or "\n" in token for token in tokens):
+            raise CorpusError(
+                f"{folder} [{name}] sentence {number}: a token is empty or holds white space ({tokens[:8]!r}...); "
+                "a token is a word"
+            )
         yield tokens, [label.names[tag] for tag in tags]
 
 

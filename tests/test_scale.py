@@ -404,3 +404,17 @@ def test_a_ray_cluster_that_cannot_run_the_job_is_one_clear_line(tiny_vaner_dir,
     process = vaner_predict(*run, *options, env=env)
     _, err = process.communicate(timeout=120)  # Ray alone would retry an address for minutes
     assert process.returncode == 2 and says in err and "Traceback" not in err, err[-2000:]
+
+
+@pytest.mark.parametrize("manifest", ["{not json", "[1, 2]", '{"shards": []}'])
+def test_a_manifest_that_is_not_one_is_one_clear_line(tmp_path, capsys, manifest):
+    source = write_text(tmp_path / "abstracts.txt", 2)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifest.json").write_text(manifest)
+    model = tmp_path / "never-loaded"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "vaner"}))
+    run = ["predict", "--model", str(model), "--input", str(source), "--output", f"{tmp_path}/out/", "--resume"]
+    assert main(run) == 2
+    error = capsys.readouterr().err
+    assert "manifest.json: not a manifest of vaner predict" in error and "Traceback" not in error

@@ -355,3 +355,22 @@ def test_the_spacy_component_keeps_the_entities_a_doc_already_had_where_ours_do_
     assert [(e.label_, e.text) for e in doc.ents] == [("Chemical", "Aspirin"), ("GPE", "Boston"), ("Disease", "London")]
     with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1, got 0"):
         VanerComponent(str(tiny_vaner_dir), batch_size=0)
+
+
+def test_a_datasets_corpus_with_an_empty_token_is_named_not_scored(tmp_path):
+    import datasets
+
+    from modeling_vaner.corpora import CorpusError, corpus_names, load_corpus
+
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=NAMES)),
+        }
+    )
+    tokens = [list(SENTENCE[0]), [*SENTENCE[0][:2], "", *SENTENCE[0][3:]]]
+    split = datasets.Dataset.from_dict({"tokens": tokens, "ner_tags": [SENTENCE[1]] * 2}, features=features)
+    datasets.DatasetDict({"test": split}).save_to_disk(str(tmp_path / "hf"))
+    with pytest.raises(CorpusError, match=r"\[test\] sentence 2: a token is empty or holds white space"):
+        for name in corpus_names(str(tmp_path / "hf")):
+            load_corpus(name, "test")
