@@ -17,7 +17,7 @@ from modeling_vaner.files import write_json_atomically
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 SCHEMA_VERSION = 3  # 2: `device` and `max_length` required; 3: rows of document corpora (`level: document`)
 # What makes two files' rows comparable: one model, scored the same way.
-SETTINGS = ("model_path", "revision", "dtype", "max_length", "guidelines")
+SETTINGS = ("model_path", "revision", "dtype", "max_length", "guidelines", "request")
 
 
 class ResultsError(VanerError, ValueError):

@@ -24,6 +24,10 @@ from .results import SCHEMA_VERSION, ResultsError, read_results, write_results
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
 ALL_DATASETS = [*CORE_CORPORA]
+# How a VANER model is asked for a corpus's type: its dataset's instruction (the leaderboard), the adaptive one (no
+# dataset), or, with a head per type, the instruction naming every type (what `vaner predict` asks), read on the
+# corpus's type head.
+REQUESTS = ("dataset", "adaptive", "all-types")
 
 
 class HarnessError(VanerError, ValueError):
@@ -42,7 +46,13 @@ class VanerPredictor:
     kind = "vaner"
 
     def __init__(
-        self, model, tokenizer, batch_size: int = 16, max_length: int | None = None, guidelines: str | None = None
+        self,
+        model,
+        tokenizer,
+        batch_size: int = 16,
+        max_length: int | None = None,
+        guidelines: str | None = None,
+        request: str = "dataset",
     ):
         from modeling_vaner import VanerTagger
 
@@ -57,10 +67,19 @@ class VanerPredictor:
                 f"--guidelines {guidelines}: the model knows the guidelines of "
                 f"{', '.join(self.config.datasets) or 'no corpus (it uses the adaptive instruction)'}."
             )
-        self.guidelines = guidelines
+        if request not in REQUESTS:
+            raise HarnessError(f"--request {request}: use one of {', '.join(REQUESTS)}")
+        if request == "all-types" and self.config.head_layout != "per_type":
+            raise HarnessError("--request all-types needs a model with a head per type; this one has one shared head")
+        self.guidelines, self.request = guidelines, request
 
     def instruction(self, dataset: str, entity_type: str) -> str:
-        """The corpus's own guidelines when the model knows them (or `guidelines`, when given), else adaptive."""
+        """The corpus's own guidelines when the model knows them (or `guidelines`, when given), else adaptive; with
+        `request` adaptive, never a dataset; all-types, every type the model knows (read on the corpus's head)."""
+        if self.request == "all-types":
+            return self.config.instruction(self.config.entity_types)
+        if self.request == "adaptive":
+            return self.config.instruction(entity_type)
         if self.guidelines is not None:
             return self.config.instruction(entity_type, self.guidelines)
         known = dataset in self.config.datasets
@@ -131,6 +150,7 @@ def load_predictor(
     dtype: str | None = None,
     device: str | None = "auto",
     guidelines: str | None = None,
+    request: str = "dataset",
 ):
     """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint, on `device`
     (auto: CUDA when present) in `dtype` (default: bfloat16 on CUDA, float32 on the CPU)."""
@@ -147,14 +167,16 @@ def load_predictor(
     folder = Path(model_name_or_path)
     if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
         model, tokenizer = load_run_checkpoint(folder, dtype=weights_dtype)  # runs/x/checkpoint-N of a LoRA run
-        return VanerPredictor(model.to(target), tokenizer, batch_size=batch_size, guidelines=guidelines)
+        return VanerPredictor(
+            model.to(target), tokenizer, batch_size=batch_size, guidelines=guidelines, request=request
+        )
     try:
         config = AutoConfig.from_pretrained(model_name_or_path, revision=revision)
     except (OSError, ValueError) as error:
         raise HarnessError(f"Cannot load a model config from {model_name_or_path!r}: {error}") from None
     if config.model_type == "vaner":
         model, tokenizer = load_vaner(model_name_or_path, dtype=weights_dtype, revision=revision, device=target)
-        return VanerPredictor(model, tokenizer, batch_size=batch_size, guidelines=guidelines)
+        return VanerPredictor(model, tokenizer, batch_size=batch_size, guidelines=guidelines, request=request)
     model = (
         AutoModelForTokenClassification.from_pretrained(model_name_or_path, revision=revision, dtype=weights_dtype)
         .to(target)
@@ -337,6 +359,7 @@ def run_eval(
     device: str | None = "auto",
     guidelines: str | None = None,
     type_map: dict[str, str] | None = None,
+    request: str = "dataset",
 ) -> dict:
     """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
     and rewriting its markdown leaderboard as soon as it is scored; returns what `output` then holds.
@@ -354,12 +377,15 @@ def run_eval(
     output.parent.mkdir(parents=True, exist_ok=True)
     if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    done = finished_results(output, model, datasets, split, limit, revision, dtype, guidelines) if resume else {}
+    recorded = None if request == "dataset" else request  # files without the field asked each dataset's own
+    done = (
+        finished_results(output, model, datasets, split, limit, revision, dtype, guidelines, recorded) if resume else {}
+    )
     report = new_report(model, model_name, revision, dtype, target)
-    report["guidelines"] = guidelines
+    report["guidelines"], report["request"] = guidelines, recorded
     report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were scored at
     add_training_time(report, [model.replace("{dataset}", name) for name in datasets])
-    predictors = Predictors(model, revision, batch_size, dtype, target, guidelines)
+    predictors = Predictors(model, revision, batch_size, dtype, target, guidelines, request)
     written = None  # what the file holds after this run's last write: its rows and every row it kept
     for name in datasets:
         if name in done:
@@ -416,10 +442,17 @@ def add_training_time(report: dict, model_paths: list[str]) -> None:
 class Predictors:
     """The predictor for each corpus: one model loaded once, or (with `{dataset}` in the path) one per corpus."""
 
-    def __init__(self, model: str, revision, batch_size: int, dtype: str, target, guidelines: str | None = None):
+    def __init__(self, model: str, revision, batch_size: int, dtype: str, target, guidelines=None, request="dataset"):
         self.model, self.kwargs = (
             model,
-            dict(revision=revision, batch_size=batch_size, dtype=dtype, device=target, guidelines=guidelines),
+            dict(
+                revision=revision,
+                batch_size=batch_size,
+                dtype=dtype,
+                device=target,
+                guidelines=guidelines,
+                request=request,
+            ),
         )
         self.loaded = None
 
@@ -452,6 +485,7 @@ def finished_results(
     revision: str | None,
     dtype: str,
     guidelines: str | None = None,
+    request: str | None = None,
 ) -> dict:
     """The rows `output` already holds of `datasets` for this exact model and settings, by dataset (for `resume`).
     Rows of other corpora are not this run's business: writing keeps them as they are."""
@@ -466,8 +500,9 @@ def finished_results(
         "revision": saved["revision"],
         "dtype": saved.get("dtype"),
         "guidelines": saved.get("guidelines"),
+        "request": saved.get("request"),
     }
-    wanted = {"model": str(model), "revision": revision, "dtype": dtype, "guidelines": guidelines}
+    wanted = {"model": str(model), "revision": revision, "dtype": dtype, "guidelines": guidelines, "request": request}
     if settings != wanted:
         raise HarnessError(
             f"Cannot resume from {output}: it scored {settings}, not {wanted}; write to another --output."

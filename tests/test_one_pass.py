@@ -232,6 +232,30 @@ def test_the_harness_scores_a_one_pass_model_per_corpus(per_type_run, tmp_path):
     assert scores["BC5CDR-chem"]["instruction"].startswith("If any Chemical entity is mentioned in the BC5CDR-chem")
 
 
+def test_the_harness_asks_a_one_pass_model_for_every_type_and_reads_the_corpus_head(
+    per_type_run, tiny_vaner_dir, tmp_path
+):
+    from harness.runner import HarnessError, run_eval
+    from modeling_vaner import VanerTagger, load_vaner
+
+    output = tmp_path / "all.json"
+    report = run_eval(str(per_type_run[0] / "final"), ["s800"], "devel", output, limit=4, request="all-types")
+    [row] = report["results"]
+    assert report["request"] == "all-types" and row["instruction"].startswith(
+        "If any Chemical, Disease or Species entity is mentioned in the input"
+    )
+    model, tokenizer = load_vaner(per_type_run[0] / "final")
+    from modeling_vaner.corpora import load_corpus
+
+    sentences = load_corpus("s800", "devel")["tokens"][:4]
+    tags = VanerTagger(model, tokenizer).tag_words(
+        [(words, row["instruction"]) for words in sentences], entity_type="Species"
+    )
+    assert row["predicted_entities"] == sum(t.count("B") for t, _ in tags)  # the Species head's answers, counted
+    with pytest.raises(HarnessError, match="--request all-types needs a model with a head per type"):
+        run_eval(str(tiny_vaner_dir), ["s800"], "devel", tmp_path / "shared.json", limit=2, request="all-types")
+
+
 def test_predict_asks_every_type_in_one_pass(per_type_run, tmp_path):
     source = tmp_path / "in.txt"
     source.write_text(TEXT + "\n")

@@ -129,6 +129,7 @@ def _eval(args: argparse.Namespace) -> int:
             device=args.device,
             guidelines=args.guidelines,
             type_map=read_type_map(args.type_map) if args.type_map else None,
+            request=args.request,
         )
     except OSError as error:  # --output or --predictions cannot be written
         if isinstance(error, VanerError):
@@ -436,6 +437,14 @@ def add_eval_command(commands) -> None:
         help="instruct every corpus with this known corpus's guidelines (e.g. "
         "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
         "instruction",
+    )
+    evaluate.add_argument(
+        "--request",
+        default="dataset",
+        choices=("dataset", "adaptive", "all-types"),
+        help="how a VANER model is asked for each corpus's type: its dataset's instruction (default), the adaptive "
+        "one (no dataset), or all-types: every type the model knows in one instruction, as vaner predict asks, read "
+        "on the corpus's type head (a model with a head per type)",
     )
     evaluate.add_argument(
         "--output", default="results.json", help="the results JSON (rows merged in; a markdown leaderboard beside it)"
