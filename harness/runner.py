@@ -394,20 +394,23 @@ def run_eval(
             continue
         predictor = predictors.get(name)
         report["kind"] = report["kind"] or predictor.kind
-        if done and report["max_length"] != predictor.max_length:  # rows scored at another length must not mix
-            kept_at = (
-                f"max_length {report['max_length']}" if report["max_length"] else "a max_length it does not record"
-            )
-            raise HarnessError(
-                f"Cannot resume from {output}: it ran the model at {kept_at}, this run uses "
-                f"{predictor.max_length}; write to another --output."
-            )
+        if done:
+            check_same_length(report["max_length"], predictor.max_length, output)
         report["max_length"] = predictor.max_length
         report["results"].append(evaluate_corpus(predictor, name, split, limit, predictions_dir, type_map))
         written = write_report(report, output, replace_other=not (resume or written))
     if written is None and report["kind"] is not None:  # everything was already done (resume): record this run
         written = write_report(report, output)
     return written or report
+
+
+def check_same_length(kept: int | None, now: int, output: Path) -> None:
+    """Rows scored at another input length must not mix with this run's (a resumed file)."""
+    if kept != now:
+        kept_at = f"max_length {kept}" if kept else "a max_length it does not record"
+        raise HarnessError(
+            f"Cannot resume from {output}: it ran the model at {kept_at}, this run uses {now}; write to another --output."
+        )
 
 
 def new_report(model: str, model_name: str | None, revision: str | None, dtype: str, target) -> dict:

@@ -413,6 +413,34 @@ def add_eval_command(commands) -> None:
     )
     evaluate.add_argument("--name", help="the model's name on the leaderboard (default: --model)")
     evaluate.add_argument("--revision", help="Hub revision (branch, tag or commit)")
+    add_eval_corpus_options(evaluate)
+    evaluate.add_argument(
+        "--split", default="test", choices=("train", "devel", "validation", "test"), help="validation is devel"
+    )
+    evaluate.add_argument(
+        "--guidelines",
+        help="instruct every corpus with this known corpus's guidelines (e.g. "
+        "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
+        "instruction",
+    )
+    evaluate.add_argument(
+        "--output", default="results.json", help="the results JSON (rows merged in; a markdown leaderboard beside it)"
+    )
+    evaluate.add_argument("--limit", type=positive_int, help="score only the first N sentences of each split")
+    evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
+    evaluate.add_argument("--batch-size", type=positive_int, default=16)
+    add_device_options(evaluate)
+    add_eval_linking_options(evaluate)
+    evaluate.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the corpora --output already scored for this model and settings; run the rest",
+    )
+    evaluate.set_defaults(handler=_eval)
+
+
+def add_eval_corpus_options(evaluate) -> None:
+    """What `vaner eval` scores and how it asks: the corpora, document corpora's type map, the request."""
     evaluate.add_argument(
         "--datasets",
         default="all",
@@ -430,15 +458,6 @@ def add_eval_command(commands) -> None:
         "(default: BioRED's and the short names, e.g. GeneOrGeneProduct=Gene)",
     )
     evaluate.add_argument(
-        "--split", default="test", choices=("train", "devel", "validation", "test"), help="validation is devel"
-    )
-    evaluate.add_argument(
-        "--guidelines",
-        help="instruct every corpus with this known corpus's guidelines (e.g. "
-        "BC5CDR-disease); default: a corpus's own when the model knows it, else the adaptive "
-        "instruction",
-    )
-    evaluate.add_argument(
         "--request",
         default="dataset",
         choices=("dataset", "adaptive", "all-types"),
@@ -446,20 +465,6 @@ def add_eval_command(commands) -> None:
         "one (no dataset), or all-types: every type the model knows in one instruction, as vaner predict asks, read "
         "on the corpus's type head (a model with a head per type)",
     )
-    evaluate.add_argument(
-        "--output", default="results.json", help="the results JSON (rows merged in; a markdown leaderboard beside it)"
-    )
-    evaluate.add_argument("--limit", type=positive_int, help="score only the first N sentences of each split")
-    evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
-    evaluate.add_argument("--batch-size", type=positive_int, default=16)
-    add_device_options(evaluate)
-    add_eval_linking_options(evaluate)
-    evaluate.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the corpora --output already scored for this model and settings; run the rest",
-    )
-    evaluate.set_defaults(handler=_eval)
 
 
 def add_eval_linking_options(evaluate) -> None:
