@@ -35,6 +35,9 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
     """One row per measured model (strict F1 per corpus, the mean over the eight core corpora, training time when
     `vaner train` recorded it, eval words/s) and per reported system."""
     present = {r["dataset"] for report in reports for r in report["results"] if r.get("level") != "document"}
+    documents = render_documents_table(reports)
+    if documents and not present:  # document corpora only: their table alone
+        return documents
     columns = [name for name in COLUMN_ORDER if name in present] + sorted(present - set(COLUMN_ORDER))
     columns = columns or list(CORE_CORPORA)
     header = "| model | kind | " + " | ".join(columns) + " | core mean | train time | words/s |"
@@ -81,7 +84,6 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
     if any(r.get("limit") for report in reports for r in report["results"]):
         lines.append("\\* scored on the first N sentences of the split only (`--limit`).")
     lines.extend(f"- {row['model']}: {row['source']}" for row in reported)
-    documents = render_documents_table(reports)
     return "\n".join(lines) + "\n" + (f"\n{documents}" if documents else "")
 
 
