@@ -83,7 +83,8 @@ def test_the_scan_sees_an_arrow_up(tmp_path):
 def test_the_commands_find_the_packages_files_from_their_layer():
     from modeling_vaner.commands.cli import build_parser
     from modeling_vaner.commands.hub import package_code
-    from modeling_vaner.loading import DEFAULT_MODEL_DIR, REMOTE_CODE_FILES
+    from modeling_vaner.configuration_vaner import REMOTE_CODE_FILES
+    from modeling_vaner.loading import DEFAULT_MODEL_DIR
 
     # the default model's remote code links to the package's own files, one folder above the commands
     assert all(package_code(DEFAULT_MODEL_DIR / name) for name in REMOTE_CODE_FILES)

@@ -8,7 +8,7 @@ import sys
 import torch
 
 from modeling_vaner import VanerForTokenClassification
-from modeling_vaner.loading import REMOTE_CODE_FILES
+from modeling_vaner.configuration_vaner import REMOTE_CODE_FILES
 from tests.conftest import REPO_ROOT, run_python, tiny_config
 
 ALLOWED_TOP_LEVEL = {"torch", "transformers"}
