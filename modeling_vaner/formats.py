@@ -209,8 +209,8 @@ def _read_pubtator(path: Path, first_line: int = 1, problems: list | None = None
             current[kind] = content
             continue
         fields = line.split("\t")
-        if current is not None and len(fields) >= 4 and fields[0] == current["id"] and not fields[1].isdigit():
-            current["relations"].append(line)  # `ID<TAB>CID<TAB>chemical<TAB>disease` (BC5CDR), BioRED's 5 columns
+        if current is not None and is_relation(fields):
+            current["relations"].append(line)
             continue
         if current is None or len(fields) < 5:
             raise InputError(
@@ -220,6 +220,13 @@ def _read_pubtator(path: Path, first_line: int = 1, problems: list | None = None
         current["entities"].append((number, annotation(path, number, fields, current["id"])))
     if current is not None:
         yield finish()
+
+
+def is_relation(fields: list[str]) -> bool:
+    """A PubTator relation line: `ID<TAB>CID<TAB>chemical<TAB>disease` (BC5CDR) or `ID<TAB>Type<TAB>id1<TAB>id2<TAB>
+    Novel|No` (BioRED). An annotation with a bad offset is not one: it is reported as the error it is."""
+    bc5cdr = len(fields) == 4 and not fields[1].isdigit()
+    return bc5cdr or (len(fields) == 5 and fields[4] in ("Novel", "No") and not fields[1].isdigit())
 
 
 def offset_problem(entity: dict, text: str, doc_id: str, check_text: bool) -> str | None:

@@ -162,3 +162,20 @@ def test_options_that_name_nothing_or_divide_by_zero_are_one_clear_line(options,
         assert code == 2
     error = capsys.readouterr().err
     assert says in error and "Traceback" not in error
+
+
+def test_pubtator_relation_lines_pass_through_and_a_bad_offset_is_not_one(tmp_path):
+    source = tmp_path / "in.pubtator"
+    lines = [
+        "7|t|Aspirin and BRCA1.",
+        "7|a|",
+        "7\t0\t7\tAspirin\tChemical\tD001241",
+        "7\tAssociation\tD001241\t672\tNovel",
+    ]
+    source.write_text("\n".join([*lines, "7\tCID\tD001241\tD001943", ""]) + "\n")
+    [document] = read_documents(source)
+    assert document.relations == ["7\tAssociation\tD001241\t672\tNovel", "7\tCID\tD001241\tD001943"]
+    assert pubtator_block(document).splitlines()[-3:-1] == document.relations  # then the blank line
+    source.write_text("7|t|Aspirin.\n7|a|\n7\tzero\t7\tAspirin\tChemical\n")
+    with pytest.raises(InputError, match="in.pubtator:3: start and end must be integers"):
+        list(read_documents(source))
