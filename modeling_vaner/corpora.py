@@ -37,9 +37,8 @@ class Corpus:
     entity_type: str
     # Tag labels (the `X` of `B-X`) kept as mentions; None keeps every label. Others become `O`.
     labels: tuple[str, ...] | None = None
-    kind: str = (
-        "conll"  # or "datasets": a folder written by `save_to_disk`; or "pubtator": one type of a document corpus
-    )
+    # "conll"; "datasets": a folder written by `save_to_disk`; "pubtator": one type of a document corpus
+    kind: str = "conll"
     dataset: str | None = None  # the name its instruction gives it (a document corpus's one-type views: the corpus's)
 
     @property

@@ -43,8 +43,8 @@ def entity_types_of(corpora: list[str]) -> list[str]:
 def with_type_heads(model, corpora: list[str]):
     """A one-pass copy of a shared-head VANER `model` for training on `corpora`: the same weights, and a head per
     entity type (the model's own types, then the corpora's new ones), each a copy of the shared head. Asked with
-    one type's instruction, every head then gives exactly the shared model's answer for that type: training only
-    has to teach the instruction that names several types."""
+    one type's instruction, every head then gives the shared model's answer for that type (the same weights
+    exactly; logits to float rounding): training only has to teach the instruction that names several types."""
     types = list(model.config.entity_types)
     types += [t for t in entity_types_of(corpora) if t not in types]
     config = type(model.config).from_dict({**model.config.to_dict(), "head_layout": "per_type", "entity_types": types})
