@@ -1,15 +1,19 @@
 """Scoring a VANER model on a document corpus (PubTator): the documents go through `vaner predict`'s tagging path
 (sentences, windows, every requested type in one pass where the model has a head per type), and its mentions are
-matched to the gold ones at the character level, per type, strict and relaxed (`modeling_vaner.documents`)."""
+matched to the gold ones at the character level, per type: strict (both offsets equal) and relaxed (HunFlair2's
+rule: each offset within one character)."""
 
 import copy
 import time
+from collections import Counter
 
 from transformers.utils import logging
 
 from modeling_vaner.bulk.job import tag_documents
-from modeling_vaner.documents import document_corpus, score_mentions, scored_types
+from modeling_vaner.documents import document_corpus, scored_types
 from modeling_vaner.errors import VanerError
+
+from .metrics.bioner_f1.bioner_f1 import precision_recall_f1
 
 # F1 published for document corpora (not measured here), by corpus and type; `overall` is the authors' micro F1.
 REPORTED_DOCUMENTS = [
@@ -44,6 +48,54 @@ REPORTED_DOCUMENTS = [
         },
     },
 ]
+
+
+def match_mentions(gold: list[tuple], predicted: list[tuple], tolerance: int) -> int:
+    """How many predicted mentions `(document, start, end, type)` match a gold one one-to-one: same document and
+    type, each offset within `tolerance` characters (0: strict). Exact pairs are taken first."""
+    unmatched = Counter(gold)
+    matched, rest = 0, []
+    for mention in predicted:
+        if unmatched[mention] > 0:
+            unmatched[mention] -= 1
+            matched += 1
+        else:
+            rest.append(mention)
+    if tolerance == 0:
+        return matched
+    by_place = {}
+    for (document, start, end, entity_type), count in unmatched.items():
+        by_place.setdefault((document, entity_type), []).extend([(start, end)] * count)
+    for document, start, end, entity_type in rest:
+        spans = by_place.get((document, entity_type), [])
+        for i, (gold_start, gold_end) in enumerate(spans):
+            if abs(gold_start - start) <= tolerance and abs(gold_end - end) <= tolerance:
+                matched += 1
+                del spans[i]
+                break
+    return matched
+
+
+def score_mentions(gold: list[tuple], predicted: list[tuple], types: list[str]) -> dict:
+    """Per type and over all `types` (micro), strict and relaxed P/R/F1 with counts; mentions are `(document, start,
+    end, type)`."""
+    scores = {"per_type": {}}
+    totals = Counter()
+    for entity_type in types:
+        gold_t = [m for m in gold if m[3] == entity_type]
+        predicted_t = [m for m in predicted if m[3] == entity_type]
+        strict, relaxed = match_mentions(gold_t, predicted_t, 0), match_mentions(gold_t, predicted_t, 1)
+        scores["per_type"][entity_type] = {
+            "gold": len(gold_t),
+            "predicted": len(predicted_t),
+            "strict": precision_recall_f1(strict, len(gold_t), len(predicted_t)),
+            "relaxed": precision_recall_f1(relaxed, len(gold_t), len(predicted_t)),
+        }
+        totals.update(gold=len(gold_t), predicted=len(predicted_t), strict=strict, relaxed=relaxed)
+    scores["strict"] = precision_recall_f1(totals["strict"], totals["gold"], totals["predicted"])
+    scores["relaxed"] = precision_recall_f1(totals["relaxed"], totals["gold"], totals["predicted"])
+    scores["gold_entities"], scores["predicted_entities"] = totals["gold"], totals["predicted"]
+    return scores
 
 
 class DocumentEvalError(VanerError, ValueError):

@@ -446,16 +446,9 @@ class Predictors:
     """The predictor for each corpus: one model loaded once, or (with `{dataset}` in the path) one per corpus."""
 
     def __init__(self, model: str, revision, batch_size: int, dtype: str, target, guidelines=None, request="dataset"):
-        self.model, self.kwargs = (
-            model,
-            dict(
-                revision=revision,
-                batch_size=batch_size,
-                dtype=dtype,
-                device=target,
-                guidelines=guidelines,
-                request=request,
-            ),
+        self.model = model
+        self.kwargs = dict(
+            revision=revision, batch_size=batch_size, dtype=dtype, device=target, guidelines=guidelines, request=request
         )
         self.loaded = None
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .configuration_vaner import DEFAULT_DATASETS, VANER_LABELS
-from .documents import KNOWN_DOCUMENT_CORPORA, is_document_corpus
+from .documents import KNOWN_DOCUMENT_CORPORA, document_corpus, is_document_corpus, sentence_tags
 from .errors import VanerError
 from .formats import InputError, read_conll_sentences
 
@@ -61,8 +61,6 @@ class Corpus:
 
     def documents(self):
         """The document corpus a `pubtator` corpus is one type of."""
-        from .documents import document_corpus
-
         return document_corpus(self.name.rpartition(":")[0])
 
 
@@ -279,8 +277,6 @@ def document_views(spec: str) -> list[str]:
     """A document corpus (`BioRED`, or a folder of PubTator splits) as one-type corpora over the same sentences,
     one per VANER type it annotates (`BioRED:Gene`, `BioRED:Disease`, ...): what training mixes. A corpus name or a
     `FOLDER:TYPE` that is not a document corpus is itself."""
-    from .documents import document_corpus
-
     if not is_document_corpus(spec):
         return [spec]
     corpus = document_corpus(spec)
@@ -295,8 +291,6 @@ def document_views(spec: str) -> list[str]:
 
 def register_document_view(name: str) -> Corpus:
     """`DOCUMENT_CORPUS:TYPE`, the mentions of one type of a document corpus, as a corpus."""
-    from .documents import document_corpus
-
     spec, _, entity_type = name.rpartition(":")
     corpus = document_corpus(spec)
     if name in _registry:
@@ -310,8 +304,6 @@ def register_document_view(name: str) -> Corpus:
 @lru_cache(maxsize=16)
 def document_sentences(spec: str, split: str, entity_type: str, mtime: int) -> list[tuple[list[str], list[str]]]:
     """The sentences of a document corpus's split with one type's BIO tags, split as the tagger splits documents."""
-    from .documents import document_corpus, sentence_tags
-
     documents = document_corpus(spec).read(split).documents
     return [(words, tags[0]) for document in documents for words, tags in sentence_tags(document, [entity_type])]
 

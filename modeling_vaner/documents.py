@@ -8,9 +8,8 @@ A corpus's type names become VANER's types through one table (`TYPE_NAMES`; a us
 table does not map (NLM-Gene's FamilyName, NLM-Chem's OTHER, ...) are kept apart as not scored. Mentions whose
 offsets do not hold their text (published files carry a few) are skipped and reported with file and line.
 
-Two uses: scoring a tagger's mentions against the gold ones at the character level (`score_mentions`: strict, both
-offsets equal; relaxed, HunFlair2's rule: each offset within one character), and training rows (`sentence_tags`:
-the document split into words and sentences as the tagger splits it, BIO tags per type).
+Two uses: the gold mentions the harness scores a tagger against (`harness.documents`), and training rows
+(`sentence_tags`: the document split into words and sentences as the tagger splits it, BIO tags per type).
 """
 
 import bisect
@@ -176,61 +175,6 @@ def scored_types(split: DocumentSplit, model_types: list[str]) -> tuple[list[str
     for document in split.documents:
         left_out.update(e["corpus_type"] for e in document.entities if e["type"] not in types)
     return types, dict(sorted(left_out.items()))
-
-
-def match_mentions(gold: list[tuple], predicted: list[tuple], tolerance: int) -> int:
-    """How many predicted mentions `(document, start, end, type)` match a gold one one-to-one: same document and
-    type, each offset within `tolerance` characters (0: strict). Exact pairs are taken first."""
-    unmatched = Counter(gold)
-    matched, rest = 0, []
-    for mention in predicted:
-        if unmatched[mention] > 0:
-            unmatched[mention] -= 1
-            matched += 1
-        else:
-            rest.append(mention)
-    if tolerance == 0:
-        return matched
-    by_place = {}
-    for (document, start, end, entity_type), count in unmatched.items():
-        by_place.setdefault((document, entity_type), []).extend([(start, end)] * count)
-    for document, start, end, entity_type in rest:
-        spans = by_place.get((document, entity_type), [])
-        for i, (gold_start, gold_end) in enumerate(spans):
-            if abs(gold_start - start) <= tolerance and abs(gold_end - end) <= tolerance:
-                matched += 1
-                del spans[i]
-                break
-    return matched
-
-
-def prf(matched: int, gold: int, predicted: int) -> dict:
-    precision = matched / predicted if predicted else 0.0
-    recall = matched / gold if gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
-def score_mentions(gold: list[tuple], predicted: list[tuple], types: list[str]) -> dict:
-    """Per type and over all `types` (micro), strict and relaxed P/R/F1 with counts; mentions are `(document, start,
-    end, type)`."""
-    scores = {"per_type": {}}
-    totals = Counter()
-    for entity_type in types:
-        gold_t = [m for m in gold if m[3] == entity_type]
-        predicted_t = [m for m in predicted if m[3] == entity_type]
-        strict, relaxed = match_mentions(gold_t, predicted_t, 0), match_mentions(gold_t, predicted_t, 1)
-        scores["per_type"][entity_type] = {
-            "gold": len(gold_t),
-            "predicted": len(predicted_t),
-            "strict": prf(strict, len(gold_t), len(predicted_t)),
-            "relaxed": prf(relaxed, len(gold_t), len(predicted_t)),
-        }
-        totals.update(gold=len(gold_t), predicted=len(predicted_t), strict=strict, relaxed=relaxed)
-    scores["strict"] = prf(totals["strict"], totals["gold"], totals["predicted"])
-    scores["relaxed"] = prf(totals["relaxed"], totals["gold"], totals["predicted"])
-    scores["gold_entities"], scores["predicted_entities"] = totals["gold"], totals["predicted"]
-    return scores
 
 
 def sentence_tags(document: Document, types: list[str]) -> list[tuple[list[str], list[list[str]]]]:

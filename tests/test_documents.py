@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from modeling_vaner.documents import (
-    DocumentCorpusError,
-    document_corpus,
-    match_mentions,
-    score_mentions,
-    scored_types,
-    sentence_tags,
-)
+from harness.documents import match_mentions, score_mentions
+from modeling_vaner.documents import DocumentCorpusError, document_corpus, scored_types, sentence_tags
 
 TITLE = "BRCA1 and aspirin in breast cancer."
 ABSTRACT = "Mice lacking BRCA1 developed breast cancer after aspirin."
