@@ -3,15 +3,18 @@
 matched to the gold ones at the character level, per type: strict (both offsets equal) and relaxed (HunFlair2's
 rule: each offset within one character)."""
 
+import bisect
 import copy
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 from transformers.utils import logging
 
 from modeling_vaner.bulk.job import tag_documents
 from modeling_vaner.documents import document_corpus, scored_types
 from modeling_vaner.errors import VanerError
+from modeling_vaner.processing_vaner import tidy_span
 
 from .metrics.bioner_f1.bioner_f1 import precision_recall_f1
 
@@ -102,6 +105,44 @@ class DocumentEvalError(VanerError, ValueError):
     pass
 
 
+@contextmanager
+def as_tagged(tagger):
+    """The tagger's mentions as the model drew them (`tidy_mentions` off), inside the block."""
+    tidy, tagger.tidy_mentions = tagger.tidy_mentions, False
+    try:
+        yield tagger
+    finally:
+        tagger.tidy_mentions = tidy
+
+
+def tidied(document, mentions: list[tuple]) -> list[tuple]:
+    """`(index, start, end, type)` mentions of a tagged `document` with the tagger's boundary rule applied, as a
+    tagger with `tidy_mentions` on draws them: word by word (`processing_vaner.tidy_span`); a mention with nothing
+    left is dropped."""
+    starts = [start for start, _ in document.words]
+    words = [document.text[start:end] for start, end in document.words]
+    kept = []
+    for index, start, end, entity_type in mentions:
+        first, last = bisect.bisect_left(starts, start), bisect.bisect_right(starts, end - 1)
+        first, last = tidy_span(words, first, last)
+        if first < last:
+            kept.append((index, document.words[first][0], document.words[last - 1][1], entity_type))
+    return kept
+
+
+def mentions_before_tidying(gold: list[tuple], untidied: list[tuple], predicted: list[tuple], types: list[str]) -> dict:
+    """The row's `tidy_mentions` and `untidied` fields: the mentions before the boundary rule, scored, and how many
+    it trimmed or dropped (nothing when the rule was off)."""
+    if untidied is predicted:
+        return {}
+    before = score_mentions(gold, untidied, types)
+    changed = len(set(untidied) - set(predicted))
+    return {
+        "tidy_mentions": True,
+        "untidied": {"strict": before["strict"], "relaxed": before["relaxed"], "changed_mentions": changed},
+    }
+
+
 def evaluate_documents(predictor, name: str, split: str = "test", limit: int | None = None, type_map=None) -> dict:
     """Score a VANER `predictor` on document corpus `name`'s `split` (the first `limit` documents): a results row
     with strict and relaxed P/R/F1 over the scored types and per type, the mentions not scored by type name, and
@@ -120,10 +161,15 @@ def evaluate_documents(predictor, name: str, split: str = "test", limit: int | N
         (i, e["start"], e["end"], e["type"]) for i, d in enumerate(documents) for e in d.entities if e["type"] in types
     ]
     start = time.perf_counter()
-    stream = tag_documents(predictor.tagger, copy.deepcopy(documents), types, None, predictor.batch_size)
-    tagged = list(logging.tqdm(stream, total=len(documents), desc=f"{name} {split}", unit="doc"))
+    with as_tagged(predictor.tagger) as tagger:  # scored both ways: the boundary rule's effect is measured
+        stream = tag_documents(tagger, copy.deepcopy(documents), types, None, predictor.batch_size)
+        tagged = list(logging.tqdm(stream, total=len(documents), desc=f"{name} {split}", unit="doc"))
     seconds = time.perf_counter() - start
-    predicted = [(i, e["start"], e["end"], e["type"]) for i, d in enumerate(tagged) for e in d.entities]
+    drawn = [[(i, e["start"], e["end"], e["type"]) for e in d.entities] for i, d in enumerate(tagged)]
+    untidied = [mention for mentions in drawn for mention in mentions]
+    predicted = untidied
+    if predictor.tagger.tidy_mentions:
+        predicted = [mention for d, mentions in zip(tagged, drawn) for mention in tidied(d, mentions)]
     scores = score_mentions(gold, predicted, types)
     words = sum(len(d.words) for d in tagged)
     return {
@@ -143,6 +189,7 @@ def evaluate_documents(predictor, name: str, split: str = "test", limit: int | N
         "offset_problems": [{"where": where, "problem": problem} for where, problem in data.offset_problems],
         "gold_entities": scores["gold_entities"],
         "predicted_entities": scores["predicted_entities"],
+        **mentions_before_tidying(gold, untidied, predicted, types),
         "seconds": round(seconds, 2),
         "words_per_second": round(words / seconds, 1) if seconds else None,
     }

@@ -18,8 +18,9 @@ from modeling_vaner.corpora import CORE_CORPORA, TAGS, file_stem, get_corpus, lo
 from modeling_vaner.documents import document_corpus, is_document_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
+from modeling_vaner.processing_vaner import tidy_tags
 
-from .documents import evaluate_documents
+from .documents import as_tagged, evaluate_documents
 from .results import SCHEMA_VERSION, ResultsError, read_results, write_results
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
@@ -197,9 +198,11 @@ def evaluate_dataset(
     sentences = data["tokens"]
     gold = [typed([TAGS[t] for t in tags], corpus.entity_type) for tags in data["ner_tags"]]
     start = time.perf_counter()
-    predicted = [typed(tags, corpus.entity_type) for tags in predictor.predict(sentences, dataset, corpus.entity_type)]
+    drawn, tidy = predicted_tags(predictor, sentences, dataset, corpus.entity_type)
     seconds = time.perf_counter() - start
-    scores = evaluate.load(str(METRIC_PATH)).compute(predictions=predicted, references=gold)
+    predicted = [typed(tags, corpus.entity_type) for tags in tidy]
+    metric = evaluate.load(str(METRIC_PATH))
+    scores = metric.compute(predictions=predicted, references=gold)
     words = sum(map(len, sentences))
     if predictions_dir is not None:
         write_predictions(Path(predictions_dir) / f"{file_stem(dataset)}.{split}.conll", sentences, gold, predicted)
@@ -216,8 +219,34 @@ def evaluate_dataset(
         "per_type": scores["per_type"],
         "gold_entities": scores["gold_entities"],
         "predicted_entities": scores["predicted_entities"],
+        **tags_before_tidying(metric, drawn, tidy, gold, corpus.entity_type),
         "seconds": round(seconds, 2),
         "words_per_second": round(words / seconds, 1) if seconds else None,
+    }
+
+
+def predicted_tags(predictor, sentences, dataset: str, entity_type: str) -> tuple[list | None, list]:
+    """`(as drawn, as given)`: a VANER model's tags before its boundary rule (None for other models, or when the
+    rule is off) and the tags it gives."""
+    if predictor.kind != "vaner" or not predictor.tagger.tidy_mentions:
+        return None, predictor.predict(sentences, dataset, entity_type)
+    with as_tagged(predictor.tagger):
+        drawn = predictor.predict(sentences, dataset, entity_type)
+    return drawn, [tidy_tags(words, tags) for words, tags in zip(sentences, drawn)]
+
+
+def tags_before_tidying(metric, drawn, tidy, gold, entity_type: str) -> dict:
+    """The row's `tidy_mentions` and `untidied` fields: strict P/R/F1 of the tags before the boundary rule, and how
+    many sentences it changed."""
+    if drawn is None:
+        return {}
+    before = metric.compute(predictions=[typed(tags, entity_type) for tags in drawn], references=gold)
+    return {
+        "tidy_mentions": True,
+        "untidied": {
+            "strict": {k: before[k] for k in ("precision", "recall", "f1")},
+            "changed_sentences": sum(a != b for a, b in zip(drawn, tidy)),
+        },
     }
 
 

@@ -24,6 +24,7 @@ from .processing_vaner import (
     RequestedText,
     RequestEncoder,
     repair_bio,
+    tidy_tags,
 )
 
 
@@ -49,6 +50,8 @@ class VanerTagger:
         pack_tokens: put consecutive sentences of a text behind one instruction, in inputs of at most this many
             tokens; 0 runs one sentence per input. Defaults to the model's `config.pack_tokens`: run a model the
             way it was trained.
+        tidy_mentions: draw mention boundaries as the corpora do (`processing_vaner.tidy_span`: no trailing
+            punctuation, no bracket a mention leaves open); False keeps the model's words as they are.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class VanerTagger:
         max_length: int | None = None,
         context: int | None = None,
         pack_tokens: int | None = None,
+        tidy_mentions: bool = True,
     ):
         if max_length is not None and (
             isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
@@ -75,6 +79,7 @@ class VanerTagger:
             pad_token_id=self.pad_token_id,
         )
         self.id2label = [self.config.id2label[i] for i in range(self.config.num_labels)]
+        self.tidy_mentions = tidy_mentions
 
     @property
     def max_length(self) -> int:
@@ -175,20 +180,21 @@ class VanerTagger:
             batch = rows[batch_start : batch_start + batch_size]
             probabilities = self._forward([row.input_ids for row in batch], [row.positions for row in batch])
             place_labels(batch, probabilities, label_ids, scores)
-        return self.tags(label_ids, scores)
+        return self.tags(requests, label_ids, scores)
 
     def tags(
-        self, label_ids: list[list[list[int]]], scores: list[list[list[float]]]
+        self, requests: list[Request], label_ids: list[list[list[int]]], scores: list[list[list[float]]]
     ) -> list[list[tuple[list[str], list[float]]]]:
-        """Per request and head, its words' label ids as valid IOB2 tags (BIO repair fixes the structure only), and
-        scores."""
-        return [
-            [
-                (repair_bio([self.id2label[i] for i in ids]), word_scores)
-                for ids, word_scores in zip(head_ids, head_scores)
-            ]
-            for head_ids, head_scores in zip(label_ids, scores)
-        ]
+        """Per request and head, its words' label ids as valid IOB2 tags (BIO repair fixes the structure only;
+        `tidy_mentions` then draws the boundaries), and scores."""
+        tagged = []
+        for request, head_ids, head_scores in zip(requests, label_ids, scores):
+            per_head = []
+            for ids, word_scores in zip(head_ids, head_scores):
+                tags = repair_bio([self.id2label[i] for i in ids])
+                per_head.append((tidy_tags(request.words, tags) if self.tidy_mentions else tags, word_scores))
+            tagged.append(per_head)
+        return tagged
 
     @torch.inference_mode()
     def _forward(self, sequences: list[list[int]], positions: list[list[int]]) -> torch.Tensor:
@@ -326,7 +332,7 @@ class VanerNERPipeline(ChunkPipeline):
             first = int(mask.argmax())  # a batch padded on the left shifts the row
             positions = torch.tensor(row.positions, dtype=torch.long) + first
             place_labels([row], output["logits"][0, positions].float().softmax(-1), label_ids, scores)
-        heads = tagger.tags(label_ids, scores)
+        heads = tagger.tags(requested.requests, label_ids, scores)
         return [
             {"entity_group": entity["type"], "word": entity["text"], **entity}
             for entity in requested.entities(tagger.typed(requested, heads))

@@ -333,6 +333,63 @@ def decode_spans(tags: list[str], scores: list[float]) -> list[tuple[int, int, f
     return spans
 
 
+# Mention boundaries as the corpora draw them: a mention does not end on punctuation that closes a clause, and
+# does not start or end on a bracket it does not also close (or open): `IL-8)` is `IL-8`, `aldolase B (` is
+# `aldolase B`, `(IL-8)` stays whole. A dot that ends an abbreviation or an initial stays (`Bacillus sp. nov.`,
+# `Parus major L.`).
+TRAILING_PUNCTUATION = {".", ",", ";", ":", "!", "?"}
+NAME_ABBREVIATIONS = ABBREVIATIONS | {"nov", "gen", "spec", "subsp", "ssp", "var", "str", "cv"}
+BRACKETS = {"(": ")", "[": "]", "{": "}"}
+CLOSING = {close: open_ for open_, close in BRACKETS.items()}
+
+
+def _balanced(words: Sequence[str]) -> bool:
+    """Whether every bracket among `words` is closed by the matching one, in order."""
+    stack = []
+    for word in words:
+        if word in BRACKETS:
+            stack.append(word)
+        elif word in CLOSING and (not stack or stack.pop() != CLOSING[word]):
+            return False
+    return not stack
+
+
+def _abbreviated(word: str) -> bool:
+    """Whether a dot after `word` ends an abbreviation (`sp`, `nov`, `al`) or an initial (`L`)."""
+    return (len(word) == 1 and word.isalpha()) or word in NAME_ABBREVIATIONS
+
+
+def tidy_span(words: Sequence[str], first: int, end: int) -> tuple[int, int]:
+    """Mention `words[first:end]` without trailing punctuation and without a bracket at either end that the
+    mention leaves open (or closes without opening); `first == end` when nothing is left."""
+    while first < end:
+        last = words[end - 1]
+        if (
+            last in TRAILING_PUNCTUATION
+            and not (last == "." and end - first > 1 and _abbreviated(words[end - 2]))
+            or last in CLOSING
+            and not _balanced(words[first:end])
+            or last in BRACKETS
+        ):
+            end -= 1
+        elif words[first] in BRACKETS and not _balanced(words[first:end]) or words[first] in CLOSING:
+            first += 1
+        else:
+            break
+    return first, end
+
+
+def tidy_tags(words: Sequence[str], tags: list[str]) -> list[str]:
+    """Valid IOB2 `tags` of `words` with each mention's boundaries tidied by `tidy_span` (the words trimmed off a
+    mention become `O`)."""
+    tidied = ["O"] * len(tags)
+    for first, end, _ in decode_spans(tags, [0.0] * len(tags)):
+        first, end = tidy_span(words, first, end)
+        if first < end:
+            tidied[first:end] = ["B"] + ["I"] * (end - first - 1)
+    return tidied
+
+
 @dataclass
 class RequestedText:
     """A text and the entity types requested of it: one request per (instruction, sentence), an instruction's
@@ -415,4 +472,6 @@ __all__ = [
     "repair_bio",
     "split_sentences",
     "split_words",
+    "tidy_span",
+    "tidy_tags",
 ]

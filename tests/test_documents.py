@@ -123,6 +123,8 @@ def test_vaner_eval_scores_a_document_folder_per_type_into_a_results_file(corpus
     assert row["per_type"]["Disease"]["gold"] == 2 and row["per_type"]["Gene"]["gold"] == 1
     assert row["not_scored"] == {"FamilyName": 1} and len(row["offset_problems"]) == 1
     assert 0 <= row["relaxed"]["f1"] <= 1 and row["relaxed"]["f1"] >= row["strict"]["f1"]
+    assert row["tidy_mentions"] and row["untidied"]["changed_mentions"] >= 0
+    assert row["untidied"]["strict"]["f1"] <= row["untidied"]["relaxed"]["f1"]
     assert "| Disease |" in (tmp_path / "results.md").read_text()
     schema_3 = json.loads(output.read_text())
     assert schema_3["schema_version"] == 3

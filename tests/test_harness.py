@@ -101,6 +101,10 @@ def test_end_to_end_on_real_slices(tiny_vaner_dir, tmp_path):
         assert recomputed["f1"] == result["strict"]["f1"]
         assert recomputed["default_f1"] == result["default"]["f1"]
         assert recomputed["gold_entities"] == result["gold_entities"] > 0
+        # scored before the boundary rule too, from the same tagging: the same figures where it changed nothing
+        assert result["tidy_mentions"]
+        assert result["untidied"]["changed_sentences"] > 0 or result["untidied"]["strict"] == result["strict"]
+    assert any(result["untidied"]["changed_sentences"] for result in saved["results"])
 
     board = (tmp_path / "results.md").read_text()
     assert "| tiny | measured (vaner) |" in board and "| BioBERT v1.1 | *reported* |" in board

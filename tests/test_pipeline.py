@@ -18,6 +18,8 @@ from modeling_vaner.processing_vaner import (
     repair_bio,
     split_sentences,
     split_words,
+    tidy_span,
+    tidy_tags,
 )
 from tests.conftest import REPO_ROOT, run_python
 
@@ -203,6 +205,51 @@ def test_bio_repair_and_span_decoding():
         (3, 4, 0.6),
         (4, 5, 0.5),
     ]
+
+
+@pytest.mark.parametrize(
+    "mention, kept",
+    [
+        ("IL-8)", "IL-8"),
+        ("aldolase B (", "aldolase B"),
+        ("(IL-8", "IL-8"),
+        ("IL-8).", "IL-8"),
+        ("(IL-8)", "(IL-8)"),
+        ("tumor necrosis factor (TNF)", "tumor necrosis factor (TNF)"),
+        ("colorectal cancer,", "colorectal cancer"),
+        ("Streptococcus ursoris sp. nov.", "Streptococcus ursoris sp. nov."),
+        ("Parus major L.", "Parus major L."),
+        ("NO.", "NO"),
+        ("[3H]triamcinolone", "[3H]triamcinolone"),
+        ("TNF)-alpha", "TNF)-alpha"),  # an unbalanced bracket inside a mention is not a boundary
+        (").", ""),
+    ],
+)
+def test_mention_boundaries_are_drawn_as_the_corpora_draw_them(mention, kept):
+    words = [mention[start:end] for start, end in split_words(mention)]
+    first, end = tidy_span(words, 0, len(words))
+    assert "".join(words[first:end]) == kept.replace(" ", "")
+    tidied = tidy_tags(["x", *words, "y"], ["O", "B", *["I"] * (len(words) - 1), "O"])  # the same, as tags
+    expected = ["O"] * (len(words) + 2)
+    if first < end:
+        expected[first + 1 : end + 1] = ["B"] + ["I"] * (end - first - 1)
+    assert tidied == expected
+
+
+def test_the_tagger_draws_boundaries_as_the_scorer_does_and_can_keep_them_as_drawn(tiny_vaner):
+    from harness.documents import tidied
+    from modeling_vaner.formats import Document
+
+    text = "IL-8) and aldolase B (ALDOB) rose, as did NO. in (TNF)-treated mice [3]; see Fig. 2)."
+    [as_drawn] = VanerTagger(*tiny_vaner, tidy_mentions=False)(text)
+    [tidy] = VanerTagger(*tiny_vaner)(text)
+    document = Document("1", text, words=split_words(text))
+
+    def by_type(entities):
+        return [(0, e["start"], e["end"], e["type"]) for e in entities]
+
+    assert by_type(tidy) == sorted(tidied(document, by_type(as_drawn)), key=lambda m: (m[1], m[2], m[3]))
+    assert by_type(tidy) != by_type(as_drawn)  # the random model draws some mentions the rule trims
 
 
 def test_empty_and_blank_text_give_no_entities(tiny_vaner):
