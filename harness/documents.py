@@ -17,6 +17,7 @@ from modeling_vaner.errors import VanerError
 from modeling_vaner.processing_vaner import tidy_span
 
 from .metrics.bioner_f1.bioner_f1 import precision_recall_f1
+from .results import NotScoredError
 
 # F1 published for document corpora (not measured here), by corpus and type; `overall` is the authors' micro F1.
 REPORTED_DOCUMENTS = [
@@ -153,10 +154,8 @@ def evaluate_documents(predictor, name: str, split: str = "test", limit: int | N
     documents = data.documents = data.documents[:limit] if limit is not None else data.documents
     types, left_out = scored_types(data, list(predictor.config.entity_types))
     if not types:
-        raise DocumentEvalError(
-            f"{name}: the model knows none of the corpus's types ({', '.join(left_out) or 'no mentions'}); "
-            "map them with --type-map"
-        )
+        counts = ", ".join(f"{t} {n}" for t, n in left_out.items()) or "no mentions"
+        raise NotScoredError(f"the model knows none of its types ({counts} in {split}); map them with --type-map")
     gold = [
         (i, e["start"], e["end"], e["type"]) for i, d in enumerate(documents) for e in d.entities if e["type"] in types
     ]

@@ -24,6 +24,11 @@ class ResultsError(VanerError, ValueError):
     """A results file that is not one, or whose rows break the schema; the message names the file and field."""
 
 
+class NotScoredError(VanerError, ValueError):
+    """A corpus a model cannot be scored on: the model knows none of its entity types. `vaner eval` says so and
+    goes on with the next corpus."""
+
+
 def _validator():
     import jsonschema
 

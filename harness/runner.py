@@ -13,18 +13,20 @@ from importlib.metadata import version
 from pathlib import Path
 
 import evaluate
+from transformers.utils import logging
 
 from modeling_vaner.corpora import CORE_CORPORA, TAGS, file_stem, get_corpus, load_corpus
 from modeling_vaner.documents import document_corpus, is_document_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
-from modeling_vaner.processing_vaner import tidy_tags
+from modeling_vaner.processing_vaner import repair_bio, tidy_tags
 
 from .documents import as_tagged, evaluate_documents
-from .results import SCHEMA_VERSION, ResultsError, read_results, write_results
+from .results import SCHEMA_VERSION, NotScoredError, ResultsError, read_results, write_results
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
 ALL_DATASETS = [*CORE_CORPORA]
+logger = logging.get_logger(__name__)
 # How a VANER model is asked for a corpus's type: its dataset's instruction (the leaderboard), the adaptive one (no
 # dataset), or, with a head per type, the instruction naming every type (what `vaner predict` asks), read on the
 # corpus's type head.
@@ -88,9 +90,8 @@ class VanerPredictor:
 
     def predict(self, sentences: list[list[str]], dataset: str, entity_type: str) -> list[list[str]]:
         if entity_type not in self.config.entity_types:
-            raise HarnessError(
-                f"The model does not know entity type {entity_type!r} (corpus {dataset}); "
-                f"it knows {', '.join(self.config.entity_types)}."
+            raise NotScoredError(
+                f"the model does not know entity type {entity_type!r}; it knows {', '.join(self.config.entity_types)}"
             )
         instruction = self.instruction(dataset, entity_type)
         outputs = self.tagger.tag_words(
@@ -121,9 +122,6 @@ class TokenClassifierPredictor:
 
     def predict(self, sentences: list[list[str]], dataset: str, entity_type: str) -> list[list[str]]:
         import torch
-        from transformers.utils import logging
-
-        from modeling_vaner.processing_vaner import repair_bio
 
         rows = [
             (encoding, index, window)
@@ -250,11 +248,16 @@ def tags_before_tidying(metric, drawn, tidy, gold, entity_type: str) -> dict:
     }
 
 
-def evaluate_corpus(predictor, name: str, split: str, limit, predictions_dir, type_map=None) -> dict:
-    """One corpus's results row: a document corpus at the character level, a sentence corpus word by word."""
-    if is_document_corpus(name):
-        return evaluate_documents(predictor, name, split, limit, type_map)
-    return evaluate_dataset(predictor, name, split, limit, predictions_dir)
+def evaluate_corpus(predictor, name: str, split: str, limit, predictions_dir, type_map=None) -> dict | None:
+    """One corpus's results row: a document corpus at the character level, a sentence corpus word by word; None,
+    said as a warning, when the model knows none of the corpus's types (the other corpora are still scored)."""
+    try:
+        if is_document_corpus(name):
+            return evaluate_documents(predictor, name, split, limit, type_map)
+        return evaluate_dataset(predictor, name, split, limit, predictions_dir)
+    except NotScoredError as error:
+        logger.warning(f"{name} ({split}): not scored: {error}")
+        return None
 
 
 def write_predictions(path: Path, sentences, gold, predicted) -> None:
@@ -426,7 +429,9 @@ def run_eval(
         if done:
             check_same_length(report["max_length"], predictor.max_length, output)
         report["max_length"] = predictor.max_length
-        report["results"].append(evaluate_corpus(predictor, name, split, limit, predictions_dir, type_map))
+        if (row := evaluate_corpus(predictor, name, split, limit, predictions_dir, type_map)) is None:
+            continue
+        report["results"].append(row)
         written = write_report(report, output, replace_other=not (resume or written))
     if written is None and report["kind"] is not None:  # everything was already done (resume): record this run
         written = write_report(report, output)

@@ -76,6 +76,10 @@ def data_root() -> Path:
 # CRAFT's single-type views (evaluate only: the paper's test of adaptation to a corpus never trained on).
 CORE_CORPORA = DEFAULT_DATASETS
 UNSEEN_CORPORA = {"CRAFT-chem": "Chemical", "CRAFT-ggp": "Gene", "CRAFT-species": "Species"}
+# Corpora of a type no model here knows (evaluate a model trained on them; others list them as not scored).
+OTHER_TYPE_CORPORA = {"AnatEM": "Anatomy"}
+# Every CoNLL corpus known by name under `data_root()`, with its entity type.
+KNOWN_CORPORA = {**CORE_CORPORA, **UNSEEN_CORPORA, **OTHER_TYPE_CORPORA}
 
 _registry: dict[str, Corpus] = {}
 
@@ -85,8 +89,7 @@ def register_corpus(
 ) -> Corpus:
     """Make a folder of `{train,devel,test}.tsv` in CoNLL IOB2 known under `name`, annotated for `entity_type`.
     A known corpus's name stays its own: it cannot be given to another folder."""
-    known = {**CORE_CORPORA, **UNSEEN_CORPORA}
-    if name in known and Path(path).resolve() != (data_root() / name).resolve():
+    if name in KNOWN_CORPORA and Path(path).resolve() != (data_root() / name).resolve():
         raise CorpusError(f"{name} is a known corpus ({data_root() / name}); register {path} under another name.")
     corpus = Corpus(name=name, path=Path(path), entity_type=entity_type, labels=labels, kind=kind)
     _registry[name] = corpus
@@ -96,7 +99,7 @@ def register_corpus(
 def corpus_names(spec: str) -> list[str]:
     """The corpora a `--datasets` entry names: a known name; `FOLDER:TYPE`; or `FOLDER`, one corpus per entity type
     its tags name (`FOLDER:Chemical`, `FOLDER:Disease`, ...), each keeping only its type's mentions."""
-    if spec in CORE_CORPORA or spec in UNSEEN_CORPORA or is_registered_whole(spec) or not Path(spec).is_dir():
+    if spec in KNOWN_CORPORA or is_registered_whole(spec) or not Path(spec).is_dir():
         return [corpus_from_spec(spec)]
     counts = typed_mentions(Path(spec))
     if not counts:
@@ -118,7 +121,7 @@ def known_corpus(folder: Path, entity_type: str) -> str | None:
     return next(
         (
             name
-            for name, known_type in {**CORE_CORPORA, **UNSEEN_CORPORA}.items()
+            for name, known_type in KNOWN_CORPORA.items()
             if known_type == entity_type and (data_root() / name).resolve() == folder.resolve()
         ),
         None,
@@ -134,7 +137,7 @@ def corpus_from_spec(spec: str) -> str:
     folder and type is that corpus. A folder whose tags name other types than TYPE is refused with their counts:
     read as TYPE, every mention would count as TYPE (the one-type views `corpus_names` makes of such a folder are
     reached by their registered names, not through here)."""
-    if spec in CORE_CORPORA or spec in UNSEEN_CORPORA or ":" not in spec or is_registered_whole(spec):
+    if spec in KNOWN_CORPORA or ":" not in spec or is_registered_whole(spec):
         return spec
     folder, _, entity_type = spec.rpartition(":")
     if not Path(folder).is_dir():
@@ -261,14 +264,14 @@ def file_stem(name: str) -> str:
 
 def get_corpus(name: str) -> Corpus:
     """The registered corpus `name` (a known corpus, a registered one, or a `FOLDER:TYPE` spec)."""
-    if name not in _registry and name in {**CORE_CORPORA, **UNSEEN_CORPORA}:
-        register_corpus(name, data_root() / name, {**CORE_CORPORA, **UNSEEN_CORPORA}[name])
+    if name not in _registry and name in KNOWN_CORPORA:
+        register_corpus(name, data_root() / name, KNOWN_CORPORA[name])
     if name not in _registry and ":" in name and is_document_corpus(name.rpartition(":")[0]):
         register_document_view(name)
     if name not in _registry and ":" in name:
         return get_corpus(corpus_from_spec(name))
     if name not in _registry:
-        known = ", ".join([*CORE_CORPORA, *UNSEEN_CORPORA, *(n for n in _registry if n not in CORE_CORPORA)])
+        known = ", ".join([*KNOWN_CORPORA, *(n for n in _registry if n not in KNOWN_CORPORA)])
         raise CorpusError(f"Unknown corpus {name!r}; known: {known}, or FOLDER:TYPE for a folder of CoNLL files.")
     return _registry[name]
 

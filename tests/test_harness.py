@@ -203,6 +203,21 @@ def test_unknown_dataset_fails_before_loading_and_partial_runs_keep_results(tiny
     assert [r["dataset"] for r in saved["results"]] == ["s800"]
 
 
+def test_a_corpus_of_a_type_the_model_does_not_know_is_listed_as_not_scored_and_the_rest_go_on(
+    tiny_vaner_dir, tmp_path, caplog
+):
+    cells = tmp_path / "cells"  # a document corpus whose only type no VANER type maps to
+    cells.mkdir()
+    (cells / "test.pubtator").write_text("1|t|HeLa cells grew.\n1|a|They grew.\n1\t0\t4\tHeLa\tCellLine\tC:1\n\n")
+    output = tmp_path / "r.json"
+    code = main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"AnatEM,{cells},s800", "--limit", "3",
+                 "--output", str(output)])  # fmt: skip
+    err = caplog.text  # transformers' logger: stderr, for a user
+    assert code == 0 and [r["dataset"] for r in json.loads(output.read_text())["results"]] == ["s800"]
+    assert "AnatEM (test): not scored: the model does not know entity type 'Anatomy'" in err
+    assert "not scored: the model knows none of its types (CellLine 1 in test)" in err
+
+
 def test_resume_keeps_finished_corpora_and_refuses_other_settings(tiny_vaner_dir, tmp_path, monkeypatch):
     output = tmp_path / "results.json"
     first = run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=3)
