@@ -22,7 +22,7 @@ _EXPORTS = {
     "VanerNERPipeline": "pipeline_vaner",
     "save_vaner": "loading",
     "load_vaner": "loading",
-    "DEFAULT_MODEL_DIR": "loading",
+    "DEFAULT_MODEL_DIR": "embedded",
 }
 __all__ = list(_EXPORTS)
 _registered = False

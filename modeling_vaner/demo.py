@@ -17,7 +17,8 @@ def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, de
     from transformers import AutoTokenizer, set_seed
 
     from .backbone import convert_smollm2, read_provenance
-    from .loading import DEFAULT_MODEL_DIR, has_default_model, load_vaner, resolve_device
+    from .embedded import DEFAULT_MODEL_DIR, has_default_model
+    from .loading import load_vaner, resolve_device
     from .modeling_vaner import VanerForTokenClassification
     from .pipeline_vaner import VanerTagger
 

@@ -15,15 +15,11 @@ from pathlib import Path
 from . import register
 from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
 from .configuration_vaner import VanerConfig, copy_remote_code
+from .embedded import DEFAULT_MODEL_DIR
 from .errors import ModelFileError, VanerError
 from .modeling_vaner import VanerForTokenClassification
 
 register()  # every way to a model goes through here: the Auto classes must know `vaner` first
-
-# The remote code: uploaded beside the weights, what `trust_remote_code=True` runs on the Hub.
-
-# The model `vaner predict`, `make run` and the Space use when no other is named.
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 
 
 class BackboneMismatchError(VanerError, ValueError):
@@ -32,14 +28,6 @@ class BackboneMismatchError(VanerError, ValueError):
 
 class DeviceError(VanerError, ValueError):
     """A `--device` that cannot be had here; the message names the option."""
-
-
-def has_default_model() -> bool:
-    """Whether the package carries its embedded default model (config and LoRA adapter), the one every command
-    uses when no model is named."""
-    return (DEFAULT_MODEL_DIR / "config.json").is_file() and (
-        DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json"
-    ).is_file()
 
 
 def resolve_device(device: str | None = "auto"):

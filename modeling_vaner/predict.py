@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .bulk.job import write_tagged
+from .embedded import DEFAULT_MODEL_DIR, has_default_model
 from .errors import UsageError
 from .files import written_atomically
 from .formats import Document, check_writable, read_documents, sniff_format
@@ -48,8 +49,6 @@ def check_sharded_options(args) -> None:
 
 def check_options(args) -> None:
     """Everything a user can get wrong, checked before the model loads (a minute on a slow disk): `UsageError`."""
-    from .loading import has_default_model
-
     if args.text is None and args.input is None:
         raise UsageError("give a TEXT or --input FILE")
     if args.text is not None and args.input is not None:
@@ -78,7 +77,6 @@ def check_options(args) -> None:
 def check_request(args) -> None:
     """`--types` and `--dataset` against the model's config (read alone, before the weights)."""
     from .configuration_vaner import VanerConfig
-    from .loading import DEFAULT_MODEL_DIR
 
     try:
         config = VanerConfig.from_pretrained(args.model or str(DEFAULT_MODEL_DIR))

@@ -115,6 +115,26 @@ def test_the_command_line_answers_help_without_importing_torch():
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-1000:] or result.stdout
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["predict"], "give a TEXT or --input FILE"),
+        (["predict", "--input", "/nonexistent/x.txt"], "no such file"),
+        (["predict", "text", "--input", "x.txt"], "not both"),
+    ],
+)
+def test_mistakes_are_answered_before_torch_loads(argv, message):
+    code = (
+        "import contextlib, io, sys; from modeling_vaner.commands.cli import main; err = io.StringIO()\n"
+        f"with contextlib.redirect_stderr(err): status = main({argv!r})\n"
+        "print(status, sorted(n for n in ('torch', 'transformers') if n in sys.modules), err.getvalue().strip())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=REPO_ROOT, timeout=60
+    )
+    assert result.stdout.startswith("2 [] vaner predict: ") and message in result.stdout, result.stderr[-1000:]
+
+
 def test_help_answers_for_every_subcommand():
     for command in (
         [],

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..embedded import DEFAULT_MODEL_DIR, has_default_model
 from ..errors import UsageError, VanerError
 from ..formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
 
@@ -105,7 +106,6 @@ def _eval(args: argparse.Namespace) -> int:
     from harness.runner import ALL_DATASETS, run_eval
 
     from ..documents import read_type_map
-    from ..loading import DEFAULT_MODEL_DIR, has_default_model
 
     if args.model is None and not has_default_model():
         raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
