@@ -19,6 +19,28 @@ CITATION = """\
 }"""
 
 
+# Corpora the Hub holds under their own id (BigBio's cards), for the card's `datasets`; others keep their names.
+HUB_DATASETS = {
+    "NCBI-disease": "bigbio/ncbi_disease",
+    "BC5CDR-chem": "bigbio/bc5cdr",
+    "BC5CDR-disease": "bigbio/bc5cdr",
+    "BC4CHEMD": "bigbio/chemdner",
+    "linnaeus": "bigbio/linnaeus",
+    "BioRED": "bigbio/biored",
+    "NLM-Gene": "bigbio/nlm_gene",
+    "GNormPlus": "bigbio/gnormplus",
+    "NLM-Chem": "bigbio/nlmchem",
+    "DrugProt": "bigbio/drugprot",
+    "BioID-CellLine": "bigbio/bioid",
+    "AnatEM": "bigbio/anat_em",
+}
+
+
+def hub_datasets(report: dict) -> list[str]:
+    """The scored corpora as the card's `datasets`: Hub ids where they exist, each once, in order."""
+    return list(dict.fromkeys(HUB_DATASETS.get(r["dataset"], r["dataset"]) for r in report["results"]))
+
+
 def eval_results(report: dict) -> list[EvalResult]:
     """One `model-index` entry per scored dataset: strict entity-level F1 (and precision, recall), in percent."""
     results = []
@@ -45,10 +67,11 @@ def leaderboard_table(report: dict) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
+        conlleval = f"{100 * r['default']['f1']:.2f}" if "default" in r else "—"  # a document corpus has none
         lines.append(
             f"| {r['dataset']} | {r['split']} | {r['sentences']} | {100 * r['strict']['precision']:.2f} | "
-            f"{100 * r['strict']['recall']:.2f} | {100 * r['strict']['f1']:.2f} | "
-            f"{100 * r['default']['f1']:.2f} | {r['words_per_second']} |"
+            f"{100 * r['strict']['recall']:.2f} | {100 * r['strict']['f1']:.2f} | {conlleval} | "
+            f"{r['words_per_second']} |"
         )
     return "\n".join(lines)
 
@@ -64,9 +87,9 @@ HEAD_DESCRIPTIONS = {
 
 
 def render_card(
-    results_path: str | Path,
+    results_path: str | Path | None,
     repo_id: str,
-    base_model: str,
+    base_model: str | None,
     training: str = "",
     limitations: str = "",
     license: str = "apache-2.0",
@@ -76,7 +99,8 @@ def render_card(
     linking_path: str | Path | None = None,
     head_layout: str = "shared",
 ) -> ModelCard:
-    """The card; `leaderboard_path` is a markdown leaderboard (`vaner leaderboard --output`) comparing this model
+    """The card; `results_path` a `vaner eval` results file (None: a card without scores, saying so);
+    `leaderboard_path` is a markdown leaderboard (`vaner leaderboard --output`) comparing this model
     with baselines and reported systems, quoted as it is; `ablations_path` another one, of its ablations, with
     `ablations_note` saying how they were run."""
     comparison = Path(leaderboard_path).read_text(encoding="utf-8").strip() if leaderboard_path else ""
@@ -84,7 +108,7 @@ def render_card(
     linking = Path(linking_path).read_text(encoding="utf-8").strip() if linking_path else ""
     if ablations and ablations_note:
         ablations = f"{ablations_note}\n\n{ablations}"
-    report = json.loads(Path(results_path).read_text())
+    report = json.loads(Path(results_path).read_text()) if results_path else None
     data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         base_model=base_model,
@@ -92,18 +116,18 @@ def render_card(
         library_name="transformers",
         pipeline_tag="token-classification",
         language=["en"],
-        datasets=[r["dataset"] for r in report["results"]],
+        datasets=hub_datasets(report) if report else None,
         tags=["biomedical", "named-entity-recognition", "bioner", "vaner", "lora", "custom_code"],
         metrics=["f1", "precision", "recall"],
-        eval_results=eval_results(report),
+        eval_results=eval_results(report) if report else None,
     )
     return ModelCard.from_template(
         data,
         template_path=str(TEMPLATE),
         repo_id=repo_id,
-        base_model=base_model,
-        results_table=leaderboard_table(report),
-        evaluated=report["date"],
+        base_model=base_model or "the backbone its config names",
+        results_table=leaderboard_table(report) if report else "",
+        evaluated=report["date"] if report else "",
         training=training or "See the training recipe in the VANER repository.",
         limitations=limitations,
         citation=CITATION,

@@ -1,6 +1,7 @@
 """The model card: valid Hub metadata whose model-index equals the results JSON."""
 
 import json
+import shutil
 
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard import metadata_load
@@ -46,7 +47,7 @@ def test_card_metadata_parses_and_model_index_matches_results(tmp_path):
     metadata = metadata_load(tmp_path / "README.md")
     assert metadata["pipeline_tag"] == "token-classification" and metadata["library_name"] == "transformers"
     assert metadata["license"] == "apache-2.0" and metadata["base_model"] == "vaner/smollm2-135m-q4_1"
-    assert set(metadata["datasets"]) == {"NCBI-disease", "s800"}
+    assert metadata["datasets"] == ["bigbio/ncbi_disease", "s800"]  # Hub ids where the Hub has the corpus
     [index] = metadata["model-index"]
     f1 = {r["dataset"]["name"]: m["value"] for r in index["results"] for m in r["metrics"] if m["type"] == "f1"}
     assert f1 == {r["dataset"]: round(100 * r["strict"]["f1"], 2) for r in REPORT["results"]}
@@ -109,3 +110,52 @@ def test_the_card_is_written_from_the_command_line(tmp_path, capsys):
     assert "| causal control | 63.21 |" in text
     assert "Trained for 85 minutes on 2 CPU cores." in text and "| s800 | test | 200 | 60.00 | 50.00 | 54.55 |" in text
     assert "Model card written to" in capsys.readouterr().out
+
+
+def pushed_card(model_dir, monkeypatch, *options) -> str:
+    """The README.md `vaner push --model model_dir` would upload (the upload itself replaced)."""
+    from modeling_vaner.commands import hub
+    from modeling_vaner.commands.cli import main
+
+    cards = []
+
+    def upload(api, staging, *args, **kwargs):
+        cards.append((staging / "README.md").read_text())
+        return "0" * 40
+
+    monkeypatch.setattr(hub, "_api", lambda token: type("Api", (), {"token": "hf_test"})())
+    monkeypatch.setattr(hub, "_upload", upload)
+    assert main(["push", "--model", str(model_dir), "--repo", "org/m", *options]) == 0
+    return cards[0]
+
+
+def test_push_without_results_quotes_the_folders_own_and_without_any_still_gives_licence_and_usage(
+    tiny_vaner_dir, tmp_path, monkeypatch
+):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_vaner_dir, folder)
+    (folder / "results.json").write_text(json.dumps(REPORT))
+    card = pushed_card(folder, monkeypatch)
+    (tmp_path / "with.md").write_text(card)
+    metadata = metadata_load(tmp_path / "with.md")
+    assert metadata["model-index"] and metadata["datasets"] == ["bigbio/ncbi_disease", "s800"]
+    assert "| NCBI-disease | test | 200 | 80.00 | 70.00 | 74.67 |" in card
+
+    (folder / "results.json").unlink()
+    card = pushed_card(folder, monkeypatch)
+    (tmp_path / "without.md").write_text(card)
+    metadata = metadata_load(tmp_path / "without.md")
+    assert metadata["license"] == "apache-2.0" and "model-index" not in metadata
+    assert 'from_pretrained("org/m", trust_remote_code=True)' in card and "No evaluation results came" in card
+
+
+def test_the_cards_base_model_is_the_backbones_hub_id_even_for_a_backbone_converted_here():
+    from modeling_vaner.commands.hub import hub_base_model
+    from modeling_vaner.configuration_vaner import VanerConfig
+    from modeling_vaner.embedded import DEFAULT_MODEL_DIR
+
+    config = VanerConfig.from_pretrained(DEFAULT_MODEL_DIR)
+    assert config.backbone_name_or_path == "SmolLM2-135M-Instruct-Q4_1"  # converted from the GGUF: no Hub id
+    assert hub_base_model(config) == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    config.backbone_name_or_path = "org/backbone"
+    assert hub_base_model(config) == "org/backbone"

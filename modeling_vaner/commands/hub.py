@@ -14,24 +14,13 @@ Every safetensors file is checked whole before anything is uploaded, and the con
 
 import fnmatch
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from ..backbone import PROVENANCE_FILE, read_provenance
 from ..errors import VanerError
-
-CARD_FALLBACK = """---
-library_name: transformers
-pipeline_tag: token-classification
-tags: [biomedical, named-entity-recognition, vaner, custom_code]
----
-# {repo_id}
-
-A VANER model for biomedical named entity recognition. No evaluation results were given to `vaner push`
-(`--results results.json` adds them).
-"""
-
 
 # What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
 # code files are added from `configuration_vaner.REMOTE_CODE_FILES`.
@@ -319,20 +308,33 @@ def _complete(folder: Path, config) -> None:
 
 
 def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -> None:
-    if results is None:
-        (folder / "README.md").write_text(CARD_FALLBACK.format(repo_id=repo_id))
-        return
+    """The card: scores from `results`, else from the folder's own `results.json` (staged in `folder`), else none
+    (the card says how to add them); always the base model, licence and usage."""
+    from harness.results import read_results
     from model_card.generate import write_card
 
-    base = config.backbone_name_or_path or "unknown"
+    own = folder / "results.json"
+    if results is None and own.is_file():
+        read_results(own)  # a broken one is named, never quoted
+        results = own
     write_card(
         results,
         folder / "README.md",
         repo_id=repo_id,
-        base_model=base,
+        base_model=hub_base_model(config),
         leaderboard_path=leaderboard,
         head_layout=config.head_layout,
     )
+
+
+def hub_base_model(config) -> str | None:
+    """The backbone as the Hub names it (the card's `base_model`): its repo id, or the one its provenance names (a
+    backbone converted here, e.g. SmolLM2 from its GGUF); None when neither is a Hub id."""
+    original = (config.backbone_provenance or {}).get("original", "")
+    for candidate in (config.backbone_name_or_path or "", original.split(" ")[0]):
+        if re.fullmatch(r"[\w.-]+/[\w.-]+", candidate) and not Path(candidate).exists():
+            return candidate
+    return None
 
 
 def push_dataset(repo_id: str, corpora: list[str], token: str | None = None, private: bool = False) -> str:
