@@ -744,7 +744,8 @@ def test_an_entity_score_is_its_chosen_labels_probability_and_offsets_keep_leadi
 
     text = "   Aspirin causes cancer."
     for probabilities, score in (([0.1, 0.6, 0.3], 0.6), ([0.3, 0.45, 0.25], 0.45)):
-        tagger = VanerTagger(FixedProbabilities(tiny_config(), probabilities), smollm2_tokenizer)
+        model = FixedProbabilities(tiny_config(), probabilities)
+        tagger = VanerTagger(model, smollm2_tokenizer, tidy_mentions=False)  # the final "." stays a mention
         entities = tagger(text, entity_types=["Chemical"])[0]
         assert [(e["start"], e["end"], e["text"]) for e in entities] == [
             (3, 10, "Aspirin"),
@@ -756,7 +757,7 @@ def test_an_entity_score_is_its_chosen_labels_probability_and_offsets_keep_leadi
         assert [e["score"] for e in entities] == pytest.approx([score] * 4)
     # I is the most likely label everywhere: one mention over every word (BIO repair opens it with B), scored by
     # the probability of the label each word chose (I), not of B.
-    tagger = VanerTagger(FixedProbabilities(tiny_config(), [0.2, 0.35, 0.45]), smollm2_tokenizer)
+    tagger = VanerTagger(FixedProbabilities(tiny_config(), [0.2, 0.35, 0.45]), smollm2_tokenizer, tidy_mentions=False)
     [entity] = tagger(text, entity_types=["Chemical"])[0]
     assert (entity["start"], entity["end"], entity["text"]) == (3, 25, "Aspirin causes cancer.")
     assert entity["score"] == pytest.approx(0.45)
