@@ -21,3 +21,11 @@ class ModelFileError(VanerError, OSError):
 
     def __str__(self) -> str:  # OSError's own str() would prefix an errno
         return str(self.args[0]) if self.args else ""
+
+
+class OutputError(VanerError, OSError):
+    """A file that cannot be written (a full disk, a read-only folder); the message names it. Nothing is left
+    half-written."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

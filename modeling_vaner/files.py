@@ -1,16 +1,23 @@
 """Writing files so that no reader ever sees half of one: the one write-then-rename of the package."""
 
+import errno
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import OutputError
+
+# What a write meets when the disk, the quota or the folder says no: said as an `OutputError` naming the file.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM}
+
 
 @contextmanager
 def written_atomically(path: str | os.PathLike, mode: str = "w", opener=open, **options) -> Iterator:
     """A file handle onto `path.partial`, renamed onto `path` once the block ends without error. A failure (or an
-    interrupt) leaves the previous `path` as it was and no `.partial` behind.
+    interrupt) leaves the previous `path` as it was and no `.partial` behind; a full disk or a folder that cannot be
+    written is an `OutputError` naming `path`.
 
     Args:
         path: the file to write.
@@ -24,6 +31,11 @@ def written_atomically(path: str | os.PathLike, mode: str = "w", opener=open, **
         with opener(partial, mode, **options) as handle:
             yield handle
         os.replace(partial, path)
+    except OSError as error:
+        ours = error.filename in (None, str(partial), str(path))  # not a file the block read
+        if error.errno not in WRITE_ERRNOS or not ours or isinstance(error, OutputError):
+            raise
+        raise OutputError(f"{path}: cannot write it ({error.strerror}); it was left as it was") from None
     finally:
         partial.unlink(missing_ok=True)
 

@@ -2,6 +2,7 @@
 one output file per shard, complete or absent; `--resume` after a kill gives the bytes an uninterrupted run gives;
 `--workers` and `--engine ray` write what one process writes."""
 
+import errno
 import gzip
 import json
 import os
@@ -418,3 +419,35 @@ def test_a_manifest_that_is_not_one_is_one_clear_line(tmp_path, capsys, manifest
     assert main(run) == 2
     error = capsys.readouterr().err
     assert "manifest.json: not a manifest of vaner predict" in error and "Traceback" not in error
+
+
+def test_a_disk_that_fills_or_a_folder_that_cannot_be_written_is_one_line_and_nothing_half_written(
+    tiny_vaner_dir, tmp_path, monkeypatch, capsys
+):
+    from modeling_vaner.bulk import job
+
+    source = write_text(tmp_path / "abstracts.txt", 4)
+    run = ["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--shard-size", "2"]
+    assert main([*run, "--output", "/proc/vaner-out/"]) == 2  # a file system that takes no folder
+    assert "--output /proc/vaner-out: cannot write there" in capsys.readouterr().err
+
+    write_tagged, calls = job.write_tagged, []
+
+    def disk_fills_on_the_second_shard(tagger, linker, documents, options, out, on_document=None):
+        calls.append(1)
+        if len(calls) == 2:
+            out.write("half a record")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_tagged(tagger, linker, documents, options, out, on_document)
+
+    monkeypatch.setattr(job, "write_tagged", disk_fills_on_the_second_shard)
+    assert main([*run, "--output", f"{tmp_path}/out/"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        err[-1]
+        == f"vaner predict: {tmp_path}/out/abstracts.00001.jsonl: cannot write it (No space left on device); it was left as it was"
+    )
+    assert sorted(files_of(tmp_path / "out")) == ["abstracts.00000.jsonl"]  # the finished shard, no .partial
+    monkeypatch.setattr(job, "write_tagged", write_tagged)
+    assert main([*run, "--output", f"{tmp_path}/out/", "--resume"]) == 0  # space freed: the run goes on
+    assert sorted(files_of(tmp_path / "out")) == ["abstracts.00000.jsonl", "abstracts.00001.jsonl"]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import ModelFileError, UsageError
+from ..errors import ModelFileError, OutputError, UsageError
 from ..files import write_json_atomically, written_atomically
 from ..formats import Document, write_document
 from .shards import Shard
@@ -144,15 +144,17 @@ def holding_the_folder(output_dir: Path):
 
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"--output {output_dir} is a file; sharded output goes to a folder")
-    output_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(output_dir / LOCK), timeout=0)
     try:
+        output_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise UsageError(
             f"--output {output_dir}: another vaner predict is tagging into it now (it holds {LOCK}); wait for it "
             "to finish, or stop it, then --resume"
         ) from None
+    except OSError as error:  # a read-only or full file system, a folder that is not ours
+        raise OutputError(f"--output {output_dir}: cannot write there ({error.strerror})") from None
     try:
         yield
     finally:
