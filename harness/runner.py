@@ -15,7 +15,7 @@ from pathlib import Path
 import evaluate
 from transformers.utils import logging
 
-from modeling_vaner.corpora import CORE_CORPORA, TAGS, file_stem, get_corpus, load_corpus
+from modeling_vaner.corpora import TAGS, file_stem, get_corpus, load_corpus
 from modeling_vaner.documents import document_corpus, is_document_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
@@ -25,7 +25,6 @@ from .documents import as_tagged, evaluate_documents
 from .results import SCHEMA_VERSION, NotScoredError, ResultsError, read_results, write_results
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
-ALL_DATASETS = [*CORE_CORPORA]
 logger = logging.get_logger(__name__)
 # How a VANER model is asked for a corpus's type: its dataset's instruction (the leaderboard), the adaptive one (no
 # dataset), or, with a head per type, the instruction naming every type (what `vaner predict` asks), read on the

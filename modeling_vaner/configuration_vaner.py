@@ -11,8 +11,7 @@ from pathlib import Path
 
 from transformers import LlamaConfig
 
-# The BIO scheme is type-free: the instruction names the entity type, the head only says where mentions are.
-VANER_LABELS = ("O", "B", "I")
+from .processing_vaner import DEFAULT_DATASETS, VANER_LABELS  # the facts commands read without torch
 
 # The paper's instruction (VANER) names the entity type and the dataset whose guidelines apply; the adaptive
 # variant (VANER_adapt) drops the dataset name, for text that follows no particular corpus.
@@ -58,19 +57,6 @@ BACKBONE_RECORD = "vaner_backbone.json"
 def backbone_cache_dir() -> Path:
     """`$VANER_CACHE/backbones` (default `~/.cache/vaner/backbones`)."""
     return Path(os.environ.get("VANER_CACHE", Path.home() / ".cache" / "vaner")) / "backbones"
-
-
-# The paper's eight training corpora and the entity type each one is annotated for.
-DEFAULT_DATASETS = {
-    "BC4CHEMD": "Chemical",
-    "BC5CDR-chem": "Chemical",
-    "BC5CDR-disease": "Disease",
-    "NCBI-disease": "Disease",
-    "BC2GM": "Gene",
-    "JNLPBA": "Gene",
-    "linnaeus": "Species",
-    "s800": "Species",
-}
 
 
 class VanerConfig(LlamaConfig):

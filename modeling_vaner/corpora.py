@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .configuration_vaner import DEFAULT_DATASETS, VANER_LABELS
 from .documents import KNOWN_DOCUMENT_CORPORA, document_corpus, is_document_corpus, sentence_tags
 from .errors import VanerError
 from .formats import InputError, read_conll_sentences
+from .processing_vaner import DEFAULT_DATASETS, VANER_LABELS
 
 TAGS = VANER_LABELS  # type-free IOB2, in the model's label order (one definition: the config's)
 SPLITS = ("train", "devel", "test")

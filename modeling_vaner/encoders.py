@@ -8,8 +8,7 @@ and the harness see every word once.
 import importlib.util
 from pathlib import Path
 
-from .configuration_vaner import VANER_LABELS
-from .processing_vaner import IGNORE_INDEX, Window, plan_windows
+from .processing_vaner import IGNORE_INDEX, VANER_LABELS, Window, plan_windows
 
 
 def resolve_encoder(name_or_path: str) -> str:

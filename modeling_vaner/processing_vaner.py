@@ -18,6 +18,21 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain
 
+# The BIO scheme is type-free: the instruction names the entity type, the head only says where mentions are.
+VANER_LABELS = ("O", "B", "I")
+
+# The paper's eight training corpora and the entity type each one is annotated for.
+DEFAULT_DATASETS = {
+    "BC4CHEMD": "Chemical",
+    "BC5CDR-chem": "Chemical",
+    "BC5CDR-disease": "Disease",
+    "NCBI-disease": "Disease",
+    "BC2GM": "Gene",
+    "JNLPBA": "Gene",
+    "linnaeus": "Species",
+    "s800": "Species",
+}
+
 # The biomedical corpora's convention (BioBERT's re-split of BC4CHEMD is `[0-9a-zA-Z]+|[^0-9a-zA-Z]`): runs of
 # letters and digits stay whole, every other visible character (punctuation, hyphens, brackets) is a word of its own.
 # Letters and digits, with the combining marks that follow them (an NFD accent stays in its word), or one other mark.

@@ -116,23 +116,36 @@ def test_the_command_line_answers_help_without_importing_torch():
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "argv, status, message",
     [
-        (["predict"], "give a TEXT or --input FILE"),
-        (["predict", "--input", "/nonexistent/x.txt"], "no such file"),
-        (["predict", "text", "--input", "x.txt"], "not both"),
+        (["predict"], 2, "vaner predict: give a TEXT or --input FILE"),
+        (["predict", "--input", "/nonexistent/x.txt"], 2, "no such file"),
+        (["predict", "text", "--input", "x.txt"], 2, "not both"),
+        (["predict", "--help"], 0, "usage: vaner predict"),
+        (["train"], 2, "vaner train: give a recipe, --config RECIPE.yaml"),
+        (["train", "--config", "/nonexistent/recipe.yaml"], 2, "/nonexistent/recipe.yaml: no such file"),
+        (["train", "--max_steps", "x"], 2, "--max_steps/--max-steps: invalid int value: 'x'"),
+        (["train", "--help"], 0, "--max_steps MAX_STEPS"),
+        (["eval", "--datasets", "Nope"], 2, "vaner eval: Unknown corpus 'Nope'"),
+        (["eval", "--type-map", "/nonexistent/types.tsv"], 2, "vaner eval: /nonexistent/types.tsv: no such file"),
+        (["eval", "--help"], 0, "usage: vaner eval"),
+        (["push", "--help"], 0, "usage: vaner push"),
+        (["serve", "--port", "70000"], 2, "--port: must be a TCP port"),
     ],
 )
-def test_mistakes_are_answered_before_torch_loads(argv, message):
+def test_mistakes_and_help_are_answered_before_torch_loads(argv, status, message):
     code = (
-        "import contextlib, io, sys; from modeling_vaner.commands.cli import main; err = io.StringIO()\n"
-        f"with contextlib.redirect_stderr(err): status = main({argv!r})\n"
-        "print(status, sorted(n for n in ('torch', 'transformers') if n in sys.modules), err.getvalue().strip())"
+        "import contextlib, io, sys; from modeling_vaner.commands.cli import main; said = io.StringIO()\n"
+        "with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):\n"
+        f"    try: status = main({argv!r})\n"
+        "    except SystemExit as exit: status = exit.code\n"
+        "print(status, 'torch' in sys.modules, said.getvalue())"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, check=False, text=True, cwd=REPO_ROOT, timeout=60
     )
-    assert result.stdout.startswith("2 [] vaner predict: ") and message in result.stdout, result.stderr[-1000:]
+    assert result.stdout.startswith(f"{status} False ") and message in result.stdout, result.stdout[-1000:]
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_help_answers_for_every_subcommand():

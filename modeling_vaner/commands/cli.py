@@ -80,7 +80,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
-    from ..training import TrainConfig, parse_overrides, recipe_parser, train
+    from ..training import TrainConfig, parse_overrides, recipe_parser
 
     if "-h" in overrides or "--help" in overrides:
         recipe_parser().print_help()
@@ -91,6 +91,8 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
             "default model's), and any --option value to override it"
         )
     config = TrainConfig.from_yaml(args.config, parse_overrides(overrides))
+    from ..training import train  # torch and transformers load here, once the recipe is known to be sound
+
     summary = train(config)
     print(
         f"step {summary['global_step']}, train loss {summary['train_loss']:.4f}, best devel loss "
@@ -102,17 +104,19 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 def _eval(args: argparse.Namespace) -> int:
     if args.linking:
         return _eval_linking(args)
-    from harness.leaderboard import render_markdown
-    from harness.runner import ALL_DATASETS, run_eval
-
+    from ..corpora import CORE_CORPORA
     from ..documents import read_type_map
 
     if args.model is None and not has_default_model():
         raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
     model = args.model or str(DEFAULT_MODEL_DIR)
-    datasets = ALL_DATASETS if args.datasets == "all" else eval_corpora(args.datasets)
+    datasets = list(CORE_CORPORA) if args.datasets == "all" else eval_corpora(args.datasets)
     if not datasets:
         raise UsageError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
+    type_map = read_type_map(args.type_map) if args.type_map else None
+    from harness.leaderboard import render_markdown  # torch loads here, once the options are known to be sound
+    from harness.runner import run_eval
+
     try:
         report = run_eval(
             model,
@@ -128,7 +132,7 @@ def _eval(args: argparse.Namespace) -> int:
             resume=args.resume,
             device=args.device,
             guidelines=args.guidelines,
-            type_map=read_type_map(args.type_map) if args.type_map else None,
+            type_map=type_map,
             request=args.request,
         )
     except OSError as error:  # --output or --predictions cannot be written
@@ -143,7 +147,7 @@ def _eval(args: argparse.Namespace) -> int:
 def eval_corpora(spec: str) -> list[str]:
     """The corpora `--datasets` names: known names, `documents` (every known document corpus), folders (CoNLL: a
     corpus per type; PubTator: one document corpus, `FOLDER:Name=Type,...` mapping its type names), FOLDER:TYPE."""
-    from ..corpora import corpus_names
+    from ..corpora import corpus_names, get_corpus
     from ..documents import DOCUMENTS_GROUP, KNOWN_DOCUMENT_CORPORA, is_document_corpus
 
     names = []
@@ -154,6 +158,9 @@ def eval_corpora(spec: str) -> list[str]:
             names.append(entry)
         else:
             names.extend(corpus_names(entry))
+    for name in names:  # an unknown name or a folder that is not a corpus is said before any model loads
+        if not is_document_corpus(name):
+            get_corpus(name)
     return names
 
 

@@ -25,7 +25,19 @@ from .mix import (
     request_encoder,
 )
 from .recipe import RecipeError, TrainConfig, parse_overrides, read_recipe, recipe_parser
-from .run import RunFinishedError, initial_model, resumable_checkpoint, train
+
+# The run itself needs torch and transformers: its names load when first used, so `vaner train --help` and a recipe's
+# mistakes answer at once.
+RUN_NAMES = ("RunFinishedError", "initial_model", "resumable_checkpoint", "train")
+
+
+def __getattr__(name: str):
+    if name in RUN_NAMES:
+        from . import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LABEL_IDS",

@@ -66,7 +66,7 @@ class TrainConfig:
     )
     encoder: str | None = option(None, "architecture encoder: a local checkpoint, or package:NAME/SUBDIR")
     typed_labels: bool | None = option(
-        None, "architecture encoder: B-<type>/I-<type> labels (default: when the corpora's types are mixed)"
+        None, "architecture encoder: B-<type>/I-<type> labels; None: when the corpora's types are mixed"
     )
     corpora: list[str] = option(
         help="the corpora to mix (names, or FOLDER:TYPE)", default_factory=lambda: list(CORE_CORPORA)
