@@ -83,14 +83,16 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 
 
 def sniff_format(path: Path) -> str:
-    """`jsonl` for a `.jsonl`/`.ndjson` file (gzip'd too); `pubtator` if the first non-blank line looks like
-    `ID|t|title`; else `text`."""
+    """`jsonl` for a `.jsonl`/`.ndjson` file (gzip'd too) or one whose first non-blank line opens a JSON object;
+    `pubtator` if that line looks like `ID|t|title`; else `text`."""
     if Path(path).name.lower().endswith(JSONL_SUFFIXES):
         return "jsonl"
     for _, line in read_lines(path):
         if line.strip():
             parts = line.split("|", 2)
-            return "pubtator" if len(parts) == 3 and parts[1] in ("t", "a") and parts[0].strip() else "text"
+            if len(parts) == 3 and parts[1] in ("t", "a") and parts[0].strip():
+                return "pubtator"
+            return "jsonl" if line.lstrip().startswith("{") else "text"
     return "text"
 
 

@@ -3,8 +3,10 @@
 
 import glob
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +16,10 @@ from .bulk.job import write_tagged
 from .embedded import DEFAULT_MODEL_DIR, has_default_model
 from .errors import UsageError
 from .files import written_atomically
-from .formats import Document, check_writable, read_documents, sniff_format
+from .formats import Document, InputError, check_writable, read_documents, sniff_format
+
+# `--input -` reads standard input, `--output -` writes standard output (as no `--output` does).
+STANDARD_STREAM = "-"
 
 
 def is_sharded(args) -> bool:
@@ -30,6 +35,11 @@ def check_sharded_options(args) -> None:
         raise UsageError(f"--output {args.output} is a folder; a TEXT is written to a file or to standard output")
     if args.input is None:
         raise UsageError("--output DIR, --resume, --workers and --engine tag files: give --input FILE, FOLDER or GLOB")
+    if args.input == STANDARD_STREAM:
+        raise UsageError(
+            "--input - (standard input) is one stream, tagged into one --output FILE or standard output; shards "
+            "(--output DIR, --resume, --workers, --engine) are cut from files: save the input to a file first"
+        )
     if not args.output:
         raise UsageError(
             "a folder, a glob, --resume, --workers and --engine write one file per shard: name a folder with "
@@ -66,7 +76,7 @@ def check_options(args) -> None:
         parent = Path(args.output).resolve().parent
         if not parent.is_dir():
             raise UsageError(f"--output {args.output}: folder {parent} does not exist")
-    if args.input is not None and not is_sharded(args):
+    if args.input not in (None, STANDARD_STREAM) and not is_sharded(args):
         if not Path(args.input).is_file():
             raise UsageError(f"--input {args.input}: no such file")
         if args.output and Path(args.output).resolve() == Path(args.input).resolve():
@@ -162,11 +172,19 @@ def run_sharded(args) -> int:
 
 
 def run_predict(args) -> int:
-    from tqdm.auto import tqdm
-
+    if args.output == STANDARD_STREAM:
+        args.output = None
     check_options(args)
     if is_sharded(args):
         return run_sharded(args)
+    with standard_input_as_file(args):
+        return tag_into_one_output(args)
+
+
+def tag_into_one_output(args) -> int:
+    """Tag a TEXT or one input file into one output file or standard output, with a progress bar for a file."""
+    from tqdm.auto import tqdm
+
     documents, total = read_input(args)
     options = tagging_options(args)
     tagger, linker = options.load()
@@ -178,6 +196,26 @@ def run_predict(args) -> int:
     if note := counts.replaced_note():
         print(note, file=sys.stderr)
     return 0
+
+
+@contextmanager
+def standard_input_as_file(args):
+    """`--input -`: standard input, copied into a temporary file for the block (the input is read twice: checked
+    before the model loads, then tagged), and named "standard input" in what is said about it."""
+    if args.input != STANDARD_STREAM:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="vaner-stdin-") as folder:
+        copy = Path(folder) / "stdin"
+        with open(copy, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out)
+        args.input = str(copy)
+        try:
+            yield
+        except InputError as error:
+            raise InputError(str(error).replace(str(copy), "standard input")) from None
+        finally:
+            args.input = STANDARD_STREAM
 
 
 @contextmanager

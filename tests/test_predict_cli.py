@@ -179,3 +179,35 @@ def test_pubtator_relation_lines_pass_through_and_a_bad_offset_is_not_one(tmp_pa
     source.write_text("7|t|Aspirin.\n7|a|\n7\tzero\t7\tAspirin\tChemical\n")
     with pytest.raises(InputError, match="in.pubtator:3: start and end must be integers"):
         list(read_documents(source))
+
+
+def test_standard_input_and_output_are_dash(tiny_vaner_dir, tmp_path, monkeypatch, capsys):
+    import io
+    import sys
+
+    def stdin(text: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8"))
+
+    run = ["predict", "--model", str(tiny_vaner_dir), "--types", "Chemical", "--input", "-"]
+    stdin("Aspirin lowered the risk.\n\nCisplatin hurt the kidney.\n")
+    assert main([*run, "--output", "-"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["text"]) for r in records] == [
+        ("1", "Aspirin lowered the risk."),
+        ("3", "Cisplatin hurt the kidney."),
+    ]
+
+    stdin('{"id": "a", "text": "Aspirin."}\n{"id": "b", "text": "Cisplatin."}\n')  # JSON Lines known by content
+    assert main([*run, "--format", "pubtator"]) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if "|t|" in line] == [
+        "a|t|Aspirin.",
+        "b|t|Cisplatin.",
+    ]
+
+    stdin('{"id": "a", "text": "Aspirin."}\n{"id": "b"}\n')  # a mistake is named where it is: standard input, line 2
+    assert main([*run, "--output", str(tmp_path / "out.json")]) == 2
+    assert capsys.readouterr().err.startswith("vaner predict: standard input:2: ")
+    assert not (tmp_path / "out.json").exists()
+
+    assert main([*run, "--output", f"{tmp_path}/shards/"]) == 2  # shards are cut from files
+    assert "--input - (standard input) is one stream" in capsys.readouterr().err

@@ -311,18 +311,19 @@ def add_predict_command(commands) -> None:
         "--input",
         help="a file of documents: plain text (one per line), PubTator (its annotation "
         "lines are read, then replaced by the model's predictions in the output) or JSON Lines "
-        '(objects with "text" and an optional "id"); gzip\'d too. Or a folder of such files, or a quoted glob '
-        "('pubtator/*.gz'): they are read lazily, one shard at a time",
+        '(objects with "text" and an optional "id"); gzip\'d too; - for standard input. Or a folder of such files, '
+        "or a quoted glob ('pubtator/*.gz'): they are read lazily, one shard at a time",
     )
     predict.add_argument(
         "--input-format",
         choices=INPUT_FORMATS,
         default="auto",
-        help="auto: jsonl for .jsonl/.ndjson files, pubtator when the first line is ID|t|title, else text",
+        help="auto: jsonl for .jsonl/.ndjson files or a first line that opens a JSON object, pubtator when it is "
+        "ID|t|title, else text",
     )
     predict.add_argument(
         "--output",
-        help="write here instead of standard output: a file; or a folder (an existing one, or a name ending in /), "
+        help="write here instead of standard output (-): a file; or a folder (an existing one, or a name ending in /), "
         "which gets one file per shard, each renamed into place when complete, and manifest.json",
     )
     predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
