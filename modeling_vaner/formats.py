@@ -1,20 +1,22 @@
-"""Documents in and entities out: plain text, PubTator, JSON Lines and CoNLL.
+"""Documents in and entities out: plain text, PubTator, JSON Lines, CoNLL, and BioC XML and JSON (`bioc_files`).
 
 Reading streams one document at a time, so a file of any size never sits in memory whole. Every error names the file
-and line.
+and line (BioC: the document).
 """
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from .bioc_files import BIOC_FORMATS, bioc_writer, read_bioc
 from .errors import VanerError
 from .processing_vaner import split_sentences, split_words
 
-OUTPUT_FORMATS = ("json", "pubtator", "conll")
+OUTPUT_FORMATS = ("json", "pubtator", "conll", *BIOC_FORMATS)
 
 
 class InputError(VanerError, ValueError):
@@ -31,8 +33,16 @@ class Document:
     # The words (character spans) and sentences (word ranges) the tagger split `text` into, once tagged.
     words: list[tuple[int, int]] | None = None
     sentences: list[tuple[int, int]] | None = None
-    line: int | None = None  # the line of its file the document starts on (where a shard of the file can start)
+    line: int | None = None  # the line of its file the document starts on (BioC: its number), where a shard can start
     relations: list[str] = field(default_factory=list)  # PubTator relation lines, as they were read
+    bioc: object | None = None  # the BioC document read (`bioc.BioCDocument`): written back around the predictions
+
+
+def place(path, document: Document) -> str:
+    """Where `document` is in the file at `path`, for a message: `file:line`, or for BioC `file: document N (id)`."""
+    return (
+        f"{path}: document {document.line} ({document.id})" if document.bioc is not None else f"{path}:{document.line}"
+    )
 
 
 def read_lines(path: str | Path, first_line: int = 1) -> Iterator[tuple[int, str]]:
@@ -78,21 +88,39 @@ def read_conll_sentences(path: str | Path) -> Iterator[list[tuple[int, list[str]
         yield sentence
 
 
-INPUT_FORMATS = ("auto", "text", "pubtator", "jsonl")
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+INPUT_FORMATS = ("auto", "text", "pubtator", "jsonl", *BIOC_FORMATS)
+SUFFIX_FORMATS = {
+    **dict.fromkeys((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"), "jsonl"),
+    **dict.fromkeys((".xml", ".xml.gz", ".bioc"), "bioc-xml"),
+    **dict.fromkeys((".json", ".json.gz"), "bioc-json"),
+}
 
 
 def sniff_format(path: Path) -> str:
-    """`jsonl` for a `.jsonl`/`.ndjson` file (gzip'd too) or one whose first non-blank line opens a JSON object;
-    `pubtator` if that line looks like `ID|t|title`; else `text`."""
-    if Path(path).name.lower().endswith(JSONL_SUFFIXES):
-        return "jsonl"
+    """The format a file's ending says (`.jsonl`, `.ndjson`: jsonl; `.xml`: bioc-xml; `.json`: bioc-json; gzip'd
+    too), else its first non-blank line's: `ID|t|title` is pubtator, `<` opens BioC XML, a JSON object with a "text"
+    is jsonl and any other `{` a BioC JSON collection; else text."""
+    name = Path(path).name.lower()
+    if suffix := next((suffix for suffix in SUFFIX_FORMATS if name.endswith(suffix)), None):
+        return SUFFIX_FORMATS[suffix]
     for _, line in read_lines(path):
         if line.strip():
-            parts = line.split("|", 2)
-            if len(parts) == 3 and parts[1] in ("t", "a") and parts[0].strip():
-                return "pubtator"
-            return "jsonl" if line.lstrip().startswith("{") else "text"
+            return format_of_first_line(line)
+    return "text"
+
+
+def format_of_first_line(line: str) -> str:
+    parts, opening = line.split("|", 2), line.lstrip()[:1]
+    if len(parts) == 3 and parts[1] in ("t", "a") and parts[0].strip():
+        return "pubtator"
+    if opening == "<":
+        return "bioc-xml"
+    if opening == "{":
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # an object over many lines: a BioC JSON collection
+            return "bioc-json"
+        return "jsonl" if isinstance(record, dict) and "text" in record else "bioc-json"
     return "text"
 
 
@@ -117,6 +145,8 @@ def read_documents(
         yield from _read_pubtator(path, first_line, problems)
     elif input_format == "jsonl":
         yield from _read_jsonl(path, first_line)
+    elif input_format in BIOC_FORMATS:
+        yield from read_bioc(path, input_format, first_line)
     else:
         raise InputError(f"Unknown input format {input_format!r}; use one of {', '.join(INPUT_FORMATS)}.")
 
@@ -152,7 +182,7 @@ def check_writable(document: Document, output_format: str, where: str) -> None:
     """Refuse, naming `where` (`file:line`), a document that `output_format` cannot hold as it is: an id that would
     break its line or add records (PubTator: `|`, a tab or a line break; CoNLL: a tab or a line break), or, for
     PubTator, a line break inside the text. Called on every document before any model loads."""
-    if output_format == "json":
+    if output_format == "json" or output_format in BIOC_FORMATS:  # JSON and XML escape what they hold
         return
     forbidden = (LINE_BREAKS | {"\t", "|"}) if output_format == "pubtator" else (LINE_BREAKS | {"\t"})
     if not document.id.strip() or forbidden & set(document.id):
@@ -258,6 +288,17 @@ def annotation(path: Path, number: int, fields: list[str], doc_id: str) -> dict:
     if len(fields) > 5 and fields[5]:
         entity["id"] = fields[5]
     return entity
+
+
+@contextmanager
+def document_writer(output_format: str, out: TextIO, entity_types: list[str] | None = None) -> Iterator[Callable]:
+    """A function writing one tagged document to `out` in `output_format` (`write_document`); for BioC, into the
+    collection opened here and closed when the block ends."""
+    if output_format in BIOC_FORMATS:
+        with bioc_writer(output_format, out) as write:
+            yield write
+    else:
+        yield lambda document: write_document(document, output_format, out, entity_types)
 
 
 def write_document(document: Document, output_format: str, out: TextIO, entity_types: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from .bulk.job import write_tagged
 from .embedded import DEFAULT_MODEL_DIR, has_default_model
 from .errors import UsageError
 from .files import written_atomically
-from .formats import Document, InputError, check_writable, read_documents, sniff_format
+from .formats import Document, InputError, check_writable, place, read_documents, sniff_format
 
 # `--input -` reads standard input, `--output -` writes standard output (as no `--output` does).
 STANDARD_STREAM = "-"
@@ -121,7 +121,7 @@ def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
     input_format = sniff_format(path) if args.input_format == "auto" else args.input_format
     total = 0
     for total, document in enumerate(read_documents(path, input_format), start=1):
-        check_writable(document, args.format, f"{path}:{document.line}")
+        check_writable(document, args.format, place(path, document))
     return read_documents(path, input_format), total
 
 

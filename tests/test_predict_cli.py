@@ -211,3 +211,96 @@ def test_standard_input_and_output_are_dash(tiny_vaner_dir, tmp_path, monkeypatc
 
     assert main([*run, "--output", f"{tmp_path}/shards/"]) == 2  # shards are cut from files
     assert "--input - (standard input) is one stream" in capsys.readouterr().err
+
+
+def bioc_collection():
+    """Two BioC documents: one with title and abstract passages, a document infon, an input annotation and a
+    relation; one with a single passage."""
+    from bioc import BioCAnnotation, BioCCollection, BioCDocument, BioCLocation, BioCPassage, BioCRelation
+
+    collection, first = BioCCollection(), BioCDocument()
+    first.id, first.infons["journal"] = "12345", "J <Tox> & Co"
+    title, abstract = ABSTRACT.text[: ABSTRACT.title_length], ABSTRACT.text[ABSTRACT.title_length + 1 :]
+    for kind, offset, text in (("title", 0, title), ("abstract", ABSTRACT.title_length + 1, abstract)):
+        passage = BioCPassage.of_text(text, offset)
+        passage.infons["type"] = kind
+        first.add_passage(passage)
+    given = BioCAnnotation()
+    given.id, given.text, given.infons["type"] = "0", "rats", "Species"
+    given.add_location(BioCLocation(28, 4))
+    first.passages[0].add_annotation(given)
+    relation = BioCRelation()
+    relation.id, relation.infons["type"] = "R0", "Association"
+    first.add_relation(relation)
+    second = BioCDocument()
+    second.id = "2"
+    second.add_passage(BioCPassage.of_text("BRCA1 mutations cause breast cancer.", 0))
+    collection.add_document(first)
+    collection.add_document(second)
+    return collection
+
+
+def check_tagged_like(collection, tagged) -> None:
+    """`tagged` keeps `collection`'s documents, passages, infons and relations; its annotations are the model's, each
+    inside its passage at BioC document offsets."""
+    assert [d.id for d in tagged.documents] == [d.id for d in collection.documents]
+    for before, after in zip(collection.documents, tagged.documents, strict=True):
+        assert after.infons == before.infons and [r.infons for r in after.relations] == [
+            r.infons for r in before.relations
+        ]
+        assert [(p.offset, p.text, p.infons) for p in after.passages] == [
+            (p.offset, p.text, p.infons) for p in before.passages
+        ]
+        annotations = [a for p in after.passages for a in p.annotations]
+        assert annotations and all(a.id.startswith("T") and "score" in a.infons for a in annotations)
+        for passage in after.passages:
+            for annotation in passage.annotations:
+                [location] = annotation.locations
+                start = location.offset - passage.offset
+                assert passage.text[start : start + location.length] == annotation.text
+
+
+def test_bioc_xml_and_json_in_and_out(tiny_vaner_dir, tmp_path, capsys):
+    from bioc import biocjson, biocxml
+
+    collection = bioc_collection()
+    (tmp_path / "in.xml").write_text(biocxml.dumps(collection))
+    (tmp_path / "in.collection").write_text(biocjson.dumps(collection, indent=2))  # BioC JSON, known by its first line
+    run = ["predict", "--model", str(tiny_vaner_dir), "--types", "Chemical,Disease"]
+    assert main([*run, "--input", str(tmp_path / "in.xml"), "--format", "bioc-json"]) == 0
+    check_tagged_like(collection, biocjson.loads(capsys.readouterr().out))
+    assert (
+        main([*run, "--input", str(tmp_path / "in.collection"), "--input-format", "auto", "--format", "bioc-xml"]) == 0
+    )
+    check_tagged_like(collection, biocxml.loads(capsys.readouterr().out))
+
+    text = tmp_path / "in.jsonl"  # other inputs become title (and abstract) passages; ids are escaped, not injected
+    text.write_text(json.dumps({"id": "<x>&</id>", "text": "Aspirin helps."}) + "\n")
+    assert main([*run, "--input", str(text), "--format", "bioc-xml"]) == 0
+    [document] = biocxml.loads(capsys.readouterr().out).documents
+    assert (document.id, [(p.offset, p.text) for p in document.passages]) == ("<x>&</id>", [(0, "Aspirin helps.")])
+
+    assert (
+        main(
+            [
+                *run,
+                "--input",
+                str(tmp_path / "in.xml"),
+                "--format",
+                "bioc-xml",
+                "--output",
+                f"{tmp_path}/out/",
+                "--shard-size",
+                "1",
+            ]
+        )
+        == 0
+    )
+    shards = sorted((tmp_path / "out").glob("*.bioc.xml"))
+    assert [p.name for p in shards] == ["in.00000.bioc.xml", "in.00001.bioc.xml"]
+    assert [biocxml.loads(p.read_text()).documents[0].id for p in shards] == ["12345", "2"]
+    capsys.readouterr()
+
+    (tmp_path / "bad.xml").write_text("<collection><document><id>1</id>\n<passage>\n</collection>\n")
+    assert main([*run, "--input", str(tmp_path / "bad.xml")]) == 2
+    assert capsys.readouterr().err.startswith(f"vaner predict: {tmp_path}/bad.xml:3: not BioC XML")

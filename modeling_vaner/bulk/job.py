@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ModelFileError, OutputError, UsageError
 from ..files import write_json_atomically, written_atomically
-from ..formats import Document, write_document
+from ..formats import Document, document_writer
 from .shards import Shard
 
 MANIFEST = "manifest.json"
@@ -115,15 +115,17 @@ def write_tagged(tagger, linker, documents: Iterable[Document], options, out, on
     counts, replaced = ShardCounts(), []
     types = list(options.entity_types) if options.entity_types else None
     columns = types or list(tagger.config.entity_types)
-    for document in tag_documents(tagger, documents, types, options.dataset, options.batch_size, replaced=replaced):
-        if linker is not None:
-            linker.link(document.text, document.entities)
-        write_document(document, options.output_format, out, columns)
-        counts.documents += 1
-        counts.words += len(document.words)
-        counts.entities += len(document.entities)
-        if on_document is not None:
-            on_document(1, len(document.words))
+    tagged = tag_documents(tagger, documents, types, options.dataset, options.batch_size, replaced=replaced)
+    with document_writer(options.output_format, out, columns) as write:
+        for document in tagged:
+            if linker is not None:
+                linker.link(document.text, document.entities)
+            write(document)
+            counts.documents += 1
+            counts.words += len(document.words)
+            counts.entities += len(document.entities)
+            if on_document is not None:
+                on_document(1, len(document.words))
     counts.replaced, counts.replaced_documents = sum(replaced), len(replaced)
     return counts
 

@@ -10,15 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..formats import Document, check_writable, read_documents, sniff_format
+from ..formats import Document, check_writable, place, read_documents, sniff_format
 
 # The output file's ending per `--format`.
-OUTPUT_SUFFIXES = {"json": ".jsonl", "pubtator": ".pubtator", "conll": ".conll"}
+OUTPUT_SUFFIXES = {
+    "json": ".jsonl",
+    "pubtator": ".pubtator",
+    "conll": ".conll",
+    "bioc-xml": ".bioc.xml",
+    "bioc-json": ".bioc.json",
+}
 
 
 @dataclass(frozen=True)
 class Shard:
-    """Documents `[first, first + documents)` of one input file, which start at line `first_line`; tagged into
+    """Documents `[first, first + documents)` of one input file, which start at line `first_line` (BioC: document
+    number `first_line`); tagged into
     `output`, a path relative to the output folder. `input_digest` (size and SHA-256 of the file's bytes) ties the
     shard to the content it was planned on, so a resumed run notices a file edited in place."""
 
@@ -67,7 +74,7 @@ def expand_inputs(spec: str, exclude: Path | None = None) -> list[Path]:
 
 
 # Input endings left out of output names when that keeps them unique (`part1.txt.gz` -> `part1.00000.jsonl`).
-INPUT_SUFFIXES = (".gz", ".txt", ".pubtator", ".jsonl", ".ndjson", ".json")
+INPUT_SUFFIXES = (".gz", ".txt", ".pubtator", ".jsonl", ".ndjson", ".json", ".xml", ".bioc")
 
 
 def output_stems(files: list[Path]) -> dict[Path, Path]:
@@ -108,7 +115,7 @@ def plan_shards(files: list[Path], input_format: str, shard_size: int, output_fo
         file_format = sniff_format(file) if input_format == "auto" else input_format
         starts, count = [], 0  # the first line of every shard_size-th document: memory grows by shards only
         for count, document in enumerate(read_documents(file, file_format), start=1):
-            check_writable(document, output_format, f"{file}:{document.line}")
+            check_writable(document, output_format, place(file, document))
             if (count - 1) % shard_size == 0:
                 starts.append(document.line)
         digest = file_digest(file)

@@ -310,7 +310,7 @@ def add_predict_command(commands) -> None:
     predict.add_argument(
         "--input",
         help="a file of documents: plain text (one per line), PubTator (its annotation "
-        "lines are read, then replaced by the model's predictions in the output) or JSON Lines "
+        "lines are read, then replaced by the model's predictions in the output), BioC XML or JSON, or JSON Lines "
         '(objects with "text" and an optional "id"); gzip\'d too; - for standard input. Or a folder of such files, '
         "or a quoted glob ('pubtator/*.gz'): they are read lazily, one shard at a time",
     )
@@ -318,8 +318,8 @@ def add_predict_command(commands) -> None:
         "--input-format",
         choices=INPUT_FORMATS,
         default="auto",
-        help="auto: jsonl for .jsonl/.ndjson files or a first line that opens a JSON object, pubtator when it is "
-        "ID|t|title, else text",
+        help="auto: by the file's ending (.jsonl/.ndjson, .xml, .json), else by its first line: pubtator when it is "
+        "ID|t|title, bioc-xml when it opens with <, jsonl for an object with a text, bioc-json for another {, else text",
     )
     predict.add_argument(
         "--output",
@@ -329,7 +329,13 @@ def add_predict_command(commands) -> None:
     predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
     predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
     predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
-    predict.add_argument("--format", choices=OUTPUT_FORMATS, default="json", help="json: one object per document")
+    predict.add_argument(
+        "--format",
+        choices=OUTPUT_FORMATS,
+        default="json",
+        help="json: one object per document (JSON Lines); bioc-xml, bioc-json: one BioC collection, each document's "
+        "passages, infons and relations as read, the model's annotations in place of the input's",
+    )
     predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
     add_device_options(predict)
     predict.add_argument(
