@@ -23,6 +23,8 @@ from .processing_vaner import (
     Request,
     RequestedText,
     RequestEncoder,
+    check_threshold,
+    drop_unsure,
     repair_bio,
     tidy_tags,
 )
@@ -52,6 +54,8 @@ class VanerTagger:
             way it was trained.
         tidy_mentions: draw mention boundaries as the corpora do (`processing_vaner.tidy_span`: no trailing
             punctuation, no bracket a mention leaves open); False keeps the model's words as they are.
+        threshold: the least score a mention must have to be kept: one number, or `{entity_type: number}`;
+            None keeps every mention (`processing_vaner.check_threshold`).
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class VanerTagger:
         context: int | None = None,
         pack_tokens: int | None = None,
         tidy_mentions: bool = True,
+        threshold: float | dict[str, float] | None = None,
     ):
         if max_length is not None and (
             isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
@@ -80,6 +85,7 @@ class VanerTagger:
         )
         self.id2label = [self.config.id2label[i] for i in range(self.config.num_labels)]
         self.tidy_mentions = tidy_mentions
+        self.thresholds = check_threshold(threshold, self.config.entity_types)
 
     @property
     def max_length(self) -> int:
@@ -104,13 +110,25 @@ class VanerTagger:
         return [((entity_type,), self.config.instruction(entity_type, dataset)) for entity_type in types]
 
     def typed(
-        self, requested: RequestedText, heads: list[list[tuple[list[str], list[float]]]]
+        self,
+        requested: RequestedText,
+        heads: list[list[tuple[list[str], list[float]]]],
+        thresholds: dict[str, float] | None = None,
     ) -> list[list[tuple[list[str], list[float]]]]:
-        """Per request of `requested`, the `(tags, scores)` of each type it requests, from every head's (`tag_heads`)."""
+        """Per request of `requested`, the `(tags, scores)` of each type it requests, from every head's (`tag_heads`),
+        without the mentions below the type's threshold (`thresholds`, default the tagger's)."""
         return [
-            [per_head[self.head_index(entity_type)] for entity_type in types]
+            [self.sure(per_head[self.head_index(entity_type)], entity_type, thresholds) for entity_type in types]
             for types, per_head in zip(requested.entity_types, heads)
         ]
+
+    def sure(
+        self, tagged: tuple[list[str], list[float]], entity_type: str | None, thresholds: dict[str, float] | None = None
+    ) -> tuple[list[str], list[float]]:
+        """`(tags, scores)` without the mentions scored below `entity_type`'s threshold."""
+        threshold = (self.thresholds if thresholds is None else thresholds).get(entity_type, 0.0)
+        tags, scores = tagged
+        return (drop_unsure(tags, scores, threshold), scores) if threshold else tagged
 
     def head_index(self, entity_type: str | None) -> int:
         """The head that tags `entity_type` (a shared head: 0, whatever the type)."""
@@ -166,7 +184,7 @@ class VanerTagger:
         windows; all rows are length-sorted and batched together, whatever their instruction. A model with one
         head per type answers for `entity_type`'s head."""
         head = self.head_index(entity_type)
-        return [per_head[head] for per_head in self.tag_heads(requests, batch_size, progress)]
+        return [self.sure(per_head[head], entity_type) for per_head in self.tag_heads(requests, batch_size, progress)]
 
     def tag_heads(
         self, requests: Sequence[Request | tuple[list[str], str]], batch_size: int = 16, progress: bool = False
@@ -256,7 +274,8 @@ class VanerNERPipeline(ChunkPipeline):
     text in, typed entity spans out.
 
     Call it with a text or a list of texts, and optionally `entity_types=[...]`, `dataset="NCBI-disease"` (that
-    corpus's guidelines; default: the adaptive instruction), `max_length`, `aggregation_strategy` (any of
+    corpus's guidelines; default: the adaptive instruction), `threshold` (the least score a mention keeps: a number,
+    or `{entity_type: number}`), `max_length`, `aggregation_strategy` (any of
     transformers' values; VANER's entities are whole words and mentions already, so all give the same answer), and
     the pipeline's own `batch_size` (model inputs per forward pass, default 4) and `device`. Any other keyword is a
     `TypeError`, never silently dropped. Each text becomes one model input per sentence and entity type (one per
@@ -274,12 +293,12 @@ class VanerNERPipeline(ChunkPipeline):
         super().__init__(*args, **kwargs)
 
     def _sanitize_parameters(
-        self, entity_types=None, dataset=None, max_length=None, aggregation_strategy=None, **kwargs
+        self, entity_types=None, dataset=None, max_length=None, aggregation_strategy=None, threshold=None, **kwargs
     ):
         if kwargs:
             raise TypeError(
                 f"VanerNERPipeline got unexpected keyword argument(s) {', '.join(map(repr, kwargs))}; "
-                "it takes entity_types, dataset, max_length, aggregation_strategy, batch_size and device."
+                "it takes entity_types, dataset, threshold, max_length, aggregation_strategy, batch_size and device."
             )
         strategy = getattr(aggregation_strategy, "value", aggregation_strategy)
         if strategy is not None and str(strategy).lower() not in AGGREGATION_STRATEGIES:
@@ -294,7 +313,10 @@ class VanerNERPipeline(ChunkPipeline):
             preprocess["dataset"] = dataset
         if max_length is not None:
             preprocess["max_length"] = max_length
-        return preprocess, {}, {}
+        postprocess = {}
+        if threshold is not None:
+            postprocess["thresholds"] = check_threshold(threshold, self.model.config.entity_types)
+        return preprocess, {}, postprocess
 
     def tagger(self, max_length: int | None = None) -> VanerTagger:
         """The tagger (encoder, labels) this pipeline runs through, one per max length requested."""
@@ -324,7 +346,7 @@ class VanerNERPipeline(ChunkPipeline):
         logits = self.model(input_ids=model_inputs["input_ids"], attention_mask=model_inputs["attention_mask"]).logits
         return {"logits": logits, "attention_mask": model_inputs["attention_mask"], **passed}
 
-    def postprocess(self, all_outputs):
+    def postprocess(self, all_outputs, thresholds=None):
         requested, tagger = all_outputs[0]["requested"], self.tagger(all_outputs[0]["max_length"])
         label_ids, scores = blank_labels(requested.requests, self.model.config.num_type_heads)
         for output in all_outputs:
@@ -335,5 +357,5 @@ class VanerNERPipeline(ChunkPipeline):
         heads = tagger.tags(requested.requests, label_ids, scores)
         return [
             {"entity_group": entity["type"], "word": entity["text"], **entity}
-            for entity in requested.entities(tagger.typed(requested, heads))
+            for entity in requested.entities(tagger.typed(requested, heads, thresholds))
         ]

@@ -17,6 +17,7 @@ from .embedded import DEFAULT_MODEL_DIR, has_default_model
 from .errors import UsageError
 from .files import written_atomically
 from .formats import Document, InputError, check_writable, place, read_documents, sniff_format
+from .processing_vaner import check_threshold
 
 # `--input -` reads standard input, `--output -` writes standard output (as no `--output` does).
 STANDARD_STREAM = "-"
@@ -98,6 +99,10 @@ def check_request(args) -> None:
         except ValueError as error:
             option = "--dataset" if args.dataset and str(args.dataset) in str(error) else "--types"
             raise UsageError(f"{option}: {error}") from None
+    try:
+        check_threshold(args.threshold, config.entity_types)
+    except ValueError as error:
+        raise UsageError(f"--threshold: {error}") from None
 
 
 def requested_types(args) -> list[str] | None:
@@ -139,6 +144,7 @@ def tagging_options(args):
         device=args.device,
         link=args.link,
         threads=args.threads,
+        threshold=args.threshold,
     )
 
 

@@ -348,6 +348,41 @@ def decode_spans(tags: list[str], scores: list[float]) -> list[tuple[int, int, f
     return spans
 
 
+def check_threshold(threshold, entity_types: Sequence[str]) -> dict[str, float]:
+    """The least score a mention must have to be kept, per type of `entity_types`, from `threshold`: None (keep
+    every mention), one number for every type, or `{type: number}` (types left out keep every mention). Numbers lie
+    in [0, 1]; a type the model does not know is a ValueError naming those it knows."""
+    if threshold is None:
+        return {}
+    if not isinstance(threshold, dict):
+        threshold = dict.fromkeys(entity_types, threshold)
+    unknown = [name for name in threshold if name not in entity_types]
+    if unknown:
+        raise ValueError(
+            f"threshold for unknown entity type(s) {', '.join(map(repr, unknown))}; the model knows "
+            f"{', '.join(entity_types)}"
+        )
+    for name, value in threshold.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"threshold for {name} must be a number from 0 to 1, got {value!r}")
+    return {name: float(value) for name, value in threshold.items() if value > 0}
+
+
+def sure_entities(entities: list[dict], thresholds: dict[str, float]) -> list[dict]:
+    """The entities scored at least their type's threshold (`check_threshold`): what a tagger with those thresholds
+    returns, as an entity's score is its words' mean (`drop_unsure`)."""
+    return [entity for entity in entities if entity["score"] >= thresholds.get(entity["type"], 0.0)]
+
+
+def drop_unsure(tags: list[str], scores: list[float], threshold: float) -> list[str]:
+    """`tags` with every mention whose score (`decode_spans`: its words' mean) is below `threshold` made `O`."""
+    kept = list(tags)
+    for first, end, score in decode_spans(tags, scores) if threshold > 0 else ():
+        if score < threshold:
+            kept[first:end] = ["O"] * (end - first)
+    return kept
+
+
 # Mention boundaries as the corpora draw them: a mention does not end on punctuation that closes a clause, and
 # does not start or end on a bracket it does not also close (or open): `IL-8)` is `IL-8`, `aldolase B (` is
 # `aldolase B`, `(IL-8)` stays whole. A dot that ends an abbreviation or an initial stays (`Bacillus sp. nov.`,
@@ -481,12 +516,15 @@ __all__ = [
     "RequestedText",
     "Segment",
     "Window",
+    "check_threshold",
     "decode_spans",
+    "drop_unsure",
     "non_overlapping",
     "plan_windows",
     "repair_bio",
     "split_sentences",
     "split_words",
+    "sure_entities",
     "tidy_span",
     "tidy_tags",
 ]

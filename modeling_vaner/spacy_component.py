@@ -34,6 +34,7 @@ if not Span.has_extension("vaner_score"):
         "device": "auto",
         "batch_size": 16,
         "spans_key": "vaner",
+        "threshold": None,
     },
 )
 def make_vaner(
@@ -46,10 +47,12 @@ def make_vaner(
     device: str,
     batch_size: int,
     spans_key: str,
+    threshold: float | dict[str, float] | None,
 ) -> "VanerComponent":
     """The `vaner` factory (`nlp.add_pipe("vaner", config={...})`): `model` a folder or Hub id (None: the default
-    model), the entity types (None: all the model knows), a corpus's guidelines, whether to link."""
-    return VanerComponent(model, entity_types, dataset, link, device, batch_size, spans_key)
+    model), the entity types (None: all the model knows), a corpus's guidelines, whether to link, the least score a
+    mention keeps (a number, or `{type: number}`)."""
+    return VanerComponent(model, entity_types, dataset, link, device, batch_size, spans_key, threshold)
 
 
 class VanerComponent:
@@ -64,12 +67,17 @@ class VanerComponent:
         device: str = "auto",
         batch_size: int = 16,
         spans_key: str = "vaner",
+        threshold: float | dict[str, float] | None = None,
     ):
         from . import VanerTagger, load_vaner
 
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"vaner component: batch_size must be a whole number of at least 1, got {batch_size!r}")
-        self.tagger = VanerTagger(*load_vaner(model, device=device))
+        model, tokenizer = load_vaner(model, device=device)
+        try:
+            self.tagger = VanerTagger(model, tokenizer, threshold=threshold)
+        except ValueError as error:
+            raise ValueError(f"vaner component: {error}") from None
         self.tagger.instructions(entity_types, dataset)  # unknown types or guidelines fail here, not on a doc
         self.entity_types, self.dataset, self.batch_size, self.spans_key = entity_types, dataset, batch_size, spans_key
         self.linker = None

@@ -32,8 +32,9 @@ FALLBACK_EXAMPLE = "Aspirin lowered the risk of breast cancer in BRCA1 carriers,
 
 
 def load_tagger(model: str | None, device: str = "auto"):
-    """`tag(text, entity_types, dataset) -> entities`, the model's config and its `processing_vaner` (the package's,
-    or on the Hub the remote code's). `device`: auto (CUDA when present), cpu or cuda."""
+    """`tag(text, entity_types, dataset) -> entities` (every mention, with its score), the model's config and its
+    `processing_vaner` (the package's, or on the Hub the remote code's). `device`: auto (CUDA when present), cpu or
+    cuda."""
     try:
         from modeling_vaner import VanerTagger, load_vaner
     except ImportError:  # deployed on the Hub: only the model's remote code is available
@@ -164,7 +165,7 @@ def load_linker():
 def answer_function(tag, config, processing, linker, downloads):
     """The app's answer to (text, types, guidelines): the highlight, the table, a JSON download and a status line."""
 
-    def run(text: str, types: list[str], guideline: str):
+    def run(text: str, types: list[str], guideline: str, threshold: float = 0.0):
         if not text or not text.strip():
             return "", [], None, EMPTY_MESSAGE
         if len(text) > MAX_CHARACTERS:
@@ -173,6 +174,7 @@ def answer_function(tag, config, processing, linker, downloads):
             return highlight_html(text, [], config.entity_types), [], None, "Tick at least one entity type."
         start = time.perf_counter()
         entities = tag(text, list(types), None if guideline == ADAPTIVE else guideline)
+        entities = processing.sure_entities(entities, processing.check_threshold(threshold, config.entity_types))
         if linker is not None:
             linker.link(text, entities)
         seconds = time.perf_counter() - start
@@ -221,6 +223,7 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
                 )
                 types = gr.CheckboxGroup(config.entity_types, value=config.entity_types, label="Entity types")
                 guideline = gr.Dropdown(guidelines, value=ADAPTIVE, label="Annotation guidelines of")
+                threshold = gr.Slider(0, 1, value=0, step=0.05, label="Least score shown", elem_id="vaner-threshold")
                 submit = gr.Button("Find entities", variant="primary", elem_id="vaner-submit")
             with gr.Column():
                 status = gr.Markdown(elem_id="vaner-status")
@@ -236,7 +239,7 @@ def build_app(model: str | None = None, results_path: str | None = None, device:
         download = gr.File(label="Download (JSON)")
         gr.Examples(real_examples(), inputs=[text], label="Examples (test sentences of the BioNER corpora)")
         gr.Markdown(model_note(config, results_path, model))
-        submit.click(run, [text, types, guideline], [highlighted, table, download, status], api_name="tag")
+        submit.click(run, [text, types, guideline, threshold], [highlighted, table, download, status], api_name="tag")
     app.downloads = downloads  # lives (and is cleaned up) with the app
     return app.queue(default_concurrency_limit=2)
 

@@ -416,3 +416,26 @@ def test_an_nfd_accent_stays_inside_its_word():
 
     text = "El ca\u0301ncer de mama."
     assert [text[start:end] for start, end in split_words(text)] == ["El", "ca\u0301ncer", "de", "mama", "."]
+
+
+def test_a_threshold_keeps_the_mentions_scored_at_least_it_in_the_tagger_and_the_pipeline(tiny_vaner, tiny_vaner_dir):
+    from transformers import pipeline
+
+    text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers. Cisplatin hurt the kidneys of mice."
+    types = ["Chemical", "Disease"]
+    every = VanerTagger(*tiny_vaner)(text, entity_types=types)[0]
+    middle = sorted(entity["score"] for entity in every)[len(every) // 2]
+    ner = pipeline("vaner-ner", model=str(tiny_vaner_dir), trust_remote_code=True)
+    for threshold, least in ((middle, dict.fromkeys(types, middle)), ({"Chemical": middle}, {"Chemical": middle})):
+        expected = [e for e in every if e["score"] >= least.get(e["type"], 0.0)]
+        assert 0 < len(expected) < len(every)
+        assert VanerTagger(*tiny_vaner, threshold=threshold)(text, entity_types=types)[0] == expected
+        piped = ner(text, entity_types=types, threshold=threshold)
+        assert [(e["start"], e["end"], e["type"]) for e in piped] == [
+            (e["start"], e["end"], e["type"]) for e in expected
+        ]
+    for wrong, said in ((1.5, "from 0 to 1"), ({"Gene!": 0.5}, "unknown entity type")):
+        with pytest.raises(ValueError, match=said):
+            VanerTagger(*tiny_vaner, threshold=wrong)
+        with pytest.raises(ValueError, match=said):
+            ner(text, threshold=wrong)

@@ -304,3 +304,25 @@ def test_bioc_xml_and_json_in_and_out(tiny_vaner_dir, tmp_path, capsys):
     (tmp_path / "bad.xml").write_text("<collection><document><id>1</id>\n<passage>\n</collection>\n")
     assert main([*run, "--input", str(tmp_path / "bad.xml")]) == 2
     assert capsys.readouterr().err.startswith(f"vaner predict: {tmp_path}/bad.xml:3: not BioC XML")
+
+
+def test_predict_threshold_keeps_the_surer_mentions_and_is_checked_before_the_model_loads(tiny_vaner_dir, capsys):
+    text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers. Cisplatin hurt the kidneys of mice."
+    run = ["predict", text, "--model", str(tiny_vaner_dir), "--types", "Chemical,Disease"]
+    assert main(run) == 0
+    every = json.loads(capsys.readouterr().out)["entities"]
+    middle = sorted(entity["score"] for entity in every)[len(every) // 2]
+    for spec, least in (
+        (f"{middle}", dict.fromkeys(["Chemical", "Disease"], middle)),
+        (f"Disease={middle}", {"Disease": middle}),
+    ):
+        assert main([*run, "--threshold", spec]) == 0
+        kept = json.loads(capsys.readouterr().out)["entities"]
+        assert kept == [e for e in every if round(e["score"], 6) >= round(least.get(e["type"], 0), 6)]
+        assert 0 < len(kept) < len(every)
+    assert main([*run, "--threshold", "Gene!=0.5"]) == 2
+    assert "vaner predict: --threshold: threshold for unknown entity type(s) 'Gene!'" in capsys.readouterr().err
+    for wrong in ("2", "Gene", "=0.5"):
+        with pytest.raises(SystemExit):
+            main([*run, "--threshold", wrong])
+        assert "argument --threshold" in capsys.readouterr().err

@@ -80,6 +80,12 @@ def test_a_sentence_returns_entities_with_matching_offsets(client):
         for kind, title, score, word in marks
     )
     assert Path(download).read_text().count('"start"') == len(table["data"])
+    # The slider: only the mentions scored at least its value, in the table and the download.
+    lowest, next_lowest = sorted({row[4] for row in table["data"]})[:2]
+    least = (lowest + next_lowest) / 2
+    _, surer, download, _ = client.predict(text, ["Chemical", "Disease"], "NCBI-disease", least, api_name="/tag")
+    assert surer["data"] == [row for row in table["data"] if row[4] > least] and surer["data"]
+    assert Path(download).read_text().count('"start"') == len(surer["data"])
 
 
 def test_empty_and_oversized_inputs_get_friendly_messages(client):

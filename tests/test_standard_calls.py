@@ -311,6 +311,19 @@ def test_the_spacy_component_takes_a_models_folder_and_types(tiny_vaner_dir, tmp
     assert expected and all(abs(e[5] - x["score"]) < 1e-6 for e, x in zip(out["ents"], expected))
 
 
+def test_the_spacy_component_keeps_the_mentions_its_threshold_allows(tiny_vaner_dir, tmp_path):
+    from modeling_vaner import VanerTagger, load_vaner
+
+    every = VanerTagger(*load_vaner(tiny_vaner_dir))(TEXT, entity_types=["Chemical", "Disease"])[0]
+    middle = sorted(entity["score"] for entity in every)[len(every) // 2]
+    config = {"model": str(tiny_vaner_dir), "entity_types": ["Chemical", "Disease"], "threshold": {"Disease": middle}}
+    expected = [e for e in every if e["type"] != "Disease" or e["score"] >= middle]
+    assert 0 < len(expected) < len(every)
+    assert [tuple(span) for span in spacy_run(config, tmp_path)["spans"]] == [
+        (e["type"], e["start"], e["end"]) for e in expected
+    ]
+
+
 def test_a_known_corpus_given_by_its_folder_is_that_corpus():
     from modeling_vaner.corpora import corpus_names, data_root
 

@@ -40,6 +40,7 @@ class TaggingOptions:
     device: str | None = None
     link: bool = False
     threads: int | None = None  # torch's CPU threads per process; None: torch's default (or the cores shared out)
+    threshold: float | dict[str, float] | None = None  # the least score a mention keeps (`VanerTagger`)
 
     def load(self, device: str | None = None, threads: int | None = None):
         """`(tagger, linker or None)` on `device` (default: `self.device`), with `threads` CPU threads (default:
@@ -61,7 +62,7 @@ class TaggingOptions:
             from ..linking import Linker
 
             linker = Linker.load()
-        return VanerTagger(model, tokenizer, max_length=self.max_length), linker
+        return VanerTagger(model, tokenizer, max_length=self.max_length, threshold=self.threshold), linker
 
 
 @dataclass

@@ -28,6 +28,28 @@ def positive_int(text: str) -> int:
     return value
 
 
+def threshold_spec(text: str) -> float | dict[str, float]:
+    """An argparse type: the least score a mention keeps, `0.5` for every type or `Gene=0.6,Chemical=0.4`."""
+
+    def score(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a number from 0 to 1, or TYPE=NUMBER,...; got {text!r}"
+            ) from None
+        if not 0 <= number <= 1:
+            raise argparse.ArgumentTypeError(f"must lie from 0 to 1, got {value}")
+        return number
+
+    if "=" not in text:
+        return score(text)
+    pairs = [piece.partition("=") for piece in text.split(",") if piece.strip()]
+    if any(not name.strip() or not sep for name, sep, _ in pairs):
+        raise argparse.ArgumentTypeError(f"give a number, or TYPE=NUMBER,... (Gene=0.6,Chemical=0.4); got {text!r}")
+    return {name.strip(): score(value) for name, _, value in pairs}
+
+
 def number_from(low: float, inclusive: bool):
     """An argparse type: a finite number above `low` (or at least `low`, `inclusive`)."""
 
@@ -329,6 +351,11 @@ def add_predict_command(commands) -> None:
     predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
     predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
     predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
+    predict.add_argument(
+        "--threshold",
+        type=threshold_spec,
+        help="keep only mentions scored at least this: 0.5 for every type, or Gene=0.6,Chemical=0.4 (default: all)",
+    )
     predict.add_argument(
         "--format",
         choices=OUTPUT_FORMATS,
