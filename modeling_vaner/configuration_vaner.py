@@ -89,6 +89,9 @@ class VanerConfig(LlamaConfig):
         adapter_subfolder (`str`, *optional*):
             Set when the folder or repo holds a LoRA adapter (PEFT format, in this subfolder) instead of full
             weights: loading builds the backbone, then merges the adapter and its head into it.
+        head_from_adapter (`bool`, *optional*, defaults to `False`):
+            The checkpoint is a base for a PEFT adapter that brings the head (`modules_to_save`): its untrained
+            head is not reported missing on load. Only the backbone repo that `vaner push` writes sets it.
         is_causal (`bool`, *optional*, defaults to `False`):
             Keep the decoder's causal mask. Only for the paper's control experiment (how much the bidirectional
             change buys); a VANER model leaves it `False`.
@@ -126,6 +129,7 @@ class VanerConfig(LlamaConfig):
     backbone_revision: str | None = None
     backbone_provenance: dict | None = None
     adapter_subfolder: str | None = None
+    head_from_adapter: bool = False
     # The whole point of VANER: no causal mask. In the config so every attention backend reads it.
     is_causal: bool = False
     pack_tokens: int = 0

@@ -225,6 +225,8 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         self.score = nn.Linear(config.hidden_size, config.num_type_heads * config.num_labels)
         if config.head_layout == "per_type":  # the heads carry their types, saved with the weights
             self.score.register_buffer("type_hashes", type_hashes(config.entity_types))
+        if config.head_from_adapter:  # a base for PEFT: the adapter restores the head, which is not missing
+            self._keys_to_ignore_on_load_missing = [r"^score\."]
         self.post_init()
 
     @torch.no_grad()

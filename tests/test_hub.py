@@ -279,25 +279,29 @@ print(json.dumps(sorted(HfApi().list_repo_files({repo!r}, revision="main"))))
 
 
 PEFT_ROAD = """
-import json, sys, torch
+import json, os, sys, tempfile, torch
 sys.path = [p for p in sys.path if p not in ('', {root!r})]
-from peft import PeftConfig, PeftModel
+from huggingface_hub import snapshot_download
+from peft import AutoPeftModelForTokenClassification, PeftConfig, PeftModel
 from transformers import AutoModelForTokenClassification
 adapter = PeftConfig.from_pretrained({repo!r}, subfolder="adapter")
-base = AutoModelForTokenClassification.from_pretrained(adapter.base_model_name_or_path, revision=adapter.revision,
-                                                       trust_remote_code=True)
+said, kept = tempfile.TemporaryFile("w+"), [os.dup(1), os.dup(2)]
+sys.stdout.flush(), sys.stderr.flush(), os.dup2(said.fileno(), 1), os.dup2(said.fileno(), 2)
+try:  # what loading the base tells its user, whichever stream it is written to
+    base = AutoModelForTokenClassification.from_pretrained(adapter.base_model_name_or_path, revision=adapter.revision,
+                                                           trust_remote_code=True)
+finally:
+    sys.stdout.flush(), sys.stderr.flush(), os.dup2(kept[0], 1), os.dup2(kept[1], 2)
+said.seek(0)
 model = PeftModel.from_pretrained(base, {repo!r}, subfolder="adapter").eval()
+folder = snapshot_download({repo!r}, allow_patterns=["adapter/*"]) + "/adapter"  # AutoPeft's road: the adapter folder
+auto = AutoPeftModelForTokenClassification.from_pretrained(folder, trust_remote_code=True).eval()
 with torch.no_grad():
     logits = model(torch.tensor({ids!r})).logits.tolist()
-from peft import AutoPeftModelForTokenClassification
-try:  # PEFT passes subfolder= on to the base's load as well: it must fail loudly, never load a causal model
-    auto = AutoPeftModelForTokenClassification.from_pretrained({repo!r}, subfolder="adapter", trust_remote_code=True)
-    with torch.no_grad():
-        auto_peft = auto(torch.tensor({ids!r})).logits.tolist()
-except Exception as error:
-    auto_peft = type(error).__name__
-print(json.dumps({{"logits": logits, "base": adapter.base_model_name_or_path, "class": type(base).__name__,
-                  "causal": base.model.is_causal, "auto_peft": auto_peft}}))
+    auto_logits = auto(torch.tensor({ids!r})).logits.tolist()
+print(json.dumps({{"logits": logits, "auto": auto_logits, "base": adapter.base_model_name_or_path,
+                  "class": type(base).__name__, "causal": base.model.is_causal, "said": said.read(),
+                  "modules_to_save": json.load(open(folder + "/adapter_config.json"))["modules_to_save"]}}))
 """
 
 
@@ -311,7 +315,6 @@ def test_the_peft_road_puts_the_adapter_on_vaners_bidirectional_class(local_hub,
     out = json.loads(run_python(code, env=hub_env(local_hub, tmp_path / "user")).splitlines()[-1])
     assert out["base"] == backbone_repo and out["class"] == "VanerForTokenClassification" and out["causal"] is False
     assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-4
-    auto_peft = out["auto_peft"]
-    assert isinstance(auto_peft, str) or (torch.tensor(auto_peft) - expected_logits).abs().max() < 1e-4
-    answer = auto_peft if isinstance(auto_peft, str) else "VANER logits"
-    print(f"AutoPeftModelForTokenClassification(repo, subfolder='adapter'): {answer}")
+    assert (torch.tensor(out["auto"]) - expected_logits).abs().max() < 1e-4
+    assert "MISSING" not in out["said"] and "newly initialized" not in out["said"], out["said"]  # PEFT brings the head
+    assert sorted(out["modules_to_save"]) == sorted(set(out["modules_to_save"])) and "score" in out["modules_to_save"]

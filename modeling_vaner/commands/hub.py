@@ -200,6 +200,7 @@ def stage_backbone(backbone_dir: Path, staging: Path, model_config=None) -> None
 
     config = VanerConfig.from_dict(model_config.to_dict())
     config.adapter_subfolder, config.backbone_name_or_path, config.backbone_revision = None, None, None
+    config.head_from_adapter = True
     config.architectures = ["VanerForTokenClassification"]
     config.save_pretrained(staging)
     copy_remote_code(staging)
@@ -266,9 +267,12 @@ def push_model(
 
 
 def name_base(adapter_config: Path, repo_id: str, revision: str | None) -> None:
-    """Point a PEFT adapter at its base on the Hub (its `base_model_name_or_path` is a path on the trainer's disk)."""
+    """Point a PEFT adapter at its base on the Hub (its `base_model_name_or_path` is a path on the trainer's disk),
+    each of its `modules_to_save` named once (adapters saved by earlier PEFT versions list them twice over)."""
     record = json.loads(adapter_config.read_text())
     record.update(base_model_name_or_path=repo_id, revision=revision)
+    if record.get("modules_to_save"):
+        record["modules_to_save"] = list(dict.fromkeys(record["modules_to_save"]))
     adapter_config.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
