@@ -11,8 +11,6 @@ Auto classes and the `vaner-ner` pipeline are registered, on first use of any na
 
 import importlib
 
-PIPELINE_TASK = "vaner-ner"
-
 _EXPORTS = {
     "VanerConfig": "configuration_vaner",
     "VanerModel": "modeling_vaner",
@@ -31,18 +29,17 @@ _registered = False
 def register() -> None:
     """Teach transformers about VANER, once: `AutoConfig` / `AutoModel*` know the `vaner` model type natively (no
     remote code to trust inside this package), `save_pretrained` writes an `auto_map` so that
-    `Auto*.from_pretrained(..., trust_remote_code=True)` finds the classes elsewhere, and `pipeline("vaner-ner")`
-    finds the pipeline."""
+    `Auto*.from_pretrained(..., trust_remote_code=True)` finds the classes elsewhere, and the pipeline tasks
+    (`vaner-ner`, and `ner`/`token-classification` for a VANER model object) are registered as `modeling_vaner`
+    loads (`pipeline_vaner.register_pipelines`)."""
     global _registered
     if _registered:
         return
     _registered = True
     from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
-    from transformers.pipelines import PIPELINE_REGISTRY
 
     from .configuration_vaner import VanerConfig
     from .modeling_vaner import VanerForTokenClassification, VanerModel
-    from .pipeline_vaner import VanerNERPipeline
 
     AutoConfig.register(VanerConfig.model_type, VanerConfig)
     AutoModel.register(VanerConfig, VanerModel)
@@ -50,9 +47,6 @@ def register() -> None:
     VanerConfig.register_for_auto_class()
     VanerModel.register_for_auto_class("AutoModel")
     VanerForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
-    PIPELINE_REGISTRY.register_pipeline(
-        PIPELINE_TASK, pipeline_class=VanerNERPipeline, pt_model=AutoModelForTokenClassification, type="text"
-    )
 
 
 def __getattr__(name: str):

@@ -26,6 +26,7 @@ from transformers.modeling_utils import load_state_dict
 from transformers.utils import cached_file, logging
 
 from .configuration_vaner import BACKBONE_RECORD, VanerConfig, backbone_cache_dir, copy_remote_code
+from .pipeline_vaner import register_pipelines
 
 # Backbones whose weights map one to one onto VanerModel (LLaMA, LLaMA-2/3, SmolLM2, TinyLlama, ...).
 SUPPORTED_BACKBONE_TYPES = ("llama",)
@@ -426,3 +427,8 @@ class VanerForTokenClassification(VanerPreTrainedModel):
 
 
 __all__ = ["VanerForTokenClassification", "VanerModel", "VanerPreTrainedModel"]
+
+
+# `pipeline("vaner-ner" | "ner" | "token-classification", model=<a VANER model object>)` gets VANER's pipeline,
+# whether this file is the package's or a model's remote code (`pipeline_vaner.register_pipelines`).
+register_pipelines()

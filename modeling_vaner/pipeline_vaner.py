@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.pipelines.base import ChunkPipeline
+from transformers.pipelines.token_classification import TokenClassificationPipeline
 from transformers.utils import logging
 
 from .processing_vaner import (
@@ -266,6 +267,7 @@ def place_labels(
 # transformers' `aggregation_strategy` values. VANER labels whole words and returns whole mentions, so every value
 # gives the same, word-aggregated entities; they are accepted so that token-classification code runs unchanged.
 AGGREGATION_STRATEGIES = ("none", "simple", "first", "average", "max")
+VANER_TASK = "vaner-ner"  # VANER's own pipeline task; "ner" and "token-classification" answer too
 DEFAULT_BATCH_SIZE = 4  # model inputs per forward pass: fastest here (benchmarks/results/pipeline_batch.json)
 
 
@@ -359,3 +361,32 @@ class VanerNERPipeline(ChunkPipeline):
             {"entity_group": entity["type"], "word": entity["text"], **entity}
             for entity in requested.entities(tagger.typed(requested, heads, thresholds))
         ]
+
+
+class TokenClassificationOrVaner(TokenClassificationPipeline):
+    """transformers' token-classification pipeline (`pipeline("ner" | "token-classification", ...)`), except that a
+    VANER model given as an object gets VANER's pipeline. Given a repo or folder, transformers reads the model's
+    `custom_pipelines`; given an object it reads none, and its standard pipeline would run the model with no
+    instruction, giving untyped B/I fragments. Every other model gets the standard pipeline, unchanged."""
+
+    def __new__(cls, *args, **kwargs):
+        model = kwargs.get("model", args[0] if args else None)
+        if getattr(getattr(model, "config", None), "model_type", None) == "vaner":
+            return VanerNERPipeline(*args, **kwargs)  # not an instance of cls: Python calls no __init__ after this
+        return super().__new__(cls)
+
+
+def register_pipelines() -> None:
+    """Teach transformers' pipeline registry VANER's tasks, once per process, whether the package or a model's remote
+    code comes first: `vaner-ner` is `VanerNERPipeline`, and token-classification (and its alias `ner`) becomes
+    `TokenClassificationOrVaner`, so that a VANER model object gets VANER's pipeline under all three names."""
+    from transformers import AutoModelForTokenClassification
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    tasks = PIPELINE_REGISTRY.supported_tasks
+    if VANER_TASK not in tasks:
+        PIPELINE_REGISTRY.register_pipeline(
+            VANER_TASK, pipeline_class=VanerNERPipeline, pt_model=AutoModelForTokenClassification, type="text"
+        )
+    if getattr(tasks["token-classification"]["impl"], "__name__", None) != TokenClassificationOrVaner.__name__:
+        tasks["token-classification"]["impl"] = TokenClassificationOrVaner

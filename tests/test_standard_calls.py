@@ -387,3 +387,53 @@ def test_a_datasets_corpus_with_an_empty_token_is_named_not_scored(tmp_path):
     with pytest.raises(CorpusError, match=r"\[test\] sentence 2: a token is empty or holds white space"):
         for name in corpus_names(str(tmp_path / "hf")):
             load_corpus(name, "test")
+
+
+MODEL_OBJECT = """
+import itertools, json, os, sys
+sys.path = [p for p in sys.path if p not in ('', {root!r})]
+os.chdir({elsewhere!r})
+import datasets, torch
+from transformers import AutoModelForTokenClassification, AutoTokenizer, LlamaConfig, LlamaForTokenClassification
+from transformers import pipeline
+from transformers.pipelines import TokenClassificationPipeline
+from transformers.pipelines.pt_utils import KeyDataset
+tokenizer = AutoTokenizer.from_pretrained({folder!r}, trust_remote_code=True)
+model = AutoModelForTokenClassification.from_pretrained({folder!r}, trust_remote_code=True)  # the remote code
+out = {{}}
+for task in ("ner", "token-classification", "vaner-ner"):
+    ner = pipeline(task, model=model, tokenizer=tokenizer)
+    out[task] = [type(ner).__name__, ner({text!r}, entity_types=["Chemical", "Disease"])]
+def endless():  # a generator streams: three answers come from a text stream that never ends
+    while True:
+        yield {text!r}
+out["streamed"] = len(list(itertools.islice(ner(endless(), entity_types=["Chemical"]), 3)))
+texts = datasets.Dataset.from_dict({{"text": [{text!r}, "Mice."]}})
+out["key_dataset"] = [len(entities) for entities in ner(KeyDataset(texts, "text"), entity_types=["Chemical"])]
+plain = LlamaForTokenClassification(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32,
+                                                num_hidden_layers=1, num_attention_heads=2, num_labels=3))
+other = pipeline("ner", model=plain, tokenizer=tokenizer)  # any other model: the standard pipeline
+out["other"] = [isinstance(other, TokenClassificationPipeline), type(other).__name__]
+out["package_imported"] = "modeling_vaner" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_a_vaner_model_object_gets_vaners_pipeline_for_the_standard_tasks_and_streams(
+    tiny_vaner, tiny_vaner_dir, tmp_path
+):
+    from modeling_vaner import VanerTagger
+
+    code = MODEL_OBJECT.format(root=str(REPO_ROOT), elsewhere=str(tmp_path), folder=str(tiny_vaner_dir), text=TEXT)
+    said = run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")})
+    out = json.loads(said.splitlines()[-1])
+    expected = VanerTagger(*tiny_vaner)(TEXT, entity_types=["Chemical", "Disease"])[0]
+    for task in ("ner", "token-classification", "vaner-ner"):
+        name, entities = out[task]
+        assert name == "VanerNERPipeline" and entities, task
+        assert [(e["type"], e["start"], e["end"]) for e in entities] == [
+            (e["type"], e["start"], e["end"]) for e in expected
+        ]
+    chemicals = sum(e["type"] == "Chemical" for e in expected)
+    assert out["streamed"] == 3 and out["key_dataset"][0] == chemicals and len(out["key_dataset"]) == 2
+    assert out["other"][0] and out["other"][1] != "VanerNERPipeline" and not out["package_imported"]

@@ -323,12 +323,42 @@ def add_predict_command(commands) -> None:
         "predict",
         help="tag entities in a text or a file of documents",
         description="Tag biomedical entities (type, character offsets, score) in TEXT or in --input FILE "
-        "(plain text, one document per line; or PubTator). Long documents are split into sentences and windows: "
+        "(plain text, one document per line; PubTator; BioC; JSON Lines). Long documents are split into sentences and windows: "
         "every word is tagged, none dropped. With --output DIR (or a folder or glob as --input), a corpus of any "
         "size: shards of --shard-size documents, each tagged into its own file, a manifest, --resume after a stop, "
         "--workers processes or a Ray cluster (--engine ray).",
     )
     predict.add_argument("text", nargs="?", help="the text to tag")
+    add_file_options(predict)
+    predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
+    predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
+    predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
+    predict.add_argument(
+        "--threshold",
+        type=threshold_spec,
+        help="keep only mentions scored at least this: 0.5 for every type, or Gene=0.6,Chemical=0.4 (default: all)",
+    )
+    predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
+    add_device_options(predict)
+    predict.add_argument(
+        "--link",
+        action="store_true",
+        help="add each entity's knowledge-base id, the concept's preferred name and the link score "
+        "(MeSH/OMIM for diseases, MeSH/ChEBI chemicals, HGNC human genes, NCBI Taxonomy species)",
+    )
+    predict.add_argument(
+        "--max-length",
+        type=positive_int,
+        default=None,
+        help="tokens per model input, instruction included (default: the length the model was "
+        "trained at, its config's max_length; 512 where it records none)",
+    )
+    add_scale_options(predict)
+    predict.set_defaults(handler=_predict)
+
+
+def add_file_options(predict) -> None:
+    """`vaner predict`'s input and output: files, formats, standard input and output."""
     predict.add_argument(
         "--input",
         help="a file of documents: plain text (one per line), PubTator (its annotation "
@@ -348,14 +378,6 @@ def add_predict_command(commands) -> None:
         help="write here instead of standard output (-): a file; or a folder (an existing one, or a name ending in /), "
         "which gets one file per shard, each renamed into place when complete, and manifest.json",
     )
-    predict.add_argument("--model", help="a saved VANER folder or Hub repo id")
-    predict.add_argument("--types", help="comma-separated entity types (default: every type the model knows)")
-    predict.add_argument("--dataset", help="follow this corpus's guidelines (VANER); default: adaptive instruction")
-    predict.add_argument(
-        "--threshold",
-        type=threshold_spec,
-        help="keep only mentions scored at least this: 0.5 for every type, or Gene=0.6,Chemical=0.4 (default: all)",
-    )
     predict.add_argument(
         "--format",
         choices=OUTPUT_FORMATS,
@@ -363,23 +385,6 @@ def add_predict_command(commands) -> None:
         help="json: one object per document (JSON Lines); bioc-xml, bioc-json: one BioC collection, each document's "
         "passages, infons and relations as read, the model's annotations in place of the input's",
     )
-    predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
-    add_device_options(predict)
-    predict.add_argument(
-        "--link",
-        action="store_true",
-        help="add each entity's knowledge-base id, the concept's preferred name and the link score "
-        "(MeSH/OMIM for diseases, MeSH/ChEBI chemicals, HGNC human genes, NCBI Taxonomy species)",
-    )
-    predict.add_argument(
-        "--max-length",
-        type=positive_int,
-        default=None,
-        help="tokens per model input, instruction included (default: the length the model was "
-        "trained at, its config's max_length; 512 where it records none)",
-    )
-    add_scale_options(predict)
-    predict.set_defaults(handler=_predict)
 
 
 def add_scale_options(predict) -> None:
