@@ -103,6 +103,26 @@ def check_request(args) -> None:
         check_threshold(args.threshold, config.entity_types)
     except ValueError as error:
         raise UsageError(f"--threshold: {error}") from None
+    if args.max_length is not None:
+        check_room(args, config)
+
+
+def check_room(args, config) -> None:
+    """`--max-length` leaves room for words behind the longest instruction the run asks (its tokenizer alone loads,
+    without torch)."""
+    from transformers import PreTrainedTokenizerFast
+
+    from .processing_vaner import instruction_ids
+
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(args.model or str(DEFAULT_MODEL_DIR))
+    types = requested_types(args) or config.entity_types
+    asked = [types] if config.head_layout == "per_type" else [[entity_type] for entity_type in types]
+    longest = max(len(instruction_ids(tokenizer, config.instruction(names, args.dataset))) for names in asked)
+    if args.max_length <= longest:
+        raise UsageError(
+            f"--max-length {args.max_length}: the instruction alone takes {longest} tokens; give at least "
+            f"{longest + 1} (or leave it out: the length the model was trained at)"
+        )
 
 
 def requested_types(args) -> list[str] | None:

@@ -326,3 +326,19 @@ def test_predict_threshold_keeps_the_surer_mentions_and_is_checked_before_the_mo
         with pytest.raises(SystemExit):
             main([*run, "--threshold", wrong])
         assert "argument --threshold" in capsys.readouterr().err
+
+
+def test_a_max_length_the_instruction_fills_is_refused_before_the_model_loads(tiny_vaner_dir, monkeypatch, capsys):
+    from modeling_vaner.bulk.job import TaggingOptions
+
+    def load(*args, **kwargs):
+        raise AssertionError("the model loaded")
+
+    monkeypatch.setattr(TaggingOptions, "load", load)
+    run = ["predict", "Aspirin helps.", "--model", str(tiny_vaner_dir), "--types", "Chemical", "--max-length"]
+    assert main([*run, "5"]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("vaner predict: --max-length 5: the instruction alone takes ") and "Traceback" not in said
+    least = int(said.split("give at least ")[1].split()[0])
+    with pytest.raises(AssertionError, match="the model loaded"):  # one token of room is enough to go on
+        main([*run, str(least)])
