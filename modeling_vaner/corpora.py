@@ -236,10 +236,11 @@ def arrow_sentences(folder: Path, split: str):
         raise CorpusError(
             f"{folder} [{name}]: no {' or '.join(missing)} column (it has {', '.join(data.column_names)})"
         )
-    label = data.features["ner_tags"].feature
+    label = getattr(data.features["ner_tags"], "feature", None)  # a list of labels, one per token
     if not isinstance(label, datasets.ClassLabel):
         raise CorpusError(
-            f"{folder} [{name}]: ner_tags must be a ClassLabel of IOB2 names (B-Chemical, ...), found {label}"
+            f"{folder} [{name}]: ner_tags must be a list of ClassLabel ids of IOB2 names (B-Chemical, ...), one per "
+            f"token, found {data.features['ner_tags']}"
         )
     for number, (tokens, tags) in enumerate(zip(data["tokens"], data["ner_tags"]), start=1):
         if any(not token or token.isspace() or "\t" in token or "\n" in token for token in tokens):

@@ -389,6 +389,20 @@ def test_a_datasets_corpus_with_an_empty_token_is_named_not_scored(tmp_path):
             load_corpus(name, "test")
 
 
+def test_a_datasets_corpus_with_one_label_per_sentence_is_named_not_a_traceback(tmp_path):
+    import datasets
+
+    from modeling_vaner.corpora import CorpusError, get_corpus, load_corpus
+
+    features = datasets.Features(
+        {"tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": datasets.ClassLabel(names=NAMES)}
+    )
+    split = datasets.Dataset.from_dict({"tokens": [SENTENCE[0]], "ner_tags": [1]}, features=features)
+    datasets.DatasetDict({"test": split}).save_to_disk(str(tmp_path / "hf"))
+    with pytest.raises(CorpusError, match=r"\[test\]: ner_tags must be a list of ClassLabel ids .* one per token"):
+        load_corpus(get_corpus(f"{tmp_path / 'hf'}:Chemical").name, "test")
+
+
 MODEL_OBJECT = """
 import itertools, json, os, sys
 sys.path = [p for p in sys.path if p not in ('', {root!r})]
