@@ -88,9 +88,11 @@ def pack(run: Path) -> Path:
 
 def join(transfer: Path, destination: Path) -> None:
     """Check every part and the whole against the manifest, then unpack the record into `destination`."""
-    manifest = json.loads((transfer / "manifest.json").read_text())
+    manifest = read_manifest(transfer)
     data = b""
     for part in manifest["parts"]:
+        if not (transfer / part["name"]).is_file():
+            sys.exit(f"{transfer / part['name']}: missing; copy every part the manifest names into {transfer}.")
         content = (transfer / part["name"]).read_bytes()
         if hashlib.sha256(content).hexdigest() != part["sha256"]:
             sys.exit(f"{transfer / part['name']}: SHA-256 differs from the manifest; copy it again.")
@@ -101,6 +103,32 @@ def join(transfer: Path, destination: Path) -> None:
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         tar.extractall(destination, filter="data")
     print(f"unpacked {len(manifest['parts'])} part(s) into {destination}")
+
+
+def read_manifest(transfer: Path) -> dict:
+    """The transfer's `manifest.json`, checked: a clear exit when it is missing or not one `pack` wrote."""
+    path = transfer / "manifest.json"
+    if not path.is_file():
+        sys.exit(f"{path}: no such file; --join takes the transfer folder a run wrote (its parts and manifest.json).")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        sys.exit(f"{path}: not JSON ({error}); copy it again from the GPU machine.")
+    parts = manifest.get("parts") if isinstance(manifest, dict) else None
+    well_formed = (
+        isinstance(parts, list)
+        and isinstance(manifest.get("sha256"), str)
+        and all(
+            isinstance(part, dict)
+            and isinstance(part.get("sha256"), str)
+            and isinstance(part.get("name"), str)
+            and part["name"] == Path(part["name"]).name  # a file of the transfer folder, never a path out of it
+            for part in parts
+        )
+    )
+    if not well_formed:
+        sys.exit(f"{path}: not a manifest of gpu_run.py (parts with name and sha256, and the whole's sha256).")
+    return manifest
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -83,3 +83,28 @@ def test_the_gpu_script_trains_scores_and_packs_on_a_cpu(tmp_path, tiny_backbone
         timeout=300,
     )
     assert damaged.returncode != 0 and "SHA-256 differs" in damaged.stderr and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize(
+    "manifest, said",
+    [
+        (None, "manifest.json: no such file"),
+        ("{not json", "manifest.json: not JSON"),
+        ("[1, 2]", "manifest.json: not a manifest of gpu_run.py"),
+        ('{"parts": [{"name": "../../etc/passwd", "sha256": "x"}], "sha256": "x"}', "not a manifest of gpu_run.py"),
+        ('{"parts": [{"name": "record.tar.gz.part000", "sha256": "x"}], "sha256": "x"}', "part000: missing"),
+    ],
+)
+def test_join_says_what_is_wrong_with_a_transfer_folder(tmp_path, manifest, said):
+    if manifest is not None:
+        (tmp_path / "manifest.json").write_text(manifest)
+    joined = subprocess.run(
+        [sys.executable, "scripts/gpu_run.py", "--join", str(tmp_path), str(tmp_path / "back")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert joined.returncode == 1 and said in joined.stderr and "Traceback" not in joined.stderr, joined.stderr
+    assert not (tmp_path / "back").exists()
