@@ -9,6 +9,8 @@ writing one `--output` both keep their rows, and a reader never sees half a file
 
 import json
 import math
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from modeling_vaner.errors import VanerError
@@ -98,14 +100,39 @@ def merged(report: dict, saved: dict | None) -> dict:
     return {**report, "results": rows + list(own.values())}
 
 
+LOCK_WAIT_SECONDS = 600  # the longest a run waits for another writing the same results file
+
+
+@contextmanager
+def results_lock(output: Path):
+    """Hold `output`'s lock (`output.lock`) while its rows are merged and written. Held by another run, this says
+    so on standard error and waits for it, at most `LOCK_WAIT_SECONDS`, then stops with a `ResultsError`."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(output) + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"{output}: another run is writing it (it holds {lock.lock_file}); waiting...", file=sys.stderr)
+        try:
+            lock.acquire(timeout=LOCK_WAIT_SECONDS)
+        except Timeout:
+            raise ResultsError(
+                f"{output}: its lock {lock.lock_file} has been held for {LOCK_WAIT_SECONDS} s; if no other vaner "
+                "eval is writing this file, remove the lock and run again"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def write_results(report: dict, output: str | Path, replace_other: bool = False) -> dict:
     """Merge `report` into `output` under its lock (`merged`) and replace the file atomically; returns what was
     written. A file of other settings is replaced only with `replace_other` (a run's first write without
     --resume); otherwise it is an error, never merged."""
-    from filelock import FileLock
-
     output = Path(output)
-    with FileLock(str(output) + ".lock", timeout=600):
+    with results_lock(output):
         saved = read_results(output) if output.is_file() else None
         if saved is not None and settings_of(saved) != settings_of(report):
             if not replace_other:

@@ -242,6 +242,11 @@ def test_resume_keeps_finished_corpora_and_refuses_other_settings(tiny_vaner_dir
     with pytest.raises(HarnessError, match="ran the model at max_length 256, this run uses 512"):
         run_eval(str(tiny_vaner_dir), ["s800", "NCBI-disease", "BC2GM"], output=output, limit=3, resume=True)
     assert scored == ["NCBI-disease"]
+    older = {key: value for key, value in saved.items() if key not in ("device", "max_length")}
+    output.write_text(json.dumps({**older, "schema_version": 1}))  # a file of schema 1 records neither
+    with pytest.raises(HarnessError, match="ran the model at a max_length it does not record, this run uses 512"):
+        run_eval(str(tiny_vaner_dir), ["s800", "NCBI-disease", "BC2GM"], output=output, limit=3, resume=True)
+    assert scored == ["NCBI-disease"]
 
 
 def test_leaderboard_keeps_reported_rows_apart():

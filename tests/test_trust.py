@@ -218,7 +218,20 @@ def test_writers_of_one_results_file_wait_for_its_lock_and_lose_nothing(tiny_van
         assert writer.poll() is None and [r["dataset"] for r in read(output)["results"]] == ["NCBI-disease"]
     out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0 and out.strip() == "written", err[-2000:]
+    assert f"{output}: another run is writing it (it holds {output}.lock); waiting..." in err  # said, not silent
     assert [r["dataset"] for r in read(output)["results"]] == ["NCBI-disease", "s800"]
+
+
+def test_a_results_lock_held_too_long_is_a_clear_error_not_an_endless_wait(tmp_path, monkeypatch, capsys):
+    from filelock import FileLock
+
+    from harness import results
+
+    monkeypatch.setattr(results, "LOCK_WAIT_SECONDS", 0.5)
+    output = tmp_path / "r.json"
+    with FileLock(str(output) + ".lock"), pytest.raises(results.ResultsError, match=r"has been held for 0.5 s"):
+        results.write_results({"schema_version": 3, "results": []}, output)
+    assert "another run is writing it" in capsys.readouterr().err and not output.exists()
 
 
 def test_two_eval_processes_writing_one_output_both_keep_their_rows(tiny_vaner_dir, tmp_path):
