@@ -106,7 +106,10 @@ class VanerTagger:
         types = tuple(dict.fromkeys(entity_types if entity_types is not None else self.config.entity_types))
         if not types:
             raise ValueError(f"No entity type requested; this model knows {', '.join(self.config.entity_types)}.")
-        if self.config.head_layout == "per_type":
+        if self.config.head_layout == "per_type":  # named in the model's order, as training names them
+            for entity_type in types:
+                self.config.check_type(entity_type)
+            types = tuple(t for t in self.config.entity_types if t in types)
             return [(types, self.config.instruction(types, dataset))]
         return [((entity_type,), self.config.instruction(entity_type, dataset)) for entity_type in types]
 

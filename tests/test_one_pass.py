@@ -432,3 +432,23 @@ def test_heads_carry_their_types_and_an_edited_config_is_refused(smollm2_tokeniz
     config_path.write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match=re.escape(says)):
         load_vaner(tmp_path / "model", device="cpu")
+
+
+def test_a_subset_of_the_types_in_any_order_is_asked_in_the_models_words_and_read_on_each_types_head(
+    smollm2_tokenizer,
+):
+    model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Gene"])
+    with torch.no_grad():  # the Disease head says B everywhere, the others O: only Disease mentions exist
+        model.score.weight.zero_()
+        model.score.bias.copy_(torch.tensor([9.0, 0, 0, 0, 9.0, 0, 9.0, 0, 0]))
+    tagger = VanerTagger(model, smollm2_tokenizer)
+    text, words = "Mice were given cisplatin.", 4  # each word a mention; the final "." is none (boundary rule)
+    for asked in (["Disease", "Chemical"], ["Chemical", "Disease"]):
+        [(types, instruction)] = tagger.instructions(asked, None)
+        assert types == ("Chemical", "Disease") and "If any Chemical or Disease entity" in instruction
+        [entities] = tagger(text, entity_types=asked)
+        assert [e["type"] for e in entities] == ["Disease"] * words  # every word, from the Disease head
+    assert [e["type"] for e in tagger(text, entity_types=["Disease"])[0]] == ["Disease"] * words
+    assert tagger(text, entity_types=["Gene", "Chemical"])[0] == []
+    with pytest.raises(ValueError, match="Unknown entity type 'Species'"):
+        tagger(text, entity_types=["Disease", "Species"])
