@@ -223,3 +223,13 @@ def test_end_to_end_mention_and_id_scores_by_hand(tmp_path, monkeypatch):
     # gold 3; predicted 3; right: breast cancer only (diabetes has the wrong span, "and" is no mention) -> 1/3, 1/3
     assert (result["gold"], result["predicted"], result["correct"]) == (3, 3, 1)
     assert result["precision"] == pytest.approx(1 / 3) and result["recall"] == pytest.approx(1 / 3)
+
+
+def test_junk_mentions_are_never_linked_by_their_own_letters_in_the_shipped_index():
+    linker, text = Linker.load(), "MM, xxx, aaaa, 12 and e were seen."
+    junk = [("MM", "Disease"), ("xxx", "Chemical"), ("aaaa", "Gene"), ("12", "Chemical"), ("e", "Species")]
+    entities = [{"start": text.index(m), "end": text.index(m) + len(m), "text": m, "type": t} for m, t in junk]
+    assert [e["id"] for e in linker.link(text, entities)] == [None] * len(junk)  # nothing by the letters of junk
+    text = "Multiple myeloma (MM) was seen; MM recurred."  # the long form the document defines links it
+    [mention] = linker.link(text, [{"start": 32, "end": 34, "text": "MM", "type": "Disease"}])
+    assert mention["link_method"] == "abbreviation" and mention["name"] == "Multiple Myeloma"

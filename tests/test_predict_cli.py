@@ -342,3 +342,18 @@ def test_a_max_length_the_instruction_fills_is_refused_before_the_model_loads(ti
     least = int(said.split("give at least ")[1].split()[0])
     with pytest.raises(AssertionError, match="the model loaded"):  # one token of room is enough to go on
         main([*run, str(least)])
+
+
+def test_a_pubtator_mention_holding_a_or_t_between_bars_stays_an_annotation(tmp_path):
+    title = "Compound x|a|y and z|t|w kill cells."
+    path = tmp_path / "bars.pubtator"
+    path.write_text(f"7|t|{title}\n7|a|\n7\t9\t14\tx|a|y\tChemical\n7\t19\t24\tz|t|w\tChemical\n\n")
+    [document] = read_documents(path)
+    assert [(e["start"], e["end"], e["text"]) for e in document.entities] == [(9, 14, "x|a|y"), (19, 24, "z|t|w")]
+    assert (document.text, document.title_length) == (title + " ", len(title))
+    assert list(read_documents_from(pubtator_block(document), tmp_path))[0].entities == document.entities
+
+
+def read_documents_from(text: str, folder) -> list[Document]:
+    (folder / "again.pubtator").write_text(text)
+    return list(read_documents(folder / "again.pubtator"))
