@@ -223,3 +223,13 @@ print(json.dumps({{"package": sys.modules["modeling_vaner"] is not None, "module
     assert out["entities"] > len(out["shown"]) > 0  # both types tagged; overlaps shown once
     spans = [(e["start"], e["end"]) for e in out["shown"]]
     assert all(a[1] <= b[0] for a, b in pairwise(spans))
+
+
+def test_the_hover_title_names_the_concept_of_a_linked_mention_and_nothing_for_an_unlinked_one():
+    from space.app import highlight_html
+
+    text = "Aspirin eased fever."
+    aspirin = {"start": 0, "end": 7, "type": "Chemical", "score": 0.981, "id": "MESH:D001241", "name": "Aspirin"}
+    fever = {"start": 14, "end": 19, "type": "Disease", "score": 0.914, "id": None, "ids": [], "name": None}
+    titles = re.findall(r'title="([^"]*)"', highlight_html(text, [aspirin, fever], ["Chemical", "Disease"]))
+    assert titles == ["Chemical, score 0.98, MESH:D001241 Aspirin", "Disease, score 0.91"]
