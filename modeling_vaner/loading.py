@@ -59,9 +59,13 @@ def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (the `avx512_bf16` or `amx_bf16` flag of Linux's /proc/cpuinfo);
     elsewhere torch emulates bf16, slowly."""
     try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
+        return native_bf16_in(Path("/proc/cpuinfo").read_text())
     except OSError:
         return False
+
+
+def native_bf16_in(cpuinfo: str) -> bool:
+    """Whether a /proc/cpuinfo text's first `flags` line names `avx512_bf16` or `amx_bf16`."""
     flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
     return "avx512_bf16" in flags or "amx_bf16" in flags
 

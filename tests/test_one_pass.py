@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -356,6 +357,30 @@ def test_auto_dtype_on_a_cpu_follows_the_recorded_bf16_check(monkeypatch):
         assert loading.resolve_dtype("auto", cpu) == expected
     assert loading.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
     assert loading.resolve_dtype("bfloat16", cpu) == torch.bfloat16
+
+
+SAPPHIRE_RAPIDS = """processor\t: 0
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: fpu vme sse2 avx2 avx512f avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8
+vmx flags\t: vnmi preemption_timer
+bugs\t\t: spectre_v1 spectre_v2
+
+processor\t: 1
+flags\t\t: fpu vme sse2 avx2 avx512f avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8
+"""
+
+
+def test_the_bf16_flag_reader_reads_real_cpuinfo_texts():
+    from modeling_vaner.loading import native_bf16_in
+
+    assert native_bf16_in(SAPPHIRE_RAPIDS)
+    assert not native_bf16_in(SAPPHIRE_RAPIDS.replace(" avx512_bf16 amx_bf16", ""))
+    assert not native_bf16_in(SAPPHIRE_RAPIDS.replace("avx512_bf16 amx_bf16", "avx512_bf16x amx_bf16_x"))
+    assert not native_bf16_in("processor\t: 0\nmodel name\t: ARMv8\nFeatures\t: fp asimd bf16\n")  # no flags line
+    here = Path("/proc/cpuinfo").read_text()  # this machine's own, as the reader meets it
+    first = next(line for line in here.splitlines() if re.match(r"flags\s*:", line))
+    assert native_bf16_in(here) == bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", first))
 
 
 def test_the_space_asks_the_model_for_its_own_types(per_type_run):

@@ -351,9 +351,6 @@ def test_a_pubtator_mention_holding_a_or_t_between_bars_stays_an_annotation(tmp_
     [document] = read_documents(path)
     assert [(e["start"], e["end"], e["text"]) for e in document.entities] == [(9, 14, "x|a|y"), (19, 24, "z|t|w")]
     assert (document.text, document.title_length) == (title + " ", len(title))
-    assert list(read_documents_from(pubtator_block(document), tmp_path))[0].entities == document.entities
-
-
-def read_documents_from(text: str, folder) -> list[Document]:
-    (folder / "again.pubtator").write_text(text)
-    return list(read_documents(folder / "again.pubtator"))
+    (tmp_path / "again.pubtator").write_text(pubtator_block(document))  # written, then read back the same
+    [again] = read_documents(tmp_path / "again.pubtator")
+    assert again.entities == document.entities
