@@ -9,7 +9,8 @@
 `doc.ents` holds the mentions that do not overlap (where mentions of two types overlap, the more confident one, as
 spaCy entities cannot overlap); `doc.spans["vaner"]` holds every mention, overlaps included. Each span's
 `span._.vaner_score` is its score, and with `link: true` its `kb_id_` the knowledge-base id (MeSH, ChEBI, HGNC, NCBI
-Taxonomy). A mention that starts or ends inside a spaCy token is widened to whole tokens (spaCy spans are token
+Taxonomy), `span._.vaner_ids` all the concept's ids, `span._.vaner_name` its preferred name and
+`span._.vaner_link_score` the link's score: what `vaner predict --link` gives. A mention that starts or ends inside a spaCy token is widened to whole tokens (spaCy spans are token
 spans); with spaCy's English tokenizer and biomedical text that is rare.
 """
 
@@ -20,8 +21,11 @@ from spacy.util import minibatch
 
 from .processing_vaner import non_overlapping
 
-if not Span.has_extension("vaner_score"):
-    Span.set_extension("vaner_score", default=None)
+# Each span's entity fields beyond label and kb_id_, under the names `vaner predict` writes them.
+SPAN_FIELDS = {"vaner_score": "score", "vaner_ids": "ids", "vaner_name": "name", "vaner_link_score": "link_score"}
+for extension in SPAN_FIELDS:
+    if not Span.has_extension(extension):
+        Span.set_extension(extension, default=None)
 
 
 @Language.factory(
@@ -117,6 +121,7 @@ def to_span(doc: Doc, entity: dict) -> Span | None:
             entity["start"], entity["end"], label=entity["type"], kb_id=entity.get("id") or "", alignment_mode=mode
         )
         if span is not None:
-            span._.vaner_score = entity["score"]
+            for extension, key in SPAN_FIELDS.items():
+                span._.set(extension, entity.get(key))
             return span
     return None

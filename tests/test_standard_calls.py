@@ -276,6 +276,7 @@ doc = nlp({text!r})
 docs = list(nlp.pipe([{text!r}, "No entities here at all"]))
 print(json.dumps({{"ents": [[e.text, e.label_, e.start_char, e.end_char, e.kb_id_, e._.vaner_score] for e in doc.ents],
                   "spans": [[s.label_, s.start_char, s.end_char] for s in doc.spans["vaner"]],
+                  "links": [[s._.vaner_ids, s._.vaner_name, s._.vaner_link_score] for s in doc.spans["vaner"]],
                   "piped": [[e.label_ for e in d.ents] for d in docs]}}))
 """
 
@@ -293,6 +294,8 @@ def test_a_spacy_pipeline_sets_doc_ents_with_the_four_types_and_their_ids(tmp_pa
     expected = VanerTagger(*load_vaner())(TEXT)[0]
     Linker.load().link(TEXT, expected)
     assert [tuple(span) for span in out["spans"]] == [(e["type"], e["start"], e["end"]) for e in expected]
+    assert out["links"] == [[e["ids"], e["name"], e["link_score"]] for e in expected]  # what predict --link gives
+    assert ["HGNC:1100"] in [ids for ids, _, _ in out["links"]]
     ents = {(text, label, start, end): kb for text, label, start, end, kb, _ in out["ents"]}
     assert {("Aspirin", "Chemical", 0, 7), ("breast cancer", "Disease", 28, 41), ("BRCA1", "Gene", 45, 50)} <= set(ents)
     assert ents[("Aspirin", "Chemical", 0, 7)] == "MESH:D001241" and ents[("BRCA1", "Gene", 45, 50)] == "HGNC:1100"
