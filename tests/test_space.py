@@ -184,6 +184,13 @@ def test_a_browser_types_an_abstract_and_sees_highlighted_entities(space_url, tm
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, (header, box)
         screenshot = Path(os.environ.get("VANER_SCREENSHOT_DIR", tmp_path)) / "space.png"
         page.screenshot(path=str(screenshot), full_page=True)
+        # At a phone's 390 px the page does not overflow; the table scrolls sideways to its last column.
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        viewport = page.locator("#vaner-table .virtual-table-viewport").first
+        viewport.evaluate("e => { e.scrollLeft = e.scrollWidth }")
+        box = page.locator("#vaner-table thead th").filter(has_text="concept").first.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
         browser.close()
     assert screenshot.stat().st_size > 10_000
     print(f"submit -> highlighted: {seconds:.2f} s for {len(ABSTRACT.split())} words; screenshot {screenshot}")
