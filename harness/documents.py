@@ -8,6 +8,7 @@ import copy
 import time
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import PurePath
 
 from transformers.utils import logging
 
@@ -199,6 +200,13 @@ def cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def corpus_label(name: str) -> str:
+    """A corpus as a leaderboard names it: a known name as it is, a user's folder by its own name and what follows
+    it (`/data/my-genes:Gene` -> `my-genes:Gene`), never the whole path of the machine it was scored on."""
+    folder, colon, rest = name.rpartition(":") if ":" in name else (name, "", "")
+    return f"{PurePath(folder).name}{colon}{rest}" if "/" in folder else name
+
+
 def render_documents_table(reports: list[dict], reported: list[dict] = REPORTED_DOCUMENTS) -> str:
     """Document corpora: per corpus and type, relaxed F1 (strict in brackets) of each measured model, and the
     published figures beside them where they exist (their own matching rule)."""
@@ -221,7 +229,7 @@ def render_documents_table(reports: list[dict], reported: list[dict] = REPORTED_
             gold = score.get("gold", score.get("gold_entities"))
             predicted = score.get("predicted", score.get("predicted_entities"))
             lines.append(
-                f"| {cell(report['model'])} | {cell(result['dataset'])} ({result['split']}) | {entity_type} | "
+                f"| {cell(report['model'])} | {cell(corpus_label(result['dataset']))} ({result['split']}) | {entity_type} | "
                 f"{100 * relaxed['f1']:.2f} ({100 * strict['f1']:.2f}) | {100 * relaxed['precision']:.2f} | "
                 f"{100 * relaxed['recall']:.2f} | {gold} | {predicted} |"
             )

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from modeling_vaner.corpora import CORE_CORPORA, UNSEEN_CORPORA
 
-from .documents import cell, render_documents_table
+from .documents import cell, corpus_label, render_documents_table
 
 # F1 as reported by the systems' authors: not measured here.
 REPORTED = [
@@ -40,7 +40,11 @@ def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str
         return documents
     columns = [name for name in COLUMN_ORDER if name in present] + sorted(present - set(COLUMN_ORDER))
     columns = columns or list(CORE_CORPORA)
-    header = "| model | kind | " + " | ".join(columns) + " | core mean | train time | words/s |"
+    header = (
+        "| model | kind | "
+        + " | ".join(cell(corpus_label(c)) for c in columns)
+        + " | core mean | train time | words/s |"
+    )
     lines = [
         (
             "Entity-level F1 (strict IOB2; conlleval-style in brackets). *Reported* rows are the authors' "

@@ -336,3 +336,15 @@ def test_a_model_name_with_a_bar_or_a_line_break_stays_one_leaderboard_cell():
     [row] = [line for line in lines if line.startswith("| mine")]
     assert row.startswith("| mine \\| v2 final | measured (vaner) |")
     assert row.replace("\\|", "").count("|") == header.count("|")  # as many cells as the header
+
+
+def test_a_users_corpus_is_named_by_its_folder_in_the_leaderboard_not_by_its_whole_path():
+    from harness.documents import corpus_label
+    from harness.leaderboard import render_markdown
+
+    row = {"dataset": "/home/ada/data/my-genes:Gene", "strict": {"f1": 0.5}, "default": {"f1": 0.5}}
+    report = {"model": "m", "kind": "vaner", "training": {}, "results": [{**row, "words": 10, "seconds": 1.0}]}
+    header = next(line for line in render_markdown([report]).splitlines() if line.startswith("| model |"))
+    assert "| my-genes:Gene |" in header and "/home/ada" not in header
+    assert corpus_label("/data/pubtator:Genes=Gene,Chem=Chemical") == "pubtator:Genes=Gene,Chem=Chemical"
+    assert corpus_label("/data/abstracts") == "abstracts" and corpus_label("BioRED:Gene") == "BioRED:Gene"
