@@ -5,10 +5,11 @@ rule: each offset within one character)."""
 
 import bisect
 import copy
+import os
 import time
 from collections import Counter
 from contextlib import contextmanager
-from pathlib import PurePath
+from pathlib import Path
 
 from transformers.utils import logging
 
@@ -201,10 +202,16 @@ def cell(text: str) -> str:
 
 
 def corpus_label(name: str) -> str:
-    """A corpus as a leaderboard names it: a known name as it is, a user's folder by its own name and what follows
-    it (`/data/my-genes:Gene` -> `my-genes:Gene`), never the whole path of the machine it was scored on."""
+    """A corpus as a leaderboard names it: as it was given, except that a folder given by its absolute path is named
+    from the working folder (`data/my-genes:Gene`) or the home folder (`~/data/my-genes:Gene`) when it lies there,
+    not by the whole path of the machine it was scored on. Distinct folders keep distinct names."""
     folder, colon, rest = name.rpartition(":") if ":" in name else (name, "", "")
-    return f"{PurePath(folder).name}{colon}{rest}" if "/" in folder else name
+    if not os.path.isabs(folder):
+        return name
+    for base, shown in ((Path.cwd(), ""), (Path.home(), "~/")):
+        if len(base.parts) > 1 and Path(folder).is_relative_to(base) and Path(folder) != base:  # never from "/"
+            return f"{shown}{Path(folder).relative_to(base)}{colon}{rest}"
+    return name
 
 
 def render_documents_table(reports: list[dict], reported: list[dict] = REPORTED_DOCUMENTS) -> str:

@@ -338,13 +338,38 @@ def test_a_model_name_with_a_bar_or_a_line_break_stays_one_leaderboard_cell():
     assert row.replace("\\|", "").count("|") == header.count("|")  # as many cells as the header
 
 
-def test_a_users_corpus_is_named_by_its_folder_in_the_leaderboard_not_by_its_whole_path():
+def test_a_users_corpus_is_named_by_its_folder_in_the_leaderboard_not_by_its_whole_path(tmp_path, monkeypatch):
     from harness.documents import corpus_label
     from harness.leaderboard import render_markdown
 
-    row = {"dataset": "/home/ada/data/my-genes:Gene", "strict": {"f1": 0.5}, "default": {"f1": 0.5}}
+    monkeypatch.chdir(tmp_path / "..")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    work = Path.cwd()
+    row = {"dataset": f"{tmp_path}/data/my-genes:Gene", "strict": {"f1": 0.5}, "default": {"f1": 0.5}}
     report = {"model": "m", "kind": "vaner", "training": {}, "results": [{**row, "words": 10, "seconds": 1.0}]}
     header = next(line for line in render_markdown([report]).splitlines() if line.startswith("| model |"))
-    assert "| my-genes:Gene |" in header and "/home/ada" not in header
-    assert corpus_label("/data/pubtator:Genes=Gene,Chem=Chemical") == "pubtator:Genes=Gene,Chem=Chemical"
-    assert corpus_label("/data/abstracts") == "abstracts" and corpus_label("BioRED:Gene") == "BioRED:Gene"
+    assert f"| {tmp_path.name}/data/my-genes:Gene |" in header and str(work) not in header  # from the working folder
+    monkeypatch.chdir("/")
+    assert (
+        corpus_label(f"{tmp_path}/data/pubtator:Genes=Gene,Chem=Chemical") == "~/data/pubtator:Genes=Gene,Chem=Chemical"
+    )
+    assert corpus_label("/elsewhere/abstracts") == "/elsewhere/abstracts"  # neither here nor home: as given
+    assert (
+        corpus_label("mine/NCBI-disease:Disease") == "mine/NCBI-disease:Disease" and corpus_label("BioRED") == "BioRED"
+    )
+
+
+def test_two_user_corpora_whose_safe_names_coincide_get_two_file_names():
+    import re
+
+    from modeling_vaner.corpora import file_stem
+
+    specs = [
+        "/data/x y:Gene",
+        "/data/x_y:Gene",
+        "/data/x?y:Gene",
+        "data/x y:Gene",
+    ]  # all "data_x_y_Gene" when made safe
+    stems = [file_stem(spec) for spec in specs]
+    assert len(set(stems)) == len(specs) and all(re.fullmatch(r"[A-Za-z0-9._-]+", stem) for stem in stems)
+    assert file_stem("BC2GM") == "BC2GM" and file_stem("BioRED:Gene") != "BioRED:Gene"

@@ -184,6 +184,9 @@ def test_a_run_in_the_folder_needs_resume_and_the_same_settings(tiny_vaner_dir, 
     assert "holds a run already (manifest.json); pass --resume" in capsys.readouterr().err
     assert main([*common, "--types", "Disease", "--resume"]) == 2
     assert "was tagged with other settings (entity_types)" in capsys.readouterr().err
+    for other, named in ((["--link"], "link"), (["--threshold", "0.5"], "threshold")):  # what each shard holds
+        assert main([*common, "--types", "Chemical", *other, "--resume"]) == 2
+        assert f"was tagged with other settings ({named})" in capsys.readouterr().err
     summary = json.loads((tmp_path / "out" / "manifest.json").read_text())["summary"]
     assert main([*common, "--types", "Chemical", "--resume"]) == 0  # nothing left: says so, changes nothing
     assert "0 shards tagged, 1 already done" in capsys.readouterr().err
@@ -375,7 +378,7 @@ def test_a_second_run_on_a_folder_being_tagged_is_refused_at_once(tiny_vaner_dir
 
 
 def test_ctrl_c_is_one_line_that_says_how_to_go_on(tiny_vaner_dir, tmp_path):
-    source = write_text(tmp_path / "abstracts.txt", 400)
+    source = write_text(tmp_path / "abstracts.txt", 4000)  # long after its first shard: the signal finds it running
     process = vaner_predict(
         "--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/", "--shard-size", "4"
     )
@@ -451,3 +454,23 @@ def test_a_disk_that_fills_or_a_folder_that_cannot_be_written_is_one_line_and_no
     monkeypatch.setattr(job, "write_tagged", write_tagged)
     assert main([*run, "--output", f"{tmp_path}/out/", "--resume"]) == 0  # space freed: the run goes on
     assert sorted(files_of(tmp_path / "out")) == ["abstracts.00000.jsonl", "abstracts.00001.jsonl"]
+
+
+def test_a_shard_is_logged_done_only_once_its_file_is_in_place(tiny_vaner_dir, tmp_path, monkeypatch):
+    from modeling_vaner.bulk import job
+
+    source = write_text(tmp_path / "abstracts.txt", 5)
+    seen, finish = [], job.Job.finish_shard
+
+    def finish_checking(self, shard, counts):
+        path = self.output_dir / shard.output
+        seen.append((shard.output, path.is_file(), path.with_name(path.name + ".partial").exists()))
+        return finish(self, shard, counts)
+
+    monkeypatch.setattr(job.Job, "finish_shard", finish_checking)
+    run = ["predict", "--model", str(tiny_vaner_dir), "--input", str(source), "--shard-size", "2"]
+    assert main([*run, "--output", f"{tmp_path}/out/"]) == 0
+    names = ["abstracts.00000.jsonl", "abstracts.00001.jsonl", "abstracts.00002.jsonl"]
+    assert seen == [(name, True, False) for name in names]  # whole, renamed into place, before its log line
+    logged = [json.loads(line)["output"] for line in (tmp_path / "out" / "done.jsonl").read_text().splitlines()]
+    assert logged == names

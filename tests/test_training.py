@@ -666,3 +666,42 @@ def test_the_length_grouped_order_is_trainers_own_with_lengths_as_a_list():
         torch.manual_seed(3)
         orders.append(list(LengthGroupedSampler(16, dataset=rows, lengths=lengths)))
     assert orders[0] == orders[1] and sorted(orders[1]) == list(range(2000))
+
+
+def test_the_recipe_defaults_are_the_shipped_default_models_recipe():
+    from dataclasses import fields
+
+    from modeling_vaner.training import read_recipe
+    from tests.conftest import REPO_ROOT
+
+    shipped = read_recipe(REPO_ROOT / "configs" / "gpu_smollm2.yaml")
+    defaults = TrainConfig()
+    differ = {key: (getattr(defaults, key), value) for key, value in shipped.items() if getattr(defaults, key) != value}
+    assert differ == {"output_dir": ("runs/vaner", "runs/gpu-smollm2")}  # where it writes is the only difference
+    assert {f.name for f in fields(TrainConfig)} >= set(shipped)
+
+
+def test_vaner_trainers_own_sampler_draws_the_order_trainers_sampler_draws(tmp_path):
+    import datasets
+    from transformers import Trainer, TrainingArguments
+
+    from modeling_vaner import VanerForTokenClassification
+    from modeling_vaner.training.trainer import VanerTrainer
+    from tests.conftest import tiny_config
+
+    rows = datasets.Dataset.from_dict({"length": [(7 * i) % 97 + 1 for i in range(600)]})
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        gradient_accumulation_steps=4,
+        train_sampling_strategy="group_by_length",
+        use_cpu=True,
+        report_to="none",
+    )
+    trainer = VanerTrainer(model=VanerForTokenClassification(tiny_config()), args=args, train_dataset=rows)
+    orders = []
+    for sampler in (trainer._get_train_sampler, lambda: Trainer._get_train_sampler(trainer)):  # ours, then Trainer's
+        torch.manual_seed(3)
+        orders.append(list(sampler()))
+    assert orders[0] == orders[1] and sorted(orders[0]) == list(range(600))
+    assert orders[0] != list(range(600))  # grouped by length, not the rows' own order

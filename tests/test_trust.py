@@ -814,3 +814,17 @@ def test_the_conlleval_figure_differs_from_strict_when_a_predictor_emits_i_after
 
     result = evaluate_dataset(IAfterO(), "i-after-o")
     assert result["strict"]["f1"] == 0.0 and result["default"]["f1"] == 1.0
+
+
+def test_the_push_allow_list_leaves_out_secrets_and_state_inside_the_adapter_folder_too(tmp_path):
+    from modeling_vaner.commands.hub import allowed_files
+
+    folder = tmp_path / "lora"
+    wanted = ["config.json", "adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/README.md"]
+    planted = [".env", "adapter/.env", "adapter/token", "adapter/.git-credentials", "adapter/optimizer.pt"]
+    planted += ["adapter/training_args.bin", "adapter/checkpoint-2/adapter_model.safetensors", "adapter/x/config.json"]
+    planted += ["adapter/model.safetensors", "adapter/tokenizer.json", "runs/adapter/adapter_config.json"]
+    for name in [*wanted, *planted]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("hf_secret" if name in planted else "{}")
+    assert allowed_files(folder, "adapter") == sorted(wanted)
