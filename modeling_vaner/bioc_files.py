@@ -15,14 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from .records import Document, InputError
+
 BIOC_FORMATS = ("bioc-xml", "bioc-json")
 
 
 def read_bioc(path: Path, input_format: str, first_document: int = 1) -> Iterator:
     """The documents of a BioC XML file (streamed) or BioC JSON collection, from the `first_document`-th (1-based),
     as `formats.Document`s whose `line` is their number in the file."""
-    from .formats import InputError
-
     try:
         for number, bioc_document in enumerate(bioc_documents(path, input_format), start=1):
             if number >= first_document:
@@ -49,8 +49,6 @@ def bioc_documents(path: Path, input_format: str) -> Iterator:
 def as_document(bioc_document, number: int, path: Path):
     """One BioC document as a `Document`: its passages' texts at their offsets (gaps as spaces), the first passage as
     the title when more follow."""
-    from .formats import Document, InputError
-
     text, passages = "", [passage for passage in bioc_document.passages if passage.text is not None]
     for passage in sorted(passages, key=lambda passage: passage.offset):
         if passage.offset < len(text):

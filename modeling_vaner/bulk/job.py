@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..embedded import DEFAULT_MODEL_DIR
 from ..errors import ModelFileError, OutputError, UsageError
 from ..files import write_json_atomically, written_atomically
 from ..formats import Document, document_writer
@@ -41,6 +42,7 @@ class TaggingOptions:
     link: bool = False
     threads: int | None = None  # torch's CPU threads per process; None: torch's default (or the cores shared out)
     threshold: float | dict[str, float] | None = None  # the least score a mention keeps (`VanerTagger`)
+    runtime: str = "torch"  # or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`)
 
     def load(self, device: str | None = None, threads: int | None = None):
         """`(tagger, linker or None)` on `device` (default: `self.device`), with `threads` CPU threads (default:
@@ -54,7 +56,12 @@ class TaggingOptions:
             torch.set_num_threads(threads or self.threads)
 
         try:
-            model, tokenizer = load_vaner(self.model, dtype=self.dtype, device=device or self.device)
+            if self.runtime == "torch":
+                model, tokenizer = load_vaner(self.model, dtype=self.dtype, device=device or self.device)
+            else:
+                from ..onnx_runtime import load_onnx
+
+                model, tokenizer = load_onnx(self.model or DEFAULT_MODEL_DIR, self.runtime, threads or self.threads)
         except (ModelFileError, OSError) as error:  # missing, truncated or pickled weights; a backbone not there
             raise ModelFileError(f"--model {self.model or 'the default model'}: cannot load a model: {error}") from None
         linker = None

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..embedded import DEFAULT_MODEL_DIR, has_default_model
 from ..errors import UsageError, VanerError
 from ..formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
+from ..runtimes import RUNTIMES
 
 DEVICE_HELP = "where the model runs: auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
 DTYPE_HELP = (
@@ -86,6 +87,14 @@ def _backbone(args: argparse.Namespace) -> int:
     except OSError as error:
         raise UsageError(f"cannot write {args.output or 'the cache'}: {error}") from None
     print(path)
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    from ..onnx_runtime import write_onnx_folder
+
+    for path in write_onnx_folder(args.model, args.output, int8=args.int8):
+        print(path)
     return 0
 
 
@@ -306,6 +315,20 @@ def _push(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_export_onnx_command(commands) -> None:
+    export = commands.add_parser(
+        "export-onnx",
+        help="export a model to ONNX (onnx/model.onnx, with --int8 onnx/model_int8.onnx) for --runtime onnx",
+        description="Write the model, its weights merged, as an ONNX graph (bidirectional, dynamic in batch and "
+        "length) into onnx/ of --output (default: the model's own folder), with its config and tokenizer beside it, "
+        "so that vaner predict --model FOLDER --runtime onnx runs it on ONNX Runtime. Needs pip install 'vaner[onnx]'.",
+    )
+    export.add_argument("--model", help="a saved VANER folder or Hub repo id (default: the default model)")
+    export.add_argument("--output", help="the folder to write (default: the model's folder; needed for a Hub id)")
+    export.add_argument("--int8", action="store_true", help="also write dynamic int8 weights (per channel)")
+    export.set_defaults(handler=_export_onnx)
+
+
 def add_backbone_command(commands) -> None:
     backbone = commands.add_parser(
         "backbone",
@@ -340,6 +363,12 @@ def add_predict_command(commands) -> None:
     )
     predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
     add_device_options(predict)
+    predict.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="torch",
+        help="torch, or the model's ONNX export on ONNX Runtime (CPU; write it with vaner export-onnx)",
+    )
     predict.add_argument(
         "--link",
         action="store_true",
@@ -610,6 +639,7 @@ def add_demo_command(commands) -> None:
 # `vaner COMMAND`, in the order `vaner --help` lists them.
 COMMANDS = (
     add_backbone_command,
+    add_export_onnx_command,
     add_predict_command,
     add_train_command,
     add_eval_command,

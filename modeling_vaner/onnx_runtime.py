@@ -1,0 +1,125 @@
+"""VANER on ONNX Runtime, for CPUs: the model exported once (`export_onnx`, `vaner export-onnx`) into the Hub layout
+ONNX users expect (`onnx/model.onnx` beside the weights), then run by `OnnxVanerModel`, which answers the calls
+`VanerTagger` makes of a PyTorch model. Sentences, windows, labels, spans and linking are the same code either way.
+
+The export keeps VANER bidirectional: the padding mask goes into the graph as an attention bias (no causal mask, and
+no fused attention kernel that assumes one), shape-dynamic in batch and length; a head per type exports as it is.
+Needs `pip install 'vaner[onnx]'` (onnxruntime, onnx, onnxscript).
+"""
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from .errors import UsageError
+from .runtimes import onnx_path
+
+
+def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]:
+    """Write `model` (a VANER model with merged weights, in float32) as `output_dir/onnx/model.onnx`, and with `int8`
+    its dynamic int8 quantization beside it (`model_int8.onnx`: weights per channel, `reduce_range` as ONNX Runtime
+    advises for CPUs without VNNI). Each file appears whole or not at all. Returns the files written."""
+    graph = onnx_path(output_dir)
+    graph.parent.mkdir(parents=True, exist_ok=True)
+    model = model.float().eval()
+    ids = torch.randint(3, model.config.vocab_size, (2, 12))
+    mask = torch.ones_like(ids)
+    mask[1, 8:] = 0  # a padded row: the graph keeps the padding mask as an input, never a constant
+    dynamic = {0: "batch", 1: "length"}
+    with written(graph) as partial, torch.no_grad(), redirect_stdout(sys.stderr):  # its progress is not output
+        torch.onnx.export(
+            model,
+            (ids, mask),
+            str(partial),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_shapes={"input_ids": dynamic, "attention_mask": dynamic},
+            dynamo=True,
+            external_data=False,
+        )
+    if not int8:
+        return [graph]
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with written(onnx_path(output_dir, "onnx-int8")) as partial:
+        quantize_dynamic(graph, partial, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+    return [graph, onnx_path(output_dir, "onnx-int8")]
+
+
+@contextmanager
+def written(path: Path) -> Iterator[Path]:
+    """A name beside `path` to write, renamed onto `path` once the block ends without error (removed otherwise)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_onnx_folder(model: str | None, output: str | None, int8: bool = False) -> list[Path]:
+    """`vaner export-onnx`: `model` (a folder or Hub id; None: the default model) exported into `output/onnx/`
+    (default: the model's own folder), with its config and tokenizer beside it when `output` is a folder of its own,
+    so that `output` runs with `--runtime onnx`."""
+    from .embedded import DEFAULT_MODEL_DIR
+    from .loading import load_vaner
+
+    source = model or str(DEFAULT_MODEL_DIR)
+    if output is None and not Path(source).is_dir():
+        raise UsageError(f"--model {source} is not a folder here: name the folder to write with --output")
+    output = Path(output or source)
+    vaner, tokenizer = load_vaner(model, dtype=torch.float32, device="cpu")
+    if not (output / "config.json").is_file():
+        output.mkdir(parents=True, exist_ok=True)
+        vaner.config.save_pretrained(output)
+        tokenizer.save_pretrained(output)
+    return export_onnx(vaner, output, int8)
+
+
+class OnnxVanerModel(torch.nn.Module):
+    """An ONNX Runtime session behind the calls `VanerTagger` makes of a VANER model: `config`, `parameters()` (on the
+    CPU) and `model(input_ids=..., attention_mask=...).logits`, a float tensor of the graph's shape."""
+
+    def __init__(self, graph: str | Path, config, threads: int | None = None):
+        import onnxruntime
+
+        super().__init__()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        self.session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.config = config
+        self.anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # where the tagger puts its inputs
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs) -> SimpleNamespace:
+        feed = {"input_ids": input_ids.cpu().numpy(), "attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
+        return SimpleNamespace(logits=torch.from_numpy(self.session.run(["logits"], feed)[0]))
+
+
+def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = None):
+    """`(OnnxVanerModel, tokenizer)` of a model folder or Hub repo that holds its ONNX export (`vaner export-onnx`)."""
+    from transformers import AutoTokenizer
+
+    from .configuration_vaner import VanerConfig
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise UsageError(f"--runtime {runtime} needs ONNX Runtime: pip install 'vaner[onnx]'") from None
+    folder = Path(model)
+    if not folder.is_dir():  # a Hub repo: its config, tokenizer and graphs, never its PyTorch weights
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(str(model), allow_patterns=["*.json", "*.jinja", f"{onnx_path('.').parent}/*"]))
+    graph = onnx_path(folder, runtime)
+    if not graph.is_file():
+        raise UsageError(
+            f"--runtime {runtime}: {model} has no {graph.relative_to(folder)}; write it with `vaner export-onnx "
+            f"--model {model}{' --int8' if runtime == 'onnx-int8' else ''}`"
+        )
+    return OnnxVanerModel(graph, VanerConfig.from_pretrained(folder), threads), AutoTokenizer.from_pretrained(folder)
