@@ -380,7 +380,17 @@ def test_a_second_run_on_a_folder_being_tagged_is_refused_at_once(tiny_vaner_dir
 def test_ctrl_c_is_one_line_that_says_how_to_go_on(tiny_vaner_dir, tmp_path):
     source = write_text(tmp_path / "abstracts.txt", 4000)  # long after its first shard: the signal finds it running
     process = vaner_predict(
-        "--model", str(tiny_vaner_dir), "--input", str(source), "--output", f"{tmp_path}/out/", "--shard-size", "4"
+        "--model",
+        str(tiny_vaner_dir),
+        "--input",
+        str(source),
+        "--output",
+        f"{tmp_path}/out/",
+        "--shard-size",
+        "4",
+        # As in a terminal: a suite run in the background (`make test &`) hands its children SIGINT ignored, and
+        # Python then never turns Ctrl-C into KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     while complete_shards(tmp_path / "out") < 1 and time.monotonic() < deadline and process.poll() is None:
