@@ -23,13 +23,20 @@ def written_atomically(path: str | os.PathLike, mode: str = "w", opener=open, **
         path: the file to write.
         mode, options: passed to `opener` (`open`, or `gzip.open`); text mode defaults to UTF-8.
     """
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
     if "b" not in mode:
         options.setdefault("encoding", "utf-8")
+    with written_in_place_of(path) as partial, opener(partial, mode, **options) as handle:
+        yield handle
+
+
+@contextmanager
+def written_in_place_of(path: str | os.PathLike) -> Iterator[Path]:
+    """The path of `path.partial`, for a writer that takes a file name (an exporter), renamed onto `path` as
+    `written_atomically` does, with its guarantees."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
     try:
-        with opener(partial, mode, **options) as handle:
-            yield handle
+        yield partial
         os.replace(partial, path)
     except OSError as error:
         ours = error.filename in (None, str(partial), str(path))  # not a file the block read

@@ -7,10 +7,8 @@ no fused attention kernel that assumes one), shape-dynamic in batch and length; 
 Needs `pip install 'vaner[onnx]'` (onnxruntime, onnx, onnxscript).
 """
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,11 +16,12 @@ import numpy as np
 import torch
 
 from .errors import UsageError
+from .files import written_in_place_of
 from .runtimes import onnx_path
 
 
 def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]:
-    """Write `model` (a VANER model with merged weights, in float32) as `output_dir/onnx/model.onnx`, and with `int8`
+    """Write `model` (a VANER model with merged weights; put in float32 and eval mode) as `output_dir/onnx/model.onnx`, and with `int8`
     its dynamic int8 quantization beside it (`model_int8.onnx`: weights per channel, `reduce_range` as ONNX Runtime
     advises for CPUs without VNNI). Each file appears whole or not at all. Returns the files written."""
     graph = onnx_path(output_dir)
@@ -32,7 +31,11 @@ def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]
     mask = torch.ones_like(ids)
     mask[1, 8:] = 0  # a padded row: the graph keeps the padding mask as an input, never a constant
     dynamic = {0: "batch", 1: "length"}
-    with written(graph) as partial, torch.no_grad(), redirect_stdout(sys.stderr):  # its progress is not output
+    with (
+        written_in_place_of(graph) as partial,
+        torch.no_grad(),
+        redirect_stdout(sys.stderr),
+    ):  # its progress is not output
         torch.onnx.export(
             model,
             (ids, mask),
@@ -47,20 +50,9 @@ def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]
         return [graph]
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with written(onnx_path(output_dir, "onnx-int8")) as partial:
+    with written_in_place_of(onnx_path(output_dir, "onnx-int8")) as partial:
         quantize_dynamic(graph, partial, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
     return [graph, onnx_path(output_dir, "onnx-int8")]
-
-
-@contextmanager
-def written(path: Path) -> Iterator[Path]:
-    """A name beside `path` to write, renamed onto `path` once the block ends without error (removed otherwise)."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        yield partial
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def write_onnx_folder(model: str | None, output: str | None, int8: bool = False) -> list[Path]:
