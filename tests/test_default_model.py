@@ -25,7 +25,10 @@ def test_the_shipped_weights_are_small_and_name_their_backbone():
     config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
     assert config["model_type"] == "vaner" and config["adapter_subfolder"] == "adapter"
     assert config["backbone_provenance"]["gguf_sha256"]
-    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file())
+    shipped = [
+        p for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file() and "onnx" not in p.relative_to(DEFAULT_MODEL_DIR).parts
+    ]
+    size = sum(p.stat().st_size for p in shipped)  # (onnx/: what a user's `vaner export-onnx` writes there, gitignored)
     # LoRA r=32 on seven projections and the head in bfloat16: 19.6 MB. The backbone (270 MB in bf16) never ships.
     assert size < 32 * 2**20, f"{size} bytes: the backbone must never be committed"
 
