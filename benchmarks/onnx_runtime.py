@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/onnx_runtime.py [--sentences 2000] [--int8]
 
-Exports the merged default model with `torch.onnx.export` (dynamo, batch and length dynamic; the bidirectional
-padding mask goes into the graph), then tags the slice through `VanerTagger` with only its forward swapped: the
-same length-sorted batches of 16, the same positions read. Compared with the PyTorch runner in fp32 and bf16
+Exports the merged default model as `vaner export-onnx` does (`onnx_runtime.export_onnx`: dynamo, batch and length
+dynamic, the bidirectional padding mask in the graph), then tags the slice through `VanerTagger` on
+`OnnxVanerModel` (`--runtime onnx`): the same length-sorted batches of 16, the same positions read. Compared with the PyTorch runner in fp32 and bf16
 autocast: words/s, words whose tag differs from PyTorch fp32, strict F1. `--int8` adds ONNX Runtime's dynamic int8
-quantization of the exported graph (weights int8, activations quantized per batch).
-Needs `pip install -e ".[onnx]"` (onnxruntime, onnx, onnxscript; not needed by the package itself).
+quantization of the exported graph with every default (per tensor, the recipe measured in onnx_runtime.md;
+`vaner export-onnx --int8` quantizes per channel with reduce_range, benchmarks/cpu_runtime.py).
+Needs `pip install -e ".[onnx]"` (onnxruntime, onnx, onnxscript: the extra `--runtime onnx` needs too).
 """
 
 import argparse
@@ -16,47 +17,12 @@ import time
 from pathlib import Path
 
 import evaluate
-import numpy as np
 import torch
 from throughput import fixed_slice, load_default
 
 from harness.runner import METRIC_PATH, typed
 from modeling_vaner.corpora import get_corpus
-
-
-def export(model, path: Path) -> None:
-    ids = torch.randint(100, 4000, (2, 40))
-    mask = torch.ones_like(ids)
-    mask[1, 30:] = 0  # padded row: the exported graph must keep the padding mask
-    dynamic = {0: "batch", 1: "length"}
-    torch.onnx.export(
-        model,
-        (ids, mask),
-        str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["logits"],
-        dynamic_shapes={"input_ids": dynamic, "attention_mask": dynamic},
-        dynamo=True,
-    )
-
-
-def onnx_forward(session, pad_token_id: int):
-    """`VanerTagger._forward` on an ONNX Runtime session."""
-
-    def forward(sequences, positions):
-        length = max(map(len, sequences))
-        input_ids = np.full((len(sequences), length), pad_token_id, dtype=np.int64)
-        attention_mask = np.zeros((len(sequences), length), dtype=np.int64)
-        for row, sequence in enumerate(sequences):
-            input_ids[row, : len(sequence)] = sequence
-            attention_mask[row, : len(sequence)] = 1
-        logits = torch.from_numpy(
-            session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
-        )
-        probs = logits.float().softmax(-1)
-        return torch.cat([probs[row, row_positions] for row, row_positions in enumerate(positions)])
-
-    return forward
+from modeling_vaner.onnx_runtime import OnnxVanerModel, export_onnx
 
 
 def main() -> None:
@@ -94,9 +60,8 @@ def main() -> None:
     results["PyTorch bf16 (SDPA), the runner"] = run(bf16)
     del bf16
     with tempfile.TemporaryDirectory() as folder:
-        graph = Path(folder) / "vaner.onnx"
         start = time.perf_counter()
-        export(fp32.model, graph)
+        [graph] = export_onnx(fp32.model, folder)  # what `vaner export-onnx` writes
         print(f"export: {time.perf_counter() - start:.0f} s")
         graphs = {"ONNX Runtime fp32": graph}
         if args.int8:
@@ -104,11 +69,8 @@ def main() -> None:
 
             graphs["ONNX Runtime int8 (dynamic)"] = Path(folder) / "vaner-int8.onnx"
             quantize_dynamic(str(graph), str(graphs["ONNX Runtime int8 (dynamic)"]), weight_type=QuantType.QInt8)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        for label, path in graphs.items():
-            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            fp32._forward = onnx_forward(session, fp32.pad_token_id)
+        for label, path in graphs.items():  # the tagger's own forward, on `--runtime onnx`'s model
+            fp32.model = OnnxVanerModel(path, fp32.config)
             results[label] = run(fp32)
     reference = results["PyTorch fp32 (SDPA)"][1]
     print(

@@ -11,6 +11,12 @@ from modeling_vaner.training import TrainConfig
 from tests.conftest import REPO_ROOT, save_tiny_backbone
 
 
+def join(transfer, destination) -> subprocess.CompletedProcess:
+    """`scripts/gpu_run.py --join TRANSFER DESTINATION`, as a user runs it after copying a run back."""
+    command = [sys.executable, "scripts/gpu_run.py", "--join", str(transfer), str(destination)]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300)
+
+
 @pytest.mark.parametrize("recipe, heads, batch", [("gpu_smollm2", "shared", 128), ("gpu_one_pass", "per_type", 512)])
 def test_the_gpu_recipes_are_valid(recipe, heads, batch):
     config = TrainConfig.from_yaml(REPO_ROOT / "configs" / f"{recipe}.yaml")
@@ -57,14 +63,7 @@ def test_the_gpu_script_trains_scores_and_packs_on_a_cpu(tmp_path, tiny_backbone
     parts = sorted(transfer.glob("record.tar.gz.part*"))
     assert parts and all(part.stat().st_size <= 16 * 2**20 for part in parts)
 
-    joined = subprocess.run(
-        [sys.executable, "scripts/gpu_run.py", "--join", str(transfer), str(tmp_path / "back")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    joined = join(transfer, tmp_path / "back")
     assert joined.returncode == 0, joined.stderr
     scored = json.loads((tmp_path / "back" / "results.json").read_text())["results"]
     assert {row["dataset"] for row in scored} == {*CORE_CORPORA, *UNSEEN_CORPORA}
@@ -74,14 +73,7 @@ def test_the_gpu_script_trains_scores_and_packs_on_a_cpu(tmp_path, tiny_backbone
     assert json.loads((tmp_path / "back" / "training_summary.json").read_text())["global_step"] >= 1
 
     parts[0].write_bytes(parts[0].read_bytes()[:-1] + b"x")  # a part damaged on its way back is refused
-    damaged = subprocess.run(
-        [sys.executable, "scripts/gpu_run.py", "--join", str(transfer), str(tmp_path / "bad")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    damaged = join(transfer, tmp_path / "bad")
     assert damaged.returncode != 0 and "SHA-256 differs" in damaged.stderr and not (tmp_path / "bad").exists()
 
 
@@ -98,13 +90,6 @@ def test_the_gpu_script_trains_scores_and_packs_on_a_cpu(tmp_path, tiny_backbone
 def test_join_says_what_is_wrong_with_a_transfer_folder(tmp_path, manifest, said):
     if manifest is not None:
         (tmp_path / "manifest.json").write_text(manifest)
-    joined = subprocess.run(
-        [sys.executable, "scripts/gpu_run.py", "--join", str(tmp_path), str(tmp_path / "back")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    joined = join(tmp_path, tmp_path / "back")
     assert joined.returncode == 1 and said in joined.stderr and "Traceback" not in joined.stderr, joined.stderr
     assert not (tmp_path / "back").exists()
