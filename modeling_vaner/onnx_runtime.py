@@ -17,7 +17,7 @@ import torch
 
 from .errors import UsageError
 from .files import written_in_place_of
-from .runtimes import onnx_path
+from .runtimes import export_command, onnx_path
 
 
 def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]:
@@ -111,7 +111,7 @@ def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = No
     graph = onnx_path(folder, runtime)
     if not graph.is_file():
         raise UsageError(
-            f"--runtime {runtime}: {model} has no {graph.relative_to(folder)}; write it with `vaner export-onnx "
-            f"--model {model}{' --int8' if runtime == 'onnx-int8' else ''}`"
+            f"--runtime {runtime}: {model} has no {graph.relative_to(folder)}; write it with "
+            f"`{export_command(str(model), runtime)}`"
         )
     return OnnxVanerModel(graph, VanerConfig.from_pretrained(folder), threads), AutoTokenizer.from_pretrained(folder)

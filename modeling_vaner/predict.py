@@ -18,7 +18,7 @@ from .errors import UsageError
 from .files import written_atomically
 from .formats import Document, InputError, check_writable, place, read_documents, sniff_format
 from .processing_vaner import check_threshold
-from .runtimes import onnx_path
+from .runtimes import export_command, onnx_path
 
 # `--input -` reads standard input, `--output -` writes standard output (as no `--output` does).
 STANDARD_STREAM = "-"
@@ -119,8 +119,8 @@ def check_runtime(args) -> None:
     folder = Path(args.model or DEFAULT_MODEL_DIR)
     if folder.is_dir() and not onnx_path(folder, args.runtime).is_file():
         raise UsageError(
-            f"--runtime {args.runtime}: {folder} has no {onnx_path('', args.runtime)}; write it with `vaner "
-            f"export-onnx{f' --model {args.model}' if args.model else ''}{' --int8' if args.runtime != 'onnx' else ''}`"
+            f"--runtime {args.runtime}: {folder} has no {onnx_path('', args.runtime)}; write it with "
+            f"`{export_command(args.model, args.runtime)}`"
         )
 
 
