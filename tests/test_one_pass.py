@@ -166,6 +166,34 @@ def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
     assert labelled_words.tolist() == [words["BC5CDR-chem"], words["BC5CDR-chem"], words["s800"]]
 
 
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_all_type_rows_name_every_type_and_no_dataset_and_label_only_the_annotated_heads(
+    smollm2_tokenizer, tmp_path, share
+):
+    from modeling_vaner.corpora import load_corpus
+    from modeling_vaner.training import TrainConfig
+    from modeling_vaner.training.type_heads import build_type_head_train_rows
+
+    model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Species"])
+    config = TrainConfig(
+        output_dir=str(tmp_path), corpora=["BC5CDR-chem", "s800"], heads="per_type", all_types_probability=share
+    )
+    sets = {name: load_corpus(name, "devel").select(range(20)) for name in config.corpora}
+    rows = build_type_head_train_rows(config, smollm2_tokenizer, model.config, sets)
+    asked = {"all": 0, "dataset": 0}
+    for row in rows:
+        instruction = smollm2_tokenizer.decode(row["input_ids"])
+        labelled = (torch.tensor(row["labels"]).view(len(row["input_ids"]), 3) != -100).any(0).tolist()
+        assert labelled in ([True, False, False], [False, False, True])  # the corpus's own head, never another
+        if "Chemical, Disease or Species entity is mentioned in the input" in instruction:
+            asked["all"] += 1
+        else:
+            assert " s800 input" in instruction or " BC5CDR-chem input" in instruction
+            asked["dataset"] += 1
+    assert asked["all"] + asked["dataset"] >= 40  # 40 sentences (a long one takes two windows)
+    assert asked["dataset"] == 0 if share == 1.0 else 10 <= asked["dataset"] <= 30
+
+
 @pytest.fixture(scope="module")
 def per_type_run(tmp_path_factory, smollm2_tokenizer):
     """A tiny one-pass LoRA VANER trained a few steps on a tiny LLaMA backbone, in the Hub layout."""

@@ -2,6 +2,7 @@
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from modeling_vaner.dbr import EntityDictionary
 from modeling_vaner.processing_vaner import Request, RequestEncoder
 from modeling_vaner.training import TrainConfig, corpus_weights, labelled_rows, parse_overrides, train
-from tests.conftest import STEP_SCHEDULE
+from tests.conftest import REPO_ROOT, STEP_SCHEDULE
 
 WORDS = st.lists(st.text(alphabet="abcdefgXYZ0123456789-αβ()", min_size=1, max_size=12), min_size=1, max_size=80)
 
@@ -319,6 +320,12 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, smollm2_to
     assert straight["global_step"] == 30
 
 
+@pytest.mark.parametrize("recipe", sorted(path.name for path in (REPO_ROOT / "configs").glob("*.yaml")))
+def test_every_shipped_recipe_is_valid(recipe):
+    config = TrainConfig.from_yaml(REPO_ROOT / "configs" / recipe)  # raises on an unknown option or a bad value
+    assert config.corpora and Path(config.output_dir).parts[0] == "runs"
+
+
 def test_a_recipe_that_cannot_run_is_refused_before_anything_loads(tmp_path):
     recipe = tmp_path / "recipe.yaml"
     cases = {
@@ -328,6 +335,8 @@ def test_a_recipe_that_cannot_run_is_refused_before_anything_loads(tmp_path):
         "corpora: NCBI-disease, nosuch\n": "Unknown corpus 'nosuch'",
         "time_budget_minutes: null\n": "time_budget_minutes .* must be set when lr_schedule is budget",
         "per_device_batch_size: 0\n": "per_device_batch_size .* must be at least 1",
+        "all_types_probability: 0.5\n": "all_types_probability .* needs heads per_type",
+        "heads: per_type\nall_types_probability: 0.7\nadaptive_probability: 0.5\n": "plus adaptive_probability",
     }
     for text, message in cases.items():
         recipe.write_text(text)

@@ -85,6 +85,11 @@ class TrainConfig:
         "heads per_type: chance that a row's instruction names no dataset (the adaptive instruction that vaner "
         "predict asks, every type of its source); the rest name their corpus",
     )
+    all_types_probability: float = option(
+        0.0,
+        "heads per_type: chance that a row's instruction names every type of the model and no dataset (what vaner "
+        "predict asks); only the heads of the types its corpus annotates get loss",
+    )
     dbr_probability: float = option(0.3, "chance that a training sentence brings one DBR item; 0 turns DBR off")
     dbr_max_same: int = option(10, "DBR: most names of the item's entity type in one item")
     dbr_max_other: int = option(5, "DBR: most names of other types in one item")
@@ -189,9 +194,17 @@ class TrainConfig:
         for name in POSITIVE_COUNT_OPTIONS:
             if getattr(self, name) < 1:
                 fail(name, "must be at least 1")
-        for name in ("weight_decay", "lora_dropout", "dbr_probability", "adaptive_probability"):
+        for name in (
+            "weight_decay",
+            "lora_dropout",
+            "dbr_probability",
+            "adaptive_probability",
+            "all_types_probability",
+        ):
             if not 0 <= getattr(self, name) <= 1:
                 fail(name, "must be between 0 and 1")
+        if self.all_types_probability + self.adaptive_probability > 1:
+            fail("all_types_probability", f"plus adaptive_probability ({self.adaptive_probability}) must not exceed 1")
         for name in ("learning_rate", "temperature"):
             if getattr(self, name) <= 0:
                 fail(name, "must be above 0")
@@ -211,6 +224,8 @@ class TrainConfig:
             fail("instruction", "must be dataset (VANER) or adaptive (VANER_adapt)")
         if self.heads not in ("shared", "per_type"):
             fail("heads", "must be shared or per_type")
+        if self.all_types_probability and self.heads != "per_type":
+            fail("all_types_probability", "needs heads per_type (one shared head takes one type per instruction)")
         if self.heads == "per_type" and (self.pack_tokens or self.architecture != "vaner"):
             fail("heads", "per_type is for VANER inputs of one sentence (pack_tokens 0, architecture vaner)")
         if self.lr_schedule not in ("steps", "budget"):

@@ -123,9 +123,23 @@ def source_instruction(config, model_config, source: Source) -> str:
     return model_config.instruction(source.types, None if None in datasets else datasets)
 
 
+def row_instruction(config, model_config, source: Source, rng: random.Random) -> str:
+    """A training sentence's instruction: every type the model knows and no dataset (with probability
+    `all_types_probability`: what `vaner predict` asks), its source's types and no dataset (`adaptive_probability`),
+    or its source's types and corpora (the leaderboard's request). Draws from `rng` only when either is set."""
+    if not (config.all_types_probability or config.adaptive_probability):
+        return source_instruction(config, model_config, source)
+    draw = rng.random()
+    if draw < config.all_types_probability:
+        return model_config.instruction(model_config.entity_types)
+    if draw < config.all_types_probability + config.adaptive_probability:
+        return model_config.instruction(source.types)
+    return source_instruction(config, model_config, source)
+
+
 def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict, dictionary=None):
     """The shuffled training rows of one epoch for a model with a head per type (as `build_train_rows`): each mixed
-    sentence behind its source's instruction, then with probability `dbr_probability` a DBR item of one of its
+    sentence behind its instruction (`row_instruction`), then with probability `dbr_probability` a DBR item of one of its
     types (adaptive instruction, that type's head only)."""
     import os
     from pathlib import Path
@@ -137,10 +151,7 @@ def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict
     plan = {"words": [], "instruction": [], "tags": []}
     for source, index in mixed_items(config, merged_sources(train_sets), rng):
         plan["words"].append(source.tokens[index])
-        adaptive = config.adaptive_probability and rng.random() < config.adaptive_probability
-        plan["instruction"].append(
-            model_config.instruction(source.types) if adaptive else source_instruction(config, model_config, source)
-        )
+        plan["instruction"].append(row_instruction(config, model_config, source, rng))
         plan["tags"].append(head_tags(source.types, source.tags[index], heads))
         if dictionary is not None and rng.random() < config.dbr_probability:
             entity_type = rng.choice(source.types)
