@@ -155,7 +155,8 @@ def load_predictor(
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     from modeling_vaner import load_vaner
-    from modeling_vaner.loading import DeviceError, load_run_checkpoint, resolve_device, resolve_dtype
+    from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
+    from modeling_vaner.training.checkpoints import load_run_checkpoint
 
     try:
         target = resolve_device(device)

@@ -92,3 +92,69 @@ def test_the_commands_find_the_packages_files_from_their_layer():
     assert {"predict", "train", "eval", "push", "serve", "link-index"} <= set(
         build_parser()._subparsers._group_actions[0].choices
     )
+
+
+def module_files(root: Path) -> dict[str, Path]:
+    """Our modules by name (a package by its own name, its `__init__.py` the file)."""
+    modules = {}
+    for top in sorted(OURS):
+        for path in sorted((root / top).rglob("*.py")):
+            if "default_model" not in path.parts:
+                parts = path.relative_to(root).with_suffix("").parts
+                modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def import_graph(root: Path = REPO_ROOT) -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (at the top or inside functions): `from a.b import c` names module
+    a.b.c when there is one, else a.b; importing a.b.c runs the `__init__` of the packages above it as well, unless
+    the importer is inside them."""
+    modules = module_files(root)
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in imported_modules(path, root):
+            while imported and imported not in modules:
+                imported = imported.rpartition(".")[0]
+            while imported:
+                if imported != name and not name.startswith(imported + "."):
+                    targets.add(imported)
+                imported = imported.rpartition(".")[0]
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or round a loop (each sorted; none: an empty list)."""
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for target in graph.get(todo.pop(), ()):
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    reach = {name: reachable(name) for name in graph}
+    groups = {tuple(sorted(n for n in reach[name] if name in reach[n])) for name in graph if name in reach[name]}
+    return sorted(list(group) for group in groups)
+
+
+def test_no_module_imports_itself_round_a_loop():
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_scan_sees_a_loop_through_a_function_and_a_package(tmp_path):
+    for top in OURS:
+        (tmp_path / top).mkdir()
+    train = tmp_path / "modeling_vaner" / "training"
+    train.mkdir()
+    (train / "__init__.py").write_text("def __getattr__(name):\n    from . import run\n")
+    (train / "run.py").write_text("from ..loading import load_vaner\n")
+    (train / "heads.py").write_text("X = 1\n")
+    (tmp_path / "modeling_vaner" / "loading.py").write_text("def f():\n    from .training.heads import X\n")
+    (tmp_path / "modeling_vaner" / "corpora.py").write_text("from .loading import f\n")
+    assert cycles(import_graph(tmp_path)) == [
+        ["modeling_vaner.loading", "modeling_vaner.training", "modeling_vaner.training.run"]
+    ]

@@ -537,7 +537,7 @@ def test_packed_training_inputs_are_the_inputs_the_tagger_packs(tiny_model, smol
 
 def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llama_dir, smollm2_tokenizer):
     from modeling_vaner import VanerConfig, load_vaner
-    from modeling_vaner.loading import load_run_checkpoint
+    from modeling_vaner.training.checkpoints import load_run_checkpoint
 
     train(
         tiny_run_config(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..corpora import TAGS, data_root, get_corpus, load_corpus
-from ..processing_vaner import Request, RequestEncoder
+from ..processing_vaner import IGNORE_INDEX, Request, RequestEncoder
 from .recipe import RecipeError, TrainConfig
 
 LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
@@ -26,8 +26,6 @@ def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list, 
     inference runs, with each word's label at its first sub-token, in the window whose core holds it, exactly once
     (per head, flattened position-major, with a head per type); `sentences`: how many requests a row labels
     (packing samples by it)."""
-    from .type_heads import head_labels
-
     words = [len(request.words) for request in requests]
     return [
         {
@@ -38,6 +36,23 @@ def labelled_rows(encoder: RequestEncoder, requests: list[Request], tags: list, 
         }
         for row in encoder.encode(requests)
     ]
+
+
+def head_labels(row, tags: list[list[list[str]]], words: list[int], label_ids: dict[str, int]) -> list[int]:
+    """A row's labels for every head, flattened position-major (`labels[position * heads + head]`): each labelled
+    word's gold tag id at its first sub-token for every head its request has tags for, `IGNORE_INDEX` elsewhere.
+
+    Args:
+        row: an `EncodedRow`.
+        tags: per request of the row's batch, per head, the words' tags (empty: the head gets no label).
+        words: per request, its number of words.
+    """
+    heads = len(tags[0]) if tags else 0
+    columns = []
+    for head in range(heads):
+        per_request = [per_head[head] or [None] * count for per_head, count in zip(tags, words)]
+        columns.append(row.labels(per_request, {**label_ids, None: IGNORE_INDEX}))
+    return [label for position in zip(*columns) for label in position]
 
 
 def sentence_rows(encoder: RequestEncoder, instruction: str, words: list[str], tags: list[str]) -> list[dict]:

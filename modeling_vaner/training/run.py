@@ -11,10 +11,12 @@ import yaml
 from ..corpora import load_corpus
 from ..errors import VanerError
 from ..files import write_json_atomically
-from ..loading import load_backbone, load_vaner, record_recipe, save_adapter_layout, save_vaner
+from ..loading import load_backbone, load_vaner, save_adapter_layout, save_vaner
 from ..processing_vaner import IGNORE_INDEX
+from .checkpoints import record_recipe
 from .mix import build_dictionary, build_eval_rows, build_packed_train_rows, build_train_rows, encoder_setup
 from .recipe import RecipeError, TrainConfig, read_recipe
+from .type_heads import build_type_head_eval_rows, build_type_head_train_rows, entity_types_of, with_type_heads
 
 # The options that fix a model's shape and what a checkpoint's weights mean: a run resuming from a checkpoint must
 # keep them as the checkpoint was trained.
@@ -45,8 +47,6 @@ def initial_model(config: TrainConfig):
                 f"on from it cannot switch the mask (causal: {config.causal})."
             )
         if model.config.head_layout == "shared" and config.heads == "per_type":
-            from .type_heads import with_type_heads
-
             return with_type_heads(model, config.corpora).train(), tokenizer
         if model.config.head_layout != config.heads:
             raise RecipeError(
@@ -55,8 +55,6 @@ def initial_model(config: TrainConfig):
             )
         return model.train(), tokenizer
     if config.heads == "per_type":
-        from .type_heads import entity_types_of
-
         return load_backbone(
             config.backbone,
             is_causal=config.causal,
@@ -202,8 +200,6 @@ def model_and_rows(config: TrainConfig, train_sets: dict, model=None, tokenizer=
     dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
     rows["dictionary_names"] = len(dictionary) if dictionary is not None else 0
     if model.config.head_layout == "per_type":
-        from .type_heads import build_type_head_eval_rows, build_type_head_train_rows
-
         rows["train"] = build_type_head_train_rows(config, tokenizer, model.config, train_sets, dictionary)
         rows["eval"] = build_type_head_eval_rows(config, tokenizer, model.config)
     elif config.pack_tokens:

@@ -4,15 +4,17 @@ A row's instruction names the types its corpus annotates (and the corpus, for VA
 hold one column per head: the annotated types' tags, `IGNORE_INDEX` for every other head, so a corpus never
 teaches a head about a type it does not annotate (no loss, no gradient). Corpora over the same sentences (BC5CDR's
 chemicals and diseases) merge into one source whose rows train both heads. The mix, DBR and schedule are those of
-the shared-head model (`training.py`); DBR items train the head of the type they are built for.
+the shared-head model (`mix`, `trainer`); DBR items train the head of the type they are built for.
 """
 
+import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..configuration_vaner import DEFAULT_ENTITY_TYPES
 from ..corpora import TAGS, get_corpus, load_corpus
-from ..processing_vaner import IGNORE_INDEX
+from .mix import corpus_weights, encode_plan, request_encoder
 
 
 @dataclass
@@ -85,28 +87,9 @@ def head_tags(types: list[str], tags: list[list[str]], heads: list[str]) -> list
     return [by_type.get(head, []) for head in heads]
 
 
-def head_labels(row, tags: list[list[list[str]]], words: list[int], label_ids: dict[str, int]) -> list[int]:
-    """A row's labels for every head, flattened position-major (`labels[position * heads + head]`): each labelled
-    word's gold tag id at its first sub-token for every head its request has tags for, `IGNORE_INDEX` elsewhere.
-
-    Args:
-        row: an `EncodedRow`.
-        tags: per request of the row's batch, per head, the words' tags (empty: the head gets no label).
-        words: per request, its number of words.
-    """
-    heads = len(tags[0]) if tags else 0
-    columns = []
-    for head in range(heads):
-        per_request = [per_head[head] or [None] * count for per_head, count in zip(tags, words)]
-        columns.append(row.labels(per_request, {**label_ids, None: IGNORE_INDEX}))
-    return [label for position in zip(*columns) for label in position]
-
-
 def mixed_items(config, sources: list[Source], rng: random.Random):
     """One epoch's `(source, sentence index)`: each source drawn by its temperature weight (the total is the sum of
     source sizes), in a shuffled order within the source (as `training.mixed_sentences`)."""
-    from .mix import corpus_weights
-
     sizes = {source.name: len(source) for source in sources}
     weights = corpus_weights(sizes, config.temperature)
     total = sum(sizes.values())
@@ -141,11 +124,6 @@ def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict
     """The shuffled training rows of one epoch for a model with a head per type (as `build_train_rows`): each mixed
     sentence behind its instruction (`row_instruction`), then with probability `dbr_probability` a DBR item of one of its
     types (adaptive instruction, that type's head only)."""
-    import os
-    from pathlib import Path
-
-    from .mix import encode_plan, request_encoder
-
     rng = random.Random(config.seed)
     heads = model_config.entity_types
     plan = {"words": [], "instruction": [], "tags": []}
@@ -173,8 +151,6 @@ def build_type_head_train_rows(config, tokenizer, model_config, train_sets: dict
 
 def build_type_head_eval_rows(config, tokenizer, model_config):
     """Devel rows for a model with a head per type: the first `max_eval_sentences` of each source's devel split."""
-    from .mix import encode_plan, request_encoder
-
     devel = {}
     for name in config.corpora:
         dataset = load_corpus(name, "devel")
