@@ -23,7 +23,9 @@ from transformers import AutoConfig, LlamaConfig, LlamaModel, LlamaPreTrainedMod
 from transformers.masking_utils import create_bidirectional_mask, create_causal_mask
 from transformers.modeling_outputs import BaseModelOutput, TokenClassifierOutput
 from transformers.modeling_utils import load_state_dict
-from transformers.utils import cached_file, logging
+from transformers.utils import cached_file
+from transformers.utils.generic import can_return_tuple
+from transformers.utils.output_capturing import capture_outputs
 
 from .configuration_vaner import BACKBONE_RECORD, VanerConfig, backbone_cache_dir, copy_remote_code
 from .pipeline_vaner import register_pipelines
@@ -82,6 +84,15 @@ def check_backbone_weights(loading_info: dict, source: str) -> None:
         )
 
 
+def refuse_cache(kwargs: dict) -> None:
+    """Drop the cache arguments a caller of a causal LM may pass as off (`use_cache=False`, `past_key_values=None`);
+    refuse them switched on, since VANER attends both ways and keeps no cache: every position sees every other."""
+    for name in ("use_cache", "past_key_values", "cache", "cache_position"):
+        value = kwargs.pop(name, None)
+        if value is not None and value is not False and name != "cache_position":
+            raise ValueError(f"VANER keeps no cache (every token attends to the whole input); got {name}={value!r}.")
+
+
 class VanerPreTrainedModel(LlamaPreTrainedModel):
     config_class = VanerConfig
     config: VanerConfig
@@ -137,13 +148,13 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
             )
         return create_bidirectional_mask(config=self.config, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
 
+    @capture_outputs
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
         inputs_embeds: torch.FloatTensor | None = None,
-        output_hidden_states: bool | None = None,
         **kwargs,
     ) -> BaseModelOutput:
         r"""
@@ -155,19 +166,14 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
                 Defaults to the count of real tokens before each position (see `position_ids_from_attention_mask`).
             inputs_embeds (`torch.FloatTensor` of shape `(batch_size, seq_len, hidden_size)`, *optional*):
                 Instead of `input_ids`.
-            output_hidden_states (`bool`, *optional*): also return the embeddings and every layer's output.
+            output_hidden_states, output_attentions, return_dict: as in any transformers model (`capture_outputs`).
 
         Returns:
             [`BaseModelOutput`] whose `last_hidden_state` has shape `(batch_size, seq_len, hidden_size)`.
         """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
-        # Keyword arguments a causal LM caller may pass but that have no meaning here.
-        for unused in ("cache", "past_key_values", "use_cache", "cache_position", "return_dict"):
-            kwargs.pop(unused, None)
-        if output_hidden_states is None:
-            output_hidden_states = self.config.output_hidden_states
-
+        refuse_cache(kwargs)
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)
         batch_size, seq_len = inputs_embeds.shape[:2]
@@ -181,7 +187,6 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
         attention_mask = self.padding_mask(inputs_embeds, attention_mask)
         hidden_states = inputs_embeds
         position_embeddings = self.rotary_emb(hidden_states, position_ids=position_ids)
-        all_hidden_states = (hidden_states,) if output_hidden_states else None
         for decoder_layer in self.layers[: self.config.num_hidden_layers]:
             hidden_states = decoder_layer(
                 hidden_states,
@@ -190,13 +195,7 @@ class VanerModel(VanerPreTrainedModel, LlamaModel):
                 position_ids=position_ids,
                 **kwargs,
             )
-            if output_hidden_states:
-                all_hidden_states += (hidden_states,)
-
-        hidden_states = self.norm(hidden_states)
-        if output_hidden_states:
-            all_hidden_states = all_hidden_states[:-1] + (hidden_states,)
-        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden_states)
+        return BaseModelOutput(last_hidden_state=self.norm(hidden_states))
 
 
 def type_hashes(entity_types) -> torch.Tensor:
@@ -256,6 +255,7 @@ class VanerForTokenClassification(VanerPreTrainedModel):
     def set_input_embeddings(self, value):
         self.model.embed_tokens = value
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -263,12 +263,12 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         position_ids: torch.LongTensor | None = None,
         inputs_embeds: torch.FloatTensor | None = None,
         labels: torch.LongTensor | None = None,
-        output_hidden_states: bool | None = None,
         **kwargs,
     ) -> TokenClassifierOutput:
         r"""
         Args:
-            input_ids, attention_mask, position_ids, inputs_embeds, output_hidden_states: as in [`VanerModel`].
+            input_ids, attention_mask, position_ids, inputs_embeds, output_hidden_states, output_attentions,
+                return_dict: as in [`VanerModel`].
             labels (`torch.LongTensor` of shape `(batch_size, seq_len)`, or `(batch_size, seq_len, num_type_heads)`
                 with one head per type, *optional*): label ids in `[0, num_labels)`, or -100 where the loss ignores
                 a token (or a token's head).
@@ -285,7 +285,6 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             attention_mask=attention_mask,
             position_ids=position_ids,
             inputs_embeds=inputs_embeds,
-            output_hidden_states=output_hidden_states,
             **kwargs,
         )
         logits = self.score(self.dropout(outputs.last_hidden_state))
@@ -295,7 +294,9 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         loss = None
         if labels is not None:
             loss = self.loss_function(logits, labels, self.config, num_items_in_batch=num_items_in_batch)
-        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+        return TokenClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, backbone: str | None = None, **kwargs):
@@ -321,15 +322,16 @@ class VanerForTokenClassification(VanerPreTrainedModel):
         base_kwargs = {key: value for key, value in hub_kwargs.items() if key != "revision"}
         if backbone is None and config.backbone_revision:
             base_kwargs["revision"] = config.backbone_revision
-        # The head comes from the adapter below: the load report's "score newly initialized" would mislead.
-        verbosity = logging.get_verbosity()
-        logging.set_verbosity_error()
+        # The head comes from the adapter below: transformers' load report must not call it missing (the model's own
+        # ignore list, not the global log level, which another thread's load may be reading).
+        head_from_adapter, config.head_from_adapter = config.head_from_adapter, True
         try:
             model, info = super().from_pretrained(
                 source, *model_args, config=config, output_loading_info=True, **base_kwargs, **kwargs
             )
         finally:
-            logging.set_verbosity(verbosity)
+            config.head_from_adapter = head_from_adapter
+        model.config.head_from_adapter = head_from_adapter
         check_backbone_weights(info, source)
 
         def fetch(name):
@@ -355,7 +357,9 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             state_dict: its `adapter_model.safetensors`, keys as PEFT writes them (`base_model.model.<module>...`).
         """
         unsupported = [
-            key for key in ("use_dora", "fan_in_fan_out", "rank_pattern", "alpha_pattern") if adapter_config.get(key)
+            key
+            for key in ("use_dora", "fan_in_fan_out", "rank_pattern", "alpha_pattern", "lora_bias")
+            if adapter_config.get(key)
         ]
         if adapter_config.get("peft_type", "LORA") != "LORA" or unsupported:
             raise ValueError(f"Only plain LoRA adapters merge here; this one uses {unsupported or 'another type'}.")
@@ -367,8 +371,10 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             if name.endswith(".lora_A.weight"):
                 module = self.get_submodule(name.removesuffix(".lora_A.weight"))
                 lora_b = state_dict[key.replace(".lora_A.", ".lora_B.")].float()
-                delta = scale * (lora_b @ tensor.float())
-                module.weight.add_(delta.to(module.weight.dtype))
+                merged = module.weight + (scale * (lora_b @ tensor.float())).to(module.weight.dtype)
+                if not torch.isfinite(merged).all():  # as peft's safe_merge: never keep a broken weight
+                    raise ValueError(f"Merging adapter weight {key} gives non-finite values: the adapter is broken.")
+                module.weight.copy_(merged)
             elif name.endswith(".lora_B.weight"):
                 continue
             elif name in parameters and parameters[name].shape != tensor.shape:

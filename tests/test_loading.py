@@ -52,6 +52,35 @@ with torch.no_grad():
         assert (logits - model(input_ids).logits).abs().max() < 1e-5
 
 
+def test_an_adapter_loads_without_a_missing_head_report_and_leaves_the_log_level_alone(
+    tmp_path, tiny_backbone_dir, monkeypatch
+):
+    from transformers.utils import logging as hf_logging
+
+    train(tiny_lora_recipe(tmp_path / "run", tiny_backbone_dir))
+    said, levels = [], []
+    handler = type(
+        "Keep", (hf_logging.logging.Handler,), {"emit": lambda self, record: said.append(record.getMessage())}
+    )()
+    hf_logging.get_logger("transformers").addHandler(handler)
+    post_init = VanerForTokenClassification.post_init
+    monkeypatch.setattr(
+        VanerForTokenClassification,
+        "post_init",
+        lambda self: [levels.append(hf_logging.get_verbosity()), post_init(self)],
+    )
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()
+    try:
+        model, _ = load_vaner(tmp_path / "run" / "final")
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.get_logger("transformers").removeHandler(handler)
+    assert levels and set(levels) == {hf_logging.WARNING}  # another thread's warnings are not silenced meanwhile
+    assert not [line for line in said if "score" in line], said  # the head comes from the adapter: not "missing"
+    assert model.config.head_from_adapter is False  # what loaded is a whole model, not a base for PEFT
+
+
 def test_a_smollm2_adapter_refuses_another_gguf(smollm2_dir):
     assert resolve_backbone(None, {"name": SMOLLM2_NAME}) == str(smollm2_dir)
     with pytest.raises(BackboneMismatchError, match="trained on a SmolLM2 GGUF with SHA-256 0000"):

@@ -172,6 +172,46 @@ def test_hidden_states_are_returned_on_request():
     assert model.model(torch.randint(1, 128, (1, 5))).hidden_states is None
 
 
+def test_the_standard_output_switches_work_and_a_cache_is_refused():
+    model = build("eager")
+    ids = torch.randint(1, 128, (2, 6))
+    out = model(ids, output_hidden_states=True, output_attentions=True)
+    assert len(out.hidden_states) == model.config.num_hidden_layers + 1
+    assert len(out.attentions) == model.config.num_hidden_layers and out.attentions[0].shape == (2, 4, 6, 6)
+    as_tuple = model(ids, return_dict=False)
+    assert isinstance(as_tuple, tuple) and torch.equal(as_tuple[0], out.logits)
+    assert isinstance(model.model(ids, return_dict=False), tuple)
+    assert torch.equal(model(ids, use_cache=False, past_key_values=None).logits, out.logits)  # "off" is fine
+    for switched_on in ({"use_cache": True}, {"past_key_values": object()}):
+        with pytest.raises(ValueError, match="VANER keeps no cache"):
+            model(ids, **switched_on)
+
+
+def lora_adapter(model, rank: int = 2, **config):
+    """A LoRA adapter for `model`'s q_proj of layer 0, as PEFT saves it: (adapter_config, state_dict)."""
+    weight = model.model.layers[0].self_attn.q_proj.weight
+    key = "base_model.model.model.layers.0.self_attn.q_proj"
+    state = {
+        f"{key}.lora_A.weight": torch.ones(rank, weight.shape[1]),
+        f"{key}.lora_B.weight": torch.ones(weight.shape[0], rank),
+    }
+    return {"peft_type": "LORA", "r": rank, "lora_alpha": rank, **config}, state
+
+
+def test_the_lora_merge_refuses_a_bias_and_non_finite_weights_and_keeps_the_model_whole():
+    model = build()
+    before = model.model.layers[0].self_attn.q_proj.weight.clone()
+    with pytest.raises(ValueError, match="lora_bias"):
+        model.merge_lora_adapter(*lora_adapter(model, lora_bias=True))
+    adapter_config, state = lora_adapter(model)
+    state[next(iter(state))][0, 0] = float("inf")
+    with pytest.raises(ValueError, match="non-finite"):
+        model.merge_lora_adapter(adapter_config, state)
+    assert torch.equal(model.model.layers[0].self_attn.q_proj.weight, before)
+    model.merge_lora_adapter(*lora_adapter(model))
+    assert torch.allclose(model.model.layers[0].self_attn.q_proj.weight, before + 2.0)  # (alpha / r) B A: 2 per entry
+
+
 def test_from_backbone_reuses_every_llama_weight(tmp_path):
     llama_config = LlamaConfig(
         vocab_size=128,
