@@ -149,15 +149,22 @@ def load_predictor(
     device: str | None = "auto",
     guidelines: str | None = None,
     request: str = "dataset",
+    runtime: str = "torch",
 ):
     """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint, on `device`
-    (auto: CUDA when present) in `dtype` (default: bfloat16 on CUDA, float32 on the CPU)."""
+    (auto: CUDA when present) in `dtype` (default: bfloat16 on CUDA, float32 on the CPU); with `runtime` onnx or
+    onnx-int8, a VANER model's ONNX export on ONNX Runtime (`vaner export-onnx`), on the CPU."""
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     from modeling_vaner import load_vaner
     from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
     from modeling_vaner.training.checkpoints import load_run_checkpoint
 
+    if runtime != "torch":
+        from modeling_vaner.onnx_runtime import load_onnx
+
+        model, tokenizer = load_onnx(model_name_or_path, runtime)
+        return VanerPredictor(model, tokenizer, batch_size=batch_size, guidelines=guidelines, request=request)
     try:
         target = resolve_device(device)
     except DeviceError as error:
@@ -392,6 +399,7 @@ def run_eval(
     guidelines: str | None = None,
     type_map: dict[str, str] | None = None,
     request: str = "dataset",
+    runtime: str = "torch",
 ) -> dict:
     """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
     and rewriting its markdown leaderboard as soon as it is scored; returns what `output` then holds.
@@ -402,22 +410,32 @@ def run_eval(
     corpora this run does not name are always kept. `device` and `dtype` as in `load_predictor`; the file records
     both (the dtype by name, as resolved). `guidelines`: instruct every corpus with that known corpus's guidelines
     (recorded; a file scored otherwise is not resumed). A document corpus (`BioRED`, a folder of PubTator files) is
-    scored at the character level (`harness.documents`), its type names mapped by `type_map` where given."""
+    scored at the character level (`harness.documents`), its type names mapped by `type_map` where given.
+    `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`; recorded, on the CPU)."""
     target, dtype = device_and_dtype(device, dtype)
+    if runtime != "torch" and target.type != "cpu":
+        raise HarnessError(f"--runtime {runtime} runs on the CPU; leave out --device {device}")
     check_datasets(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    recorded = None if request == "dataset" else request  # files without the field asked each dataset's own
+    # Files without these fields asked each dataset's own instruction, on PyTorch.
+    recorded = {
+        "request": None if request == "dataset" else request,
+        "runtime": None if runtime == "torch" else runtime,
+    }
     done = (
-        finished_results(output, model, datasets, split, limit, revision, dtype, guidelines, recorded) if resume else {}
+        finished_results(output, model, datasets, split, limit, revision, dtype, guidelines, **recorded)
+        if resume
+        else {}
     )
     report = new_report(model, model_name, revision, dtype, target)
-    report["guidelines"], report["request"] = guidelines, recorded
+    report["guidelines"] = guidelines
+    report.update(recorded)
     report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were scored at
     add_training_time(report, [model.replace("{dataset}", name) for name in datasets])
-    predictors = Predictors(model, revision, batch_size, dtype, target, guidelines, request)
+    predictors = Predictors(model, revision, batch_size, dtype, target, guidelines, request, runtime)
     written = None  # what the file holds after this run's last write: its rows and every row it kept
     for name in datasets:
         if name in done:
@@ -479,10 +497,18 @@ def add_training_time(report: dict, model_paths: list[str]) -> None:
 class Predictors:
     """The predictor for each corpus: one model loaded once, or (with `{dataset}` in the path) one per corpus."""
 
-    def __init__(self, model: str, revision, batch_size: int, dtype: str, target, guidelines=None, request="dataset"):
+    def __init__(
+        self, model: str, revision, batch_size, dtype, target, guidelines=None, request="dataset", runtime="torch"
+    ):
         self.model = model
         self.kwargs = dict(
-            revision=revision, batch_size=batch_size, dtype=dtype, device=target, guidelines=guidelines, request=request
+            revision=revision,
+            batch_size=batch_size,
+            dtype=dtype,
+            device=target,
+            guidelines=guidelines,
+            request=request,
+            runtime=runtime,
         )
         self.loaded = None
 
@@ -516,6 +542,7 @@ def finished_results(
     dtype: str,
     guidelines: str | None = None,
     request: str | None = None,
+    runtime: str | None = None,
 ) -> dict:
     """The rows `output` already holds of `datasets` for this exact model and settings, by dataset (for `resume`).
     Rows of other corpora are not this run's business: writing keeps them as they are."""
@@ -531,8 +558,16 @@ def finished_results(
         "dtype": saved.get("dtype"),
         "guidelines": saved.get("guidelines"),
         "request": saved.get("request"),
+        "runtime": saved.get("runtime"),
     }
-    wanted = {"model": str(model), "revision": revision, "dtype": dtype, "guidelines": guidelines, "request": request}
+    wanted = {
+        "model": str(model),
+        "revision": revision,
+        "dtype": dtype,
+        "guidelines": guidelines,
+        "request": request,
+        "runtime": runtime,
+    }
     if settings != wanted:
         raise HarnessError(
             f"Cannot resume from {output}: it scored {settings}, not {wanted}; write to another --output."

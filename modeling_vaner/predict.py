@@ -18,7 +18,7 @@ from .errors import UsageError
 from .files import written_atomically
 from .formats import Document, InputError, check_writable, place, read_documents, sniff_format
 from .processing_vaner import check_threshold
-from .runtimes import export_command, onnx_path
+from .runtimes import check_runtime
 
 # `--input -` reads standard input, `--output -` writes standard output (as no `--output` does).
 STANDARD_STREAM = "-"
@@ -106,22 +106,7 @@ def check_request(args) -> None:
         raise UsageError(f"--threshold: {error}") from None
     if args.max_length is not None:
         check_room(args, config)
-    check_runtime(args)
-
-
-def check_runtime(args) -> None:
-    """`--runtime onnx` or `onnx-int8` runs on the CPU, from the graph a model folder holds (a Hub repo's is fetched
-    as it loads)."""
-    if args.runtime == "torch":
-        return
-    if (args.device or "auto") not in ("auto", "cpu"):
-        raise UsageError(f"--runtime {args.runtime} runs on the CPU; leave out --device {args.device}")
-    folder = Path(args.model or DEFAULT_MODEL_DIR)
-    if folder.is_dir() and not onnx_path(folder, args.runtime).is_file():
-        raise UsageError(
-            f"--runtime {args.runtime}: {folder} has no {onnx_path('', args.runtime)}; write it with "
-            f"`{export_command(args.model, args.runtime)}`"
-        )
+    check_runtime(args.model, args.runtime, args.device)
 
 
 def check_room(args, config) -> None:

@@ -52,3 +52,23 @@ def test_predict_on_onnx_runtime_gives_the_entities_pytorch_gives(tiny_vaner, tm
     assert answers["torch"] and spans["onnx"] == spans["torch"]
     assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(answers["onnx"], answers["torch"]))
     assert answers["onnx-int8"]  # int8 answers; how close it stays is measured, not asserted on a random model
+
+
+def test_eval_on_onnx_runtime_scores_what_pytorch_scores_and_records_the_runtime(tiny_vaner, tmp_path, capsys):
+    model_dir = tmp_path / "model"
+    save_vaner(*tiny_vaner, model_dir)
+    run = ["eval", "--model", str(model_dir), "--datasets", "NCBI-disease,s800", "--split", "devel", "--limit", "6"]
+    assert main([*run, "--runtime", "onnx", "--output", str(tmp_path / "x.json")]) == 2  # not exported: said at once
+    assert "--runtime onnx: " in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    assert main(["export-onnx", "--model", str(model_dir)]) == 0
+    rows = {}
+    for runtime in ("torch", "onnx"):
+        output = tmp_path / f"{runtime}.json"
+        assert main([*run, "--runtime", runtime, "--output", str(output)]) == 0
+        saved = json.loads(output.read_text())
+        assert saved["runtime"] == (None if runtime == "torch" else runtime)  # older files (no field) were PyTorch's
+        rows[runtime] = [{k: r[k] for k in ("dataset", "strict", "predicted_entities")} for r in saved["results"]]
+    assert rows["onnx"] == rows["torch"] and sum(row["predicted_entities"] for row in rows["torch"]) > 0
+    capsys.readouterr()
+    assert main([*run, "--runtime", "onnx", "--output", str(tmp_path / "torch.json"), "--resume"]) == 2
+    assert "Cannot resume from" in capsys.readouterr().err  # rows of another runtime are not mixed in

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..embedded import DEFAULT_MODEL_DIR, has_default_model
 from ..errors import UsageError, VanerError
 from ..formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
-from ..runtimes import RUNTIMES
+from ..runtimes import RUNTIMES, check_runtime
 
 DEVICE_HELP = "where the model runs: auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
 DTYPE_HELP = (
@@ -79,6 +79,15 @@ def add_device_options(parser: argparse.ArgumentParser, dtype: bool = True) -> N
         parser.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto", help=DTYPE_HELP)
 
 
+def add_runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="torch",
+        help="torch, or the model's ONNX export on ONNX Runtime (CPU; write it with vaner export-onnx)",
+    )
+
+
 def _backbone(args: argparse.Namespace) -> int:
     from ..backbone import convert_smollm2
 
@@ -145,6 +154,7 @@ def _eval(args: argparse.Namespace) -> int:
     if not datasets:
         raise UsageError(f"--datasets {args.datasets!r} names no corpus; give all or NAME,NAME,...")
     type_map = read_type_map(args.type_map) if args.type_map else None
+    check_runtime(args.model, args.runtime, args.device)
     from harness.leaderboard import render_markdown  # torch loads here, once the options are known to be sound
     from harness.runner import run_eval
 
@@ -165,6 +175,7 @@ def _eval(args: argparse.Namespace) -> int:
             guidelines=args.guidelines,
             type_map=type_map,
             request=args.request,
+            runtime=args.runtime,
         )
     except OSError as error:  # --output or --predictions cannot be written
         if isinstance(error, VanerError):
@@ -363,12 +374,7 @@ def add_predict_command(commands) -> None:
     )
     predict.add_argument("--batch-size", type=positive_int, default=16, help="model inputs per forward pass")
     add_device_options(predict)
-    predict.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        default="torch",
-        help="torch, or the model's ONNX export on ONNX Runtime (CPU; write it with vaner export-onnx)",
-    )
+    add_runtime_option(predict)
     predict.add_argument(
         "--link",
         action="store_true",
@@ -505,6 +511,7 @@ def add_eval_command(commands) -> None:
     evaluate.add_argument("--predictions", help="folder for CoNLL files: word, gold, predicted")
     evaluate.add_argument("--batch-size", type=positive_int, default=16)
     add_device_options(evaluate)
+    add_runtime_option(evaluate)
     add_eval_linking_options(evaluate)
     evaluate.add_argument(
         "--resume",
