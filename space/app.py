@@ -27,14 +27,13 @@ TOO_LONG_MESSAGE = (
     f"This text is longer than {MAX_CHARACTERS:,} characters. Please split it; for whole documents "
     "use the command line (`vaner predict --input FILE`), which has no length limit."
 )
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bioner"
 FALLBACK_EXAMPLE = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection."
 
 
-def load_tagger(model: str | None, device: str = "auto"):
+def load_tagger(model: str | None, device: str = "auto", runtime: str = "torch"):
     """`tag(text, entity_types, dataset) -> entities` (every mention, with its score), the model's config and its
     `processing_vaner` (the package's, or on the Hub the remote code's). `device`: auto (CUDA when present), cpu or
-    cuda."""
+    cuda; `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`: the package's path)."""
     try:
         from modeling_vaner import VanerTagger, load_vaner
     except ImportError:  # deployed on the Hub: only the model's remote code is available
@@ -58,7 +57,13 @@ def load_tagger(model: str | None, device: str = "auto"):
         )
     from modeling_vaner import processing_vaner
 
-    model_obj, tokenizer = load_vaner(model, device=device)
+    if runtime == "torch":
+        model_obj, tokenizer = load_vaner(model, device=device)
+    else:
+        from modeling_vaner import DEFAULT_MODEL_DIR
+        from modeling_vaner.onnx_runtime import load_onnx
+
+        model_obj, tokenizer = load_onnx(model or DEFAULT_MODEL_DIR, runtime)
     tagger = VanerTagger(model_obj, tokenizer)
     return (lambda text, types, dataset: tagger([text], types, dataset)[0]), model_obj.config, processing_vaner
 
@@ -66,12 +71,13 @@ def load_tagger(model: str | None, device: str = "auto"):
 def real_examples(limit_per_corpus: int = 1) -> list[str]:
     """A few real test sentences from the BioNER corpora, when the shared data is beside this checkout."""
     try:
+        from modeling_vaner.corpora import data_root
         from modeling_vaner.formats import read_conll_sentences
     except ImportError:  # deployed on the Hub: neither the package nor the corpora are there
         return [FALLBACK_EXAMPLE]
     examples = []
     for corpus in ("NCBI-disease", "BC5CDR-chem", "BC2GM", "s800"):
-        path = SHARED_DATA / corpus / "test.tsv"
+        path = data_root() / corpus / "test.tsv"  # $VANER_DATA, else ../shared/data/bioner
         if not path.is_file():
             continue
         found = 0
@@ -197,8 +203,10 @@ def answer_function(tag, config, processing, linker, downloads):
     return run
 
 
-def build_app(model: str | None = None, results_path: str | None = None, device: str = "auto") -> gr.Blocks:
-    tag, config, processing = load_tagger(model, device)
+def build_app(
+    model: str | None = None, results_path: str | None = None, device: str = "auto", runtime: str = "torch"
+) -> gr.Blocks:
+    tag, config, processing = load_tagger(model, device, runtime)
     linker = load_linker()
     downloads = tempfile.TemporaryDirectory(prefix="vaner-downloads-")
     guidelines = [ADAPTIVE] + list(getattr(config, "datasets", {}))
@@ -261,11 +269,13 @@ def main(
     port: int = 7860,
     results: str | None = None,
     device: str | None = None,
+    runtime: str | None = None,
 ) -> None:
     model = model or os.environ.get("VANER_MODEL")
     results = results or os.environ.get("VANER_RESULTS") or default_results(model)
     device = device or os.environ.get("VANER_DEVICE", "auto")
-    build_app(model, results, device).launch(server_name=host, server_port=port)
+    runtime = runtime or os.environ.get("VANER_RUNTIME", "torch")
+    build_app(model, results, device, runtime).launch(server_name=host, server_port=port)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,17 @@ def test_eval_on_onnx_runtime_scores_what_pytorch_scores_and_records_the_runtime
     capsys.readouterr()
     assert main([*run, "--runtime", "onnx", "--output", str(tmp_path / "torch.json"), "--resume"]) == 2
     assert "Cannot resume from" in capsys.readouterr().err  # rows of another runtime are not mixed in
+
+
+def test_the_space_tags_on_onnx_runtime_as_on_pytorch(tiny_vaner, tmp_path):
+    from space.app import load_tagger
+
+    model_dir = tmp_path / "model"
+    save_vaner(*tiny_vaner, model_dir)
+    export_onnx(tiny_vaner[0], model_dir)
+    text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers."
+    answers = {}
+    for runtime in ("torch", "onnx"):
+        tag, _, _ = load_tagger(str(model_dir), "cpu", runtime)
+        answers[runtime] = [(e["start"], e["end"], e["type"]) for e in tag(text, ["Chemical", "Gene"], None)]
+    assert answers["torch"] and answers["onnx"] == answers["torch"]

@@ -240,3 +240,13 @@ def test_the_hover_title_names_the_concept_of_a_linked_mention_and_nothing_for_a
     fever = {"start": 14, "end": 19, "type": "Disease", "score": 0.914, "id": None, "ids": [], "name": None}
     titles = re.findall(r'title="([^"]*)"', highlight_html(text, [aspirin, fever], ["Chemical", "Disease"]))
     assert titles == ["Chemical, score 0.98, MESH:D001241 Aspirin", "Disease, score 0.91"]
+
+
+def test_the_examples_come_from_the_corpora_folder_the_package_reads(tmp_path, monkeypatch):
+    from space.app import real_examples
+
+    sentence = "Mutations in the BRCA1 gene raise the risk of breast and ovarian cancer in women of many ages ."
+    (tmp_path / "NCBI-disease").mkdir()
+    (tmp_path / "NCBI-disease" / "test.tsv").write_text("".join(f"{word}\tO\n" for word in sentence.split()) + "\n")
+    monkeypatch.setenv("VANER_DATA", str(tmp_path))
+    assert real_examples() == [sentence.removesuffix(" .") + "."]

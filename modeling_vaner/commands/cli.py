@@ -284,7 +284,11 @@ def _serve(args: argparse.Namespace) -> int:
         from harness.results import read_results
 
         read_results(args.results)
-    serve(args.model, host=args.host, port=args.port, results=args.results, device=args.device)
+    runtime = args.runtime or os.environ.get("VANER_RUNTIME", "torch")
+    if runtime not in RUNTIMES:
+        raise UsageError(f"$VANER_RUNTIME {runtime!r}: use one of {', '.join(RUNTIMES)}")
+    check_runtime(args.model or os.environ.get("VANER_MODEL"), runtime, args.device)
+    serve(args.model, host=args.host, port=args.port, results=args.results, device=args.device, runtime=runtime)
     return 0
 
 
@@ -624,6 +628,11 @@ def add_serve_command(commands) -> None:
     serve.add_argument("--port", type=port_number, default=7860)
     serve.add_argument("--results", help="a `vaner eval` results JSON to quote on the page")
     serve.add_argument("--device", help=DEVICE_HELP + " (default: $VANER_DEVICE, else auto)")
+    serve.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="torch, or the model's ONNX export on ONNX Runtime (default: $VANER_RUNTIME, else torch)",
+    )
     serve.set_defaults(handler=_serve)
 
 
