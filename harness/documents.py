@@ -157,7 +157,9 @@ def evaluate_documents(predictor, name: str, split: str = "test", limit: int | N
     types, left_out = scored_types(data, list(predictor.config.entity_types))
     if not types:
         counts = ", ".join(f"{t} {n}" for t, n in left_out.items()) or "no mentions"
-        raise NotScoredError(f"the model knows none of its types ({counts} in {split}); map them with --type-map")
+        raise NotScoredError(
+            f"the model knows none of its types ({counts} in {split}); map them to the model's types (`vaner eval --type-map`)"
+        )
     gold = [
         (i, e["start"], e["end"], e["type"]) for i, d in enumerate(documents) for e in d.entities if e["type"] in types
     ]

@@ -138,8 +138,8 @@ def write_results(report: dict, output: str | Path, replace_other: bool = False)
             if not replace_other:
                 raise ResultsError(
                     f"{output} now holds results of other settings {settings_of(saved)} (another "
-                    f"run wrote it); this run's are {settings_of(report)}. Write to another --output."
-                )
+                    f"run wrote it); this run's are {settings_of(report)}. Write to another file."
+                ).about("output")
             saved = None
         combined = check_results(merged(report, saved), output)
         write_json_atomically(output, combined)  # its `.partial` is ours alone: the lock is held

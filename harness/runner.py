@@ -15,8 +15,8 @@ from pathlib import Path
 import evaluate
 from transformers.utils import logging
 
-from modeling_vaner.corpora import TAGS, file_stem, get_corpus, load_corpus
-from modeling_vaner.documents import document_corpus, is_document_corpus
+from modeling_vaner.corpora import TAGS, CorpusError, file_stem, get_corpus, load_corpus
+from modeling_vaner.documents import DocumentCorpusError, document_corpus, is_document_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
 from modeling_vaner.processing_vaner import repair_bio, tidy_tags
@@ -66,13 +66,15 @@ class VanerPredictor:
         self.batch_size = batch_size
         if guidelines is not None and guidelines not in self.config.datasets:
             raise HarnessError(
-                f"--guidelines {guidelines}: the model knows the guidelines of "
+                f"{guidelines}: the model knows the guidelines of "
                 f"{', '.join(self.config.datasets) or 'no corpus (it uses the adaptive instruction)'}."
-            )
+            ).about("guidelines")
         if request not in REQUESTS:
-            raise HarnessError(f"--request {request}: use one of {', '.join(REQUESTS)}")
+            raise HarnessError(f"{request}: use one of {', '.join(REQUESTS)}").about("request")
         if request == "all-types" and self.config.head_layout != "per_type":
-            raise HarnessError("--request all-types needs a model with a head per type; this one has one shared head")
+            raise HarnessError("all-types needs a model with a head per type; this one has one shared head").about(
+                "request"
+            )
         self.guidelines, self.request = guidelines, request
 
     def instruction(self, dataset: str, entity_type: str) -> str:
@@ -157,7 +159,7 @@ def load_predictor(
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     from modeling_vaner import load_vaner
-    from modeling_vaner.loading import DeviceError, resolve_device, resolve_dtype
+    from modeling_vaner.loading import resolve_dtype
     from modeling_vaner.training.checkpoints import load_run_checkpoint
 
     if runtime != "torch":
@@ -165,10 +167,7 @@ def load_predictor(
 
         model, tokenizer = load_onnx(model_name_or_path, runtime)
         return VanerPredictor(model, tokenizer, batch_size=batch_size, guidelines=guidelines, request=request)
-    try:
-        target = resolve_device(device)
-    except DeviceError as error:
-        raise HarnessError(str(error)) from None
+    target, _ = device_and_dtype(device, dtype)
     weights_dtype = resolve_dtype(dtype, target)
     folder = Path(model_name_or_path)
     if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
@@ -371,7 +370,7 @@ def device_and_dtype(device: str | None, dtype: str | None) -> tuple:
     try:
         target = resolve_device(device)
     except DeviceError as error:
-        raise HarnessError(str(error)) from None
+        raise HarnessError(error.message).about("device") from None
     return target, str(resolve_dtype(dtype, target)).removeprefix("torch.")
 
 
@@ -379,8 +378,11 @@ def check_datasets(datasets: list[str], split: str) -> None:
     """Each corpus named once, known, and holding `split`: `HarnessError` otherwise."""
     if len(set(datasets)) != len(datasets):
         twice = sorted({name for name in datasets if datasets.count(name) > 1})
-        raise HarnessError(f"--datasets names {', '.join(twice)} more than once; name each corpus once.")
-    check_splits(datasets, split)
+        raise HarnessError(f"names {', '.join(twice)} more than once; name each corpus once.").about("datasets")
+    try:
+        check_splits(datasets, split)
+    except (CorpusError, DocumentCorpusError) as error:  # an unknown corpus, a folder that is none
+        raise error.about("datasets") from None
 
 
 def run_eval(
@@ -414,7 +416,7 @@ def run_eval(
     `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`; recorded, on the CPU)."""
     target, dtype = device_and_dtype(device, dtype)
     if runtime != "torch" and target.type != "cpu":
-        raise HarnessError(f"--runtime {runtime} runs on the CPU; leave out --device {device}")
+        raise HarnessError(f"{runtime} runs on the CPU, not on device {device}").about("runtime")
     check_datasets(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -461,8 +463,8 @@ def check_same_length(kept: int | None, now: int, output: Path) -> None:
     if kept != now:
         kept_at = f"max_length {kept}" if kept else "a max_length it does not record"
         raise HarnessError(
-            f"Cannot resume from {output}: it ran the model at {kept_at}, this run uses {now}; write to another --output."
-        )
+            f"{output}: cannot resume from it: it ran the model at {kept_at}, this run uses {now}; write to another file."
+        ).about("output")
 
 
 def new_report(model: str, model_name: str | None, revision: str | None, dtype: str, target) -> dict:
@@ -518,7 +520,7 @@ class Predictors:
             return self.loaded
         path = self.model.replace("{dataset}", dataset)
         if not Path(path).exists():
-            raise HarnessError(f"No model for {dataset}: {path} does not exist (from --model {self.model}).")
+            raise HarnessError(f"{self.model}: no model for {dataset} ({path} does not exist).").about("model")
         return load_predictor(path, **self.kwargs)
 
 
@@ -570,8 +572,8 @@ def finished_results(
     }
     if settings != wanted:
         raise HarnessError(
-            f"Cannot resume from {output}: it scored {settings}, not {wanted}; write to another --output."
-        )
+            f"{output}: cannot resume from it: it scored {settings}, not {wanted}; write to another file."
+        ).about("output")
     kept = {}
     for result in saved["results"]:
         if result["dataset"] not in datasets:

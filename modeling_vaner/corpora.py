@@ -103,7 +103,7 @@ def corpus_names(spec: str) -> list[str]:
         return [corpus_from_spec(spec)]
     counts = typed_mentions(Path(spec))
     if not counts:
-        raise CorpusError(f"--datasets {spec}: its tags name no entity type (no B-<type> tag in any split)")
+        raise CorpusError(f"{spec}: its tags name no entity type (no B-<type> tag in any split)")
     folder, names = os.path.normpath(spec), []
     for entity_type in sorted(counts):
         name = known_corpus(Path(spec).resolve(), entity_type) if len(counts) == 1 else None
@@ -142,11 +142,11 @@ def corpus_from_spec(spec: str) -> str:
     folder, _, entity_type = spec.rpartition(":")
     if not Path(folder).is_dir():
         raise CorpusError(
-            f"--datasets {spec}: {folder} is not a folder (expected FOLDER:TYPE, the folder holding "
+            f"{spec}: {folder} is not a folder (expected FOLDER:TYPE, the folder holding "
             "train.tsv, devel.tsv and/or test.tsv, or a datasets corpus)"
         )
     if not entity_type:
-        raise CorpusError(f"--datasets {spec}: name the entity type after the colon, e.g. {folder}:Disease")
+        raise CorpusError(f"{spec}: name the entity type after the colon, e.g. {folder}:Disease")
     resolved = Path(folder).resolve()
     if known_corpus(resolved, entity_type):
         return known_corpus(resolved, entity_type)
@@ -158,7 +158,7 @@ def corpus_from_spec(spec: str) -> str:
     if set(counts) - {entity_type}:
         found = ", ".join(f"{kind} ({count} mentions)" for kind, count in sorted(counts.items()))
         raise CorpusError(
-            f"--datasets {spec}: the tags of {folder} name {found}; read as {entity_type}, every one "
+            f"{spec}: the tags of {folder} name {found}; read as {entity_type}, every one "
             f"would count as {entity_type}. Give {folder} alone for one row per type."
         )
     register_corpus(name, resolved, entity_type, kind=corpus_kind(resolved))
@@ -273,7 +273,7 @@ def get_corpus(name: str) -> Corpus:
         return get_corpus(corpus_from_spec(name))
     if name not in _registry:
         known = ", ".join([*KNOWN_CORPORA, *(n for n in _registry if n not in KNOWN_CORPORA)])
-        raise CorpusError(f"Unknown corpus {name!r}; known: {known}, or FOLDER:TYPE for a folder of CoNLL files.")
+        raise CorpusError(f"{name}: unknown corpus; known: {known}, or FOLDER:TYPE for a folder of CoNLL files.")
     return _registry[name]
 
 

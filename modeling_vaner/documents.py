@@ -136,7 +136,7 @@ def document_corpus(spec: str, type_map: dict[str, str] | None = None) -> Docume
     folder, _, mapping = spec.partition(":") if "=" in spec else (spec, "", "")
     if not Path(folder).is_dir():
         known = ", ".join(KNOWN_DOCUMENT_CORPORA)
-        raise DocumentCorpusError(f"--datasets {spec}: not a known document corpus ({known}) nor a folder")
+        raise DocumentCorpusError(f"{spec}: not a known document corpus ({known}) nor a folder")
     return DocumentCorpus(os.path.normpath(spec), Path(folder), {**base, **parse_type_map(mapping, spec)})
 
 

@@ -168,13 +168,13 @@ def check_writable(document: Document, output_format: str, where: str) -> None:
     if not document.id.strip() or forbidden & set(document.id):
         bad = "is empty" if not document.id.strip() else f"holds {sorted(forbidden & set(document.id))}"
         raise InputError(
-            f"{where}: document id {document.id[:40]!r} {bad}, which --format {output_format} cannot write without "
-            "breaking its lines; give ids without tabs, line breaks or '|' (or use --format json)"
+            f"{where}: document id {document.id[:40]!r} {bad}, which the {output_format} format cannot write without "
+            "breaking its lines; give ids without tabs, line breaks or '|' (or write the json format)"
         )
     if output_format == "pubtator" and LINE_BREAKS & set(document.text):
         raise InputError(
             f"{where}: document {document.id!r} has a line break inside its text, which PubTator cannot hold (one "
-            "line per title and abstract); replace the line breaks with spaces, or use --format json"
+            "line per title and abstract); replace the line breaks with spaces, or write the json format"
         )
 
 

@@ -38,10 +38,10 @@ def resolve_device(device: str | None = "auto"):
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name != "cpu" and not name.startswith("cuda"):
-        raise DeviceError(f"--device {name}: unknown device; use auto, cpu, cuda or cuda:N.")
+        raise DeviceError(f"{name}: unknown device; use auto, cpu, cuda or cuda:N.").about("device")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError(
-            f"--device {name}: this machine has no CUDA GPU (torch {torch.__version__}); use --device cpu or auto."
+        raise DeviceError(f"{name}: this machine has no CUDA GPU (torch {torch.__version__}); use cpu or auto.").about(
+            "device"
         )
     return torch.device(name)
 

@@ -64,7 +64,7 @@ def write_onnx_folder(model: str | None, output: str | None, int8: bool = False)
 
     source = model or str(DEFAULT_MODEL_DIR)
     if output is None and not Path(source).is_dir():
-        raise UsageError(f"--model {source} is not a folder here: name the folder to write with --output")
+        raise UsageError(f"{source} is not a folder here: name the folder to write (output)").about("model")
     output = Path(output or source)
     vaner, tokenizer = load_vaner(model, dtype=torch.float32, device="cpu")
     if not (output / "config.json").is_file():
@@ -102,7 +102,7 @@ def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = No
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        raise UsageError(f"--runtime {runtime} needs ONNX Runtime: pip install 'vaner[onnx]'") from None
+        raise UsageError(f"{runtime} needs ONNX Runtime: pip install 'vaner[onnx]'").about("runtime") from None
     folder = Path(model)
     if not folder.is_dir():  # a Hub repo: its config, tokenizer and graphs, never its PyTorch weights
         from huggingface_hub import snapshot_download
@@ -111,7 +111,6 @@ def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = No
     graph = onnx_path(folder, runtime)
     if not graph.is_file():
         raise UsageError(
-            f"--runtime {runtime}: {model} has no {graph.relative_to(folder)}; write it with "
-            f"`{export_command(str(model), runtime)}`"
-        )
+            f"{runtime}: {model} has no {graph.relative_to(folder)}; write it with `{export_command(str(model), runtime)}`"
+        ).about("runtime")
     return OnnxVanerModel(graph, VanerConfig.from_pretrained(folder), threads), AutoTokenizer.from_pretrained(folder)

@@ -23,14 +23,13 @@ def export_command(model: str | None, runtime: str) -> str:
 
 def check_runtime(model: str | None, runtime: str, device: str | None) -> None:
     """Before anything loads: `onnx` or `onnx-int8` runs on the CPU, from the graph a model folder holds (`model`
-    None: the default model; a Hub repo's graph is fetched as it loads). `UsageError` naming the option otherwise."""
+    None: the default model; a Hub repo's graph is fetched as it loads). `UsageError` about `runtime` otherwise."""
     if runtime == "torch":
         return
     if (device or "auto") not in ("auto", "cpu"):
-        raise UsageError(f"--runtime {runtime} runs on the CPU; leave out --device {device}")
+        raise UsageError(f"{runtime} runs on the CPU, not on device {device}").about("runtime")
     folder = Path(model or DEFAULT_MODEL_DIR)
     if folder.is_dir() and not onnx_path(folder, runtime).is_file():
         raise UsageError(
-            f"--runtime {runtime}: {folder} has no {onnx_path('', runtime)}; write it with "
-            f"`{export_command(model, runtime)}`"
-        )
+            f"{runtime}: {folder} has no {onnx_path('', runtime)}; write it with `{export_command(model, runtime)}`"
+        ).about("runtime")

@@ -12,7 +12,7 @@ LIMIT=${LIMIT:-100}
 MODEL=${MODEL:-runs/cpu-one-pass/final}
 OUT=${OUT:-results/one-pass-cpu}
 NAME=${NAME:-one-pass from default, CPU}
-VANER=.venv/bin/vaner
+VANER=${VANER:-.venv/bin/vaner}
 mkdir -p "$OUT"
 $VANER eval --model "$MODEL" --name "$NAME" --datasets BioRED --output "$OUT/documents.json" --resume
 for request in dataset all-types; do

@@ -69,5 +69,5 @@ def test_a_folder_can_be_registered_by_path_and_type(tmp_path):
 
 
 def test_unknown_corpus_lists_the_known_ones():
-    with pytest.raises(CorpusError, match="Unknown corpus 'GENIA'; known: BC4CHEMD"):
+    with pytest.raises(CorpusError, match="^GENIA: unknown corpus; known: BC4CHEMD"):
         load_corpus("GENIA", "train")

@@ -101,12 +101,12 @@ def test_training_sentences_are_the_taggers_with_a_tag_column_per_type(corpus_di
 
 def test_a_pubtator_folder_trains_the_heads_of_its_types_over_the_same_sentences(corpus_dir):
     from modeling_vaner.corpora import document_views, get_corpus, load_corpus
-    from modeling_vaner.training.type_heads import merged_sources
+    from modeling_vaner.training.mix import corpus_sources
 
     views = document_views(str(corpus_dir))
     assert views == [f"{corpus_dir}:Disease", f"{corpus_dir}:Gene"]
     assert {get_corpus(view).guidelines for view in views} == {"mycorpus"}
-    [source] = merged_sources({view: load_corpus(view, "train") for view in views})
+    [source] = corpus_sources({view: load_corpus(view, "train") for view in views}, merge=True)
     assert source.types == ["Disease", "Gene"] and len(source) == 2
     assert source.tags[0] == [["O", "O", "O", "O", "B", "I", "O"], ["B", "O", "O", "O", "O", "O", "O"]]
 

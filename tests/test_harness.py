@@ -190,7 +190,7 @@ def test_labels_that_do_not_fit_are_refused(tmp_path):
 
 def test_unknown_dataset_fails_before_loading_and_partial_runs_keep_results(tiny_vaner_dir, tmp_path, capsys):
     assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "NCBI-disease,GENIA"]) == 2
-    assert "Unknown corpus 'GENIA'" in capsys.readouterr().err
+    assert "vaner eval: --datasets GENIA: unknown corpus; known: " in capsys.readouterr().err
 
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -233,7 +233,7 @@ def test_resume_keeps_finished_corpora_and_refuses_other_settings(tiny_vaner_dir
 
     with pytest.raises(HarnessError, match="limit 3; this run scores 'test', limit 5"):
         run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=5, resume=True)
-    with pytest.raises(HarnessError, match="write to another --output"):
+    with pytest.raises(HarnessError, match="^output .*: cannot resume from it: .*write to another file"):
         run_eval(str(tiny_vaner_dir), ["s800"], output=output, limit=3, dtype="bfloat16", resume=True)
     assert scored == ["NCBI-disease"]  # refused before scoring anything
     assert resumed["max_length"] == 512  # the tiny model records no training length: the tagger's 512
@@ -271,7 +271,7 @@ def test_one_model_per_corpus_makes_one_row_with_its_summed_training_time(tmp_pa
     assert len(report["training"]["summaries"]) == 2
 
     # A corpus without its model is named with the path that was looked for.
-    with pytest.raises(HarnessError, match=r"No model for BC2GM: .*BC2GM/final does not exist"):
+    with pytest.raises(HarnessError, match=r"^model .*: no model for BC2GM \(.*BC2GM/final does not exist"):
         run_eval(template, ["BC2GM"], output=tmp_path / "missing.json")
 
     # `vaner leaderboard` puts several results files in one table: measured rows first, in order, then reported.

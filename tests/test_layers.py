@@ -1,10 +1,15 @@
 """The arrows between the layers point one way (docs/design.md): the model package (remote code and Python API) <-
 the harness, the Space and the model card <- the commands (`modeling_vaner/commands/`: the CLI, pushing, building the
-linking index). A module may import its own layer and the layers below it, never one above."""
+linking index). A module may import its own layer and the layers below it, never one above; no module imports itself
+round a loop; and library errors name the Python parameter they are about, the commands the flag."""
 
 import ast
+import re
 from pathlib import Path
 
+import pytest
+
+from modeling_vaner.errors import VanerError
 from tests.conftest import REPO_ROOT
 
 # Each layer, and the top-level packages of the repository its modules may import (besides their own).
@@ -158,3 +163,63 @@ def test_the_cycle_scan_sees_a_loop_through_a_function_and_a_package(tmp_path):
     assert cycles(import_graph(tmp_path)) == [
         ["modeling_vaner.loading", "modeling_vaner.training", "modeling_vaner.training.run"]
     ]
+
+
+# A flag of a command (`--datasets`) outside a command to run (`vaner eval --type-map` in backticks, `pip install
+# --no-deps ...`): the words of the command line, which library code leaves to the commands (errors.VanerError.about).
+FLAG = re.compile(r"(?<![\w-])--[a-z]")
+RUN_THIS = re.compile(r"`[^`]*`|pip install [^)'\"]*")
+# Library modules that still speak a command's flags, and why.
+FLAGS_PENDING = {
+    "modeling_vaner/bulk/job.py": "the sharded tagging job is vaner predict's, and names its options",
+    "modeling_vaner/bulk/ray_engine.py": "as bulk/job.py",
+    "modeling_vaner/bulk/shards.py": "as bulk/job.py",
+}
+
+
+def flags_in_library_errors(root: Path = REPO_ROOT) -> list[str]:
+    """`file:line` of every error raised outside the commands whose message names a command-line flag."""
+    found = []
+    for top in sorted(OURS):
+        for path in sorted((root / top).rglob("*.py")):
+            if "commands" in path.parts or "default_model" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Raise) and node.exc is not None:
+                    texts = [
+                        n.value for n in ast.walk(node.exc) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                    ]
+                    if any(FLAG.search(RUN_THIS.sub("", text)) for text in texts):
+                        found.append(f"{path.relative_to(root).as_posix()}:{node.lineno}")
+    return found
+
+
+def test_library_errors_name_python_parameters_not_flags():
+    assert [place for place in flags_in_library_errors() if place.split(":")[0] not in FLAGS_PENDING] == []
+
+
+def test_the_flag_scan_sees_a_flag_and_not_a_command_to_run(tmp_path):
+    for top in OURS:
+        (tmp_path / top).mkdir()
+    (tmp_path / "harness" / "runner.py").write_text(
+        "def f(spec):\n"
+        "    raise ValueError(f'--datasets {spec}: no such corpus')\n"
+        "def g():\n"
+        "    raise ValueError('build it with `vaner link-index --output DIR` (pip install --no-deps x)')\n"
+    )
+    assert flags_in_library_errors(tmp_path) == ["harness/runner.py:2"]
+
+
+def test_a_command_names_the_flag_a_python_caller_sees_as_a_parameter(tmp_path, capsys):
+    from harness.runner import run_eval
+    from modeling_vaner.commands.cli import main
+
+    spec = f"{tmp_path / 'nowhere'}:Disease"
+    with pytest.raises(VanerError) as raised:
+        run_eval("unused-model", [spec], output=tmp_path / "r.json")
+    assert str(raised.value).startswith(f"datasets {spec}: ") and "--" not in str(raised.value)
+    assert main(["eval", "--datasets", spec, "--output", str(tmp_path / "r.json")]) == 2
+    assert capsys.readouterr().err.startswith(f"vaner eval: --datasets {spec}: {tmp_path / 'nowhere'} is not a folder")
+    assert main(["train", "--config", "configs/default_smollm2.yaml", "--corpora", spec]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"vaner train: --corpora on the command line: {spec}: ") and "--datasets" not in said

@@ -123,10 +123,10 @@ def test_a_shared_head_model_answers_as_before(tiny_vaner):
 
 def test_bc5cdr_chemicals_and_diseases_train_together():
     from modeling_vaner.corpora import load_corpus
-    from modeling_vaner.training.type_heads import head_tags, merged_sources
+    from modeling_vaner.training.mix import corpus_sources, head_tags
 
     sets = {name: load_corpus(name, "devel").select(range(50)) for name in ("BC5CDR-chem", "s800", "BC5CDR-disease")}
-    sources = merged_sources(sets)
+    sources = corpus_sources(sets, merge=True)
     assert [(s.corpora, s.types, len(s)) for s in sources] == [
         (["BC5CDR-chem", "BC5CDR-disease"], ["Chemical", "Disease"], 50),
         (["s800"], ["Species"], 50),
@@ -140,13 +140,13 @@ def test_bc5cdr_chemicals_and_diseases_train_together():
 def test_training_rows_label_only_the_annotated_heads(smollm2_tokenizer):
     from modeling_vaner.corpora import load_corpus
     from modeling_vaner.training import TrainConfig
-    from modeling_vaner.training.type_heads import build_type_head_eval_rows
+    from modeling_vaner.training.mix import build_eval_rows
 
     model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Species"])
     config = TrainConfig(
         corpora=["BC5CDR-chem", "BC5CDR-disease", "s800"], max_eval_sentences=5, max_length=256, heads="per_type"
     )
-    rows = build_type_head_eval_rows(config, smollm2_tokenizer, model.config)
+    rows = build_eval_rows(config, smollm2_tokenizer, model.config)
     labelled_words = torch.zeros(3, dtype=torch.long)
     for row in rows:
         labels = torch.tensor(row["labels"]).view(len(row["input_ids"]), 3)
@@ -172,14 +172,14 @@ def test_all_type_rows_name_every_type_and_no_dataset_and_label_only_the_annotat
 ):
     from modeling_vaner.corpora import load_corpus
     from modeling_vaner.training import TrainConfig
-    from modeling_vaner.training.type_heads import build_type_head_train_rows
+    from modeling_vaner.training.mix import build_train_rows
 
     model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Species"])
     config = TrainConfig(
         output_dir=str(tmp_path), corpora=["BC5CDR-chem", "s800"], heads="per_type", all_types_probability=share
     )
     sets = {name: load_corpus(name, "devel").select(range(20)) for name in config.corpora}
-    rows = build_type_head_train_rows(config, smollm2_tokenizer, model.config, sets)
+    rows = build_train_rows(config, smollm2_tokenizer, model.config, sets)
     asked = {"all": 0, "dataset": 0}
     for row in rows:
         instruction = smollm2_tokenizer.decode(row["input_ids"])
@@ -281,7 +281,7 @@ def test_the_harness_asks_a_one_pass_model_for_every_type_and_reads_the_corpus_h
         [(words, row["instruction"]) for words in sentences], entity_type="Species"
     )
     assert row["predicted_entities"] == sum(t.count("B") for t, _ in tags)  # the Species head's answers, counted
-    with pytest.raises(HarnessError, match="--request all-types needs a model with a head per type"):
+    with pytest.raises(HarnessError, match="^request all-types needs a model with a head per type"):
         run_eval(str(tiny_vaner_dir), ["s800"], "devel", tmp_path / "shared.json", limit=2, request="all-types")
 
 

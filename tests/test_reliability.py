@@ -126,7 +126,7 @@ def test_the_command_line_answers_help_without_importing_torch():
         (["train", "--config", "/nonexistent/recipe.yaml"], 2, "/nonexistent/recipe.yaml: no such file"),
         (["train", "--max_steps", "x"], 2, "--max_steps/--max-steps: invalid int value: 'x'"),
         (["train", "--help"], 0, "--max_steps MAX_STEPS"),
-        (["eval", "--datasets", "Nope"], 2, "vaner eval: Unknown corpus 'Nope'"),
+        (["eval", "--datasets", "Nope"], 2, "vaner eval: --datasets Nope: unknown corpus; known: "),
         (["eval", "--type-map", "/nonexistent/types.tsv"], 2, "vaner eval: /nonexistent/types.tsv: no such file"),
         (["eval", "--help"], 0, "usage: vaner eval"),
         (["push", "--help"], 0, "usage: vaner push"),

@@ -332,7 +332,7 @@ def test_a_recipe_that_cannot_run_is_refused_before_anything_loads(tmp_path):
         "- a\n- list\n": "must be a mapping of option: value, not a list",
         "max_steps: four\n": "max_steps .* must be a whole number, got 'four'",
         "learning_rate: -1.0e-4\n": "learning_rate .* must be above 0",
-        "corpora: NCBI-disease, nosuch\n": "Unknown corpus 'nosuch'",
+        "corpora: NCBI-disease, nosuch\n": "corpora in .*: nosuch: unknown corpus",
         "time_budget_minutes: null\n": "time_budget_minutes .* must be set when lr_schedule is budget",
         "per_device_batch_size: 0\n": "per_device_batch_size .* must be at least 1",
         "all_types_probability: 0.5\n": "all_types_probability .* needs heads per_type",

@@ -108,13 +108,13 @@ def _export_onnx(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
+    from .demo import run_demo
 
     return run_demo(args.text, seed=args.seed, untrained=args.untrained, device=args.device)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from ..predict import run_predict
+    from .predict import run_predict
 
     return run_predict(args)
 
@@ -193,16 +193,19 @@ def eval_corpora(spec: str) -> list[str]:
     from ..documents import DOCUMENTS_GROUP, KNOWN_DOCUMENT_CORPORA, is_document_corpus
 
     names = []
-    for entry in filter(None, (piece.strip() for piece in split_specs(spec))):
-        if entry == DOCUMENTS_GROUP:
-            names.extend(KNOWN_DOCUMENT_CORPORA)
-        elif is_document_corpus(entry):
-            names.append(entry)
-        else:
-            names.extend(corpus_names(entry))
-    for name in names:  # an unknown name or a folder that is not a corpus is said before any model loads
-        if not is_document_corpus(name):
-            get_corpus(name)
+    try:
+        for entry in filter(None, (piece.strip() for piece in split_specs(spec))):
+            if entry == DOCUMENTS_GROUP:
+                names.extend(KNOWN_DOCUMENT_CORPORA)
+            elif is_document_corpus(entry):
+                names.append(entry)
+            else:
+                names.extend(corpus_names(entry))
+        for name in names:  # an unknown name or a folder that is not a corpus is said before any model loads
+            if not is_document_corpus(name):
+                get_corpus(name)
+    except VanerError as error:
+        raise error.about("datasets") from None
     return names
 
 
@@ -678,6 +681,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Library parameters fed by a flag of another name (every other parameter: `--` and its name, dashes for underscores).
+FLAG_OF_PARAMETER = {"model_name_or_path": "--model"}
+
+
+def flag_words(error: VanerError) -> str:
+    """An error as the command line says it: the parameter it is about named by the flag that feeds it."""
+    if error.parameter is None:
+        return str(error)
+    flag = FLAG_OF_PARAMETER.get(error.parameter, "--" + error.parameter.replace("_", "-"))
+    return f"{flag} {error.message}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -689,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args, extra) if getattr(args, "takes_overrides", False) else args.handler(args)
     except VanerError as error:  # the one place a user's error becomes a message and an exit status
-        print(f"vaner {args.command}: {error}", file=sys.stderr)
+        print(f"vaner {args.command}: {flag_words(error)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:  # Ctrl-C: one line, what is kept, how to go on
         print(f"vaner {args.command}: stopped (Ctrl-C). {interrupted_note(args)}", file=sys.stderr)

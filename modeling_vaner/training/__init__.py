@@ -5,8 +5,8 @@ on its first sub-token; the instruction never carries a label) -> bidirectional 
 CPU or data-parallel under `torchrun`/`accelerate launch`. In four parts, each a module with one job:
 
 - `recipe`: the options (`TrainConfig`), read from YAML and the command line, checked before anything loads;
-- `mix`: the corpora mixed by temperature, DBR items, and the labelled rows (`type_heads`: rows for a model with a
-  head per entity type);
+- `mix`: the corpora mixed by temperature, DBR items, and the labelled rows, for one shared head or a head per type
+  (`type_heads`: the heads a run gives a model, and a one-pass copy of a shared-head model);
 - `trainer`: transformers' `Trainer` with VANER's choices, the run's clock and the budget-fitted schedule;
 - `run`: the starting model, resuming, `final/` and the summary.
 
@@ -21,7 +21,7 @@ from .mix import (
     corpus_weights,
     encode_plan,
     labelled_rows,
-    mixed_sentences,
+    mixed_items,
     request_encoder,
 )
 from .recipe import RecipeError, TrainConfig, parse_overrides, read_recipe, recipe_parser
@@ -51,7 +51,7 @@ __all__ = [
     "encode_plan",
     "initial_model",
     "labelled_rows",
-    "mixed_sentences",
+    "mixed_items",
     "parse_overrides",
     "read_recipe",
     "recipe_parser",

@@ -4,7 +4,7 @@ the encoder baseline's rows."""
 
 import os
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..corpora import TAGS, data_root, get_corpus, load_corpus
@@ -81,61 +81,148 @@ def build_dictionary(config: TrainConfig, train_sets: dict):
     return dictionary
 
 
-def mixed_sentences(config: TrainConfig, train_sets: dict, rng: random.Random):
-    """One epoch's sentences, `(corpus, words, tags)`: each corpus drawn by its temperature weight (the total is the
-    sum of corpus sizes), in a shuffled order within the corpus."""
-    sizes = {name: len(dataset) for name, dataset in train_sets.items()}
+@dataclass
+class Source:
+    """Sentences annotated for one or more entity types: one corpus, or (with a head per type) corpora over the
+    same sentences. `tags[i][k]` is sentence i's tags for `types[k]`."""
+
+    corpora: list[str]
+    types: list[str]
+    tokens: list[list[str]]
+    tags: list[list[list[str]]]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.corpora)
+
+
+def corpus_sources(datasets: dict, merge: bool = False) -> list[Source]:
+    """A source per corpus (`datasets`: corpus name -> `datasets.Dataset` with `tokens` and `ner_tags`), in the
+    order given; with `merge` (a model with a head per type), corpora over the same sentences, word for word, make
+    one source whose rows train each of their types' heads (BC5CDR's chemicals and diseases)."""
+    sources: dict[tuple, Source] = {}
+    for name, dataset in datasets.items():
+        tokens = list(dataset["tokens"])  # a list: a datasets column is read row by row when indexed
+        tags = [[TAGS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]]
+        entity_type = get_corpus(name).entity_type
+        key = tuple(map(tuple, tokens)) if merge else (name,)
+        source = sources.get(key)
+        if source is None or entity_type in source.types:
+            key = key if source is None else (name, key)
+            sources[key] = Source([name], [entity_type], tokens, [[sentence] for sentence in tags])
+            continue
+        source.corpora.append(name)
+        source.types.append(entity_type)
+        for per_type, sentence in zip(source.tags, tags):
+            per_type.append(sentence)
+    return list(sources.values())
+
+
+def head_tags(types: list[str], tags: list[list[str]], heads: list[str]) -> list[list[str]]:
+    """Tags per head for one sentence annotated for `types` (`tags[k]` for `types[k]`): empty for a head whose type
+    it does not annotate (no label there)."""
+    by_type = dict(zip(types, tags))
+    return [by_type.get(head, []) for head in heads]
+
+
+def mixed_items(config: TrainConfig, sources: list[Source], rng: random.Random):
+    """One epoch's `(source, sentence index)`: each source drawn by its temperature weight (the total is the sum of
+    source sizes), in a shuffled order within the source."""
+    sizes = {source.name: len(source) for source in sources}
     weights = corpus_weights(sizes, config.temperature)
     total = sum(sizes.values())
-    for name, dataset in train_sets.items():
-        order = [i % sizes[name] for i in range(round(weights[name] * total))]
+    for source in sources:
+        order = [i % sizes[source.name] for i in range(round(weights[source.name] * total))]
         rng.shuffle(order)
-        all_words, all_tags = dataset["tokens"], dataset["ner_tags"]  # columns once, not rows one by one
         for index in order:
-            yield name, all_words[index], [TAGS[t] for t in all_tags[index]]
+            yield source, index
 
 
-def devel_sentences(config: TrainConfig):
-    """`(corpus, words, tags)` of the devel splits (the first `max_eval_sentences` of each): checkpoints are chosen
-    on these, never on test."""
-    for name in config.corpora:
-        dataset = load_corpus(name, "devel")
-        if config.max_eval_sentences is not None:
-            dataset = dataset.select(range(min(len(dataset), config.max_eval_sentences)))
-        for words, tag_ids in zip(dataset["tokens"], dataset["ner_tags"]):
-            yield name, words, [TAGS[t] for t in tag_ids]
+def source_instruction(config: TrainConfig, model_config, source: Source) -> str:
+    """The instruction of a source's sentences: its types, and its corpora's guidelines (VANER) or none."""
+    datasets = [config.guidelines(name) for name in source.corpora]
+    return model_config.instruction(source.types, None if None in datasets else datasets)
+
+
+def row_instruction(config: TrainConfig, model_config, source: Source, rng: random.Random) -> str:
+    """A training sentence's instruction: every type the model knows and no dataset (with probability
+    `all_types_probability`: what `vaner predict` asks), its source's types and no dataset (`adaptive_probability`),
+    or its source's types and corpora (the leaderboard's request). Draws from `rng` only when either is set."""
+    if not (config.all_types_probability or config.adaptive_probability):
+        return source_instruction(config, model_config, source)
+    draw = rng.random()
+    if draw < config.all_types_probability:
+        return model_config.instruction(model_config.entity_types)
+    if draw < config.all_types_probability + config.adaptive_probability:
+        return model_config.instruction(source.types)
+    return source_instruction(config, model_config, source)
 
 
 def build_train_rows(config: TrainConfig, tokenizer, model_config, train_sets: dict, dictionary=None):
-    """VANER's shuffled training rows of one epoch (a `datasets.Dataset`): each mixed sentence behind its
-    instruction, followed by a DBR item (adaptive instruction) with probability `dbr_probability`. The mix is drawn
-    first, as requests with their tags; `Dataset.map` then encodes them into Arrow columns, not Python objects."""
+    """VANER's shuffled training rows of one epoch (a `datasets.Dataset`), for either head layout: each mixed
+    sentence behind its instruction (`row_instruction`), followed with probability `dbr_probability` by a DBR item
+    of its type (adaptive instruction). With a head per type, a row holds tags per head, `IGNORE_INDEX` for the heads
+    of types its corpus does not annotate (no loss, no gradient), and a DBR item trains the head of one of its
+    source's types. The mix is drawn first, as requests with their tags; `Dataset.map` then encodes them into Arrow
+    columns, not Python objects."""
+    per_type = model_config.head_layout == "per_type"
+    heads = model_config.entity_types if per_type else []
     rng = random.Random(config.seed)
     plan = {"words": [], "instruction": [], "tags": []}
 
-    def add(instruction, words, tags):
+    def add(instruction: str, words: list[str], types: list[str], tags: list[list[str]]):
         plan["words"].append(words)
         plan["instruction"].append(instruction)
-        plan["tags"].append(tags)
+        plan["tags"].append(head_tags(types, tags, heads) if per_type else tags[0])
 
-    for name, words, tags in mixed_sentences(config, train_sets, rng):
-        entity_type = get_corpus(name).entity_type
-        add(model_config.instruction(entity_type, config.guidelines(name)), words, tags)
+    for source, index in mixed_items(config, corpus_sources(train_sets, merge=per_type), rng):
+        add(row_instruction(config, model_config, source, rng), source.tokens[index], source.types, source.tags[index])
         if dictionary is not None and rng.random() < config.dbr_probability:
-            add(
-                model_config.instruction(entity_type),
-                *dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other),
-            )
+            entity_type = rng.choice(source.types) if per_type else source.types[0]
+            words, tags = dictionary.sample_item(rng, entity_type, config.dbr_max_same, config.dbr_max_other)
+            add(model_config.instruction(entity_type), words, [entity_type], [tags])
     # Each data-parallel process writes its own copy: never two writers on one file.
     rows = encode_plan(
         plan,
         request_encoder(config, tokenizer),
         "training rows",
         cache_dir=Path(config.output_dir) / "rows" / f"rank-{os.environ.get('RANK', '0')}",
+        heads=len(heads),
     )
     order = list(range(len(rows)))
     rng.shuffle(order)  # the permutation that shuffling a list of the rows would make
     return rows.select(order)
+
+
+def devel_sets(config: TrainConfig) -> dict:
+    """The devel split of each corpus, its first `max_eval_sentences`: checkpoints are chosen on these, never on
+    test."""
+    sets = {}
+    for name in config.corpora:
+        dataset = load_corpus(name, "devel")
+        if config.max_eval_sentences is not None:
+            dataset = dataset.select(range(min(len(dataset), config.max_eval_sentences)))
+        sets[name] = dataset
+    return sets
+
+
+def build_eval_rows(config: TrainConfig, tokenizer, model_config):
+    """Devel rows (a `datasets.Dataset`), encoded the way the run trains: one sentence per input, or packed (a
+    corpus is one document); with a head per type, corpora over the same sentences in the same rows."""
+    per_type = model_config.head_layout == "per_type"
+    heads = model_config.entity_types if per_type else []
+    plan = {"words": [], "instruction": [], "tags": [], "document": []}
+    for source in corpus_sources(devel_sets(config), merge=per_type):
+        instruction = source_instruction(config, model_config, source)
+        for words, tags in zip(source.tokens, source.tags):
+            plan["words"].append(words)
+            plan["instruction"].append(instruction)
+            plan["tags"].append(head_tags(source.types, tags, heads) if per_type else tags[0])
+            plan["document"].append(source.name)
+    return encode_plan(plan, request_encoder(config, tokenizer), "devel rows", heads=len(heads))
 
 
 def row_features():
@@ -259,19 +346,6 @@ def without_count(row: dict) -> dict:
     return {key: value for key, value in row.items() if key != "sentences"}
 
 
-def build_eval_rows(config: TrainConfig, tokenizer, model_config):
-    """Devel rows (a `datasets.Dataset`), encoded the way the run trains: one sentence per input, or packed (a
-    corpus is one document)."""
-    plan = {"words": [], "instruction": [], "tags": [], "document": []}
-    for name, words, tags in devel_sentences(config):
-        entity_type = get_corpus(name).entity_type
-        plan["words"].append(words)
-        plan["instruction"].append(model_config.instruction(entity_type, config.guidelines(name)))
-        plan["tags"].append(tags)
-        plan["document"].append(name)
-    return encode_plan(plan, request_encoder(config, tokenizer), "devel rows")
-
-
 def encoder_setup(config: TrainConfig, train_sets: dict):
     """An ordinary encoder token classifier (a baseline): model, tokenizer, training and devel rows. Labels are typed
     when the corpora cover several entity types (or `typed_labels` says so), plain BIO otherwise."""
@@ -292,13 +366,17 @@ def encoder_setup(config: TrainConfig, train_sets: dict):
     )
     tokenizer = AutoTokenizer.from_pretrained(path)
 
-    def encode(name, words, tags):
-        return encode_encoder_example(
-            tokenizer, words, tags, label2id, get_corpus(name).entity_type, typed, config.max_length
-        )
+    def encode(source: Source, index: int) -> list[dict]:
+        words, [tags] = source.tokens[index], source.tags[index]  # a corpus: one type
+        return encode_encoder_example(tokenizer, words, tags, label2id, source.types[0], typed, config.max_length)
 
     rng = random.Random(config.seed)
-    train_rows = [row for sentence in mixed_sentences(config, train_sets, rng) for row in encode(*sentence)]
+    train_rows = [row for item in mixed_items(config, corpus_sources(train_sets), rng) for row in encode(*item)]
     rng.shuffle(train_rows)
-    eval_rows = [row for sentence in devel_sentences(config) for row in encode(*sentence)]
+    eval_rows = [
+        row
+        for source in corpus_sources(devel_sets(config))
+        for index in range(len(source))
+        for row in encode(source, index)
+    ]
     return model, tokenizer, datasets.Dataset.from_list(train_rows), datasets.Dataset.from_list(eval_rows)

@@ -175,9 +175,13 @@ class TrainConfig:
         self._check_choices(fail)
         if not self.corpora:
             fail("corpora", "must name at least one corpus")
-        self.corpora = list(dict.fromkeys(view for name in self.corpora for view in document_views(name)))
-        for name in self.corpora:
-            get_corpus(name)  # an unknown corpus is named here, before any data loads
+        try:  # an unknown corpus or a folder that is none is named here, before any data loads
+            self.corpora = list(dict.fromkeys(view for name in self.corpora for view in document_views(name)))
+            for name in self.corpora:
+                get_corpus(name)
+        except VanerError as error:
+            where = "--corpora on the command line" if "corpora" in given else f"Training option corpora in {source}"
+            raise RecipeError(f"{where}: {error.message}") from None
 
     def guidelines(self, corpus: str) -> str | None:
         """The dataset an instruction for `corpus`'s rows names: its own (`instruction: dataset`), or none (adaptive)."""

@@ -16,7 +16,7 @@ from ..processing_vaner import IGNORE_INDEX
 from .checkpoints import record_recipe
 from .mix import build_dictionary, build_eval_rows, build_packed_train_rows, build_train_rows, encoder_setup
 from .recipe import RecipeError, TrainConfig, read_recipe
-from .type_heads import build_type_head_eval_rows, build_type_head_train_rows, entity_types_of, with_type_heads
+from .type_heads import entity_types_of, with_type_heads
 
 # The options that fix a model's shape and what a checkpoint's weights mean: a run resuming from a checkpoint must
 # keep them as the checkpoint was trained.
@@ -134,7 +134,7 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     if (output_dir / "training_summary.json").is_file() and (output_dir / "final").is_dir():
         raise RunFinishedError(
             f"{output_dir} holds a finished run (final/ and training_summary.json); nothing to "
-            "do. Train more with --init_from, or choose another output_dir."
+            f"do. Train more from it (init_from: {output_dir}/final), or choose another output_dir."
         )
     last = resumable_checkpoint(config, output_dir)  # a recipe that does not fit the run fails before any loading
     set_seed(config.seed)
@@ -199,17 +199,13 @@ def model_and_rows(config: TrainConfig, train_sets: dict, model=None, tokenizer=
     record_recipe(model.config, asdict(config))
     dictionary = build_dictionary(config, train_sets) if config.dbr_probability > 0 else None
     rows["dictionary_names"] = len(dictionary) if dictionary is not None else 0
-    if model.config.head_layout == "per_type":
-        rows["train"] = build_type_head_train_rows(config, tokenizer, model.config, train_sets, dictionary)
-        rows["eval"] = build_type_head_eval_rows(config, tokenizer, model.config)
-    elif config.pack_tokens:
+    if config.pack_tokens:
         rows["train"], rows["used_sentences"] = build_packed_train_rows(
             config, tokenizer, model.config, train_sets, dictionary
         )
-        rows["eval"] = build_eval_rows(config, tokenizer, model.config)
     else:
         rows["train"] = build_train_rows(config, tokenizer, model.config, train_sets, dictionary)
-        rows["eval"] = build_eval_rows(config, tokenizer, model.config)
+    rows["eval"] = build_eval_rows(config, tokenizer, model.config)
     return (wrap_lora(model, config) if config.lora else model), tokenizer, rows
 
 

@@ -16,11 +16,11 @@ SAMPLE_TEXTS = [
 def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, device: str = "auto") -> int:
     from transformers import AutoTokenizer, set_seed
 
-    from .backbone import convert_smollm2, read_provenance
-    from .embedded import DEFAULT_MODEL_DIR, has_default_model
-    from .loading import load_vaner, resolve_device
-    from .modeling_vaner import VanerForTokenClassification
-    from .pipeline_vaner import VanerTagger
+    from ..backbone import convert_smollm2, read_provenance
+    from ..embedded import DEFAULT_MODEL_DIR, has_default_model
+    from ..loading import load_vaner, resolve_device
+    from ..modeling_vaner import VanerForTokenClassification
+    from ..pipeline_vaner import VanerTagger
 
     texts = [text] if text else SAMPLE_TEXTS
     target = resolve_device(device)

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .bulk.job import write_tagged
-from .embedded import DEFAULT_MODEL_DIR, has_default_model
-from .errors import UsageError
-from .files import written_atomically
-from .formats import Document, InputError, check_writable, place, read_documents, sniff_format
-from .processing_vaner import check_threshold
-from .runtimes import check_runtime
+from ..bulk.job import write_tagged
+from ..embedded import DEFAULT_MODEL_DIR, has_default_model
+from ..errors import UsageError
+from ..files import written_atomically
+from ..formats import Document, InputError, check_writable, place, read_documents, sniff_format
+from ..processing_vaner import check_threshold
+from ..runtimes import check_runtime
 
 # `--input -` reads standard input, `--output -` writes standard output (as no `--output` does).
 STANDARD_STREAM = "-"
@@ -88,7 +88,7 @@ def check_options(args) -> None:
 
 def check_request(args) -> None:
     """`--types` and `--dataset` against the model's config (read alone, before the weights)."""
-    from .configuration_vaner import VanerConfig
+    from ..configuration_vaner import VanerConfig
 
     try:
         config = VanerConfig.from_pretrained(args.model or str(DEFAULT_MODEL_DIR))
@@ -114,7 +114,7 @@ def check_room(args, config) -> None:
     without torch)."""
     from transformers import PreTrainedTokenizerFast
 
-    from .processing_vaner import instruction_ids
+    from ..processing_vaner import instruction_ids
 
     tokenizer = PreTrainedTokenizerFast.from_pretrained(args.model or str(DEFAULT_MODEL_DIR))
     types = requested_types(args) or config.entity_types
@@ -153,7 +153,7 @@ def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
 
 
 def tagging_options(args):
-    from .bulk import TaggingOptions
+    from ..bulk import TaggingOptions
 
     return TaggingOptions(
         model=args.model,
@@ -172,7 +172,7 @@ def tagging_options(args):
 
 
 def run_sharded(args) -> int:
-    from .bulk import tag_corpus
+    from ..bulk import tag_corpus
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     on_cpu = not (args.device or "").startswith(("cuda", "gpu"))
