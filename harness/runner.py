@@ -385,6 +385,17 @@ def check_datasets(datasets: list[str], split: str) -> None:
         raise error.about("datasets") from None
 
 
+def check_places(datasets: list[str], split: str, output: str | Path, predictions_dir: str | None) -> Path:
+    """Before any model loads: every corpus known and holding `split`, the folders of `output` and
+    `predictions_dir` made (an unwritable one fails here). Returns `output` as a path."""
+    check_datasets(datasets, split)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if predictions_dir is not None:
+        Path(predictions_dir).mkdir(parents=True, exist_ok=True)
+    return output
+
+
 def run_eval(
     model: str,
     datasets: list[str],
@@ -417,24 +428,12 @@ def run_eval(
     target, dtype = device_and_dtype(device, dtype)
     if runtime != "torch" and target.type != "cpu":
         raise HarnessError(f"{runtime} runs on the CPU, not on device {device}").about("runtime")
-    check_datasets(datasets, split)  # unknown corpora and missing splits fail before any model is loaded
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if predictions_dir is not None:  # an unwritable folder fails here, before any model loads
-        Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    # Files without these fields asked each dataset's own instruction, on PyTorch.
-    recorded = {
-        "request": None if request == "dataset" else request,
-        "runtime": None if runtime == "torch" else runtime,
-    }
-    done = (
-        finished_results(output, model, datasets, split, limit, revision, dtype, guidelines, **recorded)
-        if resume
-        else {}
-    )
-    report = new_report(model, model_name, revision, dtype, target)
-    report["guidelines"] = guidelines
-    report.update(recorded)
+    output = check_places(datasets, split, output, predictions_dir)
+    recorded = recorded_settings(request, runtime)
+    done = {}
+    if resume:
+        done = finished_results(output, model, datasets, split, limit, revision, dtype, guidelines, **recorded)
+    report = new_report(model, model_name, revision, dtype, target, {"guidelines": guidelines, **recorded})
     report["max_length"] = next(iter(done.values()))["max_length"] if done else None  # what kept rows were scored at
     add_training_time(report, [model.replace("{dataset}", name) for name in datasets])
     predictors = Predictors(model, revision, batch_size, dtype, target, guidelines, request, runtime)
@@ -467,7 +466,14 @@ def check_same_length(kept: int | None, now: int, output: Path) -> None:
         ).about("output")
 
 
-def new_report(model: str, model_name: str | None, revision: str | None, dtype: str, target) -> dict:
+def recorded_settings(request: str, runtime: str) -> dict:
+    """How the model was asked and run, as a results file records it: files without these fields asked each
+    dataset's own instruction, on PyTorch (so None stands for those)."""
+    return {"request": None if request == "dataset" else request, "runtime": None if runtime == "torch" else runtime}
+
+
+def new_report(model: str, model_name: str | None, revision: str | None, dtype: str, target, settings=None) -> dict:
+    """A results file's header for this run (`settings`: guidelines, request, runtime), with no rows yet."""
     return {
         "schema_version": SCHEMA_VERSION,
         "model": model_name or str(model),
@@ -480,6 +486,7 @@ def new_report(model: str, model_name: str | None, revision: str | None, dtype: 
         "device": describe_device(target),
         "max_length": None,  # set once the model is loaded: the length it runs at
         "training": {"seconds": 0.0, "summaries": []},
+        **(settings or {}),
         "results": [],
     }
 
