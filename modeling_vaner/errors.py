@@ -5,7 +5,7 @@ single line on standard error, `vaner COMMAND: message`, and the exit status `ex
 from the built-in error it refines (`ValueError`, `OSError`, ...), so callers that caught those keep working.
 
 An error about one argument names it in the words of its caller: the library's function that knows which of its
-parameters fed the bad value marks the error with it (`about("datasets")`: "datasets BioRDE: not a known corpus"),
+parameters fed the bad value marks the error with it (`about("datasets")`: "datasets BioRDE: unknown corpus; ..."),
 and the command line names the flag instead ("--datasets BioRDE: ...", `commands.cli.flag_words`).
 """
 

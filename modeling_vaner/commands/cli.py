@@ -79,12 +79,14 @@ def add_device_options(parser: argparse.ArgumentParser, dtype: bool = True) -> N
         parser.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto", help=DTYPE_HELP)
 
 
-def add_runtime_option(parser: argparse.ArgumentParser) -> None:
+def add_runtime_option(parser: argparse.ArgumentParser, default: str | None = "torch") -> None:
+    """`--runtime`; a `default` of None leaves it to the command (`vaner serve`: `$VANER_RUNTIME`, else torch)."""
     parser.add_argument(
         "--runtime",
         choices=RUNTIMES,
-        default="torch",
-        help="torch, or the model's ONNX export on ONNX Runtime (CPU; write it with vaner export-onnx)",
+        default=default,
+        help="torch, or the model's ONNX export on ONNX Runtime (CPU; write it with vaner export-onnx)"
+        + ("" if default else "; default: $VANER_RUNTIME, else torch"),
     )
 
 
@@ -631,11 +633,7 @@ def add_serve_command(commands) -> None:
     serve.add_argument("--port", type=port_number, default=7860)
     serve.add_argument("--results", help="a `vaner eval` results JSON to quote on the page")
     serve.add_argument("--device", help=DEVICE_HELP + " (default: $VANER_DEVICE, else auto)")
-    serve.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        help="torch, or the model's ONNX export on ONNX Runtime (default: $VANER_RUNTIME, else torch)",
-    )
+    add_runtime_option(serve, default=None)
     serve.set_defaults(handler=_serve)
 
 

@@ -82,8 +82,8 @@ class TrainConfig:
     )
     adaptive_probability: float = option(
         0.0,
-        "heads per_type: chance that a row's instruction names no dataset (the adaptive instruction that vaner "
-        "predict asks, every type of its source); the rest name their corpus",
+        "chance that a row's instruction names no dataset (the adaptive instruction, every type of its source); "
+        "the rest name their corpus",
     )
     all_types_probability: float = option(
         0.0,
