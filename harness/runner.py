@@ -160,12 +160,11 @@ def load_predictor(
 
     from modeling_vaner import load_vaner
     from modeling_vaner.loading import resolve_dtype
+    from modeling_vaner.onnx_runtime import load_for_runtime
     from modeling_vaner.training.checkpoints import load_run_checkpoint
 
     if runtime != "torch":
-        from modeling_vaner.onnx_runtime import load_onnx
-
-        model, tokenizer = load_onnx(model_name_or_path, runtime)
+        model, tokenizer = load_for_runtime(model_name_or_path, runtime)
         return VanerPredictor(model, tokenizer, batch_size=batch_size, guidelines=guidelines, request=request)
     target, _ = device_and_dtype(device, dtype)
     weights_dtype = resolve_dtype(dtype, target)

@@ -114,3 +114,14 @@ def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = No
             f"{runtime}: {model} has no {graph.relative_to(folder)}; write it with `{export_command(str(model), runtime)}`"
         ).about("runtime")
     return OnnxVanerModel(graph, VanerConfig.from_pretrained(folder), threads), AutoTokenizer.from_pretrained(folder)
+
+
+def load_for_runtime(model=None, runtime: str = "torch", dtype=None, device: str | None = "auto", threads=None):
+    """`(model, tokenizer)` to tag with: `load_vaner` for PyTorch, or the model's ONNX export on ONNX Runtime
+    (`runtime` onnx or onnx-int8, on the CPU with `threads`; `model` None: the default model)."""
+    from .embedded import DEFAULT_MODEL_DIR
+    from .loading import load_vaner
+
+    if runtime == "torch":
+        return load_vaner(model, dtype=dtype, device=device)
+    return load_onnx(model or DEFAULT_MODEL_DIR, runtime, threads)

@@ -35,7 +35,8 @@ def load_tagger(model: str | None, device: str = "auto", runtime: str = "torch")
     `processing_vaner` (the package's, or on the Hub the remote code's). `device`: auto (CUDA when present), cpu or
     cuda; `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`: the package's path)."""
     try:
-        from modeling_vaner import VanerTagger, load_vaner
+        from modeling_vaner import VanerTagger
+        from modeling_vaner.onnx_runtime import load_for_runtime
     except ImportError:  # deployed on the Hub: only the model's remote code is available
         import torch
         from transformers import pipeline
@@ -57,13 +58,7 @@ def load_tagger(model: str | None, device: str = "auto", runtime: str = "torch")
         )
     from modeling_vaner import processing_vaner
 
-    if runtime == "torch":
-        model_obj, tokenizer = load_vaner(model, device=device)
-    else:
-        from modeling_vaner import DEFAULT_MODEL_DIR
-        from modeling_vaner.onnx_runtime import load_onnx
-
-        model_obj, tokenizer = load_onnx(model or DEFAULT_MODEL_DIR, runtime)
+    model_obj, tokenizer = load_for_runtime(model, runtime, device=device)
     tagger = VanerTagger(model_obj, tokenizer)
     return (lambda text, types, dataset: tagger([text], types, dataset)[0]), model_obj.config, processing_vaner
 

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..embedded import DEFAULT_MODEL_DIR
 from ..errors import ModelFileError, OutputError, UsageError
 from ..files import write_json_atomically, written_atomically
 from ..formats import Document, document_writer
@@ -49,19 +48,16 @@ class TaggingOptions:
         `self.threads`, else torch's)."""
         import torch
 
-        from ..loading import load_vaner
+        from ..onnx_runtime import load_for_runtime
         from ..pipeline_vaner import VanerTagger
 
         if threads or self.threads:
             torch.set_num_threads(threads or self.threads)
 
         try:
-            if self.runtime == "torch":
-                model, tokenizer = load_vaner(self.model, dtype=self.dtype, device=device or self.device)
-            else:
-                from ..onnx_runtime import load_onnx
-
-                model, tokenizer = load_onnx(self.model or DEFAULT_MODEL_DIR, self.runtime, threads or self.threads)
+            model, tokenizer = load_for_runtime(
+                self.model, self.runtime, self.dtype, device or self.device, threads or self.threads
+            )
         except (ModelFileError, OSError) as error:  # missing, truncated or pickled weights; a backbone not there
             raise ModelFileError(f"--model {self.model or 'the default model'}: cannot load a model: {error}") from None
         linker = None
