@@ -106,7 +106,11 @@ LOCK_WAIT_SECONDS = 600  # the longest a run waits for another writing the same 
 @contextmanager
 def results_lock(output: Path):
     """Hold `output`'s lock (`output.lock`) while its rows are merged and written. Held by another run, this says
-    so on standard error and waits for it, at most `LOCK_WAIT_SECONDS`, then stops with a `ResultsError`."""
+    so on standard error and waits for it, at most `LOCK_WAIT_SECONDS`, then stops with a `ResultsError`.
+
+    The lock file is removed before the lock is let go, so none is left beside the results. That is safe with
+    filelock >= 3.24: a run that opened the removed file and then gets its lock sees it has no name any more (no
+    link) and takes the lock again on a new file, so two runs never hold it at once."""
     from filelock import FileLock, Timeout
 
     lock = FileLock(str(output) + ".lock")
@@ -124,6 +128,7 @@ def results_lock(output: Path):
     try:
         yield
     finally:
+        Path(lock.lock_file).unlink(missing_ok=True)
         lock.release()
 
 

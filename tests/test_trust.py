@@ -250,6 +250,34 @@ def test_two_eval_processes_writing_one_output_both_keep_their_rows(tiny_vaner_d
         _, err = process.communicate(timeout=600)
         assert process.returncode == 0, err[-2000:]
     assert sorted(r["dataset"] for r in read(output)["results"]) == ["NCBI-disease", "s800"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["r.json", "r.md"]  # no lock file left beside them
+
+
+WRITERS = """
+import json, sys
+from harness.results import write_results
+report, name, output = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+for i in range(30):  # each write reads the file, adds a row, writes it: a write made without the lock loses rows
+    write_results({**report, "results": [{**report["results"][0], "dataset": f"{name}-{i}"}]}, output)
+"""
+
+
+def test_results_writers_that_remove_the_lock_file_still_take_turns(tiny_vaner_dir, tmp_path):
+    output = tmp_path / "r.json"
+    assert main(eval_args(tiny_vaner_dir, output, "NCBI-disease")) == 0
+    report = json.dumps(read(output))
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITERS, report, name, str(output)], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for name in ("a", "b", "c")
+    ]
+    for writer in writers:
+        _, err = writer.communicate(timeout=300)
+        assert writer.returncode == 0, err[-2000:]
+    rows = [row["dataset"] for row in read(output)["results"]]
+    assert sorted(rows) == sorted(["NCBI-disease"] + [f"{name}-{i}" for name in "abc" for i in range(30)])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["r.json", "r.md"]  # and no lock file left behind
 
 
 def test_a_users_corpus_is_its_folder_never_a_core_corpus(tiny_vaner_dir, tmp_path, monkeypatch, capsys):
