@@ -92,6 +92,11 @@ class VanerConfig(LlamaConfig):
         head_from_adapter (`bool`, *optional*, defaults to `False`):
             The checkpoint is a base for a PEFT adapter that brings the head (`modules_to_save`): its untrained
             head is not reported missing on load. Only the backbone repo that `vaner push` writes sets it.
+        weights_at_root (`bool`, *optional*, defaults to `False`):
+            This config is a copy in a subfolder of the repo whose weights lie at its root. PEFT's
+            `AutoPeftModel*.from_pretrained(model_repo, subfolder="adapter")` loads the adapter's base with that same
+            `subfolder=`; the backbone repo that `vaner push` writes has this copy in its `adapter/`, so the base
+            loads from the root.
         is_causal (`bool`, *optional*, defaults to `False`):
             Keep the decoder's causal mask. Only for the paper's control experiment (how much the bidirectional
             change buys); a VANER model leaves it `False`.
@@ -130,6 +135,7 @@ class VanerConfig(LlamaConfig):
     backbone_provenance: dict | None = None
     adapter_subfolder: str | None = None
     head_from_adapter: bool = False
+    weights_at_root: bool = False
     # The whole point of VANER: no causal mask. In the config so every attention backend reads it.
     is_causal: bool = False
     pack_tokens: int = 0

@@ -308,6 +308,9 @@ class VanerForTokenClassification(VanerPreTrainedModel):
             hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
             config = VanerConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         if not config.adapter_subfolder:
+            if config.weights_at_root:  # PEFT's subfolder, passed on to the base: the weights are at the root
+                kwargs.pop("subfolder", None)
+                config.weights_at_root = False
             loaded = super().from_pretrained(pretrained_model_name_or_path, *model_args, **{**kwargs, "config": config})
             (loaded[0] if isinstance(loaded, tuple) else loaded).check_head_types()
             return loaded

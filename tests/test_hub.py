@@ -294,12 +294,15 @@ finally:
     sys.stdout.flush(), sys.stderr.flush(), os.dup2(kept[0], 1), os.dup2(kept[1], 2)
 said.seek(0)
 model = PeftModel.from_pretrained(base, {repo!r}, subfolder="adapter").eval()
-folder = snapshot_download({repo!r}, allow_patterns=["adapter/*"]) + "/adapter"  # AutoPeft's road: the adapter folder
+folder = snapshot_download({repo!r}, allow_patterns=["adapter/*"]) + "/adapter"  # AutoPeft on the adapter folder
 auto = AutoPeftModelForTokenClassification.from_pretrained(folder, trust_remote_code=True).eval()
+by_repo = AutoPeftModelForTokenClassification.from_pretrained({repo!r}, subfolder="adapter", trust_remote_code=True)
 with torch.no_grad():
     logits = model(torch.tensor({ids!r})).logits.tolist()
     auto_logits = auto(torch.tensor({ids!r})).logits.tolist()
-print(json.dumps({{"logits": logits, "auto": auto_logits, "base": adapter.base_model_name_or_path,
+    by_repo_logits = by_repo.eval()(torch.tensor({ids!r})).logits.tolist()
+print(json.dumps({{"logits": logits, "auto": auto_logits, "by_repo": by_repo_logits,
+                  "base": adapter.base_model_name_or_path,
                   "class": type(base).__name__, "causal": base.model.is_causal, "said": said.read(),
                   "modules_to_save": json.load(open(folder + "/adapter_config.json"))["modules_to_save"]}}))
 """
@@ -316,5 +319,6 @@ def test_the_peft_road_puts_the_adapter_on_vaners_bidirectional_class(local_hub,
     assert out["base"] == backbone_repo and out["class"] == "VanerForTokenClassification" and out["causal"] is False
     assert (torch.tensor(out["logits"]) - expected_logits).abs().max() < 1e-4
     assert (torch.tensor(out["auto"]) - expected_logits).abs().max() < 1e-4
+    assert (torch.tensor(out["by_repo"]) - expected_logits).abs().max() < 1e-4  # AutoPeft(repo, subfolder="adapter")
     assert "MISSING" not in out["said"] and "newly initialized" not in out["said"], out["said"]  # PEFT brings the head
     assert sorted(out["modules_to_save"]) == sorted(set(out["modules_to_save"])) and "score" in out["modules_to_save"]

@@ -173,7 +173,9 @@ def push_backbone(
             )
         except Exception:  # noqa: BLE001 - no record there: upload ours
             remote = None
-        if remote == provenance:
+        subfolder = getattr(model_config, "adapter_subfolder", None)
+        pointer = not subfolder or api.file_exists(repo_id, f"{subfolder}/config.json", revision=info.sha)
+        if remote == provenance and pointer:
             return info.sha
     staging = Path(tempfile.mkdtemp(prefix="vaner-backbone-"))
     try:
@@ -204,6 +206,9 @@ def stage_backbone(backbone_dir: Path, staging: Path, model_config=None) -> None
     config.architectures = ["VanerForTokenClassification"]
     config.save_pretrained(staging)
     copy_remote_code(staging)
+    if model_config.adapter_subfolder:  # PEFT's AutoPeft asks the base for the adapter's subfolder: a pointer back
+        config.weights_at_root = True
+        config.save_pretrained(staging / model_config.adapter_subfolder)
 
 
 def push_model(
