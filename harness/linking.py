@@ -8,8 +8,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.runner import package_versions
 from modeling_vaner.corpora import data_root
 from modeling_vaner.files import write_json_atomically
+from modeling_vaner.linking.names import abbreviations
+from modeling_vaner.linking.vocabularies import read_gold
 
 from .metrics.bioner_f1.bioner_f1 import precision_recall_f1
 
@@ -51,8 +54,6 @@ def accuracy_at_1(linker, corpus: str, entity_type: str, split: str = "test", ro
     """Link every gold mention of `entity_type` (its document's abbreviations known) with no threshold (top-1 always);
     accuracy@1 over all of them, over those whose gold id the vocabulary holds, and over those without a MeSH
     supplementary (C...) id; plus the linked share and precision at the type's threshold."""
-    from modeling_vaner.linking.names import abbreviations
-    from modeling_vaner.linking.vocabularies import read_gold
 
     index = linker.indexes[entity_type]
     # Coverage is the vocabularies' own: ids that only the training mentions brought in do not count.
@@ -102,8 +103,6 @@ def accuracy_at_1(linker, corpus: str, entity_type: str, split: str = "test", ro
 def choose_threshold(linker, sets, split: str = "devel", root: Path | None = None) -> float:
     """The TF-IDF score below which a link is dropped, maximising the F1 of (correct links / links, correct links /
     mentions) on `split` of `sets` (devel: never test)."""
-    from modeling_vaner.linking.names import abbreviations
-    from modeling_vaner.linking.vocabularies import read_gold
 
     scored = []  # (method, score, correct)
     for corpus, entity_type in sets:
@@ -124,7 +123,6 @@ def choose_threshold(linker, sets, split: str = "devel", root: Path | None = Non
 
 def run_linking_eval(linker, name: str, output: str | Path, sets=None, split: str = "test") -> dict:
     """Accuracy@1 of `linker` on every linking set; the results JSON is rewritten after each set."""
-    from harness.runner import package_versions
 
     report = {
         "kind": "linking",
@@ -183,7 +181,6 @@ def end_to_end(
     when its span (strict offsets), type and linked id equal a gold mention's (composite gold mentions, with several
     ids, cannot be matched by one link: counted as misses). `guidelines`: the corpus whose instruction each type gets
     (BC5CDR: its two views)."""
-    from modeling_vaner.linking.vocabularies import read_gold
 
     guidelines = guidelines or {"Chemical": "BC5CDR-chem", "Disease": "BC5CDR-disease"}
     gold, predicted = set(), set()

@@ -19,9 +19,11 @@ from modeling_vaner.corpora import TAGS, CorpusError, file_stem, get_corpus, loa
 from modeling_vaner.documents import DocumentCorpusError, document_corpus, is_document_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
+from modeling_vaner.formats import read_conll_sentences
 from modeling_vaner.processing_vaner import repair_bio, tidy_tags
 
 from .documents import as_tagged, evaluate_documents
+from .leaderboard import write_leaderboard
 from .results import SCHEMA_VERSION, NotScoredError, ResultsError, read_results, write_results
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "bioner_f1"
@@ -275,7 +277,6 @@ def write_predictions(path: Path, sentences, gold, predicted) -> None:
 
 def read_predictions(path: str | Path) -> tuple[list[list[str]], list[list[str]]]:
     """`(gold, predicted)` tag sequences of a predictions file (`word gold predicted` per line)."""
-    from modeling_vaner.formats import read_conll_sentences
 
     gold, predicted = [], []
     for sentence in read_conll_sentences(path):
@@ -533,7 +534,6 @@ class Predictors:
 def write_report(report: dict, output: Path, replace_other: bool = False) -> dict:
     """Merge `report` into `output` (`results.write_results`: under a lock, atomically, keeping the rows of other
     corpora) and rewrite the markdown leaderboard beside it from what was written; returns that."""
-    from .leaderboard import write_leaderboard
 
     written = write_results(report, output, replace_other=replace_other)
     write_leaderboard([written], output.with_suffix(".md"))

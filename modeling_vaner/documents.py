@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import VanerError
-from .formats import Document, read_documents
+from .formats import Document, read_documents, read_lines
 from .processing_vaner import split_sentences, split_words
 
 
@@ -153,7 +153,6 @@ def parse_type_map(text: str, where: str) -> dict[str, str]:
 
 def read_type_map(path: str | Path) -> dict[str, str]:
     """A type map file: one `Name<TAB>Type` or `Name=Type` per line (`#` comments, blank lines skipped)."""
-    from .formats import read_lines
 
     mapping = {}
     for number, line in read_lines(path):

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from .embedded import DEFAULT_MODEL_DIR
 from .errors import UsageError
 from .files import written_in_place_of
 from .runtimes import export_command, onnx_path
@@ -59,7 +60,6 @@ def write_onnx_folder(model: str | None, output: str | None, int8: bool = False)
     """`vaner export-onnx`: `model` (a folder or Hub id; None: the default model) exported into `output/onnx/`
     (default: the model's own folder), with its config and tokenizer beside it when `output` is a folder of its own,
     so that `output` runs with `--runtime onnx`."""
-    from .embedded import DEFAULT_MODEL_DIR
     from .loading import load_vaner
 
     source = model or str(DEFAULT_MODEL_DIR)
@@ -119,7 +119,6 @@ def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = No
 def load_for_runtime(model=None, runtime: str = "torch", dtype=None, device: str | None = "auto", threads=None):
     """`(model, tokenizer)` to tag with: `load_vaner` for PyTorch, or the model's ONNX export on ONNX Runtime
     (`runtime` onnx or onnx-int8, on the CPU with `threads`; `model` None: the default model)."""
-    from .embedded import DEFAULT_MODEL_DIR
     from .loading import load_vaner
 
     if runtime == "torch":

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from modeling_vaner import processing_vaner
+
 COLORS = {"Chemical": "#8dd3c7", "Disease": "#fb8072", "Gene": "#80b1d3", "Species": "#fdb462"}
 ADAPTIVE = "adaptive (no dataset guidelines)"
 # The model a Space on the Hub loads when VANER_MODEL names none (its card's `models:` names it too).
@@ -56,7 +58,6 @@ def load_tagger(model: str | None, device: str = "auto", runtime: str = "torch")
             ner.model.config,
             processing,
         )
-    from modeling_vaner import processing_vaner
 
     model_obj, tokenizer = load_for_runtime(model, runtime, device=device)
     tagger = VanerTagger(model_obj, tokenizer)

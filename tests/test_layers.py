@@ -165,16 +165,123 @@ def test_the_cycle_scan_sees_a_loop_through_a_function_and_a_package(tmp_path):
     ]
 
 
+# Third-party packages that take seconds to import (or start a runtime). A module imports a sibling of ours inside a
+# function only to keep one of these off its own import (`vaner --help` answers without torch, the Space's page
+# before a model), or where the sibling may be absent (under `except ImportError`: the Space on the Hub has no
+# package); every other import of ours is at the top, where a reader looks for it.
+HEAVY = {
+    "torch",
+    "transformers",
+    "peft",
+    "datasets",
+    "evaluate",
+    "accelerate",
+    "gradio",
+    "ray",
+    "onnxruntime",
+    "onnx",
+    "spacy",
+    "huggingface_hub",
+}
+
+
+def lazy_names() -> dict[str, dict[str, str]]:
+    """Our packages' names that their `__getattr__` loads on first use -> the module that defines each."""
+    import modeling_vaner
+    from modeling_vaner import training
+
+    return {
+        "modeling_vaner": {name: f"modeling_vaner.{module}" for name, module in modeling_vaner._EXPORTS.items()},
+        "modeling_vaner.training": dict.fromkeys(training.RUN_NAMES, "modeling_vaner.training.run"),
+    }
+
+
+def own_imports(path: Path, module: str, modules: dict[str, Path]):
+    """(line, module imported, inside a function, under `except ImportError`) for each import in `path`: of ours as
+    the module it loads (a package's lazy name as its defining module), of others as their top-level package."""
+    lazy, found = lazy_names(), []
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+    def loaded(node) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".")
+            base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+        names = []
+        for alias in node.names:
+            name = lazy.get(base, {}).get(alias.name) or f"{base}.{alias.name}"
+            while name not in modules and name.split(".")[0] in OURS and "." in name:
+                name = name.rpartition(".")[0]
+            names.append(name if name.split(".")[0] in OURS else base.split(".")[0])
+        return names
+
+    def visit(node, in_function: bool, guarded: bool):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                found.extend((child.lineno, name, in_function, guarded) for name in loaded(child))
+            elif isinstance(child, ast.Try):
+                optional = any("ImportError" in ast.unparse(h.type) for h in child.handlers if h.type is not None)
+                for statement in child.body:
+                    visit(ast.Module([statement]), in_function, guarded or optional)
+                for rest in (*child.handlers, *child.orelse, *child.finalbody):
+                    visit(rest, in_function, guarded)
+            else:
+                visit(child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef), guarded)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False, False)
+    return found
+
+
+def needless_deferrals(root: Path = REPO_ROOT) -> list[str]:
+    """Imports of ours inside functions that keep nothing in `HEAVY` off the importing module's own import."""
+    modules = module_files(root)
+    imports = {name: own_imports(path, name, modules) for name, path in modules.items()}
+    memo: dict[str, set[str]] = {}
+
+    def heavy(name: str) -> set[str]:
+        """What importing `name` loads of `HEAVY` (its packages' `__init__`s, then its top-level imports)."""
+        if name not in memo:
+            memo[name] = set()
+            parents = [name.rsplit(".", depth)[0] for depth in range(1, name.count(".") + 1)]
+            top = [target for _, target, in_function, _ in imports[name] if not in_function]
+            for target in [*parents, *top]:
+                memo[name] |= heavy(target) if target in modules else {target} & HEAVY
+        return memo[name]
+
+    return [
+        f"{modules[name].relative_to(root).as_posix()}:{line} imports {target} inside a function"
+        for name in modules
+        for line, target, in_function, guarded in imports[name]
+        if in_function and not guarded and target in modules and not heavy(target) - heavy(name)
+    ]
+
+
+def test_imports_of_ours_inside_functions_defer_a_heavy_package():
+    assert needless_deferrals() == []
+
+
+def test_the_deferral_scan_sees_an_import_that_defers_nothing(tmp_path):
+    for top in OURS:
+        (tmp_path / top).mkdir()
+    (tmp_path / "modeling_vaner" / "light.py").write_text("import json\n")
+    (tmp_path / "modeling_vaner" / "heavy.py").write_text("import torch\n")
+    (tmp_path / "modeling_vaner" / "user.py").write_text(
+        "def f():\n    from .light import x\n    from .heavy import y\n"
+        "def g():\n    try:\n        from .light import z\n    except ImportError:\n        pass\n"
+    )
+    (tmp_path / "harness" / "runner.py").write_text("import torch\ndef f():\n    from modeling_vaner.heavy import y\n")
+    assert needless_deferrals(tmp_path) == [
+        "harness/runner.py:3 imports modeling_vaner.heavy inside a function",
+        "modeling_vaner/user.py:2 imports modeling_vaner.light inside a function",
+    ]
+
+
 # A flag of a command (`--datasets`) outside a command to run (`vaner eval --type-map` in backticks, `pip install
 # --no-deps ...`): the words of the command line, which library code leaves to the commands (errors.VanerError.about).
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
 RUN_THIS = re.compile(r"`[^`]*`|pip install [^)'\"]*")
-# Library modules that still speak a command's flags, and why.
-FLAGS_PENDING = {
-    "modeling_vaner/bulk/job.py": "the sharded tagging job is vaner predict's, and names its options",
-    "modeling_vaner/bulk/ray_engine.py": "as bulk/job.py",
-    "modeling_vaner/bulk/shards.py": "as bulk/job.py",
-}
 
 
 def flags_in_library_errors(root: Path = REPO_ROOT) -> list[str]:
@@ -195,7 +302,7 @@ def flags_in_library_errors(root: Path = REPO_ROOT) -> list[str]:
 
 
 def test_library_errors_name_python_parameters_not_flags():
-    assert [place for place in flags_in_library_errors() if place.split(":")[0] not in FLAGS_PENDING] == []
+    assert flags_in_library_errors() == []
 
 
 def test_the_flag_scan_sees_a_flag_and_not_a_command_to_run(tmp_path):

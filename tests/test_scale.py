@@ -165,6 +165,25 @@ def test_sharded_output_is_the_single_file_output_cut_into_shards(tiny_vaner_dir
     ]
 
 
+def test_a_python_caller_hears_its_parameters_and_no_progress(tiny_vaner_dir, tmp_path, capsys):
+    from modeling_vaner.bulk import TaggingOptions, tag_corpus
+    from modeling_vaner.errors import UsageError
+
+    source, output = write_text(tmp_path / "abstracts.txt", 3), tmp_path / "out"
+    options = TaggingOptions(model=str(tiny_vaner_dir), entity_types=("Chemical",), dataset=None)
+    summary = tag_corpus(str(source), output, options, show_progress=False)
+    said = capsys.readouterr().err  # (transformers' own weight-loading bar aside)
+    assert summary["documents"] == 3 and "doc/s" not in said and "Tagged" not in said  # no bar, no summary line
+    with pytest.raises(UsageError) as again:
+        tag_corpus(str(source), output, options, show_progress=False)
+    assert str(again.value) == (
+        f"output_dir {output} holds a run already (manifest.json); pass `resume=True` to go on with it, or name "
+        "another folder"
+    )
+    with pytest.raises(UsageError, match=f"^inputs {tmp_path / 'none'}: no such file or folder$"):
+        tag_corpus(str(tmp_path / "none"), output, options, show_progress=False)
+
+
 def assert_same_records(got: bytes, expected: bytes) -> None:
     got, expected = [[json.loads(line) for line in data.decode().splitlines()] for data in (got, expected)]
     assert len(got) == len(expected)

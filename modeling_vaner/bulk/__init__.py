@@ -7,7 +7,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .job import Job, ShardCounts, TaggingOptions, holding_the_folder, tag_shard
+from .local import run_in_process, run_workers
 from .progress import Progress
+from .ray_engine import run_ray
 from .shards import Shard, expand_inputs, plan_shards
 
 ENGINES = ("local", "ray")
@@ -50,16 +52,10 @@ def run_job(job: Job, options: TaggingOptions, engine: str, workers: int, ray_op
     )
     try:
         if engine == "ray":
-            from .ray_engine import run_ray
-
             run_ray(job, options, progress, **(ray_options or {}))
         elif workers > 1:
-            from .local import run_workers
-
             run_workers(job, options, progress, workers)
         elif pending:
-            from .local import run_in_process
-
             run_in_process(job, options, progress)
     except BaseException:  # Ctrl-C or an error: the bar's last line comes before the command's message
         progress.bar.close()

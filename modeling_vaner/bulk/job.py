@@ -59,7 +59,9 @@ class TaggingOptions:
                 self.model, self.runtime, self.dtype, device or self.device, threads or self.threads
             )
         except (ModelFileError, OSError) as error:  # missing, truncated or pickled weights; a backbone not there
-            raise ModelFileError(f"--model {self.model or 'the default model'}: cannot load a model: {error}") from None
+            raise ModelFileError(f"{self.model or 'the default model'}: cannot load a model: {error}").about(
+                "model"
+            ) from None
         linker = None
         if self.link:
             from ..linking import Linker
@@ -149,18 +151,18 @@ def holding_the_folder(output_dir: Path):
     from filelock import FileLock, Timeout
 
     if output_dir.exists() and not output_dir.is_dir():
-        raise UsageError(f"--output {output_dir} is a file; sharded output goes to a folder")
+        raise UsageError(f"{output_dir} is a file; sharded output goes to a folder").about("output_dir")
     lock = FileLock(str(output_dir / LOCK), timeout=0)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise UsageError(
-            f"--output {output_dir}: another vaner predict is tagging into it now (it holds {LOCK}); wait for it "
-            "to finish, or stop it, then --resume"
-        ) from None
+            f"{output_dir}: another vaner predict is tagging into it now (it holds {LOCK}); wait for it to finish, "
+            "or stop it, then go on with `resume=True`"
+        ).about("output_dir") from None
     except OSError as error:  # a read-only or full file system, a folder that is not ours
-        raise OutputError(f"--output {output_dir}: cannot write there ({error.strerror})") from None
+        raise OutputError(f"{output_dir}: cannot write there ({error.strerror})").about("output_dir") from None
     try:
         yield
     finally:
@@ -184,7 +186,7 @@ class Job:
         must have the same settings and shards. Refuses, naming the option, anything else."""
         output_dir = Path(output_dir)
         if output_dir.exists() and not output_dir.is_dir():
-            raise UsageError(f"--output {output_dir} is a file; sharded output goes to a folder")
+            raise UsageError(f"{output_dir} is a file; sharded output goes to a folder").about("output_dir")
         job = cls(
             output_dir, shards, json.loads(json.dumps(settings))
         )  # as the manifest holds them (lists, not tuples)
@@ -192,16 +194,16 @@ class Job:
         if saved is not None:
             if not resume:
                 raise UsageError(
-                    f"--output {output_dir} holds a run already ({MANIFEST}); pass --resume to go on with it, or "
-                    "name another folder"
-                )
+                    f"{output_dir} holds a run already ({MANIFEST}); pass `resume=True` to go on with it, or name "
+                    "another folder"
+                ).about("output_dir")
             job.check_same(saved)
             job.summary = saved.get("summary")
         elif output_dir.is_dir() and (others := sorted(p.name for p in output_dir.iterdir() if p.name != LOCK)):
             raise UsageError(
-                f"--output {output_dir} is a folder with other files in it and no {MANIFEST} (so not a run to "
-                f"resume): {', '.join(others[:3])}; name a new or empty one"
-            )
+                f"{output_dir} is a folder with other files in it and no {MANIFEST} (so not a run to resume): "
+                f"{', '.join(others[:3])}; name a new or empty one"
+            ).about("output_dir")
         output_dir.mkdir(parents=True, exist_ok=True)
         for partial in output_dir.rglob("*.partial"):  # what a killed run was writing: never complete
             partial.unlink()
@@ -218,14 +220,16 @@ class Job:
         try:
             saved = json.loads(manifest.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise UsageError(f"--output {manifest}: not a manifest of vaner predict ({error}); name another folder")
+            raise UsageError(f"{manifest}: not a manifest of vaner predict ({error}); name another folder").about(
+                "output_dir"
+            ) from None
         if not isinstance(saved, dict) or "vaner_predict_manifest" not in saved:
-            raise UsageError(f"--output {manifest}: not a manifest of vaner predict; name another folder")
+            raise UsageError(f"{manifest}: not a manifest of vaner predict; name another folder").about("output_dir")
         if saved["vaner_predict_manifest"] != MANIFEST_VERSION:
             raise UsageError(
-                f"--resume: {self.output_dir} was started by another version of vaner (manifest "
-                f"{saved['vaner_predict_manifest']!r}, this one writes {MANIFEST_VERSION}); tag into a new --output"
-            )
+                f"{self.output_dir} was started by another version of vaner (manifest "
+                f"{saved['vaner_predict_manifest']!r}, this one writes {MANIFEST_VERSION}); tag into a new folder"
+            ).about("output_dir")
         return saved
 
     def end_done_log(self) -> None:
@@ -242,14 +246,14 @@ class Job:
                 if self.settings.get(key) != saved.get("settings", {}).get(key)
             )
             raise UsageError(
-                f"--resume: {self.output_dir} was tagged with other settings ({', '.join(changed)}); run with the "
-                "same ones, or name another --output"
-            )
+                f"{self.output_dir} was tagged with other settings ({', '.join(changed)}); go on with the same "
+                "ones, or name another folder"
+            ).about("output_dir")
         if saved.get("shards") != [asdict(shard) for shard in self.shards]:
             raise UsageError(
-                f"--resume: the input files changed since {self.output_dir} was started (their names, documents or "
-                "bytes); tag them into a new --output"
-            )
+                f"{self.output_dir}: the input files changed since it was started (their names, documents or "
+                "bytes); tag them into a new folder"
+            ).about("output_dir")
 
     def pending(self) -> list[Shard]:
         return [shard for shard in self.shards if shard.output not in self.done]

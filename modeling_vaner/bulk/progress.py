@@ -17,6 +17,7 @@ class Progress:
         self.shards, self.skipped_shards = shards, skipped_shards
         self.counts = ShardCounts()  # of the shards finished
         self.words = 0  # tagged so far, finished shards or not
+        self.enabled = enabled  # off: no bar and no summary line (a Python caller reads the returned summary)
         self.bar = tqdm(total=total, unit="doc", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
 
     def advance(self, documents: int, words: int) -> None:
@@ -31,7 +32,7 @@ class Progress:
         self.counts.add(counts)
 
     def close(self) -> dict:
-        """Close the bar; the run's summary (also printed as one line)."""
+        """Close the bar; the run's summary (also printed as one line, with the progress bar on)."""
         self.bar.close()
         seconds = self.elapsed()
         summary = {
@@ -44,13 +45,14 @@ class Progress:
             "shards_tagged": self.shards - self.skipped_shards,
             "shards_already_done": self.skipped_shards,
         }
-        print(
-            f"vaner predict: {summary['documents']:,} documents ({summary['words']:,} words, "
-            f"{summary['entities']:,} entities) in {seconds:,.1f} s: {summary['documents_per_second']:,.1f} "
-            f"documents/s, {summary['words_per_second']:,.0f} words/s; {summary['shards_tagged']} shards tagged, "
-            f"{summary['shards_already_done']} already done",
-            file=sys.stderr,
-        )
+        if self.enabled:
+            print(
+                f"Tagged {summary['documents']:,} documents ({summary['words']:,} words, "
+                f"{summary['entities']:,} entities) in {seconds:,.1f} s: {summary['documents_per_second']:,.1f} "
+                f"documents/s, {summary['words_per_second']:,.0f} words/s; {summary['shards_tagged']} shards tagged, "
+                f"{summary['shards_already_done']} already done",
+                file=sys.stderr,
+            )
         if note := self.counts.replaced_note():
             print(note, file=sys.stderr)
         return summary

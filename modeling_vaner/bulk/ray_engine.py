@@ -47,7 +47,7 @@ def import_ray():
         import ray
         import ray.data
     except ImportError:
-        raise UsageError("--engine ray needs Ray: pip install 'vaner[ray]' (or 'ray[data]')") from None
+        raise UsageError("ray needs Ray: pip install 'vaner[ray]' (or 'ray[data]')").about("engine") from None
     return ray
 
 
@@ -61,15 +61,17 @@ def connect(ray, address: str | None) -> None:
     if address and not address.startswith(("ray://", "auto", "local")):
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
-            raise UsageError(f"--ray-address {address}: expected HOST:PORT, auto, or ray://HOST:PORT")
+            raise UsageError(f"{address}: expected HOST:PORT, auto, or ray://HOST:PORT").about("address")
         try:
             socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
         except OSError as error:
-            raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({error})") from None
+            raise UsageError(f"{address}: no Ray cluster answers there ({error})").about("address") from None
     try:
         ray.init(address=address or "local", ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise UsageError(f"--ray-address {address}: cannot join a Ray cluster ({str(error).splitlines()[0]})") from None
+        raise UsageError(f"{address}: cannot join a Ray cluster ({str(error).splitlines()[0]})").about(
+            "address"
+        ) from None
 
 
 def run_ray(

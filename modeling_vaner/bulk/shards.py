@@ -58,7 +58,7 @@ def expand_inputs(spec: str, exclude: Path | None = None) -> list[Path]:
     elif glob.has_magic(spec):
         files = [Path(name) for name in glob.glob(spec, recursive=True) if Path(name).is_file()]
     else:
-        raise UsageError(f"--input {spec}: no such file or folder")
+        raise UsageError(f"{spec}: no such file or folder").about("inputs")
     if exclude is not None:
         inside = os.path.realpath(exclude) + os.sep
         files = [file for file in files if not os.path.realpath(file).startswith(inside)]
@@ -69,7 +69,7 @@ def expand_inputs(spec: str, exclude: Path | None = None) -> list[Path]:
             seen.add(place)
             unique.append(file)
     if not unique:
-        raise UsageError(f"--input {spec}: no files there")
+        raise UsageError(f"{spec}: no files there").about("inputs")
     return sorted(unique)
 
 

@@ -3,13 +3,22 @@
 import argparse
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
+from harness.results import read_results
+
+from ..bulk import ENGINES
+from ..corpora import CORE_CORPORA, UNSEEN_CORPORA, corpus_names, data_root, get_corpus
+from ..documents import DOCUMENTS_GROUP, KNOWN_DOCUMENT_CORPORA, is_document_corpus, read_type_map
 from ..embedded import DEFAULT_MODEL_DIR, has_default_model
 from ..errors import UsageError, VanerError
 from ..formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
 from ..runtimes import RUNTIMES, check_runtime
+from ..training import TrainConfig, parse_overrides, recipe_parser
+from .demo import run_demo
+from .predict import run_predict
 
 DEVICE_HELP = "where the model runs: auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
 DTYPE_HELP = (
@@ -110,19 +119,16 @@ def _export_onnx(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
 
     return run_demo(args.text, seed=args.seed, untrained=args.untrained, device=args.device)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import run_predict
 
     return run_predict(args)
 
 
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
-    from ..training import TrainConfig, parse_overrides, recipe_parser
 
     if "-h" in overrides or "--help" in overrides:
         recipe_parser().print_help()
@@ -146,8 +152,6 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 def _eval(args: argparse.Namespace) -> int:
     if args.linking:
         return _eval_linking(args)
-    from ..corpora import CORE_CORPORA
-    from ..documents import read_type_map
 
     if args.model is None and not has_default_model():
         raise UsageError("no default model in this installation; pass --model DIR_OR_REPO")
@@ -191,8 +195,6 @@ def _eval(args: argparse.Namespace) -> int:
 def eval_corpora(spec: str) -> list[str]:
     """The corpora `--datasets` names: known names, `documents` (every known document corpus), folders (CoNLL: a
     corpus per type; PubTator: one document corpus, `FOLDER:Name=Type,...` mapping its type names), FOLDER:TYPE."""
-    from ..corpora import corpus_names, get_corpus
-    from ..documents import DOCUMENTS_GROUP, KNOWN_DOCUMENT_CORPORA, is_document_corpus
 
     names = []
     try:
@@ -223,7 +225,6 @@ def split_specs(spec: str) -> list[str]:
 
 
 def _link_index(args: argparse.Namespace) -> int:
-    from ..corpora import data_root
     from ..linking import INDEX_DIR
     from .link_index import build_index
 
@@ -273,7 +274,6 @@ def _eval_linking(args: argparse.Namespace) -> int:
 
 def _leaderboard(args: argparse.Namespace) -> int:
     from harness.leaderboard import render_markdown
-    from harness.results import read_results
 
     text = render_markdown([read_results(path) for path in args.results])
     if args.output:
@@ -286,8 +286,6 @@ def _serve(args: argparse.Namespace) -> int:
     from space.app import main as serve
 
     if args.results:  # checked before the model loads
-        from harness.results import read_results
-
         read_results(args.results)
     runtime = args.runtime or os.environ.get("VANER_RUNTIME", "torch")
     if runtime not in RUNTIMES:
@@ -307,8 +305,6 @@ def _push(args: argparse.Namespace) -> int:
     if args.dry_run and (args.dataset_repo or args.space_repo):
         raise UsageError("--dry-run lists a model's upload (--model); it does not cover --dataset-repo or --space-repo")
     if args.results:
-        from harness.results import read_results
-
         read_results(args.results)
     if args.model:
         commit = push_model(
@@ -325,7 +321,6 @@ def _push(args: argparse.Namespace) -> int:
         print(commit if args.dry_run else f"{args.repo}@{args.revision or 'main'}: {commit}")
     if args.dataset_repo:
         corpora = args.corpora.split(",") if args.corpora else None
-        from ..corpora import CORE_CORPORA, UNSEEN_CORPORA
 
         commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA], private=args.private)
         print(f"datasets/{args.dataset_repo}: {commit}")
@@ -433,7 +428,6 @@ def add_file_options(predict) -> None:
 
 def add_scale_options(predict) -> None:
     """`vaner predict`'s options for corpora: shards, resuming, workers, Ray."""
-    from ..bulk import ENGINES
 
     group = predict.add_argument_group("corpora (with --output DIR)")
     group.add_argument(
@@ -680,15 +674,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Library parameters fed by a flag of another name (every other parameter: `--` and its name, dashes for underscores).
-FLAG_OF_PARAMETER = {"model_name_or_path": "--model"}
+FLAG_OF_PARAMETER = {
+    "model_name_or_path": "--model",
+    "output_dir": "--output",
+    "inputs": "--input",
+    "address": "--ray-address",
+}
+# A switch a library message tells its Python caller to pass (`resume=True`): the command line's flag instead.
+SWITCH = re.compile(r"`(\w+)=True`")
+
+
+def flag_of(parameter: str) -> str:
+    return FLAG_OF_PARAMETER.get(parameter, "--" + parameter.replace("_", "-"))
 
 
 def flag_words(error: VanerError) -> str:
-    """An error as the command line says it: the parameter it is about named by the flag that feeds it."""
-    if error.parameter is None:
-        return str(error)
-    flag = FLAG_OF_PARAMETER.get(error.parameter, "--" + error.parameter.replace("_", "-"))
-    return f"{flag} {error.message}"
+    """An error as the command line says it: the parameter it is about, and any switch it asks for, named by the
+    flags that feed them."""
+    message = SWITCH.sub(lambda switch: flag_of(switch.group(1)), error.message)
+    return message if error.parameter is None else f"{flag_of(error.parameter)} {message}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,8 @@ first use. Without a default model (or with `--untrained`) the whole path runs w
 
 import time
 
+from ..embedded import DEFAULT_MODEL_DIR, has_default_model
+
 SAMPLE_TEXTS = [
     "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection.",
     "Cisplatin-induced nephrotoxicity was reduced in mice lacking the p53 gene.",
@@ -17,7 +19,6 @@ def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, de
     from transformers import AutoTokenizer, set_seed
 
     from ..backbone import convert_smollm2, read_provenance
-    from ..embedded import DEFAULT_MODEL_DIR, has_default_model
     from ..loading import load_vaner, resolve_device
     from ..modeling_vaner import VanerForTokenClassification
     from ..pipeline_vaner import VanerTagger

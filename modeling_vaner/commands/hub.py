@@ -19,7 +19,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from harness.results import read_results
+
 from ..backbone import PROVENANCE_FILE, read_provenance
+from ..configuration_vaner import REMOTE_CODE_FILES, VanerConfig, copy_remote_code
+from ..corpora import SPLITS, data_root, load_corpus
 from ..errors import VanerError
 
 # What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
@@ -59,8 +63,6 @@ def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> l
     symlink in the folder that leads out of it is refused (`HubError`): a push never uploads what it points at."""
     import os
 
-    from ..configuration_vaner import REMOTE_CODE_FILES
-
     folder = Path(folder).resolve()
     patterns = [p.replace("{adapter}", adapter_subfolder or "adapter") for p in (*MODEL_FILES, *REMOTE_CODE_FILES)]
     chosen = []
@@ -85,7 +87,6 @@ def allowed_files(folder: str | Path, adapter_subfolder: str | None = None) -> l
 
 def package_code(path: Path) -> bool:
     """Whether `path` links to this package's own remote-code file of its name (the default model's folder does)."""
-    from ..configuration_vaner import REMOTE_CODE_FILES
 
     return path.name in REMOTE_CODE_FILES and path.resolve() == (Path(__file__).resolve().parents[1] / path.name)
 
@@ -198,7 +199,6 @@ def stage_backbone(backbone_dir: Path, staging: Path, model_config=None) -> None
     stage_files(backbone_dir, staging, allowed_files(backbone_dir))
     if model_config is None:
         return
-    from ..configuration_vaner import VanerConfig, copy_remote_code
 
     config = VanerConfig.from_dict(model_config.to_dict())
     config.adapter_subfolder, config.backbone_name_or_path, config.backbone_revision = None, None, None
@@ -226,7 +226,6 @@ def push_model(
     """Push a VANER folder (full weights, or a LoRA output) to `repo_id`; returns the commit id (with `dry_run`: the
     listing of what would be uploaded, and nothing is). The card quotes `results` (a `vaner eval` JSON) and, if
     given, a markdown `leaderboard` beside baselines."""
-    from ..configuration_vaner import VanerConfig
 
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
@@ -295,7 +294,6 @@ def dry_run_report(staging: Path, repo_id: str, revision: str | None, backbone_d
 
 def _complete(folder: Path, config) -> None:
     """Add what a Hub user needs and a lean local folder may lack: the remote code and the tokenizer."""
-    from ..configuration_vaner import REMOTE_CODE_FILES
 
     package = Path(__file__).resolve().parents[1]  # modeling_vaner/, where the remote code lives
     for module in REMOTE_CODE_FILES:
@@ -319,7 +317,6 @@ def _complete(folder: Path, config) -> None:
 def _write_card(folder: Path, repo_id: str, config, results, leaderboard=None) -> None:
     """The card: scores from `results`, else from the folder's own `results.json` (staged in `folder`), else none
     (the card says how to add them); always the base model, licence and usage."""
-    from harness.results import read_results
     from model_card.generate import write_card
 
     own = folder / "results.json"
@@ -348,7 +345,6 @@ def hub_base_model(config) -> str | None:
 
 def push_dataset(repo_id: str, corpora: list[str], token: str | None = None, private: bool = False) -> str:
     """The BioNER corpora as parquet (`<corpus>/<split>.parquet`) with a dataset card naming sources and licences."""
-    from ..corpora import SPLITS, data_root, load_corpus
 
     api = _api(token)
     staging = Path(tempfile.mkdtemp(prefix="vaner-dataset-"))

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..bulk import TaggingOptions, tag_corpus
 from ..bulk.job import write_tagged
 from ..embedded import DEFAULT_MODEL_DIR, has_default_model
 from ..errors import UsageError
 from ..files import written_atomically
 from ..formats import Document, InputError, check_writable, place, read_documents, sniff_format
-from ..processing_vaner import check_threshold
+from ..processing_vaner import check_threshold, instruction_ids
 from ..runtimes import check_runtime
 
 # `--input -` reads standard input, `--output -` writes standard output (as no `--output` does).
@@ -114,8 +115,6 @@ def check_room(args, config) -> None:
     without torch)."""
     from transformers import PreTrainedTokenizerFast
 
-    from ..processing_vaner import instruction_ids
-
     tokenizer = PreTrainedTokenizerFast.from_pretrained(args.model or str(DEFAULT_MODEL_DIR))
     types = requested_types(args) or config.entity_types
     asked = [types] if config.head_layout == "per_type" else [[entity_type] for entity_type in types]
@@ -153,7 +152,6 @@ def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
 
 
 def tagging_options(args):
-    from ..bulk import TaggingOptions
 
     return TaggingOptions(
         model=args.model,
@@ -172,7 +170,6 @@ def tagging_options(args):
 
 
 def run_sharded(args) -> int:
-    from ..bulk import tag_corpus
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     on_cpu = not (args.device or "").startswith(("cuda", "gpu"))

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..corpora import TAGS, data_root, get_corpus, load_corpus
+from ..dbr import EntityDictionary
+from ..encoders import encode_encoder_example, label_names, resolve_encoder
 from ..processing_vaner import IGNORE_INDEX, Request, RequestEncoder
 from .recipe import RecipeError, TrainConfig
 
@@ -68,7 +70,6 @@ def corpus_weights(sizes: dict[str, int], temperature: float) -> dict[str, float
 
 
 def build_dictionary(config: TrainConfig, train_sets: dict):
-    from ..dbr import EntityDictionary
 
     dictionary = EntityDictionary()
     kb_dir = Path(config.kb_dir) if config.kb_dir else data_root().parent / "kb"
@@ -351,8 +352,6 @@ def encoder_setup(config: TrainConfig, train_sets: dict):
     when the corpora cover several entity types (or `typed_labels` says so), plain BIO otherwise."""
     import datasets
     from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    from ..encoders import encode_encoder_example, label_names, resolve_encoder
 
     if config.encoder is None:
         raise RecipeError("architecture: encoder needs `encoder`, a local checkpoint or package:NAME/SUBDIR.")

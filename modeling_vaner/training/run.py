@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from ..collate import RowCollator
 from ..corpora import load_corpus
 from ..errors import VanerError
 from ..files import write_json_atomically
@@ -16,6 +17,7 @@ from ..processing_vaner import IGNORE_INDEX
 from .checkpoints import record_recipe
 from .mix import build_dictionary, build_eval_rows, build_packed_train_rows, build_train_rows, encoder_setup
 from .recipe import RecipeError, TrainConfig, read_recipe
+from .trainer import TrainingClock, VanerTrainer, training_arguments, wrap_lora
 from .type_heads import entity_types_of, with_type_heads
 
 # The options that fix a model's shape and what a checkpoint's weights mean: a run resuming from a checkpoint must
@@ -127,8 +129,6 @@ def train(config: TrainConfig, model=None, tokenizer=None, time_source=time.mono
     summary written) raises `RunFinishedError` and is left as it is."""
     from transformers import set_seed
 
-    from .trainer import TrainingClock
-
     config.validate()
     output_dir = Path(config.output_dir)
     if (output_dir / "training_summary.json").is_file() and (output_dir / "final").is_dir():
@@ -188,7 +188,6 @@ def load_train_sets(config: TrainConfig) -> dict:
 def model_and_rows(config: TrainConfig, train_sets: dict, model=None, tokenizer=None) -> tuple:
     """The model to train (LoRA-wrapped when asked), its tokenizer, and `rows`: the training and devel rows, the
     sentences used per corpus and the size of DBR's dictionary."""
-    from .trainer import wrap_lora
 
     rows = {"used_sentences": {name: len(dataset) for name, dataset in train_sets.items()}, "dictionary_names": 0}
     if config.architecture == "encoder":
@@ -212,9 +211,6 @@ def model_and_rows(config: TrainConfig, train_sets: dict, model=None, tokenizer=
 def build_trainer(config: TrainConfig, model, tokenizer, rows: dict, clock):
     """The `VanerTrainer` of the run: its arguments, the rows, their collator and the clock."""
     from transformers import DataCollatorForTokenClassification
-
-    from ..collate import RowCollator
-    from .trainer import VanerTrainer, training_arguments
 
     if config.architecture == "encoder":
         collate = DataCollatorForTokenClassification(tokenizer)
