@@ -20,7 +20,7 @@ import evaluate
 import torch
 from throughput import fixed_slice, load_default
 
-from harness.runner import METRIC_PATH, typed
+from harness.runner import METRIC_PATH, with_type
 from modeling_vaner.corpora import get_corpus
 from modeling_vaner.onnx_runtime import OnnxVanerModel, export_onnx
 
@@ -41,8 +41,8 @@ def main() -> None:
     def strict_f1(tags):
         kinds = [get_corpus(name).entity_type for name, _, _ in items]
         result = metric.compute(
-            predictions=[typed(t, k) for t, k in zip(tags, kinds)],
-            references=[typed(gold, k) for (_, _, gold), k in zip(items, kinds)],
+            predictions=[with_type(t, k) for t, k in zip(tags, kinds)],
+            references=[with_type(gold, k) for (_, _, gold), k in zip(items, kinds)],
         )
         return 100 * result["f1"]
 

@@ -16,7 +16,7 @@ import evaluate
 import torch
 from throughput import fixed_slice, load_default
 
-from harness.runner import METRIC_PATH, typed
+from harness.runner import METRIC_PATH, with_type
 from modeling_vaner.corpora import get_corpus
 from modeling_vaner.processing_vaner import Request, RequestEncoder
 
@@ -52,8 +52,8 @@ def main() -> None:
             kind = get_corpus(name).entity_type
             chosen = [i for i, item in enumerate(items) if item[0] == name]
             result = metric.compute(
-                predictions=[typed(tags[i], kind) for i in chosen],
-                references=[typed(items[i][2], kind) for i in chosen],
+                predictions=[with_type(tags[i], kind) for i in chosen],
+                references=[with_type(items[i][2], kind) for i in chosen],
             )
             scores.append(f"{100 * result['f1']:.2f}")
         label = budget or "unpacked"

@@ -18,11 +18,11 @@ sys.path.insert(0, str(ROOT))
 
 import evaluate
 
-from harness.runner import METRIC_PATH, load_predictor, typed
-from modeling_vaner.corpora import CORE_CORPORA, TAGS, get_corpus, load_corpus
+from harness.runner import METRIC_PATH, load_predictor, with_type
+from modeling_vaner.corpora import CORE_CORPORA, get_corpus, load_corpus
 from modeling_vaner.embedded import DEFAULT_MODEL_DIR
 from modeling_vaner.files import write_json_atomically
-from modeling_vaner.processing_vaner import drop_unsure
+from modeling_vaner.processing_vaner import VANER_LABELS, drop_unsure
 
 THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 OUTPUT = ROOT / "benchmarks" / "results" / "threshold.json"
@@ -32,14 +32,14 @@ def corpus_curve(predictor, metric, name: str, limit: int) -> dict:
     """Strict P/R/F1 of one corpus's devel slice at every threshold, from one tagging pass."""
     entity_type = get_corpus(name).entity_type
     data = load_corpus(name, "devel").select(range(limit))
-    gold = [typed([TAGS[t] for t in tags], entity_type) for tags in data["ner_tags"]]
+    gold = [with_type([VANER_LABELS[t] for t in tags], entity_type) for tags in data["ner_tags"]]
     instruction = predictor.instruction(name, entity_type)
     tagged = predictor.tagger.tag_words(
         [(words, instruction) for words in data["tokens"]], predictor.batch_size, progress=True, entity_type=entity_type
     )
     curve = {}
     for threshold in THRESHOLDS:
-        predicted = [typed(drop_unsure(tags, scores, threshold), entity_type) for tags, scores in tagged]
+        predicted = [with_type(drop_unsure(tags, scores, threshold), entity_type) for tags, scores in tagged]
         scores = metric.compute(predictions=predicted, references=gold)
         curve[f"{threshold:g}"] = {key: round(scores[key], 4) for key in ("precision", "recall", "f1")}
     return {"sentences": len(gold), "strict": curve}

@@ -40,14 +40,15 @@ INFERENCE = ("runner", "runner-eager", "paper", "unbatched")
 
 def fixed_slice(sentences: int) -> list[tuple[str, list[str], list[str]]]:
     """`(corpus, words, gold tags)`: the first NCBI-disease test sentences (at most half), then BC2GM's up to N."""
-    from modeling_vaner.corpora import TAGS, load_corpus
+    from modeling_vaner.corpora import load_corpus
+    from modeling_vaner.processing_vaner import VANER_LABELS
 
     out = []
     for index, name in enumerate(CORPORA):
         data = load_corpus(name, "test")
         wanted = sentences // len(CORPORA) if index == 0 else sentences - len(out)
         data = data.select(range(min(wanted, len(data))))
-        out += [(name, words, [TAGS[t] for t in tags]) for words, tags in zip(data["tokens"], data["ner_tags"])]
+        out += [(name, words, [VANER_LABELS[t] for t in tags]) for words, tags in zip(data["tokens"], data["ner_tags"])]
     return out
 
 
@@ -254,16 +255,16 @@ def strict_f1_scorer(sentences: int):
     """`score(tags) -> strict entity F1` (the harness's metric) on the slice, both corpora together."""
     import evaluate
 
-    from harness.runner import METRIC_PATH, typed
+    from harness.runner import METRIC_PATH, with_type
     from modeling_vaner.corpora import get_corpus
 
     items = fixed_slice(sentences)
     types = [get_corpus(name).entity_type for name, _, _ in items]
-    references = [typed(gold, kind) for (_, _, gold), kind in zip(items, types)]
+    references = [with_type(gold, kind) for (_, _, gold), kind in zip(items, types)]
     metric = evaluate.load(str(METRIC_PATH))
 
     def score(tags) -> float:
-        predictions = [typed(t, kind) for t, kind in zip(tags, types)]
+        predictions = [with_type(t, kind) for t, kind in zip(tags, types)]
         return metric.compute(predictions=predictions, references=references)["f1"]
 
     return score

@@ -15,12 +15,12 @@ from pathlib import Path
 import evaluate
 from transformers.utils import logging
 
-from modeling_vaner.corpora import TAGS, CorpusError, file_stem, get_corpus, load_corpus
+from modeling_vaner.corpora import CorpusError, file_stem, get_corpus, load_corpus
 from modeling_vaner.documents import DocumentCorpusError, document_corpus, is_document_corpus
 from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
 from modeling_vaner.formats import read_conll_sentences
-from modeling_vaner.processing_vaner import repair_bio, tidy_tags
+from modeling_vaner.processing_vaner import VANER_LABELS, repair_bio, tidy_tags
 
 from .documents import as_tagged, evaluate_documents
 from .leaderboard import write_leaderboard
@@ -38,7 +38,7 @@ class HarnessError(VanerError, ValueError):
     pass
 
 
-def typed(tags: list[str], entity_type: str) -> list[str]:
+def with_type(tags: list[str], entity_type: str) -> list[str]:
     """Type-free `B`/`I`/`O` as `B-<type>`/`I-<type>`/`O`, for per-type scores."""
     return [tag if tag == "O" else f"{tag}-{entity_type}" for tag in tags]
 
@@ -60,7 +60,7 @@ class VanerPredictor:
     ):
         from modeling_vaner import VanerTagger
 
-        if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(TAGS):
+        if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(VANER_LABELS):
             raise HarnessError(f"A VANER model must label O, B, I; this one has {model.config.id2label}.")
         self.tagger = VanerTagger(model, tokenizer, max_length=max_length)
         self.max_length = self.tagger.max_length
@@ -201,11 +201,11 @@ def evaluate_dataset(
     if limit is not None:
         data = data.select(range(min(limit, len(data))))
     sentences = data["tokens"]
-    gold = [typed([TAGS[t] for t in tags], corpus.entity_type) for tags in data["ner_tags"]]
+    gold = [with_type([VANER_LABELS[t] for t in tags], corpus.entity_type) for tags in data["ner_tags"]]
     start = time.perf_counter()
     drawn, tidy = predicted_tags(predictor, sentences, dataset, corpus.entity_type)
     seconds = time.perf_counter() - start
-    predicted = [typed(tags, corpus.entity_type) for tags in tidy]
+    predicted = [with_type(tags, corpus.entity_type) for tags in tidy]
     metric = evaluate.load(str(METRIC_PATH))
     scores = metric.compute(predictions=predicted, references=gold)
     words = sum(map(len, sentences))
@@ -245,7 +245,7 @@ def tags_before_tidying(metric, drawn, tidy, gold, entity_type: str) -> dict:
     many sentences it changed."""
     if drawn is None:
         return {}
-    before = metric.compute(predictions=[typed(tags, entity_type) for tags in drawn], references=gold)
+    before = metric.compute(predictions=[with_type(tags, entity_type) for tags in drawn], references=gold)
     return {
         "tidy_mentions": True,
         "untidied": {
@@ -358,7 +358,7 @@ def check_splits(datasets: list[str], split: str) -> None:
         if not corpus.has_split(split):
             raise HarnessError(
                 f"{corpus.split_path(split)}: no such file (corpus {name!r}, split {split!r})."
-                if corpus.kind == "conll"
+                if corpus.file_format == "conll"
                 else f"{corpus.path}: no {split} split (corpus {name!r})."
             )
 

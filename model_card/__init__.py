@@ -1,4 +1,4 @@
 """The model card generator: writes a Hub README.md from the harness's results JSON.
 
-It imports neither `modeling_vaner` nor `harness`. The generator lands with the Hub-packaging issue.
+It imports neither `modeling_vaner` nor `harness`.
 """

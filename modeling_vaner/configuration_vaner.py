@@ -11,7 +11,7 @@ from pathlib import Path
 
 from transformers import LlamaConfig
 
-from .processing_vaner import DEFAULT_DATASETS, VANER_LABELS  # the facts commands read without torch
+from .processing_vaner import CORE_CORPORA, VANER_LABELS  # the facts commands read without torch
 
 # The paper's instruction (VANER) names the entity type and the dataset whose guidelines apply; the adaptive
 # variant (VANER_adapt) drops the dataset name, for text that follows no particular corpus.
@@ -146,7 +146,7 @@ class VanerConfig(LlamaConfig):
         if self.entity_types is None:
             self.entity_types = list(DEFAULT_ENTITY_TYPES)
         if self.datasets is None:
-            self.datasets = dict(DEFAULT_DATASETS)
+            self.datasets = dict(CORE_CORPORA)
         if self.id2label is None and kwargs.get("num_labels") is None:
             self.id2label = dict(enumerate(VANER_LABELS))
             self.label2id = {label: i for i, label in self.id2label.items()}

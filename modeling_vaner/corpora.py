@@ -18,9 +18,8 @@ from pathlib import Path
 from .documents import KNOWN_DOCUMENT_CORPORA, document_corpus, is_document_corpus, sentence_tags
 from .errors import VanerError
 from .formats import InputError, read_conll_sentences
-from .processing_vaner import DEFAULT_DATASETS, VANER_LABELS
+from .processing_vaner import CORE_CORPORA, LABEL_IDS, VANER_LABELS
 
-TAGS = VANER_LABELS  # type-free IOB2, in the model's label order (one definition: the config's)
 SPLITS = ("train", "devel", "test")
 # What a `datasets` corpus may call each split (its first match is read).
 SPLIT_NAMES = {"train": ("train",), "devel": ("devel", "validation", "dev"), "test": ("test",)}
@@ -38,7 +37,7 @@ class Corpus:
     # Tag labels (the `X` of `B-X`) kept as mentions; None keeps every label. Others become `O`.
     labels: tuple[str, ...] | None = None
     # "conll"; "datasets": a folder written by `save_to_disk`; "pubtator": one type of a document corpus
-    kind: str = "conll"
+    file_format: str = "conll"
     dataset: str | None = None  # the name its instruction gives it (a document corpus's one-type views: the corpus's)
 
     @property
@@ -50,12 +49,12 @@ class Corpus:
         """The file a split is read from (a `datasets` corpus: its folder, whatever the split)."""
         if split not in SPLITS:
             raise CorpusError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
-        if self.kind == "pubtator":
+        if self.file_format == "pubtator":
             return self.documents().split_file(split) or self.path / f"{split}.PubTator"
-        return self.path if self.kind == "datasets" else self.path / f"{split}.tsv"
+        return self.path if self.file_format == "datasets" else self.path / f"{split}.tsv"
 
     def has_split(self, split: str) -> bool:
-        if self.kind == "datasets":
+        if self.file_format == "datasets":
             return arrow_split_name(self.path, split) is not None
         return self.split_path(split).is_file()
 
@@ -74,7 +73,6 @@ def data_root() -> Path:
 
 # The paper's eight corpora (train and evaluate) with their VANER types, as the model's config knows them; and
 # CRAFT's single-type views (evaluate only: the paper's test of adaptation to a corpus never trained on).
-CORE_CORPORA = DEFAULT_DATASETS
 UNSEEN_CORPORA = {"CRAFT-chem": "Chemical", "CRAFT-ggp": "Gene", "CRAFT-species": "Species"}
 # Corpora of a type no model here knows (evaluate a model trained on them; others list them as not scored).
 OTHER_TYPE_CORPORA = {"AnatEM": "Anatomy"}
@@ -85,13 +83,17 @@ _registry: dict[str, Corpus] = {}
 
 
 def register_corpus(
-    name: str, path: str | os.PathLike, entity_type: str, labels: tuple[str, ...] | None = None, kind: str = "conll"
+    name: str,
+    path: str | os.PathLike,
+    entity_type: str,
+    labels: tuple[str, ...] | None = None,
+    file_format: str = "conll",
 ) -> Corpus:
     """Make a folder of `{train,devel,test}.tsv` in CoNLL IOB2 known under `name`, annotated for `entity_type`.
     A known corpus's name stays its own: it cannot be given to another folder."""
     if name in KNOWN_CORPORA and Path(path).resolve() != (data_root() / name).resolve():
         raise CorpusError(f"{name} is a known corpus ({data_root() / name}); register {path} under another name.")
-    corpus = Corpus(name=name, path=Path(path), entity_type=entity_type, labels=labels, kind=kind)
+    corpus = Corpus(name=name, path=Path(path), entity_type=entity_type, labels=labels, file_format=file_format)
     _registry[name] = corpus
     return corpus
 
@@ -110,7 +112,11 @@ def corpus_names(spec: str) -> list[str]:
         if name is None:
             name = f"{folder}:{entity_type}"
             register_corpus(
-                name, Path(spec).resolve(), entity_type, labels=(entity_type,), kind=corpus_kind(Path(spec))
+                name,
+                Path(spec).resolve(),
+                entity_type,
+                labels=(entity_type,),
+                file_format=corpus_file_format(Path(spec)),
             )
         names.append(name)
     return names
@@ -161,7 +167,7 @@ def corpus_from_spec(spec: str) -> str:
             f"{spec}: the tags of {folder} name {found}; read as {entity_type}, every one "
             f"would count as {entity_type}. Give {folder} alone for one row per type."
         )
-    register_corpus(name, resolved, entity_type, kind=corpus_kind(resolved))
+    register_corpus(name, resolved, entity_type, file_format=corpus_file_format(resolved))
     return name
 
 
@@ -170,7 +176,7 @@ def is_registered_whole(name: str) -> bool:
     return name in _registry and _registry[name].labels is None
 
 
-def corpus_kind(folder: Path) -> str:
+def corpus_file_format(folder: Path) -> str:
     """`datasets` for a folder written by `save_to_disk`, else `conll`."""
     return (
         "datasets" if (folder / "dataset_dict.json").is_file() or (folder / "dataset_info.json").is_file() else "conll"
@@ -189,7 +195,7 @@ def typed_mentions(folder: Path) -> Counter:
 def typed_sentences(folder: Path, split: str):
     """`(words, typed IOB2 tags)` of one split of a user's folder, as its file says (nothing if it has no such
     split); CoNLL lines must be `word<TAB>tag` (`read_conll`'s checks come when the corpus is read)."""
-    if corpus_kind(folder) == "datasets":
+    if corpus_file_format(folder) == "datasets":
         yield from arrow_sentences(folder, split)
         return
     path = folder / f"{split}.tsv"
@@ -300,7 +306,7 @@ def register_document_view(name: str) -> Corpus:
     if name in _registry:
         return _registry[name]
     dataset = spec if spec in KNOWN_DOCUMENT_CORPORA else Path(spec).name
-    view = Corpus(name=name, path=corpus.path, entity_type=entity_type, kind="pubtator", dataset=dataset)
+    view = Corpus(name=name, path=corpus.path, entity_type=entity_type, file_format="pubtator", dataset=dataset)
     _registry[name] = view
     return view
 
@@ -360,9 +366,9 @@ def plain_tags(tags: list[str], labels: tuple[str, ...] | None, where: list[str]
 
 def read_split(corpus: Corpus, split: str) -> list[tuple[list[str], list[str]]]:
     """A corpus split's `(words, B/I/O tags)`: its CoNLL file, or its `datasets` split."""
-    if corpus.kind == "conll":
+    if corpus.file_format == "conll":
         return read_conll(corpus.split_path(split), corpus.labels)
-    if corpus.kind == "pubtator":
+    if corpus.file_format == "pubtator":
         mtime = corpus.split_path(split).stat().st_mtime_ns
         return document_sentences(corpus.name.rpartition(":")[0], split, corpus.entity_type, mtime)
     sentences = [
@@ -383,12 +389,12 @@ def _load_cached(name: str, split: str, path: Path, mtime: int):
     features = datasets.Features(
         {
             "tokens": datasets.Sequence(datasets.Value("string")),
-            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=list(TAGS))),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=list(VANER_LABELS))),
             "dataset": datasets.Value("string"),
             "entity_type": datasets.Value("string"),
         }
     )
-    index = {tag: i for i, tag in enumerate(TAGS)}
+    index = LABEL_IDS
     return datasets.Dataset.from_dict(
         {
             "tokens": [words for words, _ in sentences],
@@ -408,7 +414,7 @@ def load_corpus(name: str, split: str):
     if not corpus.has_split(split):
         raise CorpusError(
             f"{path}: no such file (corpus {name!r}, split {split!r})"
-            if corpus.kind == "conll"
+            if corpus.file_format == "conll"
             else f"{path}: no {split} split (corpus {name!r})"
         )
     return _load_cached(name, split, path, path.stat().st_mtime_ns)
@@ -416,5 +422,5 @@ def load_corpus(name: str, split: str):
 
 def count_mentions(ner_tags: list[list[int]]) -> int:
     """Mentions in type-free IOB2 tag ids: one per `B`."""
-    begin = TAGS.index("B")
+    begin = VANER_LABELS.index("B")
     return sum(tag == begin for tags in ner_tags for tag in tags)

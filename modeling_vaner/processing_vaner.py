@@ -20,9 +20,10 @@ from itertools import accumulate, chain
 
 # The BIO scheme is type-free: the instruction names the entity type, the head only says where mentions are.
 VANER_LABELS = ("O", "B", "I")
+LABEL_IDS = {label: i for i, label in enumerate(VANER_LABELS)}
 
 # The paper's eight training corpora and the entity type each one is annotated for.
-DEFAULT_DATASETS = {
+CORE_CORPORA = {
     "BC4CHEMD": "Chemical",
     "BC5CDR-chem": "Chemical",
     "BC5CDR-disease": "Disease",

@@ -284,6 +284,13 @@ FLAG = re.compile(r"(?<![\w-])--[a-z]")
 RUN_THIS = re.compile(r"`[^`]*`|pip install [^)'\"]*")
 
 
+def text_of(node: ast.Constant | ast.JoinedStr) -> str:
+    """A string's text, an f-string's with `x` for each value it formats (`f"--{name}s"` reads `--xs`)."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else ""
+    return "".join(text_of(part) if isinstance(part, ast.Constant) else "x" for part in node.values)
+
+
 def flags_in_library_errors(root: Path = REPO_ROOT) -> list[str]:
     """`file:line` of every error raised outside the commands whose message names a command-line flag."""
     found = []
@@ -293,9 +300,7 @@ def flags_in_library_errors(root: Path = REPO_ROOT) -> list[str]:
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Raise) and node.exc is not None:
-                    texts = [
-                        n.value for n in ast.walk(node.exc) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                    ]
+                    texts = [text_of(n) for n in ast.walk(node.exc) if isinstance(n, ast.Constant | ast.JoinedStr)]
                     if any(FLAG.search(RUN_THIS.sub("", text)) for text in texts):
                         found.append(f"{path.relative_to(root).as_posix()}:{node.lineno}")
     return found
@@ -313,8 +318,10 @@ def test_the_flag_scan_sees_a_flag_and_not_a_command_to_run(tmp_path):
         "    raise ValueError(f'--datasets {spec}: no such corpus')\n"
         "def g():\n"
         "    raise ValueError('build it with `vaner link-index --output DIR` (pip install --no-deps x)')\n"
+        "def h(kind):\n"
+        "    raise ValueError(f'--{kind}s-per-actor: too many')\n"
     )
-    assert flags_in_library_errors(tmp_path) == ["harness/runner.py:2"]
+    assert flags_in_library_errors(tmp_path) == ["harness/runner.py:2", "harness/runner.py:6"]
 
 
 def test_a_command_names_the_flag_a_python_caller_sees_as_a_parameter(tmp_path, capsys):

@@ -471,12 +471,15 @@ def test_typed_labels_keep_each_corpus_to_its_own_type(minilm_dir):
     labels = label_names(["Chemical", "Disease"], typed=True)
     label2id = {label: i for i, label in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
-    from modeling_vaner.corpora import TAGS, load_corpus
+    from modeling_vaner.corpora import load_corpus
+    from modeling_vaner.processing_vaner import VANER_LABELS
 
     disease = load_corpus("NCBI-disease", "train").select(range(200))
     seen = set()
     for words, tag_ids in zip(disease["tokens"], disease["ner_tags"]):
-        for row in encode_encoder_example(tokenizer, words, [TAGS[t] for t in tag_ids], label2id, "Disease", True, 64):
+        for row in encode_encoder_example(
+            tokenizer, words, [VANER_LABELS[t] for t in tag_ids], label2id, "Disease", True, 64
+        ):
             seen |= {labels[label] for label in row["labels"] if label != -100}
     assert seen == {"O", "B-Disease", "I-Disease"}
 
@@ -514,11 +517,12 @@ def test_an_encoder_baseline_trains_saves_plainly_and_is_scored(tmp_path, minilm
 
 def test_packed_training_inputs_are_the_inputs_the_tagger_packs(tiny_model, smollm2_tokenizer):
     from modeling_vaner import VanerTagger
-    from modeling_vaner.corpora import TAGS, load_corpus
+    from modeling_vaner.corpora import load_corpus
+    from modeling_vaner.processing_vaner import VANER_LABELS
     from modeling_vaner.training import LABEL_IDS, build_eval_rows
 
     data = load_corpus("NCBI-disease", "devel").select(range(30))
-    sentences = [(words, [TAGS[t] for t in tags]) for words, tags in zip(data["tokens"], data["ner_tags"])]
+    sentences = [(words, [VANER_LABELS[t] for t in tags]) for words, tags in zip(data["tokens"], data["ner_tags"])]
     instruction = tiny_model.config.instruction("Disease", "NCBI-disease")
     config = TrainConfig(corpora=["NCBI-disease"], max_eval_sentences=30, max_length=128, pack_tokens=128)
     rows = build_eval_rows(config, smollm2_tokenizer, tiny_model.config)  # the rows a packed run is scored on

@@ -96,9 +96,8 @@ def run_ray(
     for kind, wanted in (("GPU", gpus_per_actor), ("CPU", cpus_per_actor)):
         if wanted and resources.get(kind, 0) < wanted:  # an actor that no node can hold would wait forever
             raise UsageError(
-                f"--{kind.lower()}s-per-actor {wanted:g}: the Ray cluster has {resources.get(kind, 0):g} {kind}s; "
-                "no actor could start"
-            )
+                f"{wanted:g}: the Ray cluster has {resources.get(kind, 0):g} {kind}s; no actor could start"
+            ).about(f"{kind.lower()}s_per_actor")
     if concurrency is None:
         per_actor = ("GPU", gpus_per_actor) if gpus_per_actor else ("CPU", cpus_per_actor)
         concurrency = max(1, int(resources.get(per_actor[0], 1) // per_actor[1]))

@@ -7,13 +7,11 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..corpora import TAGS, data_root, get_corpus, load_corpus
+from ..corpora import data_root, get_corpus, load_corpus
 from ..dbr import EntityDictionary
 from ..encoders import encode_encoder_example, label_names, resolve_encoder
-from ..processing_vaner import IGNORE_INDEX, Request, RequestEncoder
+from ..processing_vaner import IGNORE_INDEX, LABEL_IDS, VANER_LABELS, Request, RequestEncoder
 from .recipe import RecipeError, TrainConfig
-
-LABEL_IDS = {tag: i for i, tag in enumerate(TAGS)}
 
 
 def request_encoder(config: TrainConfig, tokenizer) -> RequestEncoder:
@@ -78,7 +76,7 @@ def build_dictionary(config: TrainConfig, train_sets: dict):
     for name, dataset in train_sets.items():
         entity_type = get_corpus(name).entity_type
         for words, tag_ids in zip(dataset["tokens"], dataset["ner_tags"]):
-            dictionary.add_gold_mentions(words, [TAGS[t] for t in tag_ids], entity_type)
+            dictionary.add_gold_mentions(words, [VANER_LABELS[t] for t in tag_ids], entity_type)
     return dictionary
 
 
@@ -107,7 +105,7 @@ def corpus_sources(datasets: dict, merge: bool = False) -> list[Source]:
     sources: dict[tuple, Source] = {}
     for name, dataset in datasets.items():
         tokens = list(dataset["tokens"])  # a list: a datasets column is read row by row when indexed
-        tags = [[TAGS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]]
+        tags = [[VANER_LABELS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]]
         entity_type = get_corpus(name).entity_type
         key = tuple(map(tuple, tokens)) if merge else (name,)
         source = sources.get(key)
@@ -304,7 +302,7 @@ def build_packed_train_rows(config: TrainConfig, tokenizer, model_config, train_
         rows = labelled_rows(
             encoder,
             [Request(words, instruction) for words in dataset["tokens"]],
-            [[TAGS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]],
+            [[VANER_LABELS[t] for t in tag_ids] for tag_ids in dataset["ner_tags"]],
         )
         random.Random(config.seed).shuffle(rows)
         if config.max_train_sentences is not None:
