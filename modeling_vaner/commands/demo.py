@@ -16,23 +16,18 @@ SAMPLE_TEXTS = [
 
 
 def run_demo(text: str | None = None, seed: int = 0, untrained: bool = False, device: str = "auto") -> int:
-    from transformers import AutoTokenizer, set_seed
+    from transformers import set_seed
 
-    from ..backbone import convert_smollm2, read_provenance
-    from ..loading import load_vaner, resolve_device
-    from ..modeling_vaner import VanerForTokenClassification
+    from ..loading import load_backbone, load_vaner, resolve_device
     from ..pipeline_vaner import VanerTagger
 
     texts = [text] if text else SAMPLE_TEXTS
     target = resolve_device(device)
     start = time.perf_counter()
     if untrained or not has_default_model():
-        backbone_dir = convert_smollm2()
         set_seed(seed)
-        model = VanerForTokenClassification.from_backbone(
-            backbone_dir, backbone_provenance=read_provenance(backbone_dir)
-        )
-        tagger = VanerTagger(model.to(target).eval(), AutoTokenizer.from_pretrained(backbone_dir))
+        model, tokenizer = load_backbone("smollm2")
+        tagger = VanerTagger(model.to(target).eval(), tokenizer)
         print(f"UNTRAINED head (random weights, seed {seed}): the entities below are not predictions.")
     else:
         tagger = VanerTagger(*load_vaner(device=target))
