@@ -1,5 +1,6 @@
-"""The default model embedded in the package: where it lives and whether this installation carries it. No torch
-here: the commands check for it before anything loads."""
+"""Where a model comes from: the default model embedded in the package (where it lives, whether this installation
+carries it), a local folder, or a Hub repo id. No torch here: the commands check a model's name before anything
+loads."""
 
 from pathlib import Path
 
@@ -12,3 +13,17 @@ def has_default_model() -> bool:
     return (DEFAULT_MODEL_DIR / "config.json").is_file() and (
         DEFAULT_MODEL_DIR / "adapter" / "adapter_config.json"
     ).is_file()
+
+
+def is_hub_repo_id(name: str) -> bool:
+    """Whether `name` is a Hub repo id (`ORG/NAME` or `NAME`, by huggingface_hub's own rule) and no local file or
+    folder: a nested, absolute or relative path never is."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if Path(name).expanduser().exists():
+        return False
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True

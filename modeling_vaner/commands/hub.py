@@ -14,7 +14,6 @@ Every safetensors file is checked whole before anything is uploaded, and the con
 
 import fnmatch
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from harness.results import read_results
 from ..backbone import PROVENANCE_FILE, read_provenance
 from ..configuration_vaner import REMOTE_CODE_FILES, VanerConfig, copy_remote_code
 from ..corpora import SPLITS, data_root, load_corpus
+from ..embedded import is_hub_repo_id
 from ..errors import VanerError
 
 # What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
@@ -338,7 +338,7 @@ def hub_base_model(config) -> str | None:
     backbone converted here, e.g. SmolLM2 from its GGUF); None when neither is a Hub id."""
     original = (config.backbone_provenance or {}).get("original", "")
     for candidate in (config.backbone_name_or_path or "", original.split(" ")[0]):
-        if re.fullmatch(r"[\w.-]+/[\w.-]+", candidate) and not Path(candidate).exists():
+        if "/" in candidate and is_hub_repo_id(candidate):
             return candidate
     return None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..bulk import TaggingOptions, tag_corpus
 from ..bulk.job import write_tagged
-from ..embedded import DEFAULT_MODEL_DIR, has_default_model
+from ..embedded import DEFAULT_MODEL_DIR, has_default_model, is_hub_repo_id
 from ..errors import UsageError
 from ..files import written_atomically
 from ..formats import Document, InputError, check_writable, place, read_documents, sniff_format
@@ -71,7 +71,7 @@ def check_options(args) -> None:
             "no default model in this installation; pass --model DIR_OR_REPO (`vaner demo "
             "--untrained` shows the way with an untrained head)"
         )
-    if args.model is not None and not Path(args.model).exists() and looks_like_a_path(args.model):
+    if args.model is not None and not Path(args.model).exists() and not is_hub_repo_id(args.model):
         raise UsageError(f"--model {args.model}: no such folder (a Hub repo id is ORG/NAME)")
     if is_sharded(args):
         check_sharded_options(args)
@@ -265,8 +265,3 @@ def atomic_output(output: str | None):
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
-
-
-def looks_like_a_path(name: str) -> bool:
-    """A `--model` that cannot be a Hub repo id (`ORG/NAME` or `NAME`): absolute, relative or nested."""
-    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
