@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from modeling_vaner.corpora import CORE_CORPORA, UNSEEN_CORPORA
+from modeling_vaner.corpora import CORE_CORPORA, PAPER_CORPORA
 
 from .documents import cell, corpus_label, render_documents_table
 
@@ -28,7 +28,7 @@ REPORTED = [
         "f1": {"BC5CDR-chem": 93.33, "BC5CDR-disease": 85.62, "NCBI-disease": 87.82, "BC2GM": 84.52, "JNLPBA": 79.10},
     },
 ]
-COLUMN_ORDER = [*CORE_CORPORA, *UNSEEN_CORPORA]
+COLUMN_ORDER = PAPER_CORPORA
 
 
 def render_markdown(reports: list[dict], reported: list[dict] = REPORTED) -> str:

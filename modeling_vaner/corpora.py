@@ -74,6 +74,8 @@ def data_root() -> Path:
 # The paper's eight corpora (train and evaluate) with their VANER types, as the model's config knows them; and
 # CRAFT's single-type views (evaluate only: the paper's test of adaptation to a corpus never trained on).
 UNSEEN_CORPORA = {"CRAFT-chem": "Chemical", "CRAFT-ggp": "Gene", "CRAFT-species": "Species"}
+# The paper's table: the eight, then CRAFT's views (the leaderboard's columns, the corpora the Hub dataset carries).
+PAPER_CORPORA = [*CORE_CORPORA, *UNSEEN_CORPORA]
 # Corpora of a type no model here knows (evaluate a model trained on them; others list them as not scored).
 OTHER_TYPE_CORPORA = {"AnatEM": "Anatomy"}
 # Every CoNLL corpus known by name under `data_root()`, with its entity type.

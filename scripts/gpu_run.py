@@ -33,7 +33,7 @@ def vaner(*args: str) -> None:
 
 
 def train_and_score(args, overrides: list[str]) -> Path:
-    from modeling_vaner.corpora import CORE_CORPORA, UNSEEN_CORPORA
+    from modeling_vaner.corpora import PAPER_CORPORA
 
     run = Path(args.out).resolve()
     start = time.perf_counter()
@@ -55,7 +55,7 @@ def train_and_score(args, overrides: list[str]) -> Path:
         "--name",
         args.name or Path(args.config).stem,
         "--datasets",
-        ",".join([*CORE_CORPORA, *UNSEEN_CORPORA]),
+        ",".join(PAPER_CORPORA),
         "--batch-size",
         str(args.batch_size),
         "--output",

@@ -10,7 +10,7 @@ from pathlib import Path
 from harness.results import read_results
 
 from ..bulk import ENGINES
-from ..corpora import CORE_CORPORA, UNSEEN_CORPORA, corpus_names, data_root, get_corpus
+from ..corpora import CORE_CORPORA, PAPER_CORPORA, corpus_names, data_root, get_corpus
 from ..documents import DOCUMENTS_GROUP, KNOWN_DOCUMENT_CORPORA, is_document_corpus, read_type_map
 from ..embedded import DEFAULT_MODEL_DIR, has_default_model
 from ..errors import UsageError, VanerError
@@ -322,7 +322,7 @@ def _push(args: argparse.Namespace) -> int:
     if args.dataset_repo:
         corpora = args.corpora.split(",") if args.corpora else None
 
-        commit = push_dataset(args.dataset_repo, corpora or [*CORE_CORPORA, *UNSEEN_CORPORA], private=args.private)
+        commit = push_dataset(args.dataset_repo, corpora or PAPER_CORPORA, private=args.private)
         print(f"datasets/{args.dataset_repo}: {commit}")
     if args.space_repo:
         space_dir = Path(__file__).resolve().parents[2] / "space"
