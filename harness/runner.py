@@ -347,18 +347,7 @@ def training_seconds(summary: Path) -> float | None:
 def check_splits(datasets: list[str], split: str) -> None:
     """Every corpus's split file is there, before any model loads (a missing test.tsv is named at once)."""
     for name in datasets:
-        if is_document_corpus(name):
-            corpus = document_corpus(name)
-            if not corpus.has_split(split):
-                raise HarnessError(f"{corpus.path}: no {split} split (document corpus {name!r}).")
-            continue
-        corpus = get_corpus(name)
-        if not corpus.has_split(split):
-            raise HarnessError(
-                f"{corpus.split_path(split)}: no such file (corpus {name!r}, split {split!r})."
-                if corpus.file_format == "conll"
-                else f"{corpus.path}: no {split} split (corpus {name!r})."
-            )
+        (document_corpus(name) if is_document_corpus(name) else get_corpus(name)).check_split(split)
 
 
 def device_and_dtype(device: str | None, dtype: str | None) -> tuple:

@@ -58,6 +58,15 @@ class Corpus:
             return arrow_split_name(self.path, split) is not None
         return self.split_path(split).is_file()
 
+    def check_split(self, split: str) -> None:
+        """A `CorpusError` naming where `split` was looked for, unless it is there."""
+        if not self.has_split(split):
+            raise CorpusError(
+                f"{self.split_path(split)}: no such file (corpus {self.name!r}, split {split!r})"
+                if self.file_format == "conll"
+                else f"{self.path}: no {split} split (corpus {self.name!r})"
+            )
+
     def documents(self):
         """The document corpus a `pubtator` corpus is one type of."""
         return document_corpus(self.name.rpartition(":")[0])
@@ -412,13 +421,8 @@ def load_corpus(name: str, split: str):
     """One split of a registered corpus as a `datasets.Dataset` with `tokens`, `ner_tags` (ClassLabel O/B/I),
     `dataset` and `entity_type`."""
     corpus = get_corpus(name)
+    corpus.check_split(split)
     path = corpus.split_path(split)
-    if not corpus.has_split(split):
-        raise CorpusError(
-            f"{path}: no such file (corpus {name!r}, split {split!r})"
-            if corpus.file_format == "conll"
-            else f"{path}: no {split} split (corpus {name!r})"
-        )
     return _load_cached(name, split, path, path.stat().st_mtime_ns)
 
 

@@ -82,14 +82,18 @@ class DocumentCorpus:
     def has_split(self, split: str) -> bool:
         return self.split_file(split) is not None
 
-    def read(self, split: str) -> "DocumentSplit":
-        """The documents of `split`, each mention typed by the map (`type` is VANER's; `corpus_type` as written)."""
-        path = self.split_file(split)
-        if path is None:
+    def check_split(self, split: str) -> None:
+        """A `DocumentCorpusError` naming the files looked for, unless `split` is there."""
+        if not self.has_split(split):
             raise DocumentCorpusError(
                 f"{self.path}: no {split} split (looked for {' or '.join(f'{s}.PubTator' for s in SPLIT_FILES[split])}"
-                ", any case)"
+                f", any case; corpus {self.name!r})"
             )
+
+    def read(self, split: str) -> "DocumentSplit":
+        """The documents of `split`, each mention typed by the map (`type` is VANER's; `corpus_type` as written)."""
+        self.check_split(split)
+        path = self.split_file(split)
         problems, not_scored = [], Counter()
         documents = list(read_documents(path, "pubtator", problems=problems))
         for document in documents:

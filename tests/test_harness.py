@@ -373,3 +373,18 @@ def test_two_user_corpora_whose_safe_names_coincide_get_two_file_names():
     stems = [file_stem(spec) for spec in specs]
     assert len(set(stems)) == len(specs) and all(re.fullmatch(r"[A-Za-z0-9._-]+", stem) for stem in stems)
     assert file_stem("BC2GM") == "BC2GM" and file_stem("BioRED:Gene") != "BioRED:Gene"
+
+
+def test_a_missing_split_is_named_before_any_model_loads(tmp_path):
+    from modeling_vaner.documents import DocumentCorpusError
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "train.tsv").write_text("Aspirin\tB-Chemical\n\n")
+    with pytest.raises(
+        CorpusError, match=r"^.*/mine/test.tsv: no such file \(corpus '.*mine:Chemical', split 'test'\)$"
+    ):
+        run_eval("no-such-model", [f"{tmp_path / 'mine'}:Chemical"], output=tmp_path / "r.json")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "Train.PubTator").write_text("1|t|Aspirin.\n1\t0\t7\tAspirin\tChemical\t-\n\n")
+    with pytest.raises(DocumentCorpusError, match=r"docs: no test split \(looked for test.PubTator, any case; corpus"):
+        run_eval("no-such-model", [str(tmp_path / "docs")], output=tmp_path / "r.json")
