@@ -3,6 +3,7 @@
 import pytest
 
 from modeling_vaner.corpora import CorpusError, count_mentions, get_corpus, load_corpus, read_conll, register_corpus
+from tests.conftest import NAMES, SENTENCE
 
 
 @pytest.mark.parametrize(
@@ -71,3 +72,50 @@ def test_a_folder_can_be_registered_by_path_and_type(tmp_path):
 def test_unknown_corpus_lists_the_known_ones():
     with pytest.raises(CorpusError, match="^GENIA: unknown corpus; known: BC4CHEMD"):
         load_corpus("GENIA", "train")
+
+
+def test_a_corpus_file_with_a_bad_byte_names_file_and_line(tmp_path):
+    path = tmp_path / "test.tsv"
+    path.write_bytes(b"Aspirin\tB-Chemical\n\nfoo\tO\nbar\xff\tO\n")
+    with pytest.raises(CorpusError, match=r"test.tsv:4: not UTF-8 \(byte 0xff at column 4\)"):
+        read_conll(path)
+
+
+def test_a_known_corpus_given_by_its_folder_is_that_corpus():
+    from modeling_vaner.corpora import corpus_names, data_root
+
+    folder = str(data_root() / "NCBI-disease")
+    assert corpus_names(folder) == corpus_names(f"{folder}:Disease") == ["NCBI-disease"]
+
+
+def test_a_datasets_corpus_with_an_empty_token_is_named_not_scored(tmp_path):
+    import datasets
+
+    from modeling_vaner.corpora import CorpusError, corpus_names, load_corpus
+
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=NAMES)),
+        }
+    )
+    tokens = [list(SENTENCE[0]), [*SENTENCE[0][:2], "", *SENTENCE[0][3:]]]
+    split = datasets.Dataset.from_dict({"tokens": tokens, "ner_tags": [SENTENCE[1]] * 2}, features=features)
+    datasets.DatasetDict({"test": split}).save_to_disk(str(tmp_path / "hf"))
+    with pytest.raises(CorpusError, match=r"\[test\] sentence 2: a token is empty or holds white space"):
+        for name in corpus_names(str(tmp_path / "hf")):
+            load_corpus(name, "test")
+
+
+def test_a_datasets_corpus_with_one_label_per_sentence_is_named_not_a_traceback(tmp_path):
+    import datasets
+
+    from modeling_vaner.corpora import CorpusError, get_corpus, load_corpus
+
+    features = datasets.Features(
+        {"tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": datasets.ClassLabel(names=NAMES)}
+    )
+    split = datasets.Dataset.from_dict({"tokens": [SENTENCE[0]], "ner_tags": [1]}, features=features)
+    datasets.DatasetDict({"test": split}).save_to_disk(str(tmp_path / "hf"))
+    with pytest.raises(CorpusError, match=r"\[test\]: ner_tags must be a list of ClassLabel ids .* one per token"):
+        load_corpus(get_corpus(f"{tmp_path / 'hf'}:Chemical").name, "test")

@@ -1,6 +1,11 @@
 """The evaluation harness: the metric by hand, and end-to-end runs on tiny models and real slices."""
 
+import ast
 import json
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import evaluate
@@ -18,9 +23,10 @@ from harness.runner import (
     read_predictions,
     run_eval,
 )
+from modeling_vaner import VanerTagger
 from modeling_vaner.commands.cli import main
-from modeling_vaner.corpora import CorpusError, register_corpus
-from tests.conftest import REPO_ROOT
+from modeling_vaner.corpora import CorpusError, load_corpus, register_corpus
+from tests.conftest import NAMES, REPO_ROOT, SENTENCE, eval_args, read, write_corpus
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "harness" / "results.schema.json").read_text())
 
@@ -308,7 +314,6 @@ def test_one_model_per_corpus_makes_one_row_with_its_summed_training_time(tmp_pa
 
 
 def test_the_harness_reaches_models_through_loading_never_training():
-    import ast
 
     for path in (REPO_ROOT / "harness").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -360,7 +365,6 @@ def test_a_users_corpus_is_named_by_its_folder_in_the_leaderboard_not_by_its_who
 
 
 def test_two_user_corpora_whose_safe_names_coincide_get_two_file_names():
-    import re
 
     from modeling_vaner.corpora import file_stem
 
@@ -388,3 +392,241 @@ def test_a_missing_split_is_named_before_any_model_loads(tmp_path):
     (tmp_path / "docs" / "Train.PubTator").write_text("1|t|Aspirin.\n1\t0\t7\tAspirin\tChemical\t-\n\n")
     with pytest.raises(DocumentCorpusError, match=r"docs: no test split \(looked for test.PubTator, any case; corpus"):
         run_eval("no-such-model", [str(tmp_path / "docs")], output=tmp_path / "r.json")
+
+
+def save_datasets_corpus(folder, sentences: int = 3):
+    import datasets
+
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=NAMES)),
+        }
+    )
+    split = datasets.Dataset.from_dict(
+        {"tokens": [SENTENCE[0]] * sentences, "ner_tags": [SENTENCE[1]] * sentences}, features=features
+    )
+    datasets.DatasetDict({"train": split, "validation": split, "test": split}).save_to_disk(str(folder))
+    return folder
+
+
+def test_a_users_corpus_is_its_folder_never_a_core_corpus(tiny_vaner_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "mine" / "NCBI-disease", 3, extra_words=1)
+    write_corpus(tmp_path / "x" / "data", 3, extra_words=2)
+    write_corpus(tmp_path / "y" / "data", 3, extra_words=3)
+    output, predictions = tmp_path / "r.json", tmp_path / "predictions"
+    argv = eval_args(
+        tiny_vaner_dir,
+        output,
+        "NCBI-disease,mine/NCBI-disease:Disease,x/data:Disease,y/data:Disease",
+        "--predictions",
+        str(predictions),
+    )
+    assert main(argv) == 0, capsys.readouterr().err
+    rows = {row["dataset"]: row for row in read(output)["results"]}
+    assert list(rows) == ["NCBI-disease", "mine/NCBI-disease:Disease", "x/data:Disease", "y/data:Disease"]
+    assert [rows[name]["words"] for name in rows][1:] == [12, 14, 16]  # each scored on its own file (2 sentences)
+    assert rows["NCBI-disease"]["words"] == sum(map(len, load_corpus("NCBI-disease", "test")["tokens"][:2]))
+    assert rows["NCBI-disease"]["instruction"].endswith("in the NCBI-disease input, extract it. ##input: ")
+    assert "NCBI-disease" not in rows["mine/NCBI-disease:Disease"]["instruction"]  # never the core's guidelines
+    assert len(list(predictions.glob("*.conll"))) == 4  # no predictions file overwrote another
+    header = output.with_suffix(".md").read_text().splitlines()[2]
+    assert "| NCBI-disease |" in header and "| mine/NCBI-disease:Disease |" in header
+    assert main(eval_args(tiny_vaner_dir, tmp_path / "twice.json", "s800,s800")) == 2
+    assert "s800 more than once" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("summary", ["{not json", '{"global_step": 3}', '{"seconds": "long"}'])
+def test_a_broken_training_summary_never_stops_eval(tiny_vaner_dir, tmp_path, summary):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_vaner_dir, model)
+    (model / "training_summary.json").write_text(summary)
+    with pytest.warns(UserWarning, match="training_summary.json"):
+        assert main(eval_args(model, tmp_path / "r.json", "s800")) == 0
+    assert read(tmp_path / "r.json")["training"] == {"seconds": 0.0, "summaries": []}
+
+
+def test_eval_scores_a_users_conll_folder_from_the_command_line(tiny_vaner_dir, tmp_path, capsys):
+    corpus = tmp_path / "MyCorpus"
+    corpus.mkdir()
+    (corpus / "test.tsv").write_text("Aspirin\tB-Chemical\ncures\tO\nfever\tO\n.\tO\n\nIbuprofen\tB-Chemical\n")
+    output = tmp_path / "r.json"
+    assert (
+        main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"{corpus}:Chemical", "--output", str(output)]) == 0
+    )
+    [result] = json.loads(output.read_text())["results"]
+    assert (result["dataset"], result["entity_type"], result["sentences"], result["words"]) == (
+        f"{corpus}:Chemical",
+        "Chemical",
+        2,
+        5,
+    )  # a user's corpus goes by its folder, as given
+    capsys.readouterr()
+    (corpus / "test.tsv").write_text("Aspirin\tI-Chemical\n")
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                f"{corpus}:Chemical",
+                "--output",
+                str(tmp_path / "bad.json"),
+            ]
+        )
+        == 2
+    )
+    assert "test.tsv:1: I-Chemical follows O" in capsys.readouterr().err
+    assert main(["eval", "--model", str(tiny_vaner_dir), "--datasets", f"{tmp_path / 'nope'}:Chemical"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_eval_scores_a_datasets_corpus_one_row_per_type(tiny_vaner_dir, tmp_path, capsys, monkeypatch):
+    from modeling_vaner.commands.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    save_datasets_corpus(tmp_path / "hf")
+    output = tmp_path / "r.json"
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                "hf",
+                "--split",
+                "validation",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    ), capsys.readouterr().err
+    rows = {row["dataset"]: row for row in json.loads(output.read_text())["results"]}
+    assert list(rows) == ["hf:Chemical", "hf:Disease"]
+    assert [(r["entity_type"], r["split"], r["sentences"], r["gold_entities"]) for r in rows.values()] == [
+        ("Chemical", "devel", 3, 3),
+        ("Disease", "devel", 3, 3),
+    ]  # each row counts its own type's mentions only
+    assert "any Disease entity is mentioned in the input" in rows["hf:Disease"]["instruction"]
+
+    assert (
+        main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "hf:Disease", "--output", str(tmp_path / "x.json")])
+        == 2
+    )
+    error = capsys.readouterr().err
+    assert "name Chemical (9 mentions), Disease (9 mentions)" in error and "Give hf alone" in error
+
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                "hf",
+                "--guidelines",
+                "BC5CDR-disease",
+                "--output",
+                str(tmp_path / "g.json"),
+            ]
+        )
+        == 0
+    )
+    rows = json.loads((tmp_path / "g.json").read_text())["results"]
+    assert all("in the BC5CDR-disease input" in row["instruction"] for row in rows)
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_vaner_dir),
+                "--datasets",
+                "hf",
+                "--guidelines",
+                "CDR",
+                "--output",
+                str(tmp_path / "h.json"),
+            ]
+        )
+        == 2
+    )
+    assert "--guidelines CDR: the model knows the guidelines of" in capsys.readouterr().err
+
+
+def test_a_conll_folder_of_two_types_is_never_read_as_one(tiny_vaner_dir, tmp_path, capsys, monkeypatch):
+    from modeling_vaner.commands.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "two").mkdir()
+    lines = "".join(f"{word}\t{NAMES[tag]}\n" for word, tag in zip(*SENTENCE)) + "\n"
+    (tmp_path / "two" / "test.tsv").write_text(lines * 2)
+    assert (
+        main(
+            ["eval", "--model", str(tiny_vaner_dir), "--datasets", "two:Disease", "--output", str(tmp_path / "r.json")]
+        )
+        == 2
+    )
+    assert "name Chemical (2 mentions), Disease (2 mentions)" in capsys.readouterr().err
+    assert (
+        main(["eval", "--model", str(tiny_vaner_dir), "--datasets", "two", "--output", str(tmp_path / "r.json")]) == 0
+    )
+    rows = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert [(r["dataset"], r["gold_entities"]) for r in rows] == [("two:Chemical", 2), ("two:Disease", 2)]
+
+
+def test_the_harness_scores_a_one_pass_model_per_corpus(per_type_run, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modeling_vaner.commands.cli",
+            "eval",
+            "--model",
+            str(per_type_run[0] / "final"),
+            "--datasets",
+            "BC5CDR-chem,s800",
+            "--split",
+            "devel",
+            "--limit",
+            "6",
+            "--output",
+            str(tmp_path / "results.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = {row["dataset"]: row for row in json.loads((tmp_path / "results.json").read_text())["results"]}
+    assert set(scores) == {"BC5CDR-chem", "s800"} and all(row["predicted_entities"] for row in scores.values())
+    assert scores["BC5CDR-chem"]["instruction"].startswith("If any Chemical entity is mentioned in the BC5CDR-chem")
+
+
+def test_the_harness_asks_a_one_pass_model_for_every_type_and_reads_the_corpus_head(
+    per_type_run, tiny_vaner_dir, tmp_path
+):
+    from harness.runner import HarnessError, run_eval
+    from modeling_vaner import load_vaner
+
+    output = tmp_path / "all.json"
+    report = run_eval(str(per_type_run[0] / "final"), ["s800"], "devel", output, limit=4, request="all-types")
+    [row] = report["results"]
+    assert report["request"] == "all-types" and row["instruction"].startswith(
+        "If any Chemical, Disease or Species entity is mentioned in the input"
+    )
+    model, tokenizer = load_vaner(per_type_run[0] / "final")
+    from modeling_vaner.corpora import load_corpus
+
+    sentences = load_corpus("s800", "devel")["tokens"][:4]
+    tags = VanerTagger(model, tokenizer).tag_words(
+        [(words, row["instruction"]) for words in sentences], entity_type="Species"
+    )
+    assert row["predicted_entities"] == sum(t.count("B") for t, _ in tags)  # the Species head's answers, counted
+    with pytest.raises(HarnessError, match="^request all-types needs a model with a head per type"):
+        run_eval(str(tiny_vaner_dir), ["s800"], "devel", tmp_path / "shared.json", limit=2, request="all-types")

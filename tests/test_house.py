@@ -1,5 +1,6 @@
 """House rules the code keeps: no function longer than 60 lines (docstring included: one that is, reads as several
-jobs); deprecations of transformers and peft fail the tests (pyproject.toml's filterwarnings)."""
+jobs); the tests mirror the source (a test module per module or package, named after it); deprecations of
+transformers and peft fail the tests (pyproject.toml's filterwarnings)."""
 
 import ast
 from pathlib import Path
@@ -35,6 +36,48 @@ def test_the_measure_sees_a_long_function(tmp_path):
     for package in PACKAGES:
         (tmp_path / package).mkdir(exist_ok=True)
     assert long_functions(tmp_path) == [f"harness/long.py:5 long ({MAX_LINES + 1} lines)"]
+
+
+# Test modules that check the project as a whole, not one module or package of it.
+WHOLE_PROJECT_CHECKS = {
+    "test_house.py": "these house rules",
+    "test_layers.py": "the import graph: layers, cycles, deferred imports, flags in library errors",
+    "test_remote_code.py": "the four remote-code files together, as the Hub meets them",
+}
+
+
+def source_names(root: Path = REPO_ROOT) -> set[str]:
+    """What a test module may be named after: our modules (`processing_vaner` also as `processing`), packages and
+    scripts."""
+    names = set()
+    for top in (*PACKAGES, "scripts"):
+        names.add(top)
+        for path in (root / top).rglob("*"):
+            if path.suffix == ".py" or (path.is_dir() and path.name != "__pycache__"):
+                names |= {path.stem, path.stem.removesuffix("_vaner")}
+    return names
+
+
+def stray_test_modules(root: Path = REPO_ROOT) -> list[str]:
+    known = source_names(root)
+    return [
+        path.name
+        for path in sorted((root / "tests").glob("test_*.py"))
+        if path.stem.removeprefix("test_") not in known and path.name not in WHOLE_PROJECT_CHECKS
+    ]
+
+
+def test_each_test_module_is_named_for_the_source_it_tests():
+    assert stray_test_modules() == []
+
+
+def test_the_mirror_check_sees_a_test_module_named_for_a_theme(tmp_path):
+    for top in (*PACKAGES, "scripts", "tests"):
+        (tmp_path / top).mkdir()
+    (tmp_path / "modeling_vaner" / "processing_vaner.py").write_text("")
+    for name in ("test_processing.py", "test_trust.py", "test_house.py"):
+        (tmp_path / "tests" / name).write_text("")
+    assert stray_test_modules(tmp_path) == ["test_trust.py"]
 
 
 def test_deprecations_of_transformers_and_peft_fail_the_tests():

@@ -8,11 +8,14 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, run_python, save_tiny_backbone, tiny_lora_recipe
+from modeling_vaner import VanerTagger
+from modeling_vaner.commands.cli import main
+from tests.conftest import REPO_ROOT, TWO_SENTENCES, run_python, save_tiny_backbone, tiny_lora_recipe
 from tests.local_hub import hub_env, running_hub
 
 ORG = "vaner-test"
@@ -322,3 +325,199 @@ def test_the_peft_road_puts_the_adapter_on_vaners_bidirectional_class(local_hub,
     assert (torch.tensor(out["by_repo"]) - expected_logits).abs().max() < 1e-4  # AutoPeft(repo, subfolder="adapter")
     assert "MISSING" not in out["said"] and "newly initialized" not in out["said"], out["said"]  # PEFT brings the head
     assert sorted(out["modules_to_save"]) == sorted(set(out["modules_to_save"])) and "score" in out["modules_to_save"]
+
+
+def staged_upload(monkeypatch) -> list:
+    """Replace the Hub calls by a recorder of the folder each upload would send."""
+    from modeling_vaner.commands import hub
+
+    uploads = []
+
+    class FakeApi:
+        token = "hf_test"
+
+    def upload(api, folder, repo_id, *args, **kwargs):
+        uploads.append((repo_id, sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())))
+        return "0" * 40
+
+    monkeypatch.setattr(hub, "_api", lambda token: FakeApi())
+    monkeypatch.setattr(hub, "_upload", upload)
+    return uploads
+
+
+@pytest.fixture
+def cluttered_model(tiny_vaner_dir, tmp_path) -> Path:
+    """A model folder as a training run leaves it, with secrets and state beside the weights."""
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_vaner_dir, folder)
+    (folder / ".env").write_text("HF_TOKEN=hf_secret\n")
+    (folder / "token").write_text("hf_secret\n")
+    (folder / ".git-credentials").write_text("https://user:hf_secret@huggingface.co\n")
+    (folder / "checkpoint-2").mkdir()
+    (folder / "checkpoint-2" / "optimizer.pt").write_bytes(b"state")
+    (folder / "checkpoint-2" / "model.safetensors").write_bytes(b"weights of a checkpoint")
+    for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth", "training_args.bin", "model.pkl"):
+        (folder / name).write_bytes(b"pickle")
+    return folder
+
+
+def test_push_uploads_only_what_a_model_needs(cluttered_model, monkeypatch, capsys):
+    uploads = staged_upload(monkeypatch)
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0, capsys.readouterr().err
+    [(repo, files)] = uploads
+    assert repo == "org/m"
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "modeling_vaner.py"} <= set(files)
+    assert not [
+        name
+        for name in files
+        if name.startswith(".")
+        or "checkpoint" in name
+        or "token" == name
+        or name.endswith((".pt", ".pth", ".bin", ".pkl"))
+    ], files
+
+
+def test_push_refuses_a_symlink_out_of_the_folder(cluttered_model, monkeypatch, capsys):
+    uploads = staged_upload(monkeypatch)
+    (cluttered_model / "notes.txt").symlink_to("/etc/passwd")
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 2
+    error = capsys.readouterr().err
+    assert "notes.txt is a symlink to /etc/passwd" in error and "Nothing was uploaded" in error
+    assert uploads == []
+
+
+def test_push_dry_run_lists_the_upload_with_sizes_and_uploads_nothing(cluttered_model, monkeypatch, capsys):
+    uploads = staged_upload(monkeypatch)
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0
+    capsys.readouterr()
+    from modeling_vaner.commands import hub
+
+    monkeypatch.setattr(hub, "_api", lambda token: pytest.fail("a dry run asked for the Hub"))
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[-1] for line in out.splitlines() if line.startswith("  ")]
+    assert listed == uploads[0][1]  # exactly what the real push sent
+    size = (cluttered_model / "model.safetensors").stat().st_size
+    assert f"{size / 1024:.1f} KiB  model.safetensors" in out or f"{size / 2**20:.1f} MiB  model.safetensors" in out
+    assert "Dry run: nothing was uploaded." in out and len(uploads) == 1
+
+
+def test_push_refuses_a_cut_weights_file_before_uploading_anything(cluttered_model, monkeypatch, capsys):
+    uploads = staged_upload(monkeypatch)
+    weights = cluttered_model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100_000])
+    for extra in ([], ["--dry-run"]):
+        assert main(["push", "--model", str(cluttered_model), "--repo", "org/m", *extra]) == 2
+        error = capsys.readouterr().err
+        assert f"weights file {weights} is truncated or corrupt" in error and "Traceback" not in error
+    assert uploads == []
+
+
+def test_push_stages_big_files_without_copying_them(cluttered_model, monkeypatch, capsys):
+    from modeling_vaner.commands import hub
+
+    big = cluttered_model / "extra.safetensors"  # 2 GiB of zeros in a sparse file, whole by its header
+    header = json.dumps({"x": {"dtype": "U8", "shape": [2**31], "data_offsets": [0, 2**31]}}).encode()
+    with open(big, "wb") as out:
+        out.write(len(header).to_bytes(8, "little") + header)
+        out.truncate(8 + len(header) + 2**31)
+    staged = {}
+
+    def upload(api, folder, repo_id, *args, **kwargs):
+        staged.update({p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()})
+        staged["inode"] = staged["extra.safetensors"].stat().st_ino
+        return "0" * 40
+
+    monkeypatch.setattr(hub, "_api", lambda token: type("Api", (), {"token": "hf_test"})())
+    monkeypatch.setattr(hub, "_upload", upload)
+    before = {path.name: path.read_bytes() for path in cluttered_model.iterdir() if path.is_file() and path != big}
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0, capsys.readouterr().err
+    assert staged["inode"] == big.stat().st_ino  # the user's file itself, not a copy
+    assert {path.name: path.read_bytes() for path in cluttered_model.iterdir() if path.is_file() and path != big} == (
+        before
+    )  # and nothing the push wrote reached the user's folder through a link
+
+
+def test_push_writes_vaners_own_auto_map_whatever_the_folder_says(cluttered_model, monkeypatch, capsys):
+    from modeling_vaner.commands import hub
+    from modeling_vaner.configuration_vaner import AUTO_MAP
+
+    config_path = cluttered_model / "config.json"
+    config = json.loads(config_path.read_text())
+    config["auto_map"] = {
+        "AutoModelForTokenClassification": "evil/code--modeling_evil.Evil",
+        "AutoModelForCausalLM": "evil/code--modeling_evil.Causal",
+    }
+    config_path.write_text(json.dumps(config))
+    pushed = {}
+
+    def upload(api, folder, repo_id, *args, **kwargs):
+        pushed.update(json.loads((folder / "config.json").read_text()))
+        return "0" * 40
+
+    monkeypatch.setattr(hub, "_api", lambda token: type("Api", (), {"token": "hf_test"})())
+    monkeypatch.setattr(hub, "_upload", upload)
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0, capsys.readouterr().err
+    assert pushed["auto_map"] == AUTO_MAP
+    assert json.loads(config_path.read_text())["auto_map"]["AutoModelForCausalLM"].startswith("evil/")  # untouched
+
+
+def test_the_push_allow_list_leaves_out_secrets_and_state_inside_the_adapter_folder_too(tmp_path):
+    from modeling_vaner.commands.hub import allowed_files
+
+    folder = tmp_path / "lora"
+    wanted = ["config.json", "adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/README.md"]
+    planted = [".env", "adapter/.env", "adapter/token", "adapter/.git-credentials", "adapter/optimizer.pt"]
+    planted += ["adapter/training_args.bin", "adapter/checkpoint-2/adapter_model.safetensors", "adapter/x/config.json"]
+    planted += ["adapter/model.safetensors", "adapter/tokenizer.json", "runs/adapter/adapter_config.json"]
+    for name in [*wanted, *planted]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("hf_secret" if name in planted else "{}")
+    assert allowed_files(folder, "adapter") == sorted(wanted)
+
+
+def test_push_and_load_by_repo_id_through_the_standard_pipeline(per_type_run, tmp_path):
+    from tests.local_hub import hub_env, running_hub
+
+    final = per_type_run[0] / "final"
+    with running_hub(tmp_path / "hub") as endpoint:
+        env = {**os.environ, **hub_env(endpoint, tmp_path / "pusher")}
+        pushed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modeling_vaner.commands.cli",
+                "push",
+                "--model",
+                str(final),
+                "--repo",
+                "vaner-test/one-pass",
+                "--backbone-repo",
+                "vaner-test/one-pass-backbone",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            check=False,
+            timeout=600,
+        )
+        assert pushed.returncode == 0, pushed.stderr[-3000:]
+        code = f"""
+import json, sys
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+from transformers import pipeline
+ner = pipeline("token-classification", model="vaner-test/one-pass", trust_remote_code=True)
+chunks = list(ner.preprocess({TWO_SENTENCES!r}))
+print(json.dumps({{"chunks": len(chunks), "entities": ner({TWO_SENTENCES!r})}}))
+"""
+        out = json.loads(run_python(code, env=hub_env(endpoint, tmp_path / "user")))
+    assert out["chunks"] == 2  # two sentences, three types: one input each
+    from modeling_vaner import load_vaner
+
+    model, tokenizer = load_vaner(final)
+    expected = VanerTagger(model, tokenizer)(TWO_SENTENCES)[0]
+    assert [(e["entity_group"], e["start"], e["end"]) for e in out["entities"]] == [
+        (e["type"], e["start"], e["end"]) for e in expected
+    ]
+    assert len({e["entity_group"] for e in out["entities"]}) == 3

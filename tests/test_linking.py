@@ -1,13 +1,16 @@
 """Entity linking: the normalisation rules, abbreviations, the shipped index (offline, fast to load), accuracy@1 by
 hand, file:line errors for bad vocabularies, and `vaner predict --link`."""
 
+import gzip
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from harness.linking import accuracy_at_1, is_correct, render_linking_markdown
+from modeling_vaner.commands.cli import main
 from modeling_vaner.linking import INDEX_DIR, Linker, VocabularyError
 from modeling_vaner.linking.index import TypeIndex, load_index
 from modeling_vaner.linking.names import abbreviations, normalize, singular, variants
@@ -233,3 +236,79 @@ def test_junk_mentions_are_never_linked_by_their_own_letters_in_the_shipped_inde
     text = "Multiple myeloma (MM) was seen; MM recurred."  # the long form the document defines links it
     [mention] = linker.link(text, [{"start": 32, "end": 34, "text": "MM", "type": "Disease"}])
     assert mention["link_method"] == "abbreviation" and mention["name"] == "Multiple Myeloma"
+
+
+def test_a_corrupt_linking_index_is_named_everywhere(tmp_path, capsys, monkeypatch, tiny_vaner_dir):
+    from modeling_vaner.linking import INDEX_DIR, index
+
+    broken = tmp_path / "index"
+    shutil.copytree(INDEX_DIR, broken)
+    gene = broken / "gene.json.gz"
+    gene.write_bytes(gene.read_bytes()[:5000])
+    (broken / "species.json.gz").write_bytes(gzip.compress(b'{"entity_type": "Species"}'))
+    assert main(["eval", "--linking", "--index", str(broken), "--output", str(tmp_path / "l.json")]) == 2
+    error = capsys.readouterr().err
+    assert "linking index" in error and "gene.json.gz is truncated or corrupt" in error and "vaner link-index" in error
+    with pytest.raises(index.IndexFileError, match="species.json.gz is truncated or corrupt \\(no 'concepts'\\)"):
+        index.TypeIndex.load(broken / "species.json.gz")
+    monkeypatch.setattr(index, "INDEX_DIR", broken)
+    assert main(["predict", "--model", str(tiny_vaner_dir), "--link", "x"]) == 2
+    assert "gene.json.gz is truncated or corrupt" in capsys.readouterr().err
+    import space.app
+
+    with pytest.raises(index.IndexFileError):
+        space.app.load_linker()
+
+
+def test_link_index_swaps_in_only_a_whole_index(tmp_path, monkeypatch, capsys):
+    from modeling_vaner.commands import link_index as build
+    from modeling_vaner.linking import index
+
+    output = tmp_path / "index"
+    output.mkdir()
+    (output / "disease.json.gz").write_bytes(b"previous")
+    assert main(["link-index", "--data", str(tmp_path / "nothing"), "--output", str(output)]) == 2
+    assert "kb: no such folder" in capsys.readouterr().err
+
+    real = build.build_type_index
+
+    def failing(entity_type, *args, **kwargs):
+        if entity_type == "Gene":
+            raise build.VocabularyError("hgnc.tsv:3: planted failure")
+        return real(entity_type, *args, **kwargs)
+
+    import harness.linking
+    from modeling_vaner.corpora import data_root
+
+    monkeypatch.setattr(build, "build_type_index", failing)
+    monkeypatch.setattr(harness.linking, "choose_threshold", lambda *args: 0.5)
+    assert main(["link-index", "--data", str(data_root().parent), "--output", str(output)]) == 2
+    assert "planted failure" in capsys.readouterr().err
+    assert sorted(p.name for p in output.iterdir()) == ["disease.json.gz"]  # the previous index, whole
+    assert (output / "disease.json.gz").read_bytes() == b"previous"
+    assert not list(tmp_path.glob(".index-*"))
+    monkeypatch.setattr(
+        build,
+        "build_type_index",
+        lambda entity_type, *args, **kwargs: index.TypeIndex(entity_type, [(["X:1"], "x")], {"x": [0]}, [0]),
+    )
+    assert main(["link-index", "--data", str(data_root().parent), "--output", str(output)]) == 0
+    assert sorted(p.name for p in output.iterdir()) == [f"{t.lower()}.json.gz" for t in index.ENTITY_TYPES]
+    assert index.TypeIndex.load(output / "disease.json.gz").concepts == [(["X:1"], "x")]
+
+
+def test_linking_gives_junk_no_confident_id():
+    from modeling_vaner.linking import Linker
+
+    linker = Linker.load()
+    for mention, entity_type in [
+        ("e", "Chemical"),
+        ("a", "Species"),
+        ("x", "Gene"),
+        ("1", "Disease"),
+        ("x" * 500, "Disease"),
+        ("2.5", "Chemical"),
+    ]:
+        assert linker.link_mention(mention, entity_type)["id"] is None, mention
+    assert linker.link_mention("aspirin", "Chemical")["id"] == "MESH:D001241"  # real names still link
+    assert linker.link_mention("p53", "Gene")["id"] is not None

@@ -7,6 +7,8 @@ from huggingface_hub import ModelCard
 from huggingface_hub.repocard import metadata_load
 
 from model_card.generate import write_card
+from modeling_vaner.commands.cli import main
+from tests.conftest import REPO_ROOT
 
 REPORT = {
     "schema_version": 1,
@@ -115,7 +117,6 @@ def test_the_card_is_written_from_the_command_line(tmp_path, capsys):
 def pushed_card(model_dir, monkeypatch, *options) -> str:
     """The README.md `vaner push --model model_dir` would upload (the upload itself replaced)."""
     from modeling_vaner.commands import hub
-    from modeling_vaner.commands.cli import main
 
     cards = []
 
@@ -159,3 +160,51 @@ def test_the_cards_base_model_is_the_backbones_hub_id_even_for_a_backbone_conver
     assert hub_base_model(config) == "HuggingFaceTB/SmolLM2-135M-Instruct"
     config.backbone_name_or_path = "org/backbone"
     assert hub_base_model(config) == "org/backbone"
+
+
+def test_every_model_index_field_is_its_strict_value_in_the_results(tmp_path):
+    from huggingface_hub.repocard import metadata_load
+
+    from model_card.generate import write_card
+
+    report = {
+        "schema_version": 1,
+        "model": "m",
+        "revision": None,
+        "kind": "vaner",
+        "date": "2026-11-26T00:00:00+00:00",
+        "package_versions": {},
+        "results": [
+            {
+                "dataset": "NCBI-disease",
+                "split": "test",
+                "entity_type": "Disease",
+                "sentences": 9,
+                "words": 90,
+                "strict": {"precision": 0.81, "recall": 0.62, "f1": 0.7024},
+                "default": {"precision": 0.88, "recall": 0.67, "f1": 0.7608},  # conlleval reads more mentions
+                "per_type": {},
+                "gold_entities": 10,
+                "predicted_entities": 8,
+                "seconds": 1.0,
+                "words_per_second": 90.0,
+            }
+        ],
+    }
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(report))
+    write_card(results, tmp_path / "README.md", repo_id="org/m", base_model="org/base")
+    [index] = metadata_load(tmp_path / "README.md")["model-index"]
+    [entry] = index["results"]
+    values = {metric["type"]: metric["value"] for metric in entry["metrics"]}
+    assert values == {"precision": 81.0, "recall": 62.0, "f1": 70.24}
+
+
+def test_the_card_describes_the_heads():
+    from model_card.generate import render_card
+
+    results = REPO_ROOT / "modeling_vaner" / "default_model" / "results.json"
+    one_pass = str(render_card(results, repo_id="org/one-pass", base_model="b", head_layout="per_type"))
+    shared = str(render_card(results, repo_id="org/shared", base_model="b"))
+    assert "head per entity type" in one_pass and "one forward pass tags every type" in one_pass
+    assert "head per entity type" not in shared and "a BIO token-classification head, and an instruction" in shared

@@ -1,11 +1,21 @@
-"""VanerModel / VanerForTokenClassification on tiny random configs."""
+"""VanerModel / VanerForTokenClassification (`modeling_vaner.py`) on tiny random configs: a shared head and a head
+per type, and LoRA through peft with the paper's settings."""
+
+import json
+import re
 
 import pytest
 import torch
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM, LlamaModel
 
 from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerModel
-from tests.conftest import tiny_config, tiny_llama_config
+from tests.conftest import (
+    TYPES,
+    per_type_model,
+    tiny_config,
+    tiny_llama_config,
+)
 
 ATTENTION_IMPLEMENTATIONS = ["sdpa", "eager"]
 
@@ -254,3 +264,106 @@ def test_from_backbone_reports_missing_weights(tmp_path):
     save_file({"model.embed_tokens.weight": torch.zeros(128, 32)}, tmp_path / "model.safetensors")
     with pytest.raises(ValueError, match="does not hold every backbone weight"):
         VanerForTokenClassification.from_backbone(tmp_path)
+
+
+def paper_lora_config() -> LoraConfig:
+    return LoraConfig(
+        task_type=TaskType.TOKEN_CLS, r=12, lora_alpha=32, lora_dropout=0.1, target_modules=["q_proj", "v_proj"]
+    )
+
+
+def toy_batch():
+    generator = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(1, 128, (4, 12), generator=generator)
+    labels = torch.randint(0, 3, (4, 12), generator=generator)
+    labels[:, :4] = -100  # the instruction
+    return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "labels": labels}
+
+
+def test_logits_have_a_head_per_type_and_only_annotated_heads_learn():
+    model = VanerForTokenClassification(tiny_config(head_layout="per_type")).train()
+    input_ids = torch.randint(3, 128, (2, 7))
+    assert model(input_ids).logits.shape == (2, 7, 4, 3)
+    labels = torch.full((2, 7, 4), -100)
+    labels[:, 3:, 1] = 1  # the row's corpus annotates diseases only (head 1)
+    model(input_ids, labels=labels).loss.backward()
+    gradient = model.score.weight.grad.view(4, 3, -1)  # rows of `score`: head-major, then O/B/I
+    assert gradient[1].abs().sum() > 0
+    assert all(gradient[head].abs().sum() == 0 for head in (0, 2, 3))
+    assert all(model.score.bias.grad.view(4, 3)[head].abs().sum() == 0 for head in (0, 2, 3))
+
+
+@pytest.mark.parametrize(
+    "edit, says",
+    [
+        (lambda types: [types[1], types[0], *types[2:]], "trained for, in order: ['Chemical', 'Disease'"),
+        (lambda types: ["Drug", *types[1:]], "trained for, in order: ['<a type this config does not name>'"),
+        (lambda types: [*types, "Variant"], "entity_types"),
+        (lambda types: types[:-1], "entity_types"),
+    ],
+)
+def test_heads_carry_their_types_and_an_edited_config_is_refused(smollm2_tokenizer, tmp_path, edit, says):
+    from modeling_vaner import load_vaner, save_vaner
+    from modeling_vaner.errors import ModelFileError
+
+    save_vaner(per_type_model(smollm2_tokenizer), smollm2_tokenizer, tmp_path / "model")
+    config_path = tmp_path / "model" / "config.json"
+    config = json.loads(config_path.read_text())
+    assert load_vaner(tmp_path / "model", device="cpu")[0].config.entity_types == config["entity_types"] == TYPES
+    config["entity_types"] = edit(config["entity_types"])
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match=re.escape(says)):
+        load_vaner(tmp_path / "model", device="cpu")
+
+
+def test_lora_trains_only_adapters_and_head_and_the_loss_falls():
+    model = get_peft_model(VanerForTokenClassification(tiny_config()), paper_lora_config())
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in name or ".score." in name for name in trainable), trainable
+    assert any(".score." in name for name in trainable), "the head must be trained fully"
+
+    frozen_before = {n: p.detach().clone() for n, p in model.named_parameters() if not p.requires_grad}
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    batch = toy_batch()
+    model.train()
+    losses = []
+    for _ in range(15):
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0], losses
+    for name, param in model.named_parameters():
+        if name in frozen_before:
+            assert torch.equal(param, frozen_before[name]), f"{name} moved"
+
+
+def test_adapter_saves_and_reloads_to_the_same_logits(tmp_path):
+    base_config = tiny_config()
+    torch.manual_seed(3)
+    base = VanerForTokenClassification(base_config)
+    base.save_pretrained(tmp_path / "base")
+    model = get_peft_model(base, paper_lora_config())
+    # Move the adapters and head away from their initial values, as training would.
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.requires_grad:
+                param.add_(torch.randn_like(param) * 0.05)
+    model.eval()
+    batch = toy_batch()
+    with torch.no_grad():
+        expected = model(input_ids=batch["input_ids"]).logits
+    model.save_pretrained(tmp_path / "adapter")
+
+    reloaded_base = VanerForTokenClassification.from_pretrained(tmp_path / "base")
+    reloaded = PeftModel.from_pretrained(reloaded_base, tmp_path / "adapter").eval()
+    with torch.no_grad():
+        logits = reloaded(input_ids=batch["input_ids"]).logits
+    assert torch.equal(logits, expected)
+
+    # The merged model is a plain VANER with the same outputs (what `--merge` will push).
+    merged = reloaded.merge_and_unload()
+    assert type(merged) is VanerForTokenClassification
+    with torch.no_grad():
+        assert (merged(input_ids=batch["input_ids"]).logits - expected).abs().max() < 1e-5

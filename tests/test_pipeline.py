@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modeling_vaner import VanerTagger
+from modeling_vaner.loading import load_vaner, resolve_device, resolve_dtype
 from modeling_vaner.processing_vaner import (
     Request,
     RequestEncoder,
@@ -21,7 +22,7 @@ from modeling_vaner.processing_vaner import (
     tidy_span,
     tidy_tags,
 )
-from tests.conftest import REPO_ROOT, run_python
+from tests.conftest import REPO_ROOT, TEXT, per_type_model, run_python
 
 BIOMEDICAL_TEXT = st.text(
     alphabet=st.one_of(
@@ -439,3 +440,192 @@ def test_a_threshold_keeps_the_mentions_scored_at_least_it_in_the_tagger_and_the
             VanerTagger(*tiny_vaner, threshold=wrong)
         with pytest.raises(ValueError, match=said):
             ner(text, threshold=wrong)
+
+
+MODEL_OBJECT = """
+import itertools, json, os, sys
+sys.path = [p for p in sys.path if p not in ('', {root!r})]
+os.chdir({elsewhere!r})
+import datasets, torch
+from transformers import AutoModelForTokenClassification, AutoTokenizer, LlamaConfig, LlamaForTokenClassification
+from transformers import pipeline
+from transformers.pipelines import TokenClassificationPipeline
+from transformers.pipelines.pt_utils import KeyDataset
+tokenizer = AutoTokenizer.from_pretrained({folder!r}, trust_remote_code=True)
+model = AutoModelForTokenClassification.from_pretrained({folder!r}, trust_remote_code=True)  # the remote code
+out = {{}}
+for task in ("ner", "token-classification", "vaner-ner"):
+    ner = pipeline(task, model=model, tokenizer=tokenizer)
+    out[task] = [type(ner).__name__, ner({text!r}, entity_types=["Chemical", "Disease"])]
+def endless():  # a generator streams: three answers come from a text stream that never ends
+    while True:
+        yield {text!r}
+out["streamed"] = len(list(itertools.islice(ner(endless(), entity_types=["Chemical"]), 3)))
+texts = datasets.Dataset.from_dict({{"text": [{text!r}, "Mice."]}})
+out["key_dataset"] = [len(entities) for entities in ner(KeyDataset(texts, "text"), entity_types=["Chemical"])]
+plain = LlamaForTokenClassification(LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32,
+                                                num_hidden_layers=1, num_attention_heads=2, num_labels=3))
+other = pipeline("ner", model=plain, tokenizer=tokenizer)  # any other model: the standard pipeline
+out["other"] = [isinstance(other, TokenClassificationPipeline), type(other).__name__]
+out["package_imported"] = "modeling_vaner" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_a_sentence_tags_the_same_alone_and_beside_much_longer_neighbours(tiny_vaner):
+    # Padding must never be attended: a short row padded to a long neighbour's length reads exactly as alone.
+    tagger = VanerTagger(*tiny_vaner)
+    instruction = tagger.config.instruction("Disease")
+    short = (["Aspirin", "causes", "fever", "."], instruction)
+    longer = [(["word"] * 60 + [str(i)], instruction) for i in range(3)]
+    alone = tagger.tag_words([short])
+    batched = tagger.tag_words([longer[0], short, *longer[1:]], batch_size=8)
+    assert alone[0][0] == batched[1][0]
+    assert alone[0][1] == pytest.approx(batched[1][1], abs=1e-5)
+
+
+def test_offsets_match_positions_counted_by_hand(tiny_vaner):
+    text = "Fever.  Aspirin\u00a0lowered it; CRLF\r\nthen \U0001f600 BRCA1."
+    tagger = VanerTagger(*tiny_vaner, tidy_mentions=False)  # punctuation stays a mention: every word is counted
+    tagger._forward = lambda sequences, positions: torch.tensor([[0.0, 1.0, 0.0]] * sum(map(len, positions)))  # all B
+    [entities] = tagger(text, entity_types=["Gene"])
+    expected = [
+        (0, 5),
+        (5, 6),
+        (8, 15),
+        (16, 23),
+        (24, 26),
+        (26, 27),
+        (28, 32),
+        (34, 38),
+        (39, 40),
+        (41, 46),
+        (46, 47),
+    ]  # every word a one-word mention, positions counted by hand
+    assert [(e["start"], e["end"]) for e in entities] == expected
+
+
+def test_the_pipeline_refuses_what_it_does_not_know(tiny_vaner_dir):
+    from transformers import pipeline
+
+    ner = pipeline("vaner-ner", model=str(tiny_vaner_dir), trust_remote_code=True)
+    assert ner._batch_size == 4  # the measured default (benchmarks/results/pipeline_batch.json)
+    for strategy in ("none", "simple", "first", "average", "max"):  # all accepted: the same word-level mentions
+        assert ner("Aspirin causes cancer.", aggregation_strategy=strategy) == ner("Aspirin causes cancer.")
+    with pytest.raises(TypeError, match="'entity_type'"):
+        ner("Aspirin causes cancer.", entity_type="Gene")
+    with pytest.raises(ValueError, match="aggregation_strategy 'word'"):
+        ner("Aspirin causes cancer.", aggregation_strategy="word")
+
+
+def test_a_plain_save_pretrained_of_model_and_tokenizer_stays_vaners_pipeline(tiny_vaner, tmp_path):
+    """`model.save_pretrained(d)` + `tokenizer.save_pretrained(d)`, then `pipeline(d)` elsewhere, offline and without
+    the package: the remote code travels with the model, so the folder is VANER's pipeline, typed entities and all."""
+    model, tokenizer = tiny_vaner
+    folder = tmp_path / "saved"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    code = f"""
+import json, os, sys
+sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]
+sys.modules["modeling_vaner"] = None
+os.chdir({str(tmp_path)!r})
+from transformers import pipeline
+ner = pipeline("token-classification", model={str(folder)!r}, trust_remote_code=True)
+print(json.dumps(ner({TEXT!r}, entity_types=["Chemical", "Disease"])))
+"""
+    entities = json.loads(run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")}))
+    assert entities and {e["entity_group"] for e in entities} <= {"Chemical", "Disease"}
+    assert all(TEXT[e["start"] : e["end"]] == e["word"] for e in entities)
+
+
+def test_a_vaner_model_object_gets_vaners_pipeline_for_the_standard_tasks_and_streams(
+    tiny_vaner, tiny_vaner_dir, tmp_path
+):
+    from modeling_vaner import VanerTagger
+
+    code = MODEL_OBJECT.format(root=str(REPO_ROOT), elsewhere=str(tmp_path), folder=str(tiny_vaner_dir), text=TEXT)
+    said = run_python(code, env={"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")})
+    out = json.loads(said.splitlines()[-1])
+    expected = VanerTagger(*tiny_vaner)(TEXT, entity_types=["Chemical", "Disease"])[0]
+    for task in ("ner", "token-classification", "vaner-ner"):
+        name, entities = out[task]
+        assert name == "VanerNERPipeline" and entities, task
+        assert [(e["type"], e["start"], e["end"]) for e in entities] == [
+            (e["type"], e["start"], e["end"]) for e in expected
+        ]
+    chemicals = sum(e["type"] == "Chemical" for e in expected)
+    assert out["streamed"] == 3 and out["key_dataset"][0] == chemicals and len(out["key_dataset"]) == 2
+    assert out["other"][0] and out["other"][1] != "VanerNERPipeline" and not out["package_imported"]
+
+
+def test_mentions_of_different_types_overlap(smollm2_tokenizer):
+    tagger = VanerTagger(per_type_model(smollm2_tokenizer), smollm2_tokenizer)
+    # Heads' answers for "Escherichia coli infection ." (Chemical, Disease, Gene, Species per word).
+    wanted = {1: ["B", "I", "I", "O"], 3: ["B", "I", "O", "O"]}
+
+    def forward(sequences, positions):
+        probabilities = torch.zeros(sum(map(len, positions)), 4, 3)
+        probabilities[:, :, 0] = 1.0
+        for head, tags in wanted.items():
+            for index, tag in enumerate(tags):
+                probabilities[index, head] = torch.tensor([0.0, 0.0, 0.0]).index_fill(
+                    0, torch.tensor("OBI".index(tag)), 0.9
+                )
+        return probabilities
+
+    tagger._forward = forward
+    entities = tagger("Escherichia coli infection.")[0]
+    assert [(e["text"], e["type"]) for e in entities] == [
+        ("Escherichia coli", "Species"),
+        ("Escherichia coli infection", "Disease"),
+    ]
+
+
+def test_a_shared_head_model_answers_as_before(tiny_vaner):
+    model, tokenizer = tiny_vaner
+    tagger = VanerTagger(model, tokenizer)
+    words = ["Aspirin", "lowered", "fever", "."]
+    chemical = tagger.tag_words([(words, model.config.instruction("Chemical"))])
+    assert tagger.tag_heads([(words, model.config.instruction("Chemical"))]) == [chemical]
+    assert tagger.instructions(["Chemical", "Disease"], None) == [
+        (("Chemical",), model.config.instruction("Chemical")),
+        (("Disease",), model.config.instruction("Disease")),
+    ]
+
+
+def test_a_subset_of_the_types_in_any_order_is_asked_in_the_models_words_and_read_on_each_types_head(
+    smollm2_tokenizer,
+):
+    model = per_type_model(smollm2_tokenizer, entity_types=["Chemical", "Disease", "Gene"])
+    with torch.no_grad():  # the Disease head says B everywhere, the others O: only Disease mentions exist
+        model.score.weight.zero_()
+        model.score.bias.copy_(torch.tensor([9.0, 0, 0, 0, 9.0, 0, 9.0, 0, 0]))
+    tagger = VanerTagger(model, smollm2_tokenizer)
+    text, words = "Mice were given cisplatin.", 4  # each word a mention; the final "." is none (boundary rule)
+    for asked in (["Disease", "Chemical"], ["Chemical", "Disease"]):
+        [(types, instruction)] = tagger.instructions(asked, None)
+        assert types == ("Chemical", "Disease") and "If any Chemical or Disease entity" in instruction
+        [entities] = tagger(text, entity_types=asked)
+        assert [e["type"] for e in entities] == ["Disease"] * words  # every word, from the Disease head
+    assert [e["type"] for e in tagger(text, entity_types=["Disease"])[0]] == ["Disease"] * words
+    assert tagger(text, entity_types=["Gene", "Chemical"])[0] == []
+    with pytest.raises(ValueError, match="Unknown entity type 'Species'"):
+        tagger(text, entity_types=["Disease", "Species"])
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_the_python_api_and_the_pipeline_run_on_the_requested_device(tiny_vaner_dir, device):
+    from transformers import pipeline
+
+    model, _ = load_vaner(tiny_vaner_dir, device=device)
+    assert model.device.type == resolve_device(device).type
+    assert model.dtype == resolve_dtype(None, model.device)
+    ner = pipeline(
+        "vaner-ner",
+        model=str(tiny_vaner_dir),
+        trust_remote_code=True,
+        device=device if device != "auto" else resolve_device("auto").type,
+    )
+    assert ner.model.device.type == model.device.type
+    assert isinstance(ner("Aspirin lowers fever."), list)

