@@ -26,6 +26,17 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and "usage: vaner" in result.stdout
 
 
+def test_serve_without_gradio_says_how_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real_find_spec(name, *a)
+    )
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err == "vaner serve: the Space needs Gradio: pip install 'vaner[space]'\n"
+
+
 def test_backbone_without_the_package_says_how_to_install(monkeypatch, capsys):
     import importlib.util
 

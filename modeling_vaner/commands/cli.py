@@ -1,6 +1,7 @@
 """`vaner`: the command line that reaches every part of VANER."""
 
 import argparse
+import importlib.util
 import math
 import os
 import re
@@ -283,6 +284,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("gradio") is None:
+        raise UsageError("the Space needs Gradio: pip install 'vaner[space]'")
     from space.app import main as serve
 
     if args.results:  # checked before the model loads
