@@ -314,7 +314,6 @@ def test_one_model_per_corpus_makes_one_row_with_its_summed_training_time(tmp_pa
 
 
 def test_the_harness_reaches_models_through_loading_never_training():
-
     for path in (REPO_ROOT / "harness").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
@@ -365,7 +364,6 @@ def test_a_users_corpus_is_named_by_its_folder_in_the_leaderboard_not_by_its_who
 
 
 def test_two_user_corpora_whose_safe_names_coincide_get_two_file_names():
-
     from modeling_vaner.corpora import file_stem
 
     specs = [

@@ -13,7 +13,6 @@ class FixedProbabilities(__import__("torch").nn.Module):
     """A stand-in model whose every position has the same label probabilities (O, B, I)."""
 
     def __init__(self, config, probabilities):
-
         super().__init__()
         self.config = config
         self.anchor = torch.nn.Parameter(torch.zeros(1))

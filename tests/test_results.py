@@ -134,7 +134,6 @@ def test_results_writers_that_remove_the_lock_file_still_take_turns(tiny_vaner_d
     ],
 )
 def test_every_read_of_a_results_file_checks_its_rows(tiny_vaner_dir, tmp_path, capsys, edit, message):
-
     report = good_report(tmp_path, tiny_vaner_dir)
     edit(report)
     bad = tmp_path / "bad.json"

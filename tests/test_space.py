@@ -209,7 +209,6 @@ def test_the_space_card_names_the_model_the_app_loads_and_no_placeholder():
 
 
 def test_on_the_hub_the_app_runs_on_the_models_remote_code_alone(tiny_vaner_dir, tmp_path):
-
     code = f"""
 import importlib.util, json, os, sys
 sys.path = [p for p in sys.path if p not in ('', {str(REPO_ROOT)!r})]

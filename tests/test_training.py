@@ -141,7 +141,6 @@ def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path, tiny_model, smoll
 def test_the_saved_model_names_only_the_guidelines_it_learned(
     tmp_path, tiny_model, smollm2_tokenizer, instruction, known
 ):
-
     train(
         tiny_run_config(tmp_path, lora=False, dbr_probability=0.0, max_steps=2, instruction=instruction),
         model=tiny_model,

@@ -120,17 +120,14 @@ def _export_onnx(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-
     return run_demo(args.text, seed=args.seed, untrained=args.untrained, device=args.device)
 
 
 def _predict(args: argparse.Namespace) -> int:
-
     return run_predict(args)
 
 
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
-
     if "-h" in overrides or "--help" in overrides:
         recipe_parser().print_help()
         return 0

@@ -152,7 +152,6 @@ def read_input(args) -> tuple[list[Document] | Iterator[Document], int | None]:
 
 
 def tagging_options(args):
-
     return TaggingOptions(
         model=args.model,
         entity_types=tuple(requested_types(args) or ()) or None,
@@ -170,7 +169,6 @@ def tagging_options(args):
 
 
 def run_sharded(args) -> int:
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     on_cpu = not (args.device or "").startswith(("cuda", "gpu"))
     if on_cpu and args.workers > cores:  # each worker holds a model copy: more than the cores only costs memory

@@ -68,7 +68,6 @@ def corpus_weights(sizes: dict[str, int], temperature: float) -> dict[str, float
 
 
 def build_dictionary(config: TrainConfig, train_sets: dict):
-
     dictionary = EntityDictionary()
     kb_dir = Path(config.kb_dir) if config.kb_dir else data_root().parent / "kb"
     for path in sorted(kb_dir.glob("*.tsv")):
