@@ -21,6 +21,7 @@ from modeling_vaner.encoders import encoder_windows, first_subtokens
 from modeling_vaner.errors import VanerError
 from modeling_vaner.formats import read_conll_sentences
 from modeling_vaner.processing_vaner import VANER_LABELS, repair_bio, tidy_tags
+from modeling_vaner.runtimes import resolve_runtime
 
 from .documents import as_tagged, evaluate_documents
 from .leaderboard import write_leaderboard
@@ -157,7 +158,8 @@ def load_predictor(
 ):
     """A VANER model (config `model_type` vaner) or any `AutoModelForTokenClassification` checkpoint, on `device`
     (auto: CUDA when present) in `dtype` (default: bfloat16 on CUDA, float32 on the CPU); with `runtime` onnx or
-    onnx-int8, a VANER model's ONNX export on ONNX Runtime (`vaner export-onnx`), on the CPU."""
+    onnx-int8, a VANER model's ONNX export on ONNX Runtime (`vaner export-onnx`), on the CPU (`run_eval` has
+    resolved `auto` before)."""
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     from modeling_vaner import load_vaner
@@ -399,7 +401,7 @@ def run_eval(
     guidelines: str | None = None,
     type_map: dict[str, str] | None = None,
     request: str = "dataset",
-    runtime: str = "torch",
+    runtime: str = "auto",
 ) -> dict:
     """Evaluate `model` on each dataset, merging each corpus's row into `output` (JSON, `results.write_results`)
     and rewriting its markdown leaderboard as soon as it is scored; returns what `output` then holds.
@@ -411,7 +413,9 @@ def run_eval(
     both (the dtype by name, as resolved). `guidelines`: instruct every corpus with that known corpus's guidelines
     (recorded; a file scored otherwise is not resumed). A document corpus (`BioRED`, a folder of PubTator files) is
     scored at the character level (`harness.documents`), its type names mapped by `type_map` where given.
-    `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`; recorded, on the CPU)."""
+    `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`; on the CPU), or `auto`
+    (`runtimes.resolve_runtime`: ONNX float32 where the model's export gives PyTorch's logits); recorded as it ran."""
+    runtime = resolve_runtime(model, runtime, device)
     target, dtype = device_and_dtype(device, dtype)
     if runtime != "torch" and target.type != "cpu":
         raise HarnessError(f"{runtime} runs on the CPU, not on device {device}").about("runtime")

@@ -15,10 +15,9 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from .embedded import DEFAULT_MODEL_DIR
 from .errors import UsageError
-from .files import written_in_place_of
-from .runtimes import export_command, onnx_path
+from .files import write_json_atomically, written_in_place_of
+from .runtimes import EXPORT_RECORD, ONNX_FILES, export_command, onnx_home, onnx_path, resolve_runtime
 
 
 def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]:
@@ -47,13 +46,29 @@ def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]
             dynamo=True,
             external_data=False,
         )
-    if not int8:
-        return [graph]
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    written = [graph]
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with written_in_place_of(onnx_path(output_dir, "onnx-int8")) as partial:
-        quantize_dynamic(graph, partial, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
-    return [graph, onnx_path(output_dir, "onnx-int8")]
+        with written_in_place_of(onnx_path(output_dir, "onnx-int8")) as partial:
+            quantize_dynamic(graph, partial, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+        written.append(onnx_path(output_dir, "onnx-int8"))
+    write_json_atomically(graph.parent / EXPORT_RECORD, export_record(model, written, ids, mask))
+    return written
+
+
+def export_record(model, graphs: list[Path], ids: torch.Tensor, mask: torch.Tensor) -> dict:
+    """For each graph, the largest difference of its logits from `model`'s on `ids` (a padded batch), over the
+    positions the mask keeps: what `runtimes.resolve_runtime` reads before it runs a graph unasked."""
+    with torch.no_grad():
+        expected = model(input_ids=ids, attention_mask=mask).logits
+    kept = mask.bool()
+    record = {}
+    for graph in graphs:
+        logits = OnnxVanerModel(graph, model.config)(input_ids=ids, attention_mask=mask).logits
+        difference = (logits[kept] - expected[kept]).abs().max().item()
+        record[graph.name] = {"max_abs_logit_difference": difference, "batch": list(ids.shape), "padded_rows": 1}
+    return record
 
 
 def write_onnx_folder(model: str | None, output: str | None, int8: bool = False) -> list[Path]:
@@ -62,10 +77,9 @@ def write_onnx_folder(model: str | None, output: str | None, int8: bool = False)
     so that `output` runs with `--runtime onnx`."""
     from .loading import load_vaner
 
-    source = model or str(DEFAULT_MODEL_DIR)
-    if output is None and not Path(source).is_dir():
-        raise UsageError(f"{source} is not a folder here: name the folder to write (output)").about("model")
-    output = Path(output or source)
+    if output is None and model is not None and not Path(model).is_dir():
+        raise UsageError(f"{model} is not a folder here: name the folder to write (output)").about("model")
+    output = Path(output or onnx_home(model))  # the default model's export goes to the VANER cache
     vaner, tokenizer = load_vaner(model, dtype=torch.float32, device="cpu")
     if not (output / "config.json").is_file():
         output.mkdir(parents=True, exist_ok=True)
@@ -84,7 +98,8 @@ class OnnxVanerModel(torch.nn.Module):
         super().__init__()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
-        self.session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.graph = str(graph)
+        self.session = onnxruntime.InferenceSession(self.graph, options, providers=["CPUExecutionProvider"])
         self.config = config
         self.anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # where the tagger puts its inputs
 
@@ -116,11 +131,20 @@ def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = No
     return OnnxVanerModel(graph, VanerConfig.from_pretrained(folder), threads), AutoTokenizer.from_pretrained(folder)
 
 
-def load_for_runtime(model=None, runtime: str = "torch", dtype=None, device: str | None = "auto", threads=None):
+def load_for_runtime(model=None, runtime: str = "auto", dtype=None, device: str | None = "auto", threads=None):
     """`(model, tokenizer)` to tag with: `load_vaner` for PyTorch, or the model's ONNX export on ONNX Runtime
-    (`runtime` onnx or onnx-int8, on the CPU with `threads`; `model` None: the default model)."""
+    (`runtime` onnx or onnx-int8, on the CPU with `threads`; `auto`: `runtimes.resolve_runtime`; `model` None: the
+    default model). Which ran is `runtime_of(model)`."""
     from .loading import load_vaner
 
+    runtime = resolve_runtime(model, runtime, device)
     if runtime == "torch":
         return load_vaner(model, dtype=dtype, device=device)
-    return load_onnx(model or DEFAULT_MODEL_DIR, runtime, threads)
+    return load_onnx(onnx_home(model), runtime, threads)
+
+
+def runtime_of(model) -> str:
+    """The runtime a loaded model runs on: `onnx` or `onnx-int8` (its graph's), else `torch`."""
+    if isinstance(model, OnnxVanerModel):
+        return next(name for name, file in ONNX_FILES.items() if Path(model.graph).name == file)
+    return "torch"

@@ -32,10 +32,11 @@ TOO_LONG_MESSAGE = (
 FALLBACK_EXAMPLE = "Aspirin lowered the risk of breast cancer in BRCA1 carriers, unlike Escherichia coli infection."
 
 
-def load_tagger(model: str | None, device: str = "auto", runtime: str = "torch"):
+def load_tagger(model: str | None, device: str = "auto", runtime: str = "auto"):
     """`tag(text, entity_types, dataset) -> entities` (every mention, with its score), the model's config and its
     `processing_vaner` (the package's, or on the Hub the remote code's). `device`: auto (CUDA when present), cpu or
-    cuda; `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`: the package's path)."""
+    cuda; `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`), or `auto` (ONNX in
+    float32 where the model's export gives PyTorch's logits: the package's `runtimes.resolve_runtime`)."""
     try:
         from modeling_vaner import VanerTagger
         from modeling_vaner.onnx_runtime import load_for_runtime
@@ -200,7 +201,7 @@ def answer_function(tag, config, processing, linker, downloads):
 
 
 def build_app(
-    model: str | None = None, results_path: str | None = None, device: str = "auto", runtime: str = "torch"
+    model: str | None = None, results_path: str | None = None, device: str = "auto", runtime: str = "auto"
 ) -> gr.Blocks:
     tag, config, processing = load_tagger(model, device, runtime)
     linker = load_linker()
@@ -270,7 +271,7 @@ def main(
     model = model or os.environ.get("VANER_MODEL")
     results = results or os.environ.get("VANER_RESULTS") or default_results(model)
     device = device or os.environ.get("VANER_DEVICE", "auto")
-    runtime = runtime or os.environ.get("VANER_RUNTIME", "torch")
+    runtime = runtime or os.environ.get("VANER_RUNTIME", "auto")
     build_app(model, results, device, runtime).launch(server_name=host, server_port=port)
 
 

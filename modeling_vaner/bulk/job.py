@@ -41,7 +41,7 @@ class TaggingOptions:
     link: bool = False
     threads: int | None = None  # torch's CPU threads per process; None: torch's default (or the cores shared out)
     threshold: float | dict[str, float] | None = None  # the least score a mention keeps (`VanerTagger`)
-    runtime: str = "torch"  # or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`)
+    runtime: str = "auto"  # torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`); `runtimes`
 
     def load(self, device: str | None = None, threads: int | None = None):
         """`(tagger, linker or None)` on `device` (default: `self.device`), with `threads` CPU threads (default:

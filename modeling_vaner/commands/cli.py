@@ -16,7 +16,7 @@ from ..documents import DOCUMENTS_GROUP, KNOWN_DOCUMENT_CORPORA, is_document_cor
 from ..embedded import DEFAULT_MODEL_DIR, has_default_model
 from ..errors import UsageError, VanerError
 from ..formats import INPUT_FORMATS, OUTPUT_FORMATS  # (imports no torch: `vaner --help` stays fast)
-from ..runtimes import RUNTIMES, check_runtime
+from ..runtimes import AUTO, RUNTIMES, check_runtime
 from ..training import TrainConfig, parse_overrides, recipe_parser
 from .demo import run_demo
 from .predict import run_predict
@@ -89,14 +89,15 @@ def add_device_options(parser: argparse.ArgumentParser, dtype: bool = True) -> N
         parser.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto", help=DTYPE_HELP)
 
 
-def add_runtime_option(parser: argparse.ArgumentParser, default: str | None = "torch") -> None:
-    """`--runtime`; a `default` of None leaves it to the command (`vaner serve`: `$VANER_RUNTIME`, else torch)."""
+def add_runtime_option(parser: argparse.ArgumentParser, default: str | None = AUTO) -> None:
+    """`--runtime`; a `default` of None leaves it to the command (`vaner serve`: `$VANER_RUNTIME`, else auto)."""
     parser.add_argument(
         "--runtime",
-        choices=RUNTIMES,
+        choices=(AUTO, *RUNTIMES),
         default=default,
-        help="torch, or the model's ONNX export on ONNX Runtime (CPU; write it with vaner export-onnx)"
-        + ("" if default else "; default: $VANER_RUNTIME, else torch"),
+        help="torch, or the model's ONNX export on ONNX Runtime (CPU; write it with vaner export-onnx); auto: ONNX "
+        "Runtime in float32 where it is installed and the model's export gave PyTorch's logits, else torch"
+        + ("" if default else "; default: $VANER_RUNTIME, else auto"),
     )
 
 
@@ -287,9 +288,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.results:  # checked before the model loads
         read_results(args.results)
-    runtime = args.runtime or os.environ.get("VANER_RUNTIME", "torch")
-    if runtime not in RUNTIMES:
-        raise UsageError(f"$VANER_RUNTIME {runtime!r}: use one of {', '.join(RUNTIMES)}")
+    runtime = args.runtime or os.environ.get("VANER_RUNTIME", AUTO)
+    if runtime not in (AUTO, *RUNTIMES):
+        raise UsageError(f"$VANER_RUNTIME {runtime!r}: use one of {', '.join((AUTO, *RUNTIMES))}")
     check_runtime(args.model or os.environ.get("VANER_MODEL"), runtime, args.device)
     serve(args.model, host=args.host, port=args.port, results=args.results, device=args.device, runtime=runtime)
     return 0
@@ -335,8 +336,10 @@ def add_export_onnx_command(commands) -> None:
         "export-onnx",
         help="export a model to ONNX (onnx/model.onnx, with --int8 onnx/model_int8.onnx) for --runtime onnx",
         description="Write the model, its weights merged, as an ONNX graph (bidirectional, dynamic in batch and "
-        "length) into onnx/ of --output (default: the model's own folder), with its config and tokenizer beside it, "
-        "so that vaner predict --model FOLDER --runtime onnx runs it on ONNX Runtime. Needs pip install 'vaner[onnx]'.",
+        "length) into onnx/ of --output (default: the model's own folder; the default model's goes to "
+        "$VANER_CACHE/default_model), with its config and tokenizer beside it and a record of how close its logits "
+        "came to PyTorch's, so that vaner predict runs it on ONNX Runtime (--runtime onnx, or auto: float32 where "
+        "it gave PyTorch's logits). Needs pip install 'vaner[onnx]'.",
     )
     export.add_argument("--model", help="a saved VANER folder or Hub repo id (default: the default model)")
     export.add_argument("--output", help="the folder to write (default: the model's folder; needed for a Hub id)")
