@@ -413,8 +413,7 @@ def run_eval(
     both (the dtype by name, as resolved). `guidelines`: instruct every corpus with that known corpus's guidelines
     (recorded; a file scored otherwise is not resumed). A document corpus (`BioRED`, a folder of PubTator files) is
     scored at the character level (`harness.documents`), its type names mapped by `type_map` where given.
-    `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`; on the CPU), or `auto`
-    (`runtimes.resolve_runtime`: ONNX float32 where the model's export gives PyTorch's logits); recorded as it ran."""
+    `runtime`: torch, onnx or onnx-int8 (ONNX Runtime, CPU), or `auto` (`runtimes.resolve_runtime`); recorded as run."""
     runtime = resolve_runtime(model, runtime, device)
     target, dtype = device_and_dtype(device, dtype)
     if runtime != "torch" and target.type != "cpu":

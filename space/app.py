@@ -17,8 +17,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from modeling_vaner import processing_vaner
-
 COLORS = {"Chemical": "#8dd3c7", "Disease": "#fb8072", "Gene": "#80b1d3", "Species": "#fdb462"}
 ADAPTIVE = "adaptive (no dataset guidelines)"
 # The model a Space on the Hub loads when VANER_MODEL names none (its card's `models:` names it too).
@@ -37,8 +35,8 @@ def load_tagger(model: str | None, device: str = "auto", runtime: str = "auto"):
     `processing_vaner` (the package's, or on the Hub the remote code's). `device`: auto (CUDA when present), cpu or
     cuda; `runtime`: torch, or the model's ONNX export on ONNX Runtime (`onnx`, `onnx-int8`), or `auto` (ONNX in
     float32 where the model's export gives PyTorch's logits: the package's `runtimes.resolve_runtime`)."""
-    try:
-        from modeling_vaner import VanerTagger
+    try:  # the package: its tagging path, any runtime
+        from modeling_vaner import VanerTagger, processing_vaner
         from modeling_vaner.onnx_runtime import load_for_runtime
     except ImportError:  # deployed on the Hub: only the model's remote code is available
         import torch
