@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from modeling_vaner import VanerConfig, VanerForTokenClassification
-from modeling_vaner.training import TrainConfig, train
+from modeling_vaner.training import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Tiny training runs count steps: a step schedule with no warm-up, not the default recipe's wall-clock budget.
@@ -17,8 +17,6 @@ STEP_SCHEDULE = {"lr_schedule": "steps", "time_budget_minutes": None, "warmup_st
 
 def tiny_lora_recipe(output_dir: Path, backbone: Path, **overrides):
     """The recipe of a four-step LoRA run on a tiny backbone (s800, no DBR): a trained model in the Hub layout."""
-    from modeling_vaner.training import TrainConfig
-
     fields = dict(
         output_dir=str(output_dir),
         backbone=str(backbone),
@@ -186,6 +184,7 @@ def per_type_model(tokenizer, **fields):
 @pytest.fixture(scope="session")
 def per_type_run(tmp_path_factory, smollm2_tokenizer):
     """A tiny one-pass LoRA VANER trained a few steps on a tiny LLaMA backbone, in the Hub layout."""
+    from modeling_vaner.training import train  # the run loads Trainer and peft: only where a test trains
 
     root = tmp_path_factory.mktemp("per_type")
     backbone = save_tiny_backbone(root / "backbone", smollm2_tokenizer)
