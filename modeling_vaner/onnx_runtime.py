@@ -8,7 +8,7 @@ Needs `pip install 'vaner[onnx]'` (onnxruntime, onnx, onnxscript).
 """
 
 import sys
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,44 +17,90 @@ import torch
 
 from .errors import UsageError
 from .files import write_json_atomically, written_in_place_of
-from .runtimes import EXPORT_RECORD, ONNX_FILES, export_command, onnx_home, onnx_path, resolve_runtime
+from .processing_vaner import ONNX_CHECKS, ONNX_FILES
+from .runtimes import (
+    WEIGHTS_KEY,
+    export_command,
+    onnx_home,
+    onnx_path,
+    resolve_runtime,
+    weights_dir_of,
+    weights_fingerprint,
+)
+
+# How an export is put in int8, by name. `benchmarks/cpu_int8.py` scores each on the core corpora's devel slices
+# against PyTorch (benchmarks/results/cpu_int8.json, docs/benchmarks.md); INT8_RECIPE is the one it chose.
+# dynamic: int8 weights, activations put in int8 per tensor as they come (MatMulInteger); weights-8bit: int8 weights
+# in blocks along the input (MatMulNBits), activations put in int8 per block of the same size (accuracy level 4).
+INT8_RECIPES = {
+    "dynamic": {"kind": "dynamic", "per_channel": False, "reduce_range": False, "embeddings": True, "head": True},
+    "dynamic-per-channel": {
+        "kind": "dynamic",
+        "per_channel": True,
+        "reduce_range": True,
+        "embeddings": True,
+        "head": True,
+    },
+    "dynamic-linear": {
+        "kind": "dynamic",
+        "per_channel": True,
+        "reduce_range": True,
+        "embeddings": False,
+        "head": False,
+    },
+    "weights-8bit-b128": {"kind": "weights-8bit", "block_size": 128},
+    "weights-8bit-b32": {"kind": "weights-8bit", "block_size": 32},
+}
+INT8_RECIPE = "dynamic-per-channel"
 
 
-def export_onnx(model, output_dir: str | Path, int8: bool = False) -> list[Path]:
-    """Write `model` (a VANER model with merged weights; put in float32 and eval mode) as `output_dir/onnx/model.onnx`, and with `int8`
-    its dynamic int8 quantization beside it (`model_int8.onnx`: weights per channel, `reduce_range` as ONNX Runtime
-    advises for CPUs without VNNI). Each file appears whole or not at all. Returns the files written."""
+def export_onnx(model, output_dir: str | Path, int8: bool = False, weights_dir: str | Path | None = None) -> list[Path]:
+    """Write `model` (a VANER model with merged weights; put in float32 and eval mode) into `output_dir/onnx/` with
+    transformers' exporter (`model.onnx`, its weights in `model.onnx.data`, and the manifest `export.json` that
+    `transformers.exporters.ExportedModel.from_pretrained` reads), and with `int8` its int8 version beside it
+    (`model_int8.onnx`, `INT8_RECIPE`), then the record of how close each came to PyTorch's logits (`ONNX_CHECKS`),
+    written last: a graph without it never runs unasked. With `weights_dir` (the folder `model` was loaded from) the
+    record keeps its weights' fingerprint, so that an export older than the weights is known. Returns the graphs."""
+    from torch.export import Dim
+    from transformers.exporters import OnnxConfig, OnnxExporter
+
     graph = onnx_path(output_dir)
-    graph.parent.mkdir(parents=True, exist_ok=True)
     model = model.float().eval()
     ids = torch.randint(3, model.config.vocab_size, (2, 12))
     mask = torch.ones_like(ids)
     mask[1, 8:] = 0  # a padded row: the graph keeps the padding mask as an input, never a constant
-    dynamic = {0: "batch", 1: "length"}
-    with (
-        written_in_place_of(graph) as partial,
-        torch.no_grad(),
-        redirect_stdout(sys.stderr),
-    ):  # its progress is not output
-        torch.onnx.export(
-            model,
-            (ids, mask),
-            str(partial),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_shapes={"input_ids": dynamic, "attention_mask": dynamic},
-            dynamo=True,
-            external_data=False,
-        )
+    shape = {0: Dim("batch"), 1: Dim("length", min=2)}
+    settings = OnnxConfig(dynamic_shapes={"input_ids": shape, "attention_mask": shape})
+    (graph.parent / ONNX_CHECKS).unlink(missing_ok=True)  # the graphs change: their old record goes first
+    with torch.no_grad(), redirect_stdout(sys.stderr), quiet_exporter():  # its progress is not output
+        exported = OnnxExporter().export(model, {"input_ids": ids, "attention_mask": mask}, settings)
+    exported.config = None  # the model's config and code are beside the weights already
+    exported.save_pretrained(graph.parent)
     written = [graph]
     if int8:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         with written_in_place_of(onnx_path(output_dir, "onnx-int8")) as partial:
-            quantize_dynamic(graph, partial, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+            quantize_int8(graph, partial)
         written.append(onnx_path(output_dir, "onnx-int8"))
-    write_json_atomically(graph.parent / EXPORT_RECORD, export_record(model, written, ids, mask))
+    record = export_record(model, written, ids, mask)
+    if int8:
+        record[ONNX_FILES["onnx-int8"]]["recipe"] = INT8_RECIPE
+    if weights_dir is not None:
+        record[WEIGHTS_KEY] = weights_fingerprint(weights_dir)
+    write_json_atomically(graph.parent / ONNX_CHECKS, record)
     return written
+
+
+@contextmanager
+def quiet_exporter():
+    """transformers' exporter says it is experimental and which versions it was tested with, at every export."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
 
 
 def export_record(model, graphs: list[Path], ids: torch.Tensor, mask: torch.Tensor) -> dict:
@@ -71,6 +117,47 @@ def export_record(model, graphs: list[Path], ids: torch.Tensor, mask: torch.Tens
     return record
 
 
+def quantize_int8(graph: str | Path, output: str | Path, recipe: str = INT8_RECIPE) -> None:
+    """Write `graph` (a float32 export) in int8 to `output`, by `recipe` (a name in `INT8_RECIPES`). The embedding
+    table and the head stay float32 where the recipe says so (`embeddings`, `head` False), as do matrix products of
+    two activations (attention)."""
+    import logging
+
+    import onnx
+
+    settings = INT8_RECIPES[recipe]
+    head = classifier_node(onnx.load(str(graph), load_external_data=False))
+    if settings["kind"] == "dynamic":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(
+            graph,
+            output,
+            weight_type=QuantType.QInt8,
+            per_channel=settings["per_channel"],
+            reduce_range=settings["reduce_range"],
+            op_types_to_quantize=["MatMul", "Gather"] if settings["embeddings"] else ["MatMul"],
+            nodes_to_exclude=[] if settings["head"] else [head],
+        )
+        return
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    block = {"block_size": settings["block_size"], "is_symmetric": True, "accuracy_level": 4, "bits": 8}
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)  # a line a node
+    quantizer = MatMulNBitsQuantizer(
+        onnx.load(str(graph)), **block, nodes_to_exclude=[head], algo_config=DefaultWeightOnlyQuantConfig(**block)
+    )
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(output), use_external_data_format=False)
+
+
+def classifier_node(graph) -> str:
+    """The name of the head's matrix product in an exported VANER graph (an `onnx.ModelProto`): the last MatMul by a
+    weight, since the head is the graph's last layer."""
+    weights = {tensor.name for tensor in graph.graph.initializer}
+    return [node.name for node in graph.graph.node if node.op_type == "MatMul" and node.input[1] in weights][-1]
+
+
 def write_onnx_folder(model: str | None, output: str | None, int8: bool = False) -> list[Path]:
     """`vaner export-onnx`: `model` (a folder or Hub id; None: the default model) exported into `output/onnx/`
     (default: the model's own folder), with its config and tokenizer beside it when `output` is a folder of its own,
@@ -85,7 +172,8 @@ def write_onnx_folder(model: str | None, output: str | None, int8: bool = False)
         output.mkdir(parents=True, exist_ok=True)
         vaner.config.save_pretrained(output)
         tokenizer.save_pretrained(output)
-    return export_onnx(vaner, output, int8)
+    source = weights_dir_of(model)
+    return export_onnx(vaner, output, int8, weights_dir=source if source.is_dir() else None)
 
 
 class OnnxVanerModel(torch.nn.Module):

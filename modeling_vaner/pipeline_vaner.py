@@ -10,22 +10,29 @@ Remote code: uploaded to the Hub beside the weights, so it imports only `torch`,
 beside it.
 """
 
+import json
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.pipelines.base import ChunkPipeline
 from transformers.pipelines.token_classification import TokenClassificationPipeline
-from transformers.utils import logging
+from transformers.utils import cached_file, logging
+from transformers.utils.import_utils import is_onnxruntime_available
 
 from .processing_vaner import (
     DEFAULT_MAX_LENGTH,
+    ONNX_CHECKS,
+    ONNX_FILES,
+    ONNX_FOLDER,
     EncodedRow,
     Request,
     RequestedText,
     RequestEncoder,
     check_threshold,
     drop_unsure,
+    export_agrees,
     repair_bio,
     tidy_tags,
 )
@@ -272,6 +279,44 @@ def place_labels(
 AGGREGATION_STRATEGIES = ("none", "simple", "first", "average", "max")
 VANER_TASK = "vaner-ner"  # VANER's own pipeline task; "ner" and "token-classification" answer too
 DEFAULT_BATCH_SIZE = 4  # model inputs per forward pass: fastest here (benchmarks/results/pipeline_batch.json)
+PIPELINE_RUNTIMES = ("auto", "torch", "onnx")
+
+
+def onnx_export(model, runtime: str = "auto"):
+    """The model's ONNX export, loaded on ONNX Runtime (a `transformers.exporters.ExportedModel`, called as the model
+    is), for the pipeline to run in place of `model`; None: PyTorch. `runtime` "onnx" insists (ValueError saying what
+    is missing); "auto" takes the export where it can run (`why_not_onnx`)."""
+    if runtime not in PIPELINE_RUNTIMES:
+        raise ValueError(f"runtime {runtime!r}: use one of {', '.join(PIPELINE_RUNTIMES)}")
+    reason = None if runtime == "torch" else why_not_onnx(model)
+    if runtime == "torch" or (reason is not None and runtime == "auto"):
+        return None
+    if reason is not None:
+        raise ValueError(f"runtime='onnx': {reason}.")
+    from transformers.exporters import ExportedModel
+
+    revision = getattr(model.config, "_commit_hash", None) or "main"
+    return ExportedModel.from_pretrained(model.name_or_path, subfolder=ONNX_FOLDER, revision=revision, device="cpu")
+
+
+def why_not_onnx(model) -> str | None:
+    """Why `model`'s ONNX export cannot take its place, or None: it must run on the CPU, ONNX Runtime must be
+    installed, and its folder or repo must hold a float32 export whose record says it gave PyTorch's logits (written
+    by `vaner export-onnx`)."""
+    if model.device.type != "cpu":
+        return f"ONNX Runtime runs here on the CPU; the model is on {model.device}"
+    if not is_onnxruntime_available():
+        return "ONNX Runtime is not installed: pip install onnxruntime"
+    record = cached_file(
+        model.name_or_path,
+        ONNX_CHECKS,
+        subfolder=ONNX_FOLDER,
+        revision=getattr(model.config, "_commit_hash", None),
+        _raise_exceptions_for_missing_entries=False,
+    )
+    if record is None or not export_agrees(json.loads(Path(record).read_text(encoding="utf-8"))):
+        return f"{model.name_or_path} has no float32 {ONNX_FOLDER}/{ONNX_FILES['onnx']} that gave PyTorch's logits"
+    return None
 
 
 class VanerNERPipeline(ChunkPipeline):
@@ -283,7 +328,9 @@ class VanerNERPipeline(ChunkPipeline):
     or `{entity_type: number}`), `max_length`, `aggregation_strategy` (any of
     transformers' values; VANER's entities are whole words and mentions already, so all give the same answer), and
     the pipeline's own `batch_size` (model inputs per forward pass, default 4) and `device`. Any other keyword is a
-    `TypeError`, never silently dropped. Each text becomes one model input per sentence and entity type (one per
+    `TypeError`, never silently dropped. Made with `runtime="auto"` (the default), it runs the model's ONNX export on
+    ONNX Runtime where the repo has one that gives PyTorch's logits and the model is on the CPU (`onnx_export`;
+    `runtime="onnx"` insists, `"torch"` never); `pipe.runtime` says which runs. Each text becomes one model input per sentence and entity type (one per
     sentence for all types, with a head per type; or per window of a long sentence, or per pack), the chunks of
     `preprocess`; `postprocess` gathers a text's chunks into
     its entities sorted by position, each with the keys every token-classification user reads (`entity_group`,
@@ -292,10 +339,12 @@ class VanerNERPipeline(ChunkPipeline):
 
     _load_tokenizer = True  # never guessed: the inputs need it, and a loading failure must surface
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, runtime: str = "auto", **kwargs):
         self._taggers: dict[int | None, VanerTagger] = {}  # one per max length requested
         kwargs.setdefault("batch_size", DEFAULT_BATCH_SIZE)
         super().__init__(*args, **kwargs)
+        self.exported = onnx_export(self.model, runtime)
+        self.runtime = "torch" if self.exported is None else "onnx"  # what runs the forward passes
 
     def _sanitize_parameters(
         self, entity_types=None, dataset=None, max_length=None, aggregation_strategy=None, threshold=None, **kwargs
@@ -348,7 +397,8 @@ class VanerNERPipeline(ChunkPipeline):
 
     def _forward(self, model_inputs):
         passed = {key: model_inputs.pop(key) for key in ("row", "requested", "max_length", "is_last")}
-        logits = self.model(input_ids=model_inputs["input_ids"], attention_mask=model_inputs["attention_mask"]).logits
+        model = self.model if self.exported is None else self.exported
+        logits = model(input_ids=model_inputs["input_ids"], attention_mask=model_inputs["attention_mask"]).logits
         return {"logits": logits, "attention_mask": model_inputs["attention_mask"], **passed}
 
     def postprocess(self, all_outputs, thresholds=None):

@@ -2,20 +2,19 @@
 `auto` picks the fastest that keeps the model's answers. No torch here: the command line reads these names before
 anything loads."""
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
 
 from .embedded import DEFAULT_MODEL_DIR
 from .errors import UsageError
+from .processing_vaner import ONNX_CHECKS, ONNX_FILES, ONNX_FOLDER, export_agrees
 
-ONNX_FOLDER = "onnx"  # beside the weights, the Hub layout ONNX users expect
-ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}  # by runtime name
 RUNTIMES = ("torch", *ONNX_FILES)
 AUTO = "auto"
-# Written beside the graphs by `export_onnx`: how far each graph's logits are from PyTorch's on a padded batch.
-EXPORT_RECORD = "export.json"
-AGREES_WITHIN = 1e-4  # a float32 graph this close to PyTorch gives its answers; `auto` takes no other
+WEIGHTS_KEY = "weights_sha256"  # in the export record: `weights_fingerprint` of the folder the graphs came from
+WHOLE_UP_TO, SAMPLES, SAMPLE_BYTES = 64 * 2**20, 256, 64 * 2**10  # 16 MiB read of any weights file, however big
 
 
 def onnx_home(model: str | Path | None) -> Path:
@@ -50,6 +49,21 @@ def check_runtime(model: str | None, runtime: str, device: str | None) -> None:
         raise UsageError(
             f"{runtime}: {folder} has no {onnx_path('', runtime)}; write it with `{export_command(model, runtime)}`"
         ).about("runtime")
+    if folder.is_dir() and export_is_stale(read_export_record(folder), weights_dir_of(model)):
+        raise UsageError(f"{runtime}: {stale_export(folder, model)}").about("runtime")
+
+
+def weights_dir_of(model: str | None) -> Path:
+    """The folder whose weights a model's export came from: the model's own, or the default model's."""
+    return DEFAULT_MODEL_DIR if model is None else Path(model)
+
+
+def stale_export(folder: Path, model: str | None) -> str:
+    """What to say of an export made from other weights than the model holds now."""
+    return (
+        f"{folder / ONNX_FOLDER} was exported from other weights than the model holds now; write it again with "
+        f"`{export_command(model, 'onnx-int8' if onnx_path(folder, 'onnx-int8').is_file() else 'onnx')}`"
+    )
 
 
 def resolve_runtime(model: str | None, runtime: str, device: str | None) -> str:
@@ -65,17 +79,48 @@ def resolve_runtime(model: str | None, runtime: str, device: str | None) -> str:
 
         if torch.cuda.is_available():
             return "torch"
-    return "onnx" if export_agrees(onnx_home(model)) else "torch"
+    return "onnx" if export_recorded_agreeing(onnx_home(model), weights_dir=weights_dir_of(model)) else "torch"
 
 
-def export_agrees(folder: Path, runtime: str = "onnx") -> bool:
-    """Whether `folder` (a local model folder) holds `runtime`'s graph and its export record says it gave PyTorch's
-    logits, within `AGREES_WITHIN`."""
-    record = Path(folder) / ONNX_FOLDER / EXPORT_RECORD
-    if not onnx_path(folder, runtime).is_file() or not record.is_file():
+def export_recorded_agreeing(folder: Path, runtime: str = "onnx", weights_dir: Path | None = None) -> bool:
+    """Whether `folder` (a local model folder) holds `runtime`'s graph, its export record says it gave PyTorch's
+    logits (`processing_vaner.export_agrees`), and it was exported from the weights `weights_dir` (default: `folder`)
+    holds now (`export_is_stale`)."""
+    record = read_export_record(folder)
+    if not onnx_path(folder, runtime).is_file() or not export_agrees(record, runtime):
         return False
+    return not export_is_stale(record, weights_dir or folder)
+
+
+def read_export_record(folder: Path) -> dict:
+    """The record an export wrote beside its graphs (`ONNX_CHECKS`); {} where there is none or it does not parse."""
     try:
-        difference = json.loads(record.read_text(encoding="utf-8"))[ONNX_FILES[runtime]]["max_abs_logit_difference"]
-    except (ValueError, KeyError, TypeError):
-        return False
-    return isinstance(difference, int | float) and difference <= AGREES_WITHIN
+        return json.loads((Path(folder) / ONNX_FOLDER / ONNX_CHECKS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def weights_fingerprint(model_dir: str | Path) -> str:
+    """A SHA-256 over a model folder's weights files (`*.safetensors` in it and in its adapter folder): what an export
+    records, so that a graph exported from other weights is known as stale. A file up to `WHOLE_UP_TO` bytes is read
+    whole; of a bigger one, its size and `SAMPLES` blocks spread over it (training again moves nearly every block)."""
+    folder = Path(model_dir)
+    digest = hashlib.sha256()
+    for path in sorted([*folder.glob("*.safetensors"), *folder.glob("*/*.safetensors")]):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{size}\0".encode())
+        with path.open("rb") as weights:
+            if size <= WHOLE_UP_TO:
+                digest.update(weights.read())
+                continue
+            for offset in range(0, size, size // SAMPLES):
+                weights.seek(offset)
+                digest.update(weights.read(SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def export_is_stale(record: dict, weights_dir: str | Path) -> bool:
+    """Whether an export record names weights other than those `weights_dir` holds now (a model trained again into
+    its folder after `vaner export-onnx`). An export of a Hub repo records no fingerprint and is taken as it is."""
+    recorded = record.get(WEIGHTS_KEY)
+    return recorded is not None and recorded != weights_fingerprint(weights_dir)

@@ -521,3 +521,52 @@ print(json.dumps({{"chunks": len(chunks), "entities": ner({TWO_SENTENCES!r})}}))
         (e["type"], e["start"], e["end"]) for e in expected
     ]
     assert len({e["entity_group"] for e in out["entities"]}) == 3
+
+
+def test_push_uploads_the_onnx_export_only_while_it_comes_from_the_weights_beside_it(
+    cluttered_model, monkeypatch, capsys
+):
+    uploads = staged_upload(monkeypatch)
+    assert main(["export-onnx", "--model", str(cluttered_model)]) == 0
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 0, capsys.readouterr().err
+    exported = [name for name in uploads[0][1] if name.startswith("onnx/")]
+    assert exported == ["onnx/agreement.json", "onnx/export.json", "onnx/model.onnx", "onnx/model.onnx.data"]
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(cluttered_model / "model.safetensors")
+    weights["score.bias"] = weights["score.bias"] + 1.0  # trained again into the same folder after the export
+    save_file(weights, cluttered_model / "model.safetensors", metadata={"format": "pt"})
+    capsys.readouterr()
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/m"]) == 2
+    error = capsys.readouterr().err
+    assert "onnx was exported from other weights than the model holds now" in error and "vaner export-onnx" in error
+    assert "Nothing was uploaded" in error and len(uploads) == 1
+
+
+ONNX_ON_THE_HUB = """
+import json, sys
+sys.path = [p for p in sys.path if p not in ('', {root!r})]
+from transformers import pipeline
+out = {{}}
+for runtime in ("auto", "torch"):
+    ner = pipeline("token-classification", model={repo!r}, trust_remote_code=True, runtime=runtime)
+    out[runtime] = [ner.runtime, ner({text!r}, entity_types=["Species"])]
+print(json.dumps(out))
+"""
+
+
+def test_the_hub_pipeline_runs_a_pushed_onnx_export_on_onnx_runtime(local_hub, lora_model, tmp_path):
+    model_dir = tmp_path / "model"
+    shutil.copytree(lora_model, model_dir)
+    env = hub_env(local_hub, tmp_path / "pusher")
+    assert vaner(["export-onnx", "--model", str(model_dir)], env).returncode == 0
+    result = vaner(["push", "--model", str(model_dir), "--repo", f"{ORG}/vaner-onnx", "--merge"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    code = ONNX_ON_THE_HUB.format(root=str(REPO_ROOT), repo=f"{ORG}/vaner-onnx", text=TEXT)
+    out = json.loads(run_python(code, env=hub_env(local_hub, tmp_path / "user")).splitlines()[-1])
+    (onnx_runtime, on_onnx), (torch_runtime, on_torch) = out["auto"], out["torch"]
+    assert onnx_runtime == "onnx" and torch_runtime == "torch"  # auto takes the export the repo holds
+    assert on_torch and [(e["start"], e["end"], e["type"]) for e in on_onnx] == [
+        (e["start"], e["end"], e["type"]) for e in on_torch
+    ]
+    assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(on_onnx, on_torch))

@@ -88,3 +88,25 @@ def test_the_space_tags_on_onnx_runtime_as_on_pytorch(tiny_vaner, tmp_path):
         tag, _, _ = load_tagger(str(model_dir), "cpu", runtime)
         answers[runtime] = [(e["start"], e["end"], e["type"]) for e in tag(text, ["Chemical", "Gene"], None)]
     assert answers["torch"] and answers["onnx"] == answers["torch"]
+
+
+def test_the_pipeline_runs_the_export_where_there_is_one_and_says_why_not_when_asked_to(tiny_vaner, tmp_path):
+    from transformers import pipeline
+
+    model_dir = tmp_path / "model"
+    save_vaner(*tiny_vaner, model_dir)
+    text = "Aspirin lowered the risk of breast cancer in BRCA1 carriers."
+    assert pipeline("vaner-ner", model=str(model_dir), trust_remote_code=True).runtime == "torch"  # nothing exported
+    with pytest.raises(ValueError, match=r"runtime='onnx': .*model has no float32 onnx/model.onnx that gave PyTorch"):
+        pipeline("vaner-ner", model=str(model_dir), trust_remote_code=True, runtime="onnx")
+    with pytest.raises(ValueError, match="runtime 'fast': use one of auto, torch, onnx"):
+        pipeline("vaner-ner", model=str(model_dir), trust_remote_code=True, runtime="fast")
+    export_onnx(tiny_vaner[0], model_dir)
+    answers = {}
+    for runtime in ("auto", "torch"):
+        ner = pipeline("token-classification", model=str(model_dir), trust_remote_code=True, runtime=runtime)
+        answers[ner.runtime] = ner(text, entity_types=["Chemical", "Disease"])
+    assert set(answers) == {"onnx", "torch"}  # auto: the export, which gave PyTorch's logits
+    spans = {runtime: [(e["start"], e["end"], e["type"]) for e in found] for runtime, found in answers.items()}
+    assert spans["torch"] and spans["onnx"] == spans["torch"]
+    assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(answers["onnx"], answers["torch"]))

@@ -1,17 +1,20 @@
 """Where a model runs (`runtimes.py`): `auto` takes ONNX Runtime in float32 only where the model's export gave
 PyTorch's logits when it was written, never int8 unasked; the default model's export lives in the VANER cache."""
 
+import copy
 import importlib.util
 import json
 
 import pytest
+import torch
 
 from modeling_vaner import save_vaner
 from modeling_vaner.commands.cli import main
 from modeling_vaner.embedded import DEFAULT_MODEL_DIR
 from modeling_vaner.errors import UsageError
 from modeling_vaner.onnx_runtime import export_onnx, load_for_runtime, runtime_of
-from modeling_vaner.runtimes import EXPORT_RECORD, check_runtime, onnx_home, resolve_runtime
+from modeling_vaner.processing_vaner import ONNX_CHECKS
+from modeling_vaner.runtimes import check_runtime, onnx_home, resolve_runtime
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def model_dir(tiny_vaner, tmp_path):
 def test_auto_runs_an_export_that_gave_pytorchs_logits_and_nothing_else(tiny_vaner, model_dir, monkeypatch):
     assert resolve_runtime(str(model_dir), "auto", "auto") == "torch"  # nothing exported yet
     export_onnx(tiny_vaner[0], model_dir, int8=True)
-    record = json.loads((model_dir / "onnx" / EXPORT_RECORD).read_text())
+    record = json.loads((model_dir / "onnx" / ONNX_CHECKS).read_text())
     assert record["model.onnx"]["max_abs_logit_difference"] < 1e-4 and "model_int8.onnx" in record
     assert resolve_runtime(str(model_dir), "auto", "auto") == "onnx"  # float32, never int8 unasked
     assert resolve_runtime(str(model_dir), "auto", "cuda") == "torch"  # ONNX Runtime runs here on the CPU only
@@ -37,7 +40,7 @@ def test_auto_runs_an_export_that_gave_pytorchs_logits_and_nothing_else(tiny_van
         )
         assert resolve_runtime(str(model_dir), "auto", "cpu") == "torch"
     record["model.onnx"]["max_abs_logit_difference"] = 0.5  # an export that does not give PyTorch's answers
-    (model_dir / "onnx" / EXPORT_RECORD).write_text(json.dumps(record))
+    (model_dir / "onnx" / ONNX_CHECKS).write_text(json.dumps(record))
     assert resolve_runtime(str(model_dir), "auto", "cpu") == "torch"
     assert runtime_of(load_for_runtime(str(model_dir), device="cpu")[0]) == "torch"
 
@@ -61,3 +64,19 @@ def test_the_default_models_export_lives_in_the_vaner_cache(tmp_path, monkeypatc
     ):
         check_runtime(None, "onnx", "cpu")
     assert resolve_runtime(None, "auto", "cpu") == "torch"
+
+
+def test_an_export_older_than_the_weights_is_never_run(tiny_vaner, model_dir, capsys):
+    assert main(["export-onnx", "--model", str(model_dir)]) == 0
+    capsys.readouterr()
+    assert resolve_runtime(str(model_dir), "auto", "cpu") == "onnx"
+    model, tokenizer = tiny_vaner
+    trained_again = copy.deepcopy(model)
+    with torch.no_grad():
+        trained_again.score.bias.add_(1.0)
+    save_vaner(trained_again, tokenizer, model_dir)  # the same folder, other weights; onnx/ left as it was
+    assert resolve_runtime(str(model_dir), "auto", "cpu") == "torch"
+    with pytest.raises(UsageError, match="was exported from other weights than the model holds now; write it again"):
+        check_runtime(str(model_dir), "onnx", "cpu")
+    assert main(["export-onnx", "--model", str(model_dir)]) == 0
+    assert resolve_runtime(str(model_dir), "auto", "cpu") == "onnx"

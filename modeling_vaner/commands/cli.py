@@ -336,14 +336,17 @@ def add_export_onnx_command(commands) -> None:
         "export-onnx",
         help="export a model to ONNX (onnx/model.onnx, with --int8 onnx/model_int8.onnx) for --runtime onnx",
         description="Write the model, its weights merged, as an ONNX graph (bidirectional, dynamic in batch and "
-        "length) into onnx/ of --output (default: the model's own folder; the default model's goes to "
-        "$VANER_CACHE/default_model), with its config and tokenizer beside it and a record of how close its logits "
-        "came to PyTorch's, so that vaner predict runs it on ONNX Runtime (--runtime onnx, or auto: float32 where "
-        "it gave PyTorch's logits). Needs pip install 'vaner[onnx]'.",
+        "length; transformers' export layout, which vaner push uploads and the pipeline runs) into onnx/ of --output "
+        "(default: the model's own folder; the default model's goes to $VANER_CACHE/default_model), with its config "
+        "and tokenizer beside it and a record of how close its logits came to PyTorch's and of the weights it came "
+        "from, so that vaner predict runs it on ONNX Runtime (--runtime onnx, or auto: float32 where it gave "
+        "PyTorch's logits and the weights are still those). Needs pip install 'vaner[onnx]'.",
     )
     export.add_argument("--model", help="a saved VANER folder or Hub repo id (default: the default model)")
     export.add_argument("--output", help="the folder to write (default: the model's folder; needed for a Hub id)")
-    export.add_argument("--int8", action="store_true", help="also write dynamic int8 weights (per channel)")
+    export.add_argument(
+        "--int8", action="store_true", help="also write onnx/model_int8.onnx (int8 weights; docs/benchmarks.md)"
+    )
     export.set_defaults(handler=_export_onnx)
 
 

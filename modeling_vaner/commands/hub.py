@@ -18,6 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from transformers.exporters.base import EXPORT_MANIFEST_FILE
+
 from harness.results import read_results
 
 from ..backbone import PROVENANCE_FILE, read_provenance
@@ -25,6 +27,8 @@ from ..configuration_vaner import REMOTE_CODE_FILES, VanerConfig, copy_remote_co
 from ..corpora import SPLITS, data_root, load_corpus
 from ..embedded import is_hub_repo_id
 from ..errors import VanerError
+from ..processing_vaner import ONNX_CHECKS, ONNX_FILES, ONNX_FOLDER
+from ..runtimes import export_is_stale, read_export_record, stale_export
 
 # What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
 # code files are added from `configuration_vaner.REMOTE_CODE_FILES`.
@@ -51,6 +55,10 @@ MODEL_FILES = (
     "{adapter}/adapter_config.json",
     "{adapter}/adapter_model.safetensors",
     "{adapter}/README.md",
+    *(f"{ONNX_FOLDER}/{name}" for name in ONNX_FILES.values()),  # `vaner export-onnx`: the pipeline runs it
+    f"{ONNX_FOLDER}/{ONNX_FILES['onnx']}.data",
+    f"{ONNX_FOLDER}/{EXPORT_MANIFEST_FILE}",
+    f"{ONNX_FOLDER}/{ONNX_CHECKS}",
 )
 
 
@@ -232,6 +240,7 @@ def push_model(
         raise HubError(f"{model_dir} has no config.json: not a saved VANER model.")
     config = VanerConfig.from_pretrained(model_dir)
     files = allowed_files(model_dir, config.adapter_subfolder)  # a symlink out of the folder fails here
+    check_export(model_dir, files)
     api = None if dry_run else _api(token)
     staging = Path(tempfile.mkdtemp(prefix="vaner-push-"))
     try:
@@ -240,6 +249,7 @@ def push_model(
 
             save_vaner(*load_vaner(model_dir), staging)
             config = VanerConfig.from_pretrained(staging)
+            stage_files(model_dir, staging, [name for name in files if name.startswith(f"{ONNX_FOLDER}/")])
         else:
             stage_files(model_dir, staging, files)
         _complete(staging, config)
@@ -268,6 +278,13 @@ def push_model(
         return _upload(api, staging, repo_id, "model", revision, private, f"Upload VANER model from {model_dir.name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_export(model_dir: Path, files: list[str]) -> None:
+    """An ONNX export in the upload must come from the weights beside it: the pipeline runs it in their place."""
+    exported = any(name.startswith(f"{ONNX_FOLDER}/") for name in files)
+    if exported and export_is_stale(read_export_record(model_dir), model_dir):
+        raise HubError(f"{stale_export(model_dir, str(model_dir))}. Nothing was uploaded.")
 
 
 def name_base(adapter_config: Path, repo_id: str, revision: str | None) -> None:
