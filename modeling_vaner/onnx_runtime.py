@@ -19,6 +19,7 @@ from .errors import UsageError
 from .files import write_json_atomically, written_in_place_of
 from .processing_vaner import ONNX_CHECKS, ONNX_FILES
 from .runtimes import (
+    INT8_RECIPE,
     WEIGHTS_KEY,
     export_command,
     onnx_home,
@@ -29,7 +30,7 @@ from .runtimes import (
 )
 
 # How an export is put in int8, by name. `benchmarks/cpu_int8.py` scores each on the core corpora's devel slices
-# against PyTorch (benchmarks/results/cpu_int8.json, docs/benchmarks.md); INT8_RECIPE is the one it chose.
+# against PyTorch (benchmarks/results/cpu_int8.json, docs/benchmarks.md); `runtimes.INT8_RECIPE` is the one it chose.
 # dynamic: int8 weights, activations put in int8 per tensor as they come (MatMulInteger); weights-8bit: int8 weights
 # in blocks along the input (MatMulNBits), activations put in int8 per block of the same size (accuracy level 4).
 INT8_RECIPES = {
@@ -50,8 +51,8 @@ INT8_RECIPES = {
     },
     "weights-8bit-b128": {"kind": "weights-8bit", "block_size": 128},
     "weights-8bit-b32": {"kind": "weights-8bit", "block_size": 32},
+    "weights-8bit-b16": {"kind": "weights-8bit", "block_size": 16},
 }
-INT8_RECIPE = "dynamic-per-channel"
 
 
 def export_onnx(model, output_dir: str | Path, int8: bool = False, weights_dir: str | Path | None = None) -> list[Path]:
@@ -66,7 +67,7 @@ def export_onnx(model, output_dir: str | Path, int8: bool = False, weights_dir: 
 
     graph = onnx_path(output_dir)
     model = model.float().eval()
-    ids = torch.randint(3, model.config.vocab_size, (2, 12))
+    ids = torch.randint(3, model.config.vocab_size, (2, 12), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
     mask[1, 8:] = 0  # a padded row: the graph keeps the padding mask as an input, never a constant
     shape = {0: Dim("batch"), 1: Dim("length", min=2)}
@@ -105,7 +106,8 @@ def quiet_exporter():
 
 def export_record(model, graphs: list[Path], ids: torch.Tensor, mask: torch.Tensor) -> dict:
     """For each graph, the largest difference of its logits from `model`'s on `ids` (a padded batch), over the
-    positions the mask keeps: what `runtimes.resolve_runtime` reads before it runs a graph unasked."""
+    positions the mask keeps, and the largest of `model`'s logits there: what `processing_vaner.export_agrees` reads
+    before a graph runs unasked."""
     with torch.no_grad():
         expected = model(input_ids=ids, attention_mask=mask).logits
     kept = mask.bool()
@@ -113,7 +115,12 @@ def export_record(model, graphs: list[Path], ids: torch.Tensor, mask: torch.Tens
     for graph in graphs:
         logits = OnnxVanerModel(graph, model.config)(input_ids=ids, attention_mask=mask).logits
         difference = (logits[kept] - expected[kept]).abs().max().item()
-        record[graph.name] = {"max_abs_logit_difference": difference, "batch": list(ids.shape), "padded_rows": 1}
+        record[graph.name] = {
+            "max_abs_logit_difference": difference,
+            "max_abs_logit": expected[kept].abs().max().item(),
+            "batch": list(ids.shape),
+            "padded_rows": 1,
+        }
     return record
 
 

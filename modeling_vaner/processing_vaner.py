@@ -52,7 +52,8 @@ IGNORE_INDEX = -100
 # A model's ONNX export (`vaner export-onnx`) lies beside its weights in `onnx/`, in transformers' export layout
 # (`transformers.exporters.ExportedModel`: a manifest, the graph and its weights), with an int8 graph beside it and a
 # record (`ONNX_CHECKS`) of how far each graph's logits came from PyTorch's on a padded batch. Only a float32 graph
-# within `AGREES_WITHIN` runs unasked: the package's `--runtime auto` and the pipeline's `runtime="auto"`.
+# within `AGREES_WITHIN` of them, relative to the largest logit (float32 rounding grows with the values), runs
+# unasked: the package's `--runtime auto` and the pipeline's `runtime="auto"`.
 ONNX_FOLDER = "onnx"
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}  # by runtime name
 ONNX_CHECKS = "agreement.json"
@@ -62,10 +63,13 @@ AGREES_WITHIN = 1e-4
 def export_agrees(record: dict, runtime: str = "onnx") -> bool:
     """Whether an export's record (`ONNX_CHECKS`, read as JSON) says the graph for `runtime` gave PyTorch's logits."""
     try:
-        difference = record[ONNX_FILES[runtime]]["max_abs_logit_difference"]
-    except (KeyError, TypeError):
+        checked = record[ONNX_FILES[runtime]]
+        difference, largest = checked["max_abs_logit_difference"], checked.get("max_abs_logit", 1.0)
+    except (KeyError, TypeError, AttributeError):
         return False
-    return isinstance(difference, int | float) and not isinstance(difference, bool) and difference <= AGREES_WITHIN
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (difference, largest)):
+        return False
+    return difference <= AGREES_WITHIN * max(1.0, largest)
 
 
 def split_words(text: str) -> list[tuple[int, int]]:

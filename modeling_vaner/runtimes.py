@@ -13,6 +13,12 @@ from .processing_vaner import ONNX_CHECKS, ONNX_FILES, ONNX_FOLDER, export_agree
 
 RUNTIMES = ("torch", *ONNX_FILES)
 AUTO = "auto"
+# Does int8 tag as well as float32? `benchmarks/cpu_int8.py` decides for the default model (its `auto_int8` and
+# `chosen` in benchmarks/results/cpu_int8.json; a test keeps these equal to them): `auto` runs the default model's
+# int8 graph only once a recipe moves no core corpus's devel slice by more than 0.3 strict F1. None does yet
+# (docs/benchmarks.md); INT8_RECIPE, the one `vaner export-onnx --int8` writes, is the closest to float32.
+INT8_AGREES = False
+INT8_RECIPE = "weights-8bit-b32"
 WEIGHTS_KEY = "weights_sha256"  # in the export record: `weights_fingerprint` of the folder the graphs came from
 WHOLE_UP_TO, SAMPLES, SAMPLE_BYTES = 64 * 2**20, 256, 64 * 2**10  # 16 MiB read of any weights file, however big
 
@@ -69,7 +75,8 @@ def stale_export(folder: Path, model: str | None) -> str:
 def resolve_runtime(model: str | None, runtime: str, device: str | None) -> str:
     """`runtime` as asked, or for `auto` the fastest runtime that keeps the model's answers: ONNX Runtime in float32
     where it is installed, the model runs on the CPU, and its export (`vaner export-onnx`) matched PyTorch's logits
-    when it was written; else PyTorch. int8 changes answers (docs/benchmarks.md): it runs only when asked for."""
+    when it was written, from the weights the model holds now; else PyTorch. int8 changes answers: unasked it runs
+    only for the default model, and only once its measurement says it keeps them (`INT8_AGREES`)."""
     if runtime != AUTO:
         return runtime
     if (device or "auto") not in ("auto", "cpu") or importlib.util.find_spec("onnxruntime") is None:
@@ -79,7 +86,18 @@ def resolve_runtime(model: str | None, runtime: str, device: str | None) -> str:
 
         if torch.cuda.is_available():
             return "torch"
-    return "onnx" if export_recorded_agreeing(onnx_home(model), weights_dir=weights_dir_of(model)) else "torch"
+    folder, weights_dir = onnx_home(model), weights_dir_of(model)
+    if model is None and INT8_AGREES and int8_export_is_current(folder, weights_dir):
+        return "onnx-int8"
+    return "onnx" if export_recorded_agreeing(folder, weights_dir=weights_dir) else "torch"
+
+
+def int8_export_is_current(folder: Path, weights_dir: Path) -> bool:
+    """Whether `folder` holds an int8 graph of today's recipe (`INT8_RECIPE`), exported from the weights in
+    `weights_dir` as they are now."""
+    record = read_export_record(folder)
+    current = record.get(ONNX_FILES["onnx-int8"], {}).get("recipe") == INT8_RECIPE
+    return current and onnx_path(folder, "onnx-int8").is_file() and not export_is_stale(record, weights_dir)
 
 
 def export_recorded_agreeing(folder: Path, runtime: str = "onnx", weights_dir: Path | None = None) -> bool:

@@ -8,13 +8,14 @@ import json
 import pytest
 import torch
 
-from modeling_vaner import save_vaner
+from modeling_vaner import runtimes, save_vaner
 from modeling_vaner.commands.cli import main
 from modeling_vaner.embedded import DEFAULT_MODEL_DIR
 from modeling_vaner.errors import UsageError
 from modeling_vaner.onnx_runtime import export_onnx, load_for_runtime, runtime_of
-from modeling_vaner.processing_vaner import ONNX_CHECKS
+from modeling_vaner.processing_vaner import ONNX_CHECKS, export_agrees
 from modeling_vaner.runtimes import check_runtime, onnx_home, resolve_runtime
+from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture
@@ -80,3 +81,36 @@ def test_an_export_older_than_the_weights_is_never_run(tiny_vaner, model_dir, ca
         check_runtime(str(model_dir), "onnx", "cpu")
     assert main(["export-onnx", "--model", str(model_dir)]) == 0
     assert resolve_runtime(str(model_dir), "auto", "cpu") == "onnx"
+
+
+def test_the_int8_rule_is_what_its_measurement_says():
+    record = json.loads((REPO_ROOT / "benchmarks" / "results" / "cpu_int8.json").read_text())
+    assert (runtimes.INT8_RECIPE, runtimes.INT8_AGREES) == (record["chosen"], record["auto_int8"])
+    assert record["auto_int8"] == any(
+        run["passes"] for name, run in record["runs"].items() if name in record["recipes"]
+    )
+
+
+def test_auto_runs_the_default_models_int8_graph_only_once_int8_agrees(tiny_vaner, model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VANER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtimes, "DEFAULT_MODEL_DIR", model_dir)  # the tiny model stands in for the default
+    export_onnx(tiny_vaner[0], onnx_home(None), int8=True, weights_dir=model_dir)
+    assert resolve_runtime(None, "auto", "cpu") == "onnx"
+    monkeypatch.setattr(runtimes, "INT8_AGREES", True)
+    assert resolve_runtime(None, "auto", "cpu") == "onnx-int8"
+    own = tmp_path / "own"
+    save_vaner(*tiny_vaner, own)
+    export_onnx(tiny_vaner[0], own, int8=True, weights_dir=own)
+    assert resolve_runtime(str(own), "auto", "cpu") == "onnx"  # a model of one's own: never int8 unasked
+    monkeypatch.setattr(runtimes, "INT8_RECIPE", "dynamic")  # a graph of another recipe than the measured one
+    assert resolve_runtime(None, "auto", "cpu") == "onnx"
+
+
+def test_an_export_agrees_within_1e4_of_its_largest_logit():
+    def record(difference, largest=None):
+        checked = {"max_abs_logit_difference": difference}
+        return {"model.onnx": checked if largest is None else {**checked, "max_abs_logit": largest}}
+
+    assert export_agrees(record(5e-4, 10.0)) and export_agrees(record(9e-5))  # no largest logit recorded: scale 1
+    assert not export_agrees(record(5e-4, 1.0)) and not export_agrees(record(2e-4, 0.5))  # small logits: 1e-4 still
+    assert not export_agrees(record(True)) and not export_agrees({}) and not export_agrees(record(1e-6), "onnx-int8")

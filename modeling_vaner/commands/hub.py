@@ -28,7 +28,7 @@ from ..corpora import SPLITS, data_root, load_corpus
 from ..embedded import is_hub_repo_id
 from ..errors import VanerError
 from ..processing_vaner import ONNX_CHECKS, ONNX_FILES, ONNX_FOLDER
-from ..runtimes import export_is_stale, read_export_record, stale_export
+from ..runtimes import export_is_stale, onnx_home, read_export_record, stale_export
 
 # What a model folder may upload (paths relative to it; `{adapter}` is the config's adapter subfolder). The remote
 # code files are added from `configuration_vaner.REMOTE_CODE_FILES`.
@@ -240,7 +240,8 @@ def push_model(
         raise HubError(f"{model_dir} has no config.json: not a saved VANER model.")
     config = VanerConfig.from_pretrained(model_dir)
     files = allowed_files(model_dir, config.adapter_subfolder)  # a symlink out of the folder fails here
-    check_export(model_dir, files)
+    export_dir, exported = export_files(model_dir)
+    files = [name for name in files if not name.startswith(f"{ONNX_FOLDER}/")]
     api = None if dry_run else _api(token)
     staging = Path(tempfile.mkdtemp(prefix="vaner-push-"))
     try:
@@ -249,9 +250,9 @@ def push_model(
 
             save_vaner(*load_vaner(model_dir), staging)
             config = VanerConfig.from_pretrained(staging)
-            stage_files(model_dir, staging, [name for name in files if name.startswith(f"{ONNX_FOLDER}/")])
         else:
             stage_files(model_dir, staging, files)
+        stage_files(export_dir, staging, exported)
         _complete(staging, config)
         backbone_dir = None
         if config.adapter_subfolder:
@@ -280,11 +281,15 @@ def push_model(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def check_export(model_dir: Path, files: list[str]) -> None:
-    """An ONNX export in the upload must come from the weights beside it: the pipeline runs it in their place."""
-    exported = any(name.startswith(f"{ONNX_FOLDER}/") for name in files)
-    if exported and export_is_stale(read_export_record(model_dir), model_dir):
-        raise HubError(f"{stale_export(model_dir, str(model_dir))}. Nothing was uploaded.")
+def export_files(model_dir: Path) -> tuple[Path, list[str]]:
+    """Where a model's ONNX export lies (its folder; the VANER cache for the default model) and the files of it a push
+    uploads. An export older than the weights is refused (`HubError`): the pipeline would run it in their place."""
+    folder = onnx_home(model_dir)
+    exported = [name for name in allowed_files(folder) if name.startswith(f"{ONNX_FOLDER}/")] if folder.is_dir() else []
+    if exported and export_is_stale(read_export_record(folder), model_dir):
+        model = None if folder != model_dir else str(model_dir)
+        raise HubError(f"{stale_export(folder, model)}. Nothing was uploaded.")
+    return folder, exported
 
 
 def name_base(adapter_config: Path, repo_id: str, revision: str | None) -> None:
