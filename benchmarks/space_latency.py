@@ -127,10 +127,10 @@ def in_the_browser(playwright, port: int, screenshot: str) -> tuple[list[float],
         start = time.perf_counter()
         page.locator("#vaner-submit").click()
         page.locator("#vaner-status").get_by_text("entities,").wait_for(timeout=300_000)
-        page.locator("#vaner-highlighted .token.highlighted").first.wait_for(timeout=60_000)
+        page.locator("#vaner-highlighted mark.vaner-entity").first.wait_for(timeout=60_000)
         times.append(time.perf_counter() - start)
     page.locator(".progress-text").first.wait_for(state="detached", timeout=60_000)
-    marks = page.locator("#vaner-highlighted .token.highlighted").count()
+    marks = page.locator("#vaner-highlighted mark.vaner-entity").count()
     page.screenshot(path=screenshot, full_page=True)
     browser.close()
     return times, marks

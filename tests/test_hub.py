@@ -570,3 +570,23 @@ def test_the_hub_pipeline_runs_a_pushed_onnx_export_on_onnx_runtime(local_hub, l
         (e["start"], e["end"], e["type"]) for e in on_torch
     ]
     assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(on_onnx, on_torch))
+
+
+def test_pushing_the_default_model_uploads_its_export_from_the_vaner_cache(
+    tiny_vaner, cluttered_model, tmp_path, monkeypatch, capsys
+):
+    from modeling_vaner import runtimes
+    from modeling_vaner.onnx_runtime import export_onnx
+
+    uploads = staged_upload(monkeypatch)
+    monkeypatch.setenv("VANER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtimes, "DEFAULT_MODEL_DIR", cluttered_model.resolve())  # it stands in for the default
+    export_onnx(tiny_vaner[0], runtimes.onnx_home(None), weights_dir=cluttered_model)  # as `vaner export-onnx` does
+    assert not (cluttered_model / "onnx").exists() and (tmp_path / "cache" / "default_model" / "onnx").is_dir()
+    assert main(["push", "--model", str(cluttered_model), "--repo", "org/default"]) == 0, capsys.readouterr().err
+    assert [name for name in uploads[0][1] if name.startswith("onnx/")] == [
+        "onnx/agreement.json",
+        "onnx/export.json",
+        "onnx/model.onnx",
+        "onnx/model.onnx.data",
+    ]
