@@ -17,6 +17,7 @@ import torch
 
 from .errors import UsageError
 from .files import write_json_atomically, written_in_place_of
+from .pipeline_vaner import check_batch, logit_record
 from .processing_vaner import ONNX_CHECKS, ONNX_FILES
 from .runtimes import (
     INT8_RECIPE,
@@ -67,9 +68,7 @@ def export_onnx(model, output_dir: str | Path, int8: bool = False, weights_dir: 
 
     graph = onnx_path(output_dir)
     model = model.float().eval()
-    ids = torch.randint(3, model.config.vocab_size, (2, 12), generator=torch.Generator().manual_seed(0))
-    mask = torch.ones_like(ids)
-    mask[1, 8:] = 0  # a padded row: the graph keeps the padding mask as an input, never a constant
+    ids, mask = check_batch(model.config.vocab_size)  # a padded row: the mask stays an input, never a constant
     shape = {0: Dim("batch"), 1: Dim("length", min=2)}
     settings = OnnxConfig(dynamic_shapes={"input_ids": shape, "attention_mask": shape})
     (graph.parent / ONNX_CHECKS).unlink(missing_ok=True)  # the graphs change: their old record goes first
@@ -110,17 +109,10 @@ def export_record(model, graphs: list[Path], ids: torch.Tensor, mask: torch.Tens
     before a graph runs unasked."""
     with torch.no_grad():
         expected = model(input_ids=ids, attention_mask=mask).logits
-    kept = mask.bool()
     record = {}
     for graph in graphs:
         logits = OnnxVanerModel(graph, model.config)(input_ids=ids, attention_mask=mask).logits
-        difference = (logits[kept] - expected[kept]).abs().max().item()
-        record[graph.name] = {
-            "max_abs_logit_difference": difference,
-            "max_abs_logit": expected[kept].abs().max().item(),
-            "batch": list(ids.shape),
-            "padded_rows": 1,
-        }
+        record[graph.name] = {**logit_record(logits, expected, mask), "batch": list(ids.shape), "padded_rows": 1}
     return record
 
 

@@ -285,18 +285,51 @@ PIPELINE_RUNTIMES = ("auto", "torch", "onnx")
 def onnx_export(model, runtime: str = "auto"):
     """The model's ONNX export, loaded on ONNX Runtime (a `transformers.exporters.ExportedModel`, called as the model
     is), for the pipeline to run in place of `model`; None: PyTorch. `runtime` "onnx" insists (ValueError saying what
-    is missing); "auto" takes the export where it can run (`why_not_onnx`)."""
+    is missing); "auto" takes the export where it can run (`why_not_onnx`) and gives this model's logits on the check
+    batch (a model changed since the export, in its folder or in memory, keeps PyTorch)."""
     if runtime not in PIPELINE_RUNTIMES:
         raise ValueError(f"runtime {runtime!r}: use one of {', '.join(PIPELINE_RUNTIMES)}")
     reason = None if runtime == "torch" else why_not_onnx(model)
-    if runtime == "torch" or (reason is not None and runtime == "auto"):
-        return None
-    if reason is not None:
-        raise ValueError(f"runtime='onnx': {reason}.")
-    from transformers.exporters import ExportedModel
+    exported = None
+    if runtime != "torch" and reason is None:
+        from transformers.exporters import ExportedModel
 
-    revision = getattr(model.config, "_commit_hash", None) or "main"
-    return ExportedModel.from_pretrained(model.name_or_path, subfolder=ONNX_FOLDER, revision=revision, device="cpu")
+        revision = getattr(model.config, "_commit_hash", None) or "main"
+        exported = ExportedModel.from_pretrained(
+            model.name_or_path, subfolder=ONNX_FOLDER, revision=revision, device="cpu"
+        )
+        if not gives_logits_of(exported, model):
+            exported, reason = None, f"the export in {model.name_or_path} does not give this model's logits"
+    if reason is not None and runtime == "onnx":
+        raise ValueError(f"runtime='onnx': {reason}.")
+    return exported
+
+
+def check_batch(vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(input_ids, attention_mask)` an export is checked on, the same every time: two rows of 12, one padded."""
+    ids = torch.randint(3, vocab_size, (2, 12), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[1, 8:] = 0
+    return ids, mask
+
+
+def logit_record(logits: torch.Tensor, expected: torch.Tensor, mask: torch.Tensor) -> dict:
+    """How far `logits` are from `expected` where `mask` keeps positions, and how large `expected` gets there: what an
+    export's record holds for each graph (`processing_vaner.export_agrees` reads it)."""
+    kept = mask.bool()
+    return {
+        "max_abs_logit_difference": (logits[kept] - expected[kept]).abs().max().item(),
+        "max_abs_logit": expected[kept].abs().max().item(),
+    }
+
+
+def gives_logits_of(exported, model) -> bool:
+    """Whether `exported` gives `model`'s logits on the check batch."""
+    ids, mask = check_batch(model.config.vocab_size)
+    with torch.no_grad():
+        expected = model(input_ids=ids, attention_mask=mask).logits
+    got = exported(input_ids=ids, attention_mask=mask).logits
+    return export_agrees({ONNX_FILES["onnx"]: logit_record(got, expected, mask)})
 
 
 def why_not_onnx(model) -> str | None:
@@ -329,12 +362,13 @@ class VanerNERPipeline(ChunkPipeline):
     transformers' values; VANER's entities are whole words and mentions already, so all give the same answer), and
     the pipeline's own `batch_size` (model inputs per forward pass, default 4) and `device`. Any other keyword is a
     `TypeError`, never silently dropped. Made with `runtime="auto"` (the default), it runs the model's ONNX export on
-    ONNX Runtime where the repo has one that gives PyTorch's logits and the model is on the CPU (`onnx_export`;
-    `runtime="onnx"` insists, `"torch"` never); `pipe.runtime` says which runs. Each text becomes one model input per sentence and entity type (one per
-    sentence for all types, with a head per type; or per window of a long sentence, or per pack), the chunks of
-    `preprocess`; `postprocess` gathers a text's chunks into
-    its entities sorted by position, each with the keys every token-classification user reads (`entity_group`,
-    `word`, `start`, `end`, `score`) and VANER's own names for two of them (`type`, `text`).
+    ONNX Runtime where the repo has one that gives this model's logits and the model is on the CPU (`onnx_export`;
+    `runtime="onnx"` insists, `"torch"` never); `pipe.runtime` says which runs.
+
+    Each text becomes one model input per sentence and entity type (one per sentence for all types, with a head per
+    type; or per window of a long sentence, or per pack), the chunks of `preprocess`; `postprocess` gathers a text's
+    chunks into its entities sorted by position, each with the keys every token-classification user reads
+    (`entity_group`, `word`, `start`, `end`, `score`) and VANER's own names for two of them (`type`, `text`).
     """
 
     _load_tokenizer = True  # never guessed: the inputs need it, and a loading failure must surface

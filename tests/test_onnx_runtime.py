@@ -110,3 +110,18 @@ def test_the_pipeline_runs_the_export_where_there_is_one_and_says_why_not_when_a
     spans = {runtime: [(e["start"], e["end"], e["type"]) for e in found] for runtime, found in answers.items()}
     assert spans["torch"] and spans["onnx"] == spans["torch"]
     assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(answers["onnx"], answers["torch"]))
+
+
+def test_the_pipeline_keeps_pytorch_for_a_model_changed_since_its_export(tiny_vaner, tmp_path):
+    from transformers import AutoModelForTokenClassification, pipeline
+
+    model_dir = tmp_path / "model"
+    save_vaner(*tiny_vaner, model_dir)
+    export_onnx(tiny_vaner[0], model_dir)
+    model = AutoModelForTokenClassification.from_pretrained(model_dir, trust_remote_code=True).eval()
+    assert pipeline("vaner-ner", model=model, tokenizer=tiny_vaner[1]).runtime == "onnx"
+    with torch.no_grad():
+        model.score.bias.add_(1.0)  # trained further in memory: its folder's export no longer gives its logits
+    assert pipeline("vaner-ner", model=model, tokenizer=tiny_vaner[1]).runtime == "torch"
+    with pytest.raises(ValueError, match="runtime='onnx': the export in .* does not give this model's logits"):
+        pipeline("vaner-ner", model=model, tokenizer=tiny_vaner[1], runtime="onnx")
