@@ -113,9 +113,10 @@ def export_recorded_agreeing(folder: Path, runtime: str = "onnx", weights_dir: P
 def read_export_record(folder: Path) -> dict:
     """The record an export wrote beside its graphs (`ONNX_CHECKS`); {} where there is none or it does not parse."""
     try:
-        return json.loads((Path(folder) / ONNX_FOLDER / ONNX_CHECKS).read_text(encoding="utf-8"))
+        record = json.loads((Path(folder) / ONNX_FOLDER / ONNX_CHECKS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return record if isinstance(record, dict) else {}
 
 
 def weights_fingerprint(model_dir: str | Path) -> str:
