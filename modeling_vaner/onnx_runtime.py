@@ -14,9 +14,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from transformers import AutoTokenizer
 
+from .configuration_vaner import VanerConfig
 from .errors import UsageError
 from .files import write_json_atomically, written_in_place_of
+from .loading import load_vaner
 from .pipeline_vaner import check_batch, logit_record
 from .processing_vaner import ONNX_CHECKS, ONNX_FILES
 from .runtimes import (
@@ -161,8 +164,6 @@ def write_onnx_folder(model: str | None, output: str | None, int8: bool = False)
     """`vaner export-onnx`: `model` (a folder or Hub id; None: the default model) exported into `output/onnx/`
     (default: the model's own folder), with its config and tokenizer beside it when `output` is a folder of its own,
     so that `output` runs with `--runtime onnx`."""
-    from .loading import load_vaner
-
     if output is None and model is not None and not Path(model).is_dir():
         raise UsageError(f"{model} is not a folder here: name the folder to write (output)").about("model")
     output = Path(output or onnx_home(model))  # the default model's export goes to the VANER cache
@@ -197,10 +198,6 @@ class OnnxVanerModel(torch.nn.Module):
 
 def load_onnx(model: str | Path, runtime: str = "onnx", threads: int | None = None):
     """`(OnnxVanerModel, tokenizer)` of a model folder or Hub repo that holds its ONNX export (`vaner export-onnx`)."""
-    from transformers import AutoTokenizer
-
-    from .configuration_vaner import VanerConfig
-
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -222,8 +219,6 @@ def load_for_runtime(model=None, runtime: str = "auto", dtype=None, device: str 
     """`(model, tokenizer)` to tag with: `load_vaner` for PyTorch, or the model's ONNX export on ONNX Runtime
     (`runtime` onnx or onnx-int8, on the CPU with `threads`; `auto`: `runtimes.resolve_runtime`; `model` None: the
     default model). Which ran is `runtime_of(model)`."""
-    from .loading import load_vaner
-
     runtime = resolve_runtime(model, runtime, device)
     if runtime == "torch":
         return load_vaner(model, dtype=dtype, device=device)
