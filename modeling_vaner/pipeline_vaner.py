@@ -340,13 +340,18 @@ def why_not_onnx(model) -> str | None:
         return f"ONNX Runtime runs here on the CPU; the model is on {model.device}"
     if not is_onnxruntime_available():
         return "ONNX Runtime is not installed: pip install onnxruntime"
-    record = cached_file(
-        model.name_or_path,
-        ONNX_CHECKS,
-        subfolder=ONNX_FOLDER,
-        revision=getattr(model.config, "_commit_hash", None),
-        _raise_exceptions_for_missing_entries=False,
-    )
+    if not model.name_or_path:
+        return "the model was not loaded from a folder or repo, so it has no export"
+    try:
+        record = cached_file(
+            model.name_or_path,
+            ONNX_CHECKS,
+            subfolder=ONNX_FOLDER,
+            revision=getattr(model.config, "_commit_hash", None),
+            _raise_exceptions_for_missing_entries=False,
+        )
+    except OSError as error:  # offline without it in the cache, a repo gone: PyTorch still runs
+        return f"cannot read {model.name_or_path}'s {ONNX_FOLDER}/{ONNX_CHECKS}: {error}"
     if record is None or not export_agrees(json.loads(Path(record).read_text(encoding="utf-8"))):
         return f"{model.name_or_path} has no float32 {ONNX_FOLDER}/{ONNX_FILES['onnx']} that gave PyTorch's logits"
     return None

@@ -125,3 +125,12 @@ def test_the_pipeline_keeps_pytorch_for_a_model_changed_since_its_export(tiny_va
     assert pipeline("vaner-ner", model=model, tokenizer=tiny_vaner[1]).runtime == "torch"
     with pytest.raises(ValueError, match="runtime='onnx': the export in .* does not give this model's logits"):
         pipeline("vaner-ner", model=model, tokenizer=tiny_vaner[1], runtime="onnx")
+
+
+def test_the_pipeline_of_a_model_made_in_memory_runs_pytorch(tiny_vaner):
+    from transformers import pipeline
+
+    model = VanerForTokenClassification(tiny_vaner[0].config).eval()  # no folder or repo behind it
+    assert pipeline("vaner-ner", model=model, tokenizer=tiny_vaner[1]).runtime == "torch"
+    with pytest.raises(ValueError, match="runtime='onnx': the model was not loaded from a folder or repo"):
+        pipeline("vaner-ner", model=model, tokenizer=tiny_vaner[1], runtime="onnx")
