@@ -23,19 +23,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.one_pass import PUBTATOR, TYPES  # the abstracts and types one_pass.py times
 from modeling_vaner.corpora import data_root
 from modeling_vaner.files import write_json_atomically
 from modeling_vaner.formats import Document, pubtator_block, read_documents
+from modeling_vaner.processing_vaner import ONNX_FILES
 from modeling_vaner.runtimes import RUNTIMES
 
 OUTPUT = ROOT / "benchmarks" / "results" / "cpu_runtime.json"
-TYPES = "Chemical,Disease,Gene,Species"
-SOURCE = ("linking", "bc5cdr", "CDR_TestSet.PubTator.txt")  # the abstracts benchmarks/one_pass.py times
 
 
 def abstracts(count: int, folder: Path) -> tuple[Path, int]:
     """The first `count` BC5CDR test abstracts, without their annotations, as a PubTator file; and their words."""
-    source = data_root().parent.joinpath(*SOURCE)
+    source = data_root().parent.joinpath(*PUBTATOR)
     documents = list(itertools.islice(read_documents(source, problems=[]), count))
     path = folder / "abstracts.pubtator"
     path.write_text("".join(pubtator_block(Document(d.id, d.text, d.title_length)) for d in documents))
@@ -58,7 +58,7 @@ def one_pass_model(folder: Path) -> Path:
     from modeling_vaner.loading import load_backbone
 
     torch.manual_seed(0)
-    model, tokenizer = load_backbone("smollm2", head_layout="per_type", entity_types=TYPES.split(","))
+    model, tokenizer = load_backbone("smollm2", head_layout="per_type", entity_types=TYPES)
     save_vaner(model, tokenizer, folder)
     return folder
 
@@ -67,7 +67,16 @@ def run(model: str | None, source: Path, words: int, runtime: str, output: Path)
     model_args = ["--model", model] if model else []
     start = time.perf_counter()
     vaner(
-        "predict", "--input", str(source), "--types", TYPES, "--runtime", runtime, "--output", str(output), *model_args
+        "predict",
+        "--input",
+        str(source),
+        "--types",
+        ",".join(TYPES),
+        "--runtime",
+        runtime,
+        "--output",
+        str(output),
+        *model_args,
     )
     seconds = time.perf_counter() - start
     return {"seconds": round(seconds, 1), "words_per_second": round(words / seconds, 1)}
@@ -79,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     from modeling_vaner.runtimes import onnx_home, read_export_record
 
-    report = {"command": f"python benchmarks/cpu_runtime.py --documents {args.documents}", "types": TYPES}
+    report = {"command": f"python benchmarks/cpu_runtime.py --documents {args.documents}", "types": ",".join(TYPES)}
     with tempfile.TemporaryDirectory() as folder:
         source, words = abstracts(args.documents, Path(folder))
         report.update(documents=args.documents, words=words, models={})
@@ -87,7 +96,7 @@ def main() -> None:
         for name, model in models.items():
             vaner("export-onnx", "--int8", *(["--model", model] if model else []))
             record = read_export_record(onnx_home(model))
-            runs = {"int8_recipe": record["model_int8.onnx"].get("recipe")}
+            runs = {"int8_recipe": record[ONNX_FILES["onnx-int8"]].get("recipe")}
             for runtime in RUNTIMES:
                 output = Path(folder) / f"{name}.{runtime}.jsonl"
                 runs[runtime] = run(model, source, words, runtime, output)
